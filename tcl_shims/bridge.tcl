@@ -1,0 +1,16 @@
+# Glue shared by the shims: re-raise the {code result errorcode} triples that
+# the Python commands return, and define thin procs that forward to them.
+
+namespace eval ::tclbridge {}
+
+# Define proc $name that forwards its arguments to the Python command $impl
+# and re-raises the outcome as the caller's own return code.
+proc ::tclbridge::forward {name impl} {
+    proc $name {args} [string map [list @IMPL@ $impl] {
+        lassign [@IMPL@ {*}$args] code result errorcode
+        if {$code == 0} {
+            return $result
+        }
+        return -code $code -errorcode $errorcode $result
+    }]
+}

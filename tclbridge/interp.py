@@ -1,0 +1,74 @@
+"""The interpreter factory: a tkinter Tcl interpreter with the bridge's
+`smtp` and `mime` packages installed ahead of tcllib's."""
+
+from __future__ import annotations
+
+import tkinter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tclbridge.config import BridgeConfig
+from tclbridge.tcl.boundary import tcl_command
+
+SHIM_DIR = Path(__file__).resolve().parent.parent / "tcl_shims"
+
+# Installed into every interpreter. `package unknown` is wrapped so that
+# whatever index files a scan sources (tcllib's among them), the bridge's
+# `ifneeded` scripts are the only ones left for smtp and mime.
+_PACKAGE_SETUP = r"""
+namespace eval ::tclbridge {
+    variable shims
+    variable next_unknown [package unknown]
+}
+proc ::tclbridge::claim_packages {} {
+    variable shims
+    foreach pkg {mime smtp} {
+        if {[package provide $pkg] eq ""} {
+            package forget $pkg
+        }
+    }
+    set dir $shims
+    source [file join $shims pkgIndex.tcl]
+}
+proc ::tclbridge::package_unknown {args} {
+    variable next_unknown
+    if {$next_unknown ne ""} {
+        uplevel #0 $next_unknown $args
+    }
+    claim_packages
+}
+package unknown ::tclbridge::package_unknown
+::tclbridge::claim_packages
+source [file join $::tclbridge::shims bridge.tcl]
+"""
+
+
+class Interp:
+    """A Tcl interpreter whose `smtp` and `mime` are the bridge's.
+
+    >>> tcl = Interp()
+    >>> tcl.eval("package require smtp")
+    '1.5.2'
+    """
+
+    def __init__(self, config: BridgeConfig | None = None) -> None:
+        self.config = config or BridgeConfig()
+        self.tk = tkinter.Tcl()
+        self.tk.tk.setvar("::tclbridge::shims", str(SHIM_DIR))
+        self.tk.eval(_PACKAGE_SETUP)
+        # Imported here so that each command module can import Interp types.
+        from tclbridge.tcl import mime_commands, smtp_commands
+
+        self.mime = mime_commands.install(self)
+        self.smtp = smtp_commands.install(self)
+
+    def register(self, name: str, func: Callable[..., Any]) -> None:
+        """Make `func` the Python side of Tcl command `name`."""
+        self.tk.createcommand(name, tcl_command(func))
+
+    def eval(self, script: str) -> str:
+        return self.tk.eval(script)
+
+    def call(self, *args: Any) -> Any:
+        return self.tk.call(*args)

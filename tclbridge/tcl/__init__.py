@@ -1,0 +1,1 @@
+"""The Tcl command layer: value conversion, tokens, error mapping."""

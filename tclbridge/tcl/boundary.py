@@ -1,0 +1,61 @@
+"""The single place where Python outcomes become Tcl outcomes.
+
+tkinter turns a Python exception in a command callback into an empty Tcl
+error (errorCode NONE) and re-raises it later, and turns `None` into the
+string "None". So every bridge command is wrapped here: it returns a
+three-element list `{code result errorcode}` which the Tcl shim re-raises with
+`return -code $code -errorcode $errorcode $result`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from tclbridge.errors import TCL_ERROR, TclFailure
+
+log = logging.getLogger("tclbridge")
+
+TCL_OK = 0
+
+
+def to_tcl(value: Any) -> Any:
+    """Convert a Python result to something tkinter passes as a Tcl value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (bytes, bytearray)):
+        # Tcl "byte strings": one character per byte.
+        return bytes(value).decode("latin-1")
+    if isinstance(value, dict):
+        return tuple(x for k, v in value.items() for x in (str(k), to_tcl(v)))
+    if isinstance(value, (list, tuple)):
+        return tuple(to_tcl(v) for v in value)
+    if isinstance(value, (int, float, str)):
+        return value
+    return str(value)
+
+
+def tcl_command(func: Callable[..., Any]) -> Callable[..., tuple]:
+    """Wrap `func` so it never raises into tkinter."""
+
+    @functools.wraps(func)
+    def wrapper(*args: str) -> tuple:
+        try:
+            return (TCL_OK, to_tcl(func(*args)), "")
+        except TclFailure as exc:
+            return (exc.code, to_tcl(exc.result), exc.errorcode)
+        except Exception as exc:  # noqa: BLE001 - this is the boundary
+            log.debug("internal error in %s", func.__name__, exc_info=True)
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return (
+                TCL_ERROR,
+                f"tclbridge internal error in {func.__name__}: {detail}",
+                ("TCLBRIDGE", "INTERNAL", type(exc).__name__),
+            )
+
+    return wrapper
