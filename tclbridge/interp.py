@@ -55,6 +55,7 @@ class Interp:
     def __init__(self, config: BridgeConfig | None = None) -> None:
         self.config = config or BridgeConfig()
         self.tk = tkinter.Tcl()
+        self.tk.eval("namespace eval ::tclbridge {}")
         self.tk.tk.setvar("::tclbridge::shims", str(SHIM_DIR))
         self.tk.eval(_PACKAGE_SETUP)
         # Imported here so that each command module can import Interp types.
