@@ -1,0 +1,561 @@
+"""A recording, scriptable SMTP server on 127.0.0.1, for tests and capture mode.
+
+Built on aiosmtpd; it runs in a background thread with its own event loop::
+
+    script = ServerScript(capabilities=["AUTH PLAIN LOGIN"],
+                          replies={"RCPT:bad@example.com": "550 no such user"})
+    with RecordingServer(script) as srv:        # __enter__ starts, __exit__ stops
+        send_mail_to(srv.host, srv.port)
+    srv.sessions[0].commands   # ["EHLO me", "AUTH PLAIN <hidden>", "MAIL FROM:<a@x>", ...]
+    srv.sessions[0].replies    # ["220 ...", "250-localhost\\n250-PIPELINING\\n...", ...]
+    srv.messages[0].data       # DATA as on the wire: CRLF, dot-stuffed, no ".\\r\\n"
+    srv.messages[0].content    # the message as delivered (dot-stuffing removed)
+
+`ServerScript` says how the server behaves; its defaults are a plain ESMTP server
+(PIPELINING, SIZE, 8BITMIME; no STARTTLS, no AUTH) that accepts everything.
+
+- ``greeting``: the full greeting reply (e.g. "421 busy" to refuse).
+- ``ehlo``: EHLO reply lines to send verbatim (None = the default 250 reply with
+  ``capabilities``); a non-250 reply makes clients fall back to HELO.
+- ``capabilities``: extra EHLO keywords; one naming a default keyword replaces
+  it ("SIZE 1000" also makes MAIL ... SIZE=n above 1000 get a 552). "AUTH ..."
+  makes the server offer those mechanisms (PLAIN, LOGIN) and accept any
+  credentials; "XQUE"/"ONEX" make QUED/ONEX succeed; "STARTTLS" is advertised
+  (it fails with 454 unless a ``tls_context`` is given).
+- ``replies``: reply overrides keyed by verb (HELO, MAIL, RCPT, DATA, RSET, QUIT,
+  QUED, NOOP, AUTH, ...), by "DOT" (after the final dot) or by "RCPT:<addr>"
+  (with or without the angle brackets). The value is sent verbatim (multi-line
+  replies joined by "\\r\\n"). A 2xx override of HELO/MAIL/RCPT/RSET/QUIT/NOOP
+  replaces the reply of the real command; any other override is sent instead of
+  running the command, so it has no effect on the session state; a DATA
+  override runs DATA if it is a 3xx reply.
+- ``delays``: seconds to wait before replying, same keys plus "GREETING"
+  (each capped at MAX_DELAY; stop() interrupts them).
+- ``drop``: keys at which the server closes the connection instead of replying.
+
+Records: ``sessions`` (one `SessionRecord` per connection: each client line as
+sent without its CRLF, AUTH payloads replaced by "<hidden>" unless
+``auth_hide=False``; each reply with its lines joined by "\\n") and ``messages``
+(each message that got a 2xx after the final dot). Both are appended from the
+server thread before the client sees the corresponding reply, so a client that
+has its reply can read them. ``on_message`` is called (in the server thread)
+for each accepted message before the client sees the 250.
+
+Subprocess mode, for other languages' tests::
+
+    python -m tclbridge.recorder [--script script.json] --ready-file PATH --record PATH
+
+writes "host:port" to the ready file once listening and, on SIGTERM/SIGINT,
+the JSON record (sessions; messages with ``data`` as a latin-1 string and
+``data_base64``) to the record file. The script file holds ServerScript fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import signal
+import ssl
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session
+
+MAX_DELAY = 30.0  # a scripted delay never exceeds this (keeps test runs bounded)
+STOP_TIMEOUT = 2.0
+DEFAULT_SIZE = 33554432
+_HIDDEN = "<hidden>"
+_STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
+_BUILTIN_AUTH = {"PLAIN", "LOGIN"}  # mechanisms aiosmtpd implements
+_RCPT_ADDR = re.compile(r"^\s*TO:\s*<?([^<>\s]*)>?", re.IGNORECASE)
+_STUFFED_DOT = re.compile(rb"(?:^|(?<=\r\n))\.")
+
+
+@dataclass
+class ServerScript:
+    """How the server behaves (see the module docstring)."""
+
+    greeting: str = "220 localhost ESMTP tclbridge recorder"
+    ehlo: list[str] | None = None
+    capabilities: list[str] = field(default_factory=list)
+    replies: dict[str, str] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
+    drop: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServerScript:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown ServerScript fields: {sorted(unknown)}")
+        data = dict(data)
+        if "drop" in data:
+            data["drop"] = set(data["drop"])
+        return cls(**data)
+
+    def ehlo_lines(self, hostname: str) -> list[str]:
+        if self.ehlo is not None:
+            return list(self.ehlo)
+        keywords = {"PIPELINING": "PIPELINING", "SIZE": f"SIZE {DEFAULT_SIZE}",
+                    "8BITMIME": "8BITMIME"}
+        for cap in self.capabilities:  # a capability with a default's keyword replaces it
+            keywords[re.split(r"[ =]", cap, maxsplit=1)[0].upper()] = cap
+        lines = [hostname, *keywords.values()]
+        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+
+    def keyword(self, name: str) -> str | None:
+        """The capability line starting with keyword `name`, if advertised."""
+        for cap in self.capabilities:
+            if re.split(r"[ =]", cap, maxsplit=1)[0].upper() == name:
+                return cap
+        return None
+
+
+@dataclass
+class SessionRecord:
+    commands: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    peer: str = ""
+
+
+@dataclass
+class Message:
+    mail_from: str
+    rcpt_tos: list[str]
+    mail_options: list[str]
+    data: bytes  # as on the wire: CRLF, dot-stuffed, without the final ".\r\n"
+    session: int
+
+    @property
+    def content(self) -> bytes:
+        """The message as delivered: dot-stuffing removed."""
+        return _STUFFED_DOT.sub(b"", self.data)
+
+
+class _Drop(Exception):
+    """The script says: close the connection instead of replying."""
+
+
+class _QuietSession(Session):
+    # aiosmtpd's Session logs a deprecation warning whenever AUTH sets login_data.
+    @property
+    def login_data(self) -> Any:
+        return self._login_data
+
+    @login_data.setter
+    def login_data(self, value: Any) -> None:
+        self._login_data = value
+
+
+def _accept_any(*_args: Any) -> AuthResult:
+    return AuthResult(success=True)
+
+
+class _RecordingSMTP(SMTP):
+    """aiosmtpd's SMTP with our own command loop and DATA reader.
+
+    The command loop is ours so that every line is recorded exactly as sent and
+    the script can delay, drop or override any stage. DATA is ours because
+    aiosmtpd removes the dot-stuffing and keeps no raw copy, and we need the
+    wire bytes to check a client's stuffing and line endings.
+    """
+
+    def __init__(self, owner: RecordingServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.owner = owner
+        self.script = owner.script
+        auth = self.script.keyword("AUTH")
+        offered = set(re.split(r"[ =]", auth.upper())[1:]) if auth else set()
+        size = self.script.keyword("SIZE")
+        size_limit = DEFAULT_SIZE if size is None else int(size[5:] or 0) or None
+        super().__init__(
+            object(),
+            hostname="localhost",
+            loop=loop,
+            data_size_limit=size_limit,
+            enable_SMTPUTF8=self.script.keyword("SMTPUTF8") is not None,
+            tls_context=owner.tls_context,
+            auth_require_tls=False,
+            authenticator=_accept_any,
+            auth_exclude_mechanism=_BUILTIN_AUTH - offered,
+            timeout=300,
+        )
+        self.auth_offered = bool(offered)
+        self.record: SessionRecord | None = None
+        self.index = -1
+        self._override: str | None = None
+        self._pending: list[str] = []  # lines of a multi-line reply not yet complete
+
+    def _create_session(self) -> Session:
+        return _QuietSession(self.loop)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.record is None:  # not again after STARTTLS
+            peer = transport.get_extra_info("peername") or ("?", 0)
+            self.record = SessionRecord(peer=f"{peer[0]}:{peer[1]}")
+            self.index = len(self.owner.sessions)
+            self.owner.sessions.append(self.record)
+            self.owner._live.add(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.owner._live.discard(self)
+        super().connection_lost(error)
+
+    # -- replies ---------------------------------------------------------------
+
+    def _record_reply(self, text: str) -> None:
+        assert self.record is not None
+        for line in text.split("\r\n"):
+            self._pending.append(line)
+            if line[3:4] != "-":
+                self.record.replies.append("\n".join(self._pending))
+                self._pending = []
+
+    def _write(self, text: str) -> None:
+        self._writer.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
+
+    async def push(self, status: str | bytes) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        if self._override is not None:
+            text, self._override = self._override, None
+        self._record_reply(text)
+        self._write(text)
+        await self._writer.drain()
+
+    async def _stage(self, *keys: str) -> str | None:
+        """Apply the script's delay and drop for a stage; return its reply override."""
+        script = self.script
+        delay = next((script.delays[k] for k in keys if k in script.delays), 0.0)
+        if delay > 0:
+            await asyncio.sleep(min(delay, MAX_DELAY))
+        if any(k in script.drop for k in keys):
+            raise _Drop
+        return next((script.replies[k] for k in keys if k in script.replies), None)
+
+    # -- the session -------------------------------------------------------------
+
+    async def _handle_client(self) -> None:
+        try:
+            await self.push(await self._stage("GREETING") or self.script.greeting)
+            while self.transport is not None:
+                try:
+                    line = await self._reader.readuntil(b"\n")
+                except asyncio.LimitOverrunError as error:
+                    line = await self._reader.read(error.consumed)
+                    await self._skip_line()
+                    self._record_command(line.decode("utf-8", "surrogateescape") + "...")
+                    await self.push("500 Command line too long")
+                    continue
+                except asyncio.IncompleteReadError:
+                    return
+                await self._command(line)
+        except _Drop:
+            if self.transport is not None:
+                self.transport.close()
+        except (asyncio.CancelledError, ConnectionError):
+            if self.transport is not None:
+                self.transport.close()
+
+    async def _skip_line(self) -> None:
+        while True:
+            try:
+                await self._reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as error:
+                await self._reader.read(error.consumed)
+
+    def _record_command(self, text: str) -> None:
+        assert self.record is not None
+        self.record.commands.append(text)
+
+    async def _command(self, raw: bytes) -> None:
+        line = raw[:-2] if raw.endswith(b"\r\n") else raw  # keep a bare LF visible
+        text = line.decode("utf-8", "surrogateescape")
+        verb, _, arg = text.strip("\r\n").partition(" ")
+        verb = verb.upper()
+        shown = text
+        if verb == "AUTH" and self.owner.auth_hide and len(arg.split()) > 1:
+            shown = f"{text.split()[0]} {arg.split()[0]} {_HIDDEN}"
+        self._record_command(shown)
+        self._reset_timeout()
+        if not verb:
+            await self.push("500 Error: bad syntax")
+            return
+        keys = [verb]
+        if verb == "RCPT" and (match := _RCPT_ADDR.match(arg)):
+            keys.insert(0, f"RCPT:{match.group(1)}")
+            keys.insert(0, f"RCPT:<{match.group(1)}>")
+        if verb == "DATA":
+            await self.smtp_DATA(arg.strip() or None)  # DATA handles its own stages
+            return
+        override = await self._stage(*keys)
+        method = self._smtp_methods.get(verb)
+        if override is not None:
+            if not (override.startswith("2") and verb in _STAGED_REPLY_VERBS):
+                await self.push(override)
+                return
+            self._override = override
+        if method is None:
+            await self.push(f'500 Error: command "{verb}" not recognized')
+            return
+        try:
+            await method(arg.strip() or None)
+        except (asyncio.CancelledError, _Drop):
+            raise
+        except Exception as error:
+            await self.push(await self.handle_exception(error))
+        finally:
+            self._override = None
+
+    # -- commands aiosmtpd lacks or that we do differently ------------------------------
+
+    async def smtp_EHLO(self, hostname: str | None) -> None:
+        if not hostname:
+            await self.push("501 Syntax: EHLO hostname")
+            return
+        self._set_rset_state()
+        assert self.session is not None
+        self.session.extended_smtp = True
+        lines = self.script.ehlo_lines(self.hostname)
+        if lines and lines[0].startswith("250"):
+            self.session.host_name = hostname
+        await self.push("\r\n".join(lines))
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if not self.auth_offered:
+            await self.push("502 5.5.1 AUTH not offered")
+            return
+        await super().smtp_AUTH(arg)
+
+    async def smtp_QUED(self, arg: str | None) -> None:
+        ok = self.script.keyword("XQUE") is not None
+        await self.push("250 OK" if ok else '500 Error: command "QUED" not recognized')
+
+    async def smtp_ONEX(self, arg: str | None) -> None:
+        ok = self.script.keyword("ONEX") is not None
+        await self.push("250 OK" if ok else '500 Error: command "ONEX" not recognized')
+
+    async def challenge_auth(
+        self, challenge: str | bytes, encode_to_b64: bool = True, log_client_response: bool = False
+    ) -> Any:
+        # Ours only to record the client's answer (hidden), which aiosmtpd reads itself.
+        raw = challenge.encode() if isinstance(challenge, str) else challenge
+        await self.push(b"334 " + (base64.b64encode(raw) if encode_to_b64 else raw))
+        line = await self._reader.readline()
+        answer = line.rstrip(b"\r\n")
+        self._record_command(
+            _HIDDEN if self.owner.auth_hide else answer.decode("utf-8", "surrogateescape"))
+        if answer.strip() == b"*":
+            await self.push("501 5.7.0 Auth aborted")
+            return MISSING
+        try:
+            return base64.b64decode(answer.strip(), validate=True)
+        except ValueError:
+            await self.push("501 5.5.2 Can't decode base64")
+            return MISSING
+
+    async def smtp_DATA(self, arg: str | None) -> None:
+        override = await self._stage("DATA")
+        if override is not None and not override.startswith("3"):
+            await self.push(override)
+            return
+        if await self.check_helo_needed():
+            return
+        assert self.envelope is not None and self.session is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push(override or "354 End data with <CR><LF>.<CR><LF>")
+        data = await self._read_data()
+        reply = await self._stage("DOT") or "250 OK"
+        envelope = self.envelope
+        self._set_post_data_state()
+        if reply.startswith("2"):
+            message = Message(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=list(envelope.rcpt_tos),
+                mail_options=list(envelope.mail_options),
+                data=data,
+                session=self.index,
+            )
+            self.owner.messages.append(message)
+            self._record_reply(reply)
+            if self.owner.on_message is not None:
+                self.owner.on_message(message)
+            self._write(reply)
+            await self._writer.drain()
+        else:
+            await self.push(reply)
+
+    async def _read_data(self) -> bytes:
+        """Read DATA up to CRLF.CRLF and return it raw (no unstuffing)."""
+        buf = bytearray()
+        while True:
+            try:
+                chunk = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as error:  # a long line: take it in pieces
+                chunk = await self._reader.read(error.consumed)
+            at_line_start = not buf or buf.endswith(b"\r\n")
+            if at_line_start and chunk == b".\r\n":
+                return bytes(buf)
+            buf += chunk
+            self._reset_timeout()
+
+
+class RecordingServer:
+    """The SMTP server; see the module docstring."""
+
+    def __init__(
+        self,
+        script: ServerScript | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        auth_hide: bool = True,
+        tls_context: ssl.SSLContext | None = None,
+        on_message: Callable[[Message], None] | None = None,
+    ) -> None:
+        self.script = script or ServerScript()
+        self.host = host
+        self.port = port
+        self.auth_hide = auth_hide
+        self.tls_context = tls_context
+        self.on_message = on_message
+        self.sessions: list[SessionRecord] = []
+        self.messages: list[Message] = []
+        self._live: set[_RecordingSMTP] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> RecordingServer:
+        if self._thread is not None:
+            raise RuntimeError("RecordingServer already started")
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="tclbridge-recorder", daemon=True)
+        self._thread.start()
+        if not ready.wait(10) or self._error is not None:
+            self.stop()
+            raise RuntimeError(f"SMTP recorder failed to start: {self._error!r}")
+        return self
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(
+                loop.create_server(lambda: _RecordingSMTP(self, loop), self.host, self.port))
+        except BaseException as error:
+            self._error = error
+            ready.set()
+            loop.close()
+            return
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            # Close the listener, abort live connections (a stuck client must
+            # not keep us waiting), cancel what is left, then let it unwind.
+            server.close()
+            for proto in list(self._live):
+                if proto._original_transport is not None:
+                    proto._original_transport.abort()
+                if proto.transport is not None:
+                    proto.transport.abort()
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=STOP_TIMEOUT / 2))
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+    def stop(self) -> None:
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:  # closed in between
+                pass
+        thread.join(STOP_TIMEOUT)
+        self._thread = None
+
+    def __enter__(self) -> RecordingServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready data (message data as latin-1 text and base64)."""
+        return {
+            "sessions": [asdict(s) for s in self.sessions],
+            "messages": [
+                {
+                    "mail_from": m.mail_from,
+                    "rcpt_tos": m.rcpt_tos,
+                    "mail_options": m.mail_options,
+                    "data": m.data.decode("latin-1"),
+                    "data_base64": base64.b64encode(m.data).decode("ascii"),
+                    "session": m.session,
+                }
+                for m in self.messages
+            ],
+        }
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tclbridge.recorder", description="Run a recording SMTP server.")
+    parser.add_argument("--script", type=Path, help="JSON file with ServerScript fields")
+    parser.add_argument("--ready-file", type=Path, required=True,
+                        help="written with host:port once listening")
+    parser.add_argument("--record", type=Path, required=True,
+                        help="JSON record written on SIGTERM/SIGINT")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--show-auth", action="store_true", help="do not hide AUTH payloads")
+    args = parser.parse_args(argv)
+
+    script = ServerScript()
+    if args.script:
+        script = ServerScript.from_dict(json.loads(args.script.read_text(encoding="utf-8")))
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    server = RecordingServer(script, args.host, args.port, auth_hide=not args.show_auth)
+    server.start()
+    try:
+        _write_atomically(args.ready_file, f"{server.host}:{server.port}\n")
+        while not stopping.wait(0.2):
+            pass
+    finally:
+        server.stop()
+        _write_atomically(args.record, json.dumps(server.to_json(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
