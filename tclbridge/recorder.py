@@ -56,6 +56,7 @@ import argparse
 import asyncio
 import base64
 import json
+import logging
 import os
 import re
 import signal
@@ -73,6 +74,7 @@ MAX_DELAY = 30.0  # a scripted delay never exceeds this (keeps test runs bounded
 STOP_TIMEOUT = 2.0
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
+log = logging.getLogger(__name__)
 _STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
 _BUILTIN_AUTH = {"PLAIN", "LOGIN"}  # mechanisms aiosmtpd implements
 _RCPT_ADDR = re.compile(r"^\s*TO:\s*<?([^<>\s]*)>?", re.IGNORECASE)
@@ -390,8 +392,16 @@ class _RecordingSMTP(SMTP):
             )
             self.owner.messages.append(message)
             self._record_reply(reply)
-            if self.owner.on_message is not None:
-                self.owner.on_message(message)
+            try:
+                if self.owner.on_message is not None:
+                    self.owner.on_message(message)
+            except Exception:  # e.g. capture's disk full: the client must not see a 250
+                log.exception("on_message failed")
+                self.owner.messages.remove(message)
+                assert self.record is not None
+                self.record.replies.pop()
+                await self.push("451 4.3.0 Could not store the message")
+                return
             self._write(reply)
             await self._writer.drain()
         else:
