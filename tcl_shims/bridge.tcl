@@ -8,9 +8,9 @@ namespace eval ::tclbridge {}
 proc ::tclbridge::forward {name impl} {
     proc $name {args} [string map [list @IMPL@ $impl] {
         lassign [@IMPL@ {*}$args] code result errorcode
-        if {$code == 0} {
-            return $result
+        if {$code == 1} {
+            return -code error -errorcode $errorcode $result
         }
-        return -code $code -errorcode $errorcode $result
+        return -code $code $result
     }]
 }

@@ -1,7 +1,108 @@
-"""Placeholder: the smtp command layer (being written)."""
+"""The smtp command layer: `::smtp::sendmessage` runs in two steps so that the
+Tcl event loop keeps running while the session talks to the server.
+
+    start PART ARGS  -> job id (options parsed, envelope derived, thread started)
+    (the shim vwaits on ::tclbridge::smtp::done($id))
+    finish ID        -> tcllib's result, return code 7, or an error
+"""
 
 from __future__ import annotations
 
+import itertools
+import sys
+import tkinter
+from typing import TYPE_CHECKING, Any
 
-def install(bridge):
-    return None
+from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclError, TclFailure
+from tclbridge.mime.model import validate_header_value
+from tclbridge.smtp.envelope import derive
+from tclbridge.smtp.options import parse_options
+from tclbridge.smtp.session import Outcome, Session, SessionSettings
+from tclbridge.tcl.eventloop import MainThreadLink
+
+if TYPE_CHECKING:
+    from tclbridge.interp import Interp
+
+DONE_VAR = "::tclbridge::smtp::done"
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+class SmtpCommands:
+    def __init__(self, bridge: Interp) -> None:
+        self.bridge = bridge
+        self.link = MainThreadLink(bridge.tk.tk)
+        self._ids = itertools.count(1)
+        self._finished: dict[str, Outcome | BaseException] = {}
+        bridge.register("::tclbridge::py::smtp::start", self.start)
+        bridge.register("::tclbridge::py::smtp::finish", self.finish)
+
+    def split_list(self, text: str) -> list[str]:
+        try:
+            return list(self.bridge.tk.tk.splitlist(text))
+        except tkinter.TclError as exc:
+            raise TclError(str(exc)) from None
+
+    def start(self, token: str, args_text: str) -> str:
+        tk = self.bridge.tk.tk
+        opts = parse_options(
+            self.split_list(args_text), args_text, self.split_list, validate_header_value
+        )
+        part = self.bridge.mime.part(token)
+        envelope = derive(opts, part, user=tk.getvar("tcl_platform(user)"))
+        config = self.bridge.config
+        settings = SessionSettings(
+            timeout_scale=config.timeout_scale, server_override=config.server_override
+        )
+        session = Session(
+            opts, envelope, settings, debug=_stderr_line, tls_policy=self._policy_caller(opts)
+        )
+        job = str(next(self._ids))
+
+        def work() -> Outcome | BaseException:
+            try:
+                return session.run()
+            except BaseException as exc:  # noqa: BLE001 - reported by finish()
+                return exc
+
+        def done(result: Outcome | BaseException) -> None:
+            self._finished[job] = result
+            tk.setvar(f"{DONE_VAR}({job})", "1")
+
+        self.link.start_thread(work, done)
+        return job
+
+    def _policy_caller(self, opts: Any):
+        if not opts.tlspolicy:
+            return None
+        tk = self.bridge.tk.tk
+
+        def call(code: int, diagnostic: str) -> str:
+            return self.link.call(
+                lambda: str(tk.call("::tclbridge::smtp::tls_policy", opts.tlspolicy, code, diagnostic))
+            )
+
+        return call
+
+    def finish(self, job: str) -> Any:
+        tk = self.bridge.tk.tk
+        tk.unsetvar(f"{DONE_VAR}({job})")
+        outcome = self._finished.pop(job)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if outcome.code == TCL_ERROR:
+            raise TclError(str(outcome.result))
+        if outcome.code == SMTP_FAILURE:
+            raise TclFailure(outcome.result, code=SMTP_FAILURE)
+        lists = [t for t in outcome.transactions if t]
+        if len(lists) > 1:
+            # tcllib appends the Bcc transaction's list to the first as a string.
+            return tk.call("string", "cat", *[tuple(tuple(i) for i in t) for t in lists])
+        return outcome.result
+
+
+def install(bridge: Interp) -> SmtpCommands:
+    return SmtpCommands(bridge)

@@ -1,0 +1,32 @@
+# tclbridge's smtp package: sendmessage runs in Python while this proc waits
+# in the event loop, as tcllib's own vwait does.
+package require Tcl 8.5
+package require mime
+namespace eval ::smtp {
+    namespace export sendmessage
+}
+namespace eval ::tclbridge::smtp {
+    variable done
+}
+
+proc ::smtp::sendmessage {part args} {
+    lassign [::tclbridge::py::smtp::start $part $args] code result errorcode
+    if {$code != 0} {
+        return -code $code -errorcode $errorcode $result
+    }
+    vwait ::tclbridge::smtp::done($result)
+    lassign [::tclbridge::py::smtp::finish $result] code result errorcode
+    if {$code == 1} {
+        return -code error -errorcode $errorcode $result
+    }
+    return -code $code $result
+}
+
+# -tlspolicy is called as tcllib calls it: the command with the STARTTLS
+# reply code and text appended; an error counts as its result.
+proc ::tclbridge::smtp::tls_policy {cmd code diagnostic} {
+    catch {eval $cmd [list $code] [list $diagnostic]} policy
+    return $policy
+}
+
+package provide smtp 1.5.2

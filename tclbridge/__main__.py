@@ -1,0 +1,3 @@
+from tclbridge.cli import entry
+
+entry()

@@ -1,0 +1,137 @@
+"""`tclbridge run SCRIPT [ARGS...]`: run a legacy Tcl script like tclsh, with
+the bridge's smtp and mime. This module is the one place where outcomes
+become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tkinter
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from tclbridge.config import BridgeConfig
+from tclbridge.interp import Interp
+
+
+def parse_server(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        return text.strip("[]"), 25
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in {text!r}") from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tclbridge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
+    run.add_argument("--capture", metavar="DIR", help="deliver all mail into DIR instead")
+    run.add_argument(
+        "--server", metavar="HOST[:PORT]", type=parse_server,
+        help="send all mail to this server instead of the script's -servers",
+    )
+    run.add_argument("script")
+    run.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+# `exit` is gone from tkinter interpreters. Like tclsh's, ours cannot be
+# caught: it flushes, runs the bridge's exit hooks and ends the process.
+_EXIT_PROC = r"""
+proc exit {{code 0}} {
+    if {![string is integer -strict $code]} {
+        return -code error "expected integer but got \"$code\""
+    }
+    catch {flush stdout}
+    catch {flush stderr}
+    ::tclbridge::py::exit $code
+}
+"""
+
+
+def run_script(script: str, args: Sequence[str], config: BridgeConfig) -> int:
+    """Run `script` as tclsh would; return the process exit code."""
+    bridge = Interp(config)
+
+    def request_exit(code: str) -> None:
+        _finish(int(code))
+
+    bridge.register("::tclbridge::py::exit", request_exit)
+    tk = bridge.tk.tk
+    tk.eval(_EXIT_PROC)
+    tk.setvar("argv0", script)
+    tk.call("set", "argv", tuple(args))
+    tk.setvar("argc", str(len(args)))
+    tk.setvar("tcl_interactive", "0")
+    try:
+        tk.call("source", script)
+    except tkinter.TclError as exc:
+        info = _strip_source_frame(tk.getvar("errorInfo") or str(exc))
+        _flush_tcl(tk)
+        sys.stderr.write(f"{info}\n")
+        return 1
+    finally:
+        _flush_tcl(tk)
+    return 0
+
+
+def _strip_source_frame(info: str) -> str:
+    """tclsh's errorInfo ends at the script's own frame; ours has one more,
+    for the `source` that ran it."""
+    head, sep, _ = info.rpartition('\n    invoked from within\n"source ')
+    return head if sep else info
+
+
+def _flush_tcl(tk: object) -> None:
+    for chan in ("stdout", "stderr"):
+        try:
+            tk.call("flush", chan)  # type: ignore[attr-defined]
+        except tkinter.TclError:
+            pass
+
+
+_exit_hooks: list[Callable[[], None]] = []
+
+
+def _finish(code: int) -> NoReturn:
+    """End the process as tclsh does, after the exit hooks ran."""
+    while _exit_hooks:
+        _exit_hooks.pop()()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    opts = _build_parser().parse_args(argv)
+    config = BridgeConfig(server_override=opts.server)
+    if opts.capture:
+        from tclbridge.capture import Capture
+
+        capture = Capture(opts.capture)
+        config.server_override = capture.start()
+
+        def report() -> None:
+            capture.stop()
+            for line in capture.summary_lines():
+                sys.stderr.write(line + "\n")
+
+        _exit_hooks.append(report)
+    try:
+        code = run_script(opts.script, opts.args, config)
+    except Exception as exc:  # noqa: BLE001 - report, never a traceback
+        sys.stderr.write(f"tclbridge: internal error: {type(exc).__name__}: {exc}\n")
+        _finish(70)
+    _finish(code)
+
+
+def entry() -> None:
+    main()
+
+
+if __name__ == "__main__":
+    entry()

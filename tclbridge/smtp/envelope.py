@@ -1,0 +1,172 @@
+"""From sendmessage's options and the caller's part, derive what tcllib
+derives: the envelope sender, the recipients, the Bcc recipients and the
+headers it adds to the message.
+
+The caller's part is never changed: headers go on a copy of its top level
+(tcllib means to restore the part afterwards but, through a typo, does not).
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+
+from tclbridge.errors import TclError
+from tclbridge.mime import address, codecs
+from tclbridge.mime import datetime as mime_datetime
+from tclbridge.mime.model import Part, new_part
+from tclbridge.smtp.options import SendOptions
+
+# tcllib's literal fallback text when parseaddress finds no address at all:
+# it is written in braces, so "$from" is never substituted.
+_NO_ADDRESS = 'invalid address "$from"'
+
+
+@dataclass
+class Envelope:
+    sender: str
+    recipients: list[str]
+    bcc_recipients: list[str]
+    # A Bcc header was given: tcllib then sends the digest, even to nobody.
+    has_bcc: bool
+    message: Part  # the caller's part plus the headers tcllib adds
+    originator: str  # as written (the Bcc digest's From)
+    subject: str | None  # the first -header Subject, for the Bcc digest
+    bcc_prefix: str = field(default="")
+
+    def bcc_digest(self) -> Part:
+        """tcllib's second message for Bcc recipients: a multipart/digest
+        wrapping the original as message/rfc822."""
+        subject = f"[{self.bcc_prefix}Bcc]"
+        if self.subject is not None:
+            subject += " " + self.subject
+        inner = new_part(
+            canonical="message/rfc822",
+            headers=[("Content-Description", "Original Message")],
+            parts=[self.message],
+        )
+        return new_part(
+            canonical="multipart/digest",
+            headers=[
+                ("From", self.originator),
+                ("Bcc", ""),
+                ("Date", mime_datetime.now_proper()),
+                ("Subject", subject),
+                ("Message-ID", codecs.unique_id()),
+                ("Content-Description", "Blind Carbon Copy"),
+            ],
+            parts=[inner],
+        )
+
+
+def _first_address(text: str, who: str) -> str:
+    addrs = address.parse_address(text)
+    if len(addrs) > 1:
+        raise TclError(f"too many mailboxes in {who}: {text}")
+    error = addrs[0]["error"] if addrs else _NO_ADDRESS
+    if error:
+        raise TclError(f"error in {who}: {error}")
+    return addrs[0]["address"]
+
+
+def _all_addresses(text: str, who: str) -> list[str]:
+    result = []
+    for props in address.parse_address(text):
+        if props["error"]:
+            raise TclError(f"error in {who}: {props['error']}")
+        result.append(props["address"])
+    return result
+
+
+def current_user() -> str:
+    """What Tcl puts in tcl_platform(user)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
+    headers = opts.headers
+    resent = any(name.startswith("resent-") for name in headers.order)
+    low_prefix, mixed_prefix = ("resent-", "Resent-") if resent else ("", "")
+
+    def low(name: str) -> str:
+        return low_prefix + name.lower()
+
+    def mixed(name: str) -> str:
+        return mixed_prefix + name
+
+    originator = opts.originator
+    if opts.null_originator:
+        sender = ""
+    else:
+        who = "-originator"
+        if originator == "":
+            if low("From") in headers:
+                originator = headers.joined(low("From"))
+                who = mixed("From")
+            else:
+                originator = current_user() if user is None else user
+        if low("From") not in headers:
+            headers.add(mixed("From"), originator)
+        sender = _first_address(originator, who)
+        from_text = headers.joined(low("From"))
+        if low("Sender") not in headers and originator != from_text:
+            from_address = _first_address_unchecked(from_text, mixed("From"))
+            if from_address != sender:
+                headers.add(mixed("Sender"), from_address)
+
+    if opts.recipients != "":
+        recipients_text, who = opts.recipients, "-recipients"
+    elif low("To") not in headers:
+        raise TclError(f'need -header "{mixed("To")} ..."')
+    else:
+        recipients_text, who = headers.joined(low("To")), mixed("To")
+        if low("cc") in headers:
+            recipients_text += "," + headers.joined(low("cc"))
+            who += "/" + mixed("cc")
+        if low("Dcc") in headers:
+            recipients_text += "," + headers.joined(low("Dcc"))
+            who += "/" + mixed("Dcc")
+            headers.remove(low("Dcc"))
+
+    bcc_recipients: list[str] = []
+    has_bcc = low("Bcc") in headers
+    if has_bcc:
+        bcc_recipients = _all_addresses(headers.joined(low("Bcc")), mixed("Bcc"))
+        headers.remove(low("Bcc"))
+    if low("To") not in headers:
+        headers.add(mixed("Bcc"), "")
+
+    recipients = _all_addresses(recipients_text, who)
+
+    if low("Date") not in headers and not part.has_header(low("Date")):
+        headers.add(mixed("Date"), mime_datetime.now_proper())
+    if low("Message-ID") not in headers and not part.has_header(low("Message-ID")):
+        headers.add(mixed("Message-ID"), codecs.unique_id())
+
+    message = part.copy_top()
+    for name, value in headers.items():
+        message.set_header(name, value, "append")
+
+    subject = headers.values.get("subject")
+    return Envelope(
+        sender=sender,
+        recipients=recipients,
+        bcc_recipients=bcc_recipients,
+        has_bcc=has_bcc,
+        message=message,
+        originator=originator,
+        subject=subject[0] if subject else None,
+        bcc_prefix=mixed_prefix,
+    )
+
+
+def _first_address_unchecked(text: str, who: str) -> str:
+    """The first address of `text`; tcllib ignores any further ones here."""
+    addrs = address.parse_address(text)
+    error = addrs[0]["error"] if addrs else _NO_ADDRESS
+    if error:
+        raise TclError(f"error in {who}: {error}")
+    return addrs[0]["address"]

@@ -1,0 +1,112 @@
+"""Blocking socket transport: connect, read lines with a deadline, write in
+few large pieces.
+
+Errors carry the diagnostic text tcllib would put in a reply with code 400,
+because that is what scripts end up seeing.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from typing import Protocol
+
+from tclbridge.smtp.protocol import LineBuffer
+
+# The longest reply line we accept; a server sending more is broken or hostile.
+MAX_LINE = 1 << 20
+RECV_SIZE = 65536
+# Body writes are gathered up to this size before a syscall.
+WRITE_CHUNK = 256 * 1024
+
+EOF_DIAGNOSTIC = "premature end-of-file from server"
+TIMEOUT_DIAGNOSTIC = "read from server timed out"
+
+
+class TransportError(Exception):
+    """The connection failed; `str(exc)` is the diagnostic for the script."""
+
+
+class TransportTimeout(TransportError):
+    def __init__(self) -> None:
+        super().__init__(TIMEOUT_DIAGNOSTIC)
+
+
+class Transport(Protocol):
+    def read_line(self, timeout: float | None) -> str: ...
+    def write(self, data: bytes) -> None: ...
+    def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class SocketTransport:
+    """One TCP (optionally TLS) connection to an SMTP server."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock: socket.socket = sock
+        self._lines: list[str] = []
+        self._buffer = LineBuffer()
+        self._closed = False
+
+    @classmethod
+    def connect(cls, host: str, port: int, timeout: float | None) -> SocketTransport:
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except socket.gaierror as exc:
+            raise TransportError(f"couldn't open socket: {exc.strerror}") from exc
+        except TimeoutError as exc:
+            raise TransportTimeout() from exc
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise TransportError(f"couldn't open socket: {reason}") from exc
+        # Commands are small and each waits for its reply: never let Nagle
+        # hold one back. Bodies are coalesced by the session instead.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(sock)
+
+    def read_line(self, timeout: float | None) -> str:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._lines:
+            if self._closed:
+                raise TransportError(EOF_DIAGNOSTIC)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TransportTimeout()
+            self._sock.settimeout(remaining)
+            try:
+                data = self._sock.recv(RECV_SIZE)
+            except (TimeoutError, socket.timeout) as exc:
+                raise TransportTimeout() from exc
+            except ssl.SSLError as exc:
+                raise TransportError(f"error reading from server: {exc.reason or exc}") from exc
+            except OSError as exc:
+                raise TransportError(f"error reading from server: {_reason(exc)}") from exc
+            if not data:
+                self._closed = True
+                continue
+            self._lines.extend(self._buffer.feed(data))
+            if self._buffer.pending > MAX_LINE:
+                raise TransportError(f"reply line longer than {MAX_LINE} bytes")
+        return self._lines.pop(0)
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._sock.settimeout(None)
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise TransportError(f"error writing to server: {_reason(exc)}") from exc
+
+    def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
+        self._sock.settimeout(None)
+        self._sock = context.wrap_socket(self._sock, server_hostname=server_hostname)
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
