@@ -72,6 +72,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session
 
 MAX_DELAY = 30.0  # a scripted delay never exceeds this (keeps test runs bounded)
 STOP_TIMEOUT = 2.0
+MAX_LINE = 65536  # longest command line recorded in full (memory bound)
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
 log = logging.getLogger(__name__)
@@ -113,8 +114,9 @@ class ServerScript:
         return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
 
     def keyword(self, name: str) -> str | None:
-        """The capability line starting with keyword `name`, if advertised."""
-        for cap in self.capabilities:
+        """The advertised EHLO line (without "250-") with keyword `name`, if any."""
+        for line in self.ehlo_lines("")[1:]:
+            cap = line[4:]
             if re.split(r"[ =]", cap, maxsplit=1)[0].upper() == name:
                 return cap
         return None
@@ -250,9 +252,8 @@ class _RecordingSMTP(SMTP):
                 try:
                     line = await self._reader.readuntil(b"\n")
                 except asyncio.LimitOverrunError as error:
-                    line = await self._reader.read(error.consumed)
-                    await self._skip_line()
-                    self._record_command(line.decode("utf-8", "surrogateescape") + "...")
+                    line = await self._read_long_line(error.consumed)
+                    self._record_command(line.rstrip(b"\r\n").decode("utf-8", "surrogateescape"))
                     await self.push("500 Command line too long")
                     continue
                 except asyncio.IncompleteReadError:
@@ -265,13 +266,18 @@ class _RecordingSMTP(SMTP):
             if self.transport is not None:
                 self.transport.close()
 
-    async def _skip_line(self) -> None:
+    async def _read_long_line(self, consumed: int) -> bytes:
+        """Read a line longer than the reader's limit, keeping at most MAX_LINE bytes."""
+        line = b""
         while True:
+            chunk = await self._reader.read(consumed)
+            line = (line + chunk)[:MAX_LINE]
+            if chunk.endswith(b"\n"):
+                return line
             try:
-                await self._reader.readuntil(b"\n")
-                return
+                return (line + await self._reader.readuntil(b"\n"))[:MAX_LINE]
             except asyncio.LimitOverrunError as error:
-                await self._reader.read(error.consumed)
+                consumed = error.consumed
 
     def _record_command(self, text: str) -> None:
         assert self.record is not None
