@@ -1,12 +1,12 @@
 """Capture mode for ``tclbridge run --capture DIR``: deliver mail into files.
 
-A `RecordingServer` on 127.0.0.1 accepts everything; each accepted message is
-saved at once (a crash later must not lose it) as ``DIR/NNNN.eml`` (the message
-as delivered: dot-stuffing removed, CRLF line endings) and ``DIR/NNNN.json``
-(envelope, plus the session's client commands and server replies up to the
-250 for this message, AUTH payloads hidden). Numbering continues after the
-numbered files already in DIR. `summary_lines()` gives one line per message
-for the CLI to print to stderr at exit.
+A `RecordingServer` on 127.0.0.1 accepts everything (any AUTH PLAIN/LOGIN
+credentials too). Each accepted message is saved at once, so a later crash
+cannot lose it, as ``DIR/NNNN.eml`` (the message as delivered: dot-stuffing
+removed, CRLF line endings) and ``DIR/NNNN.json`` (envelope, plus the session's
+client commands and server replies up to the 250 for this message, AUTH
+payloads hidden). Numbering continues after the numbered files already in DIR.
+`summary_lines()` gives one line per message for the CLI to print to stderr.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ class Capture:
     def __init__(self, directory: str | os.PathLike[str], host: str = "127.0.0.1") -> None:
         self.directory = Path(directory)
         self.captured: list[Captured] = []
-        self._server = RecordingServer(ServerScript(), host, on_message=self._save)
+        # Offer AUTH too, so scripts with -username take their usual path.
+        script = ServerScript(capabilities=["AUTH PLAIN LOGIN"])
+        self._server = RecordingServer(script, host, on_message=self._save)
         self._lock = threading.Lock()
 
     def start(self) -> tuple[str, int]:

@@ -1,0 +1,122 @@
+"""Capture mode: messages delivered to a local server land in numbered files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import smtplib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tclbridge import capture
+from tclbridge.capture import Capture
+
+MSG = b"From: a@x\r\nSubject: Quarterly\r\n  report\r\n\r\n.hidden dot\r\nbody\r\n"
+
+
+@pytest.fixture
+def cap(tmp_path: Path) -> Iterator[Capture]:
+    c = Capture(tmp_path / "out")
+    yield c
+    c.stop()
+
+
+def send(addr: tuple[str, int], msg: bytes = MSG, to: tuple[str, ...] = ("b@y",),
+         login: tuple[str, str] | None = None) -> None:
+    with smtplib.SMTP(*addr, local_hostname="c", timeout=5) as c:
+        if login:
+            c.login(*login)
+        c.sendmail("a@x", list(to), msg)
+
+
+def test_saves_message_and_envelope(cap: Capture) -> None:
+    send(cap.start(), to=("b@y", "c@z"))
+    out = cap.directory
+    assert out.joinpath("0001.eml").read_bytes() == MSG  # unstuffed, CRLF
+    record = json.loads(out.joinpath("0001.json").read_text())
+    assert record["file"] == "0001.eml"
+    assert record["mail_from"] == "a@x" and record["rcpt_tos"] == ["b@y", "c@z"]
+    assert record["mail_options"] == [f"SIZE={len(MSG)}"]
+    assert record["commands"] == [
+        "ehlo c", f"mail FROM:<a@x> size={len(MSG)}", "rcpt TO:<b@y>", "rcpt TO:<c@z>", "data"]
+    assert record["replies"][-2:] == ["354 End data with <CR><LF>.<CR><LF>", "250 OK"]
+    assert sorted(p.name for p in out.iterdir()) == ["0001.eml", "0001.json"]  # no temp files
+
+
+def test_saved_as_it_arrives(cap: Capture) -> None:
+    addr = cap.start()
+    with smtplib.SMTP(*addr, local_hostname="c", timeout=5) as c:
+        c.sendmail("a@x", ["b@y"], b"one\r\n")
+        # The client has its 250: the files must already be complete.
+        assert cap.directory.joinpath("0001.eml").read_bytes() == b"one\r\n"
+        assert json.loads(cap.directory.joinpath("0001.json").read_text())["rcpt_tos"] == ["b@y"]
+        c.sendmail("a@x", ["b@y"], b"two\r\n")
+        assert cap.directory.joinpath("0002.eml").read_bytes() == b"two\r\n"
+
+
+def test_numbering_continues_after_existing_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("0007.eml", "0009.json", "notes.txt", "12a.eml", "0100.txt"):
+        out.joinpath(name).write_text("old")
+    with Capture(out) as c:
+        send((c._server.host, c._server.port))
+        send((c._server.host, c._server.port))
+    assert out.joinpath("0010.eml").read_bytes() == MSG
+    assert out.joinpath("0011.json").exists()
+    assert out.joinpath("0007.eml").read_text() == "old"
+
+
+def test_never_overwrites_a_taken_number(cap: Capture, monkeypatch) -> None:
+    addr = cap.start()
+    cap.directory.joinpath("0001.eml").write_text("someone else's")
+    monkeypatch.setattr(Capture, "_next_number", lambda self: 1)  # as if it raced us
+    send(addr)
+    assert cap.directory.joinpath("0001.eml").read_text() == "someone else's"
+    assert cap.directory.joinpath("0002.eml").read_bytes() == MSG
+    assert json.loads(cap.directory.joinpath("0002.json").read_text())["file"] == "0002.eml"
+
+
+def test_auth_accepted_and_hidden(cap: Capture) -> None:
+    send(cap.start(), login=("joe", "pa55word"))
+    text = cap.directory.joinpath("0001.json").read_text()
+    assert "AUTH PLAIN <hidden>" in json.loads(text)["commands"]
+    for secret in ("pa55word", base64.b64encode(b"\0joe\0pa55word").decode(),
+                   base64.b64encode(b"pa55word").decode()):
+        assert secret not in text
+
+
+def test_summary_lines(cap: Capture) -> None:
+    addr = cap.start()
+    send(addr, to=("b@y", "c@z"))
+    encoded = b"Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\nx\r\n"
+    send(addr, msg=encoded)
+    send(addr, msg=b"no headers at all\r\n")
+    assert cap.summary_lines() == [
+        f"captured 0001.eml: from <a@x> to <b@y>, <c@z>, {len(MSG)} bytes, "
+        "Subject: Quarterly report",
+        f"captured 0002.eml: from <a@x> to <b@y>, {len(encoded)} bytes, Subject: café",
+        "captured 0003.eml: from <a@x> to <b@y>, 19 bytes",
+    ]
+
+
+def test_write_failure_refuses_the_message(cap: Capture, monkeypatch) -> None:
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(capture, "_write_new", full)
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(cap.start())
+    assert err.value.smtp_code == 451
+    assert cap.summary_lines() == []
+
+
+def test_start_creates_directory_and_stop_closes(tmp_path: Path) -> None:
+    c = Capture(tmp_path / "a" / "b")
+    host, port = c.start()
+    assert c.directory.is_dir() and host == "127.0.0.1" and port > 0
+    c.stop()
+    with pytest.raises(OSError):
+        smtplib.SMTP(host, port, local_hostname="c", timeout=1)
