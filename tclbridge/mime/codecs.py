@@ -1,0 +1,265 @@
+"""Transfer encodings as tcllib's mime package writes them.
+
+Strings here are "Tcl strings": `str` whose characters may exceed 0xFF.
+tcllib's encoders work on characters, not bytes, and each quirk of that is
+kept: base64 takes the low byte of every character, quoted-printable leaves
+characters above 0xFF alone (the output channel encodes them later).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import os
+import re
+import socket
+import time
+from collections.abc import Iterable, Sequence
+
+from tclbridge.errors import TclError
+
+# Characters quoted-printable turns into =XX. Note \x1F and the Tcl specials
+# outside these ranges stay as they are, exactly as tcllib's table.
+_QP_BODY = re.compile(r"[\x00-\x08\x0B-\x1E\x21-\x24\x3D\x40\x5B-\x5E\x60\x7B-\xFF]")
+_QP_WORD = re.compile(r"[\x00-\x08\x0B-\x1E\x21-\x24\x3D\x40\x5B-\x5E\x60\x7B-\xFF\x09\x5F\x3F]")
+_QP_SPECIAL_LINES: tuple[tuple[str, str], ...] = (
+    (" \n", "=20\n"),
+    ("\t\n", "=09\n"),
+    ("\n.\n", "\n=2E\n"),
+    ("\nFrom ", "\n=46rom "),
+)
+_QP_LINE = 72
+_QP_CUT_AT_CODE = re.compile(r"(=|=.)$", re.S)
+
+
+def string_map(text: str, mapping: Sequence[tuple[str, str]]) -> str:
+    """Tcl's `string map`: one left-to-right pass, first matching key wins."""
+    firsts = {key[0] for key, _ in mapping if key}
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in firsts:
+            for key, repl in mapping:
+                if key and text.startswith(key, i):
+                    out.append(repl)
+                    i += len(key)
+                    break
+            else:
+                out.append(ch)
+                i += 1
+        else:
+            # Copy the run up to the next possible key start in one go.
+            j = i + 1
+            while j < n and text[j] not in firsts:
+                j += 1
+            out.append(text[i:j])
+            i = j
+    return "".join(out)
+
+
+def _qp_escape(match: re.Match[str]) -> str:
+    return f"={ord(match.group()):02X}"
+
+
+def qp_encode(text: str, encoded_word: bool = False, no_softbreak: bool = False) -> str:
+    """`mime::qp_encode string ?encoded_word? ?no_softbreak?`."""
+    if encoded_word:
+        text = _QP_WORD.sub(_qp_escape, text)
+        text = string_map(text, ((" ", "_"),) + _QP_SPECIAL_LINES)
+    else:
+        text = _QP_BODY.sub(_qp_escape, text)
+        text = string_map(text, _QP_SPECIAL_LINES)
+    if not no_softbreak:
+        pieces: list[str] = []
+        for line in text.split("\n"):
+            while len(line) > _QP_LINE:
+                chunk = line[: _QP_LINE + 1]
+                found = _QP_CUT_AT_CODE.search(chunk)
+                if found:
+                    keep = _QP_LINE - len(found.group()) + 1
+                    chunk, line = line[:keep], line[keep:]
+                else:
+                    line = line[_QP_LINE + 1 :]
+                pieces.append(chunk + "=\n")
+            pieces.append(line + "\n")
+        text = "".join(pieces)[:-1]
+    if text.endswith(" "):
+        text = text[:-1] + "=20"
+    elif text.endswith("\t"):
+        text = text[:-1] + "=09"
+    return text
+
+
+_QP_TRAILING_WS = re.compile(r"[ \t]+\n")
+_QP_HEX = re.compile(r"=([0-9a-fA-F]{2})")
+
+
+def qp_decode(text: str, encoded_word: bool = False) -> str:
+    """`mime::qp_decode string ?encoded_word?`."""
+    if encoded_word:
+        text = text.replace("_", " ")
+    text = _QP_TRAILING_WS.sub("\n", text)
+    text = text.rstrip(" \t").replace("=\n", "")
+    return _QP_HEX.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def low_bytes(text: str) -> bytes:
+    """What Tcl's byte-array conversion keeps of a string: each char's low byte."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return bytes(ord(c) & 0xFF for c in text)
+
+
+def base64_encode(data: bytes | str, maxlen: int = 76) -> str:
+    """tcllib `base64::encode` (76-character lines joined by LF, no final LF)."""
+    raw = low_bytes(data) if isinstance(data, str) else data
+    encoded = base64.b64encode(raw).decode("ascii")
+    if maxlen <= 0 or len(encoded) <= maxlen:
+        return encoded
+    return "\n".join(encoded[i : i + maxlen] for i in range(0, len(encoded), maxlen))
+
+
+def base64_decode(text: str) -> str:
+    """tcllib `base64::decode`: characters outside the alphabet are skipped."""
+    clean = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    clean = clean[: len(clean) - len(clean) % 4] if len(clean) % 4 == 1 else clean
+    try:
+        return base64.b64decode(clean + "=" * (-len(clean) % 4)).decode("latin-1")
+    except binascii.Error:
+        return ""
+
+
+# --- mime::uniqueID ---------------------------------------------------------
+
+_unique_counter = itertools.count(1)
+
+
+def next_counter() -> int:
+    """The counter tcllib keeps for uniqueID (and thus Content-ID)."""
+    return next(_unique_counter)
+
+
+def unique_id() -> str:
+    """`mime::uniqueID`: `<pid.seconds.N@host>`."""
+    return f"<{os.getpid()}.{int(time.time())}.{next_counter()}@{socket.gethostname()}>"
+
+
+# --- RFC 2047 encoded words ---------------------------------------------------
+
+
+def word_encode(
+    charset: str,
+    method: str,
+    text: str,
+    *,
+    charset_encoded: bool = True,
+    maxlength: int = 66,
+) -> str:
+    """`mime::word_encode charset method string ?-charset_encoded b? ?-maxlength n?`."""
+    from tclbridge.mime.charsets import mime_charset, tcl_decode, tcl_encode
+
+    mime_name = mime_charset(charset)
+    if mime_name is None:
+        raise TclError(f"unknown charset '{charset}'")
+    if mime_name == "":
+        raise TclError(f"invalid charset '{charset}'")
+    if method not in ("base64", "quoted-printable"):
+        raise TclError(f"unknown method '{method}', must be base64 or quoted-printable")
+    plain = tcl_decode(charset, text) if charset_encoded else text
+    if not plain:
+        return ""
+    room = maxlength - len(mime_name) - 7
+    words: list[str] = []
+    if method == "base64":
+        if room < 4:
+            raise TclError(f"maxlength {maxlength} too short for chosen charset and encoding")
+        room = (room // 4) * 3
+        for chunk in _pack(plain, lambda c: tcl_encode(charset, c), room, strict=False):
+            words.append(f"=?{mime_name}?B?{base64_encode(chunk).replace(chr(10), '')}?=")
+    else:
+        if room < 1:
+            raise TclError(f"maxlength {maxlength} too short for chosen charset and encoding")
+
+        def encode_char(c: str) -> str:
+            return qp_encode(tcl_encode(charset, c), True)
+
+        for chunk in _pack(plain, encode_char, room, strict=True, maxlength=maxlength):
+            words.append(f"=?{mime_name}?Q?{chunk}?=")
+    return "\n ".join(words)
+
+
+def _pack(
+    plain: str,
+    encode_char,
+    room: int,
+    *,
+    strict: bool,
+    maxlength: int = 0,
+) -> Iterable[str]:
+    """Group encoded characters into pieces of at most `room` characters."""
+    count = 0
+    while count < len(plain):
+        length = 0
+        piece: list[str] = []
+        while length < room and count < len(plain):
+            enc = encode_char(plain[count])
+            if strict and len(enc) > room:
+                raise TclError(
+                    f"maxlength {maxlength} too short for chosen charset and encoding"
+                )
+            if length + len(enc) > room:
+                length = room
+            else:
+                piece.append(enc)
+                count += 1
+                length += len(enc)
+        yield "".join(piece)
+
+
+_WORD = re.compile(r"=\?([^?]+)\?(.)\?([^?]*)\?=", re.S)
+
+
+def word_decode(encoded: str) -> tuple[str, str, str]:
+    """`mime::word_decode`: (tcl encoding, method, decoded byte string)."""
+    from tclbridge.mime.charsets import tcl_encoding
+
+    found = _WORD.search(encoded)
+    if not found:
+        raise TclError(f"malformed word-encoded expression '{encoded}'")
+    charset, method, text = found.groups()
+    enc = tcl_encoding(charset)
+    if not enc:
+        raise TclError(f"unknown charset '{charset}'")
+    if method in ("b", "B"):
+        return enc, "base64", base64_decode(text)
+    if method in ("q", "Q"):
+        return enc, "quoted-printable", qp_decode(text, True)
+    raise TclError(f"unknown method '{method}', must be B or Q")
+
+
+_FIELD = re.compile(r"(.*?)(=\?(?:[^?]+)\?(?:.)\?(?:[^?]*)\?=)(.*)$", re.S)
+
+
+def field_decode(field: str) -> str:
+    """`mime::field_decode`: decode every encoded word of a header field."""
+    from tclbridge.mime.charsets import tcl_decode
+
+    out: list[str] = []
+    while True:
+        found = _FIELD.match(field)
+        if not found:
+            break
+        prefix, encoded, field = found.groups()
+        if prefix and not _is_tcl_space(prefix):
+            out.append(prefix)
+        enc, _method, data = word_decode(encoded)
+        out.append(tcl_decode(enc, data))
+    out.append(field)
+    return "".join(out)
+
+
+def _is_tcl_space(text: str) -> bool:
+    return all(c.isspace() for c in text)

@@ -1,0 +1,97 @@
+"""Writing a part the way `mime::copymessage` / `mime::buildmessage` do.
+
+`iter_text` yields the message as Tcl characters with LF line ends, exactly
+what tcllib hands to its channel; `iter_message` applies what the channel
+`mime::buildmessage` writes into does (system encoding, LF -> CRLF) and
+yields bytes. Both are lazy: file bodies are read and encoded piece by
+piece, in large pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tclbridge.mime.codecs import base64_encode, qp_encode
+from tclbridge.mime.model import Part, read_file
+
+# Characters of base64 output per yielded piece of a string body (57 input
+# bytes make one 76-char line, so pieces join at line ends).
+_B64_STRING_PIECE = 57 * 1024
+
+
+def iter_text(part: Part) -> Iterator[str]:
+    """The message as tcllib writes it to a channel, before the channel's
+    encoding and translation."""
+    policy = part.policy
+    yield "".join(f"{name}: {value}\n" for name, value in policy.header_fields(part))
+    if part.value == "parts":
+        if part.content.startswith("message/"):
+            yield "\n"
+            if part.parts:
+                yield from iter_text(part.parts[0])
+            return
+        boundary = policy.boundary(part)
+        for child in part.parts:
+            yield f"\n--{boundary}\n"
+            yield from iter_text(child)
+        yield f"\n--{boundary}--\n"
+        return
+    converter = policy.body_converter(part)
+    if part.value == "file":
+        assert part.file is not None
+        yield "\n"
+        yield from _file_body(part.file, converter, policy.file_piece, policy.file_read)
+        return
+    if converter == "base64":
+        yield "\n"
+        raw = part.string
+        for start in range(0, len(raw), _B64_STRING_PIECE):
+            sep = "\n" if start else ""
+            yield sep + base64_encode(raw[start : start + _B64_STRING_PIECE])
+    elif converter == "quoted-printable":
+        yield "\n" + qp_encode(part.string)
+    else:
+        yield "\n" + part.string
+
+
+def _file_body(path: str, converter: str, piece: int, read_size: int) -> Iterator[str]:
+    # tcllib encodes each `piece` bytes on its own and concatenates the
+    # results, so we keep that framing while reading larger blocks.
+    for block in read_file(path, read_size):
+        text = block.decode("latin-1")
+        if converter == "base64":
+            yield "".join(base64_encode(text[i : i + piece]) for i in range(0, len(text), piece))
+        elif converter == "quoted-printable":
+            yield "".join(qp_encode(text[i : i + piece]) for i in range(0, len(text), piece))
+        else:
+            yield text
+
+
+def encode_for_channel(text: str, encoding: str = "utf-8", crlf: bool = True) -> bytes:
+    """What a Tcl channel with this encoding and translation writes."""
+    data = text.encode(encoding, "surrogatepass" if encoding == "utf-8" else "replace")
+    return data.replace(b"\n", b"\r\n") if crlf else data
+
+
+def iter_message(part: Part, encoding: str = "utf-8", *, crlf: bool = True) -> Iterator[bytes]:
+    """The bytes of `mime::buildmessage $tok`, lazily, in large chunks.
+
+    `encoding` is the Tcl system encoding (tcllib builds the message in a
+    memory channel that has it); `crlf` the memory channel's translation.
+    """
+    pending: list[bytes] = []
+    size = 0
+    for text in iter_text(part):
+        data = encode_for_channel(text, encoding, crlf)
+        pending.append(data)
+        size += len(data)
+        if size >= 65536:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def build_message(part: Part, encoding: str = "utf-8") -> bytes:
+    """`mime::buildmessage $tok` as bytes."""
+    return b"".join(iter_message(part, encoding))

@@ -1,0 +1,328 @@
+"""MIME parts as Python objects: what `mime::initialize` creates.
+
+A `Part` keeps its headers in order with the names as given, its content
+type and parameters, its transfer encoding, and its value: a string, a file
+(read lazily, in chunks, when the message is written) or sub-parts. How the
+part turns into bytes is the generator's job, with the policy's rules.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal
+
+from tclbridge.errors import TclError
+from tclbridge.mime import codecs
+from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
+
+Value = Literal["string", "file", "parts"]
+# Headers mime::setheader guards (they are computed from the part itself).
+COMPUTED_HEADERS = ("content-md5", "content-type", "content-transfer-encoding", "mime-version")
+_BARE_LINE_BREAK = re.compile(r"(\r\n|\r|\n)(?![ \t])")
+
+
+def validate_header_value(key: str, value: str) -> None:
+    """Refuse header injection: a line break must start a continuation line.
+
+    tcllib writes such values as they are, so a value could add headers or
+    end the header block; we refuse (see docs/COMPAT.md).
+    """
+    if "\r" in key or "\n" in key:
+        raise TclError(f"header name {key!r} contains a line break")
+    if _BARE_LINE_BREAK.search(value):
+        raise TclError(
+            f"header {key} contains a line break not followed by a space or tab "
+            "(header injection refused)"
+        )
+
+
+def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> TclError:
+    """A Tcl-style message for a file that cannot be used."""
+    reason = {
+        2: "no such file or directory",
+        13: "permission denied",
+        21: "illegal operation on a directory",
+    }.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
+    return TclError(f'{verb} "{path}": {reason}', ("POSIX", "ENOENT", reason))
+
+
+class Part:
+    """One MIME part (a leaf or a container of parts)."""
+
+    def __init__(self, policy: TcllibPolicy = TCLLIB) -> None:
+        self.policy = policy
+        self.content = ""
+        self.params: dict[str, str] = {}  # lower-case keys, insertion order
+        self.encoding = ""
+        self.version = policy.mime_version
+        self.canonical = True
+        self.value: Value = "string"
+        self.string = ""
+        self.file: str | None = None
+        self.parts: list[Part] = []
+        self.generated_boundary: str | None = None
+        self._names: list[tuple[str, str]] = []  # (lower, as given)
+        self._values: dict[str, list[str]] = {}
+
+    # -- headers --------------------------------------------------------------
+
+    def header_names(self) -> list[str]:
+        """`mime::getheader $tok -names`: the part's own header names."""
+        return [mixed for _, mixed in self._names]
+
+    def raw_fields(self) -> list[tuple[str, str]]:
+        """The part's own headers as (name, value), one per value, in order."""
+        return [(mixed, v) for lower, mixed in self._names for v in self._values[lower]]
+
+    def has_header(self, key: str) -> bool:
+        return key.lower() in self._values
+
+    def get_header(self, key: str) -> list[str]:
+        """`mime::getheader $tok key`: the values of one header."""
+        lower = key.lower()
+        if lower == "content-transfer-encoding":
+            encoding = self.policy.transfer_encoding(self)
+            return [encoding] if encoding else []
+        if lower == "content-type":
+            return [self.policy.content_type(self)]
+        if lower == "mime-version":
+            return [self.version]
+        if lower not in self._values:
+            raise TclError(f"key {key} not in header")
+        return list(self._values[lower])
+
+    def headers(self) -> list[tuple[str, str]]:
+        """`mime::getheader $tok`: every header as written, in order."""
+        return self.policy.header_fields(self)
+
+    def set_header(
+        self, key: str, value: str, mode: str = "write", *, internal: bool = False
+    ) -> list[str]:
+        """`mime::setheader`: returns the previous values of the header.
+
+        `internal` lets the caller set the computed headers (as tcllib's
+        own packages do with `mime::internal`).
+        """
+        lower = key.lower()
+        known = lower in self._values
+        if mode not in ("write", "append", "delete"):
+            raise TclError(f"unknown value for -mode {mode}")
+        if mode == "delete":
+            if not known:
+                raise TclError(f"key {key} not in header")
+            previous = self._values.pop(lower)
+            self._names = [(lw, mx) for lw, mx in self._names if lw != lower]
+            return previous
+        if not internal and lower in COMPUTED_HEADERS and value not in self.get_header(lower):
+            raise TclError(f"key {key} may not be set")
+        validate_header_value(key, value)
+        previous = list(self._values.get(lower, []))
+        if not known:
+            self._names.append((lower, key))
+        if mode == "append":
+            self._values.setdefault(lower, []).append(value)
+        else:
+            self._values[lower] = [value]
+        return previous
+
+    def add_header(self, key: str, value: str) -> None:
+        """Add a value the way `-header` does (the name keeps its first spelling)."""
+        lower = key.lower()
+        if lower not in self._values:
+            self._names.append((lower, key))
+            self._values[lower] = []
+        self._values[lower].append(value)
+
+    # -- copies ---------------------------------------------------------------
+
+    def copy_top(self) -> Part:
+        """A copy with its own header list, sharing body and sub-parts."""
+        twin = Part(self.policy)
+        twin.__dict__.update(self.__dict__)
+        twin.params = dict(self.params)
+        twin.parts = list(self.parts)
+        twin._names = list(self._names)
+        twin._values = {k: list(v) for k, v in self._values.items()}
+        return twin
+
+    # -- body -----------------------------------------------------------------
+
+    def iter_raw_text(self, chunk_size: int) -> Iterator[str]:
+        """The unencoded body as Tcl chars (file bytes as latin-1), in chunks."""
+        if self.value == "string":
+            yield self.string
+        elif self.value == "file":
+            assert self.file is not None
+            for data in read_file(self.file, chunk_size):
+                yield data.decode("latin-1")
+
+    def raw_size(self) -> int:
+        if self.value == "file":
+            assert self.file is not None
+            try:
+                return os.path.getsize(self.file)
+            except OSError as exc:
+                raise file_error(self.file, exc, "could not read") from None
+        return len(self.string)
+
+    def properties(self) -> dict[str, object]:
+        """`mime::getproperty $tok` (parts as Part objects), tcllib's order."""
+        from tclbridge.mime.policy import tcl_array_order
+
+        values: dict[str, object] = {
+            "content": self.content,
+            "encoding": self.encoding,
+            "params": [x for k in tcl_array_order(self.params) for x in (k, self.params[k])],
+            "size": self.policy.size(self),
+        }
+        if self.value == "parts":
+            values["parts"] = list(self.parts)
+        return {key: values[key] for key in tcl_array_order(values)}
+
+    def __repr__(self) -> str:
+        return f"<Part {self.content} {self.value}>"
+
+
+def read_file(path: str, chunk_size: int) -> Iterator[bytes]:
+    """Read a file lazily, `chunk_size` bytes at a time."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-safe
+    except OSError as exc:
+        raise file_error(path, exc) from None
+    with handle:
+        while data := handle.read(chunk_size):
+            yield data
+
+
+# -- mime::initialize ---------------------------------------------------------
+
+OptionValue = str | Sequence[str] | Sequence["Part"]
+
+
+def configure(
+    args: Sequence[tuple[str, object]],
+    *,
+    split_list: Callable[[str], list[str]] = lambda s: s.split(),
+    lookup: Callable[[str], Part] | None = None,
+    policy: TcllibPolicy = TCLLIB,
+) -> Part:
+    """Build a part from `mime::initialize` options, with tcllib's checks
+    made in tcllib's order and its error messages.
+
+    Values may be Tcl list strings (split with `split_list`) or Python
+    sequences; `-parts` tokens are resolved with `lookup`.
+    """
+    part = Part(policy)
+    content: str | None = None
+    given: set[str] = set()
+    user_header = False
+
+    def as_list(value: object) -> list:
+        return split_list(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+
+    def shown(value: object) -> str:
+        return value if isinstance(value, str) else " ".join(map(str, value))  # type: ignore[arg-type]
+
+    for option, value in args:
+        if option == "-canonical":
+            content = str(value).lower()
+        elif option == "-param":
+            pair = as_list(value)
+            if len(pair) != 2:
+                raise TclError(f"-param expects a key and a value, not {shown(value)}")
+            lower = pair[0].lower()
+            if lower in part.params:
+                raise TclError(f"the {pair[0]} parameter may be specified at most once")
+            part.params[lower] = pair[1]
+        elif option == "-encoding":
+            encoding = str(value).lower()
+            if encoding not in KNOWN_ENCODINGS:
+                raise TclError(f"unknown value for -encoding {part.encoding}")
+            part.encoding = encoding
+        elif option == "-header":
+            pair = as_list(value)
+            if len(pair) != 2:
+                raise TclError(f"-header expects a key and a value, not {shown(value)}")
+            lower = pair[0].lower()
+            if lower == "content-type":
+                raise TclError(f"use -canonical instead of -header {shown(value)}")
+            if lower == "content-transfer-encoding":
+                raise TclError(f"use -encoding instead of -header {shown(value)}")
+            if lower in ("content-md5", "mime-version"):
+                raise TclError("don't go there...")
+            validate_header_value(pair[0], pair[1])
+            user_header = True
+            part.add_header(pair[0], pair[1])
+        elif option == "-file":
+            part.file = str(value)
+            given.add("file")
+        elif option == "-string":
+            part.string = str(value)
+            given.add("string")
+        elif option == "-parts":
+            items = as_list(value)
+            if lookup is not None:
+                items = [lookup(x) if isinstance(x, str) else x for x in items]
+            part.parts = items
+            given.add("parts")
+        else:
+            raise TclError(f"unknown option {option}")
+
+    if len(given) != 1:
+        raise TclError("specify exactly one of -file, -parts, or -string")
+    part.value = given.pop()  # type: ignore[assignment]
+
+    if content is None:
+        if part.params:
+            raise TclError("-param requires -canonical")
+        if part.encoding:
+            raise TclError("-encoding requires -canonical")
+        if user_header:
+            raise TclError("-header requires -canonical")
+        if part.value == "parts":
+            raise TclError("-parts requires -canonical")
+        from tclbridge.mime.parser import parse_part
+
+        return parse_part(part, policy)
+
+    part.content = content
+    if part.value == "parts":
+        if content.startswith(("text/", "image/", "audio/", "video/")):
+            raise TclError(f"-canonical {content} and -parts do not mix")
+        if part.encoding:
+            raise TclError("-encoding and -parts do not mix")
+    if not part.has_header("content-id"):
+        part.add_header("Content-ID", codecs.unique_id())
+    return part
+
+
+def new_part(
+    *,
+    canonical: str,
+    headers: Sequence[tuple[str, str]] = (),
+    parts: Sequence[Part] = (),
+    string: str | None = None,
+    encoding: str = "",
+    file: str | None = None,
+    params: Sequence[tuple[str, str]] = (),
+    policy: TcllibPolicy = TCLLIB,
+) -> Part:
+    """`mime::initialize -canonical ...` from Python.
+
+    Exactly one of `parts`, `string` or `file` gives the value (an empty
+    `parts` with neither of the others means an empty container).
+    """
+    args: list[tuple[str, object]] = [("-canonical", canonical)]
+    args += [("-param", tuple(p)) for p in params]
+    if encoding:
+        args.append(("-encoding", encoding))
+    args += [("-header", tuple(h)) for h in headers]
+    if string is not None:
+        args.append(("-string", string))
+    if file is not None:
+        args.append(("-file", file))
+    if parts or (string is None and file is None):
+        args.append(("-parts", list(parts)))
+    return configure(args, policy=policy)

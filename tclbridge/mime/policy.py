@@ -1,0 +1,231 @@
+"""tcllib's way of writing MIME, in one place.
+
+Like CPython email's `Compat32` policy, this object holds every rule that
+makes the output tcllib's rather than anyone's: which headers appear and in
+what order, how Content-Type parameters are laid out, when a transfer
+encoding is chosen for you, and the chunking that shapes encoded file bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tclbridge.errors import TclError
+
+if TYPE_CHECKING:
+    from tclbridge.mime.model import Part
+
+# Characters Tcl's `string trimright` removes by default.
+TCL_SPACE = (
+    "\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+)
+
+KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
+_ISO_8859_1_TO_8 = re.compile(r"iso-8859-[1-8]")
+# Anything but tab, LF and printable ASCII may make a line "not ASCII".
+_MAYBE_NOT_ASCII = re.compile(r"[^\t\n\x20-\x7e]")
+
+
+def tcl_array_order(keys: Iterable[str]) -> list[str]:
+    """The order `array get` lists the keys of a Tcl array filled in this order.
+
+    Tcl 8.6 keeps array elements in a hash table (4 buckets to start, four
+    times more whenever entries reach three per bucket) and walks it bucket
+    by bucket, newest entry first. tcllib returns parameters and properties
+    straight from such arrays, so their order is this one.
+    """
+    size = 4
+    buckets: list[list[str]] = [[] for _ in range(size)]
+    count = 0
+    for key in keys:
+        bucket = buckets[_tcl_hash(key) & (size - 1)]
+        if key in bucket:
+            continue
+        bucket.insert(0, key)
+        count += 1
+        if count >= size * 3:
+            size *= 4
+            grown: list[list[str]] = [[] for _ in range(size)]
+            for old in buckets:
+                for entry in old:
+                    grown[_tcl_hash(entry) & (size - 1)].insert(0, entry)
+            buckets = grown
+    return [key for bucket in buckets for key in bucket]
+
+
+def _tcl_hash(key: str) -> int:
+    value = 0
+    for byte in key.encode("utf-8", "surrogatepass"):
+        value = (value + (value << 3) + byte) & 0xFFFFFFFF
+    return value
+
+
+class LineScan:
+    """Feeds text in pieces; answers tcllib's two questions about its lines:
+    is every line ASCII (no CR, no controls), and is every line "safe" for
+    plain transfer (≤ 76 chars, no trailing white space, no leading "." or
+    "From ")."""
+
+    def __init__(self, long_line: int) -> None:
+        self.long_line = long_line
+        self.ascii = True
+        self.safe = True
+        self._length = 0
+        self._head = ""
+        self._last = ""
+
+    @property
+    def done(self) -> bool:
+        return not self.ascii and not self.safe
+
+    def feed(self, text: str) -> None:
+        pieces = text.split("\n")
+        for i, piece in enumerate(pieces):
+            if i:
+                self._end_line()
+            self._extend(piece)
+
+    def close(self) -> None:
+        if self._length:
+            self._end_line()
+
+    def _extend(self, piece: str) -> None:
+        if not piece:
+            return
+        if self.ascii and not _is_ascii(piece):
+            self.ascii = False
+        self._length += len(piece)
+        if len(self._head) < 5:
+            self._head = (self._head + piece)[:5]
+        self._last = piece[-1]
+
+    def _end_line(self) -> None:
+        if self.safe and (
+            self._length > self.long_line
+            or (self._last and self._last in TCL_SPACE)
+            or self._head.startswith(".")
+            or self._head.startswith("From ")
+        ):
+            self.safe = False
+        self._length = 0
+        self._head = self._last = ""
+
+
+def _is_ascii(text: str) -> bool:
+    for found in _MAYBE_NOT_ASCII.finditer(text):
+        code = ord(found.group())
+        # A char above 0xFF passes when its low byte is printable ASCII:
+        # tcllib inspects chars through a byte conversion.
+        if code <= 0xFF or not 32 <= (code & 0xFF) <= 126:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class TcllibPolicy:
+    """The quirks of tcllib mime 1.7 (with the fixes of 1.7.2)."""
+
+    mime_version: str = "1.0"
+    # Content-Type parameters each go on a continuation line this indented.
+    param_separator: str = ";\n              "
+    boundary_prefix: str = "----- =_"
+    # Longest line that needs no transfer encoding.
+    long_line: int = 76
+    # tcllib encodes file bodies in pieces of this many bytes, each on its
+    # own, so base64 lines restart (and run long) at each piece's end.
+    file_piece: int = 32766
+    # Pieces read from a file at once (a multiple of file_piece).
+    file_read: int = 32766 * 4
+    base64_line: int = 76
+
+    # -- headers ----------------------------------------------------------
+
+    def header_fields(self, part: Part) -> list[tuple[str, str]]:
+        """What `mime::getheader $tok` lists, in order: MIME-Version, the
+        part's own headers, Content-Transfer-Encoding, Content-Type."""
+        fields = [("MIME-Version", part.version)]
+        fields.extend(part.raw_fields())
+        encoding = self.transfer_encoding(part)
+        if encoding:
+            fields.append(("Content-Transfer-Encoding", encoding))
+        fields.append(("Content-Type", self.content_type(part)))
+        return fields
+
+    def content_type(self, part: Part) -> str:
+        """The Content-Type value: type, one parameter per line, boundary."""
+        text = part.content
+        for key in tcl_array_order(part.params):
+            text += f'{self.param_separator}{key}="{part.params[key]}"'
+        if part.content.startswith("multipart/") and "boundary" not in part.params:
+            text += f'{self.param_separator}boundary="{self.boundary(part)}"'
+        return text
+
+    def boundary(self, part: Part) -> str:
+        if "boundary" in part.params:
+            return part.params["boundary"]
+        if part.generated_boundary is None:
+            digest = os.urandom(16).hex().upper().encode("ascii")
+            part.generated_boundary = self.boundary_prefix + base64.b64encode(digest).decode()
+        return part.generated_boundary
+
+    # -- transfer encoding --------------------------------------------------
+
+    def transfer_encoding(self, part: Part) -> str:
+        """The Content-Transfer-Encoding written (maybe chosen) for `part`."""
+        encoding = part.encoding or self.choose_encoding(part)
+        if encoding not in KNOWN_ENCODINGS and encoding != "":
+            raise TclError(f'Can\'t handle content encoding "{encoding}"')
+        return encoding
+
+    def body_converter(self, part: Part) -> str:
+        """The encoding applied to the body when writing (canonical leaves)."""
+        if part.value == "parts" or not part.canonical:
+            return ""
+        encoding = self.transfer_encoding(part)
+        return encoding if encoding in ("base64", "quoted-printable") else ""
+
+    def choose_encoding(self, part: Part) -> str:
+        content = part.content
+        if content.startswith(("audio/", "image/", "video/")):
+            return "base64"
+        if content.startswith(("message/", "multipart/")) or part.value == "parts":
+            return ""
+        scan = LineScan(self.long_line)
+        for text in part.iter_raw_text(self.file_read):
+            scan.feed(text)
+            if scan.done:
+                break
+        else:
+            scan.close()
+        if content.startswith("text/"):
+            if not scan.ascii and "charset" in part.params:
+                charset = part.params["charset"].lower()
+                if charset != "us-ascii" and not _ISO_8859_1_TO_8.fullmatch(charset):
+                    return "base64"
+            return "" if scan.safe else "quoted-printable"
+        return "" if scan.ascii and scan.safe else "base64"
+
+    # -- size ---------------------------------------------------------------
+
+    def size(self, part: Part) -> int:
+        """`mime::getproperty $tok size`."""
+        if part.value == "parts":
+            return sum(self.size(child) for child in part.parts)
+        size = part.raw_size()
+        if not part.canonical and part.encoding == "base64":
+            size = (size * 3 + 2) // 4
+        return size
+
+
+TCLLIB = TcllibPolicy()
+
+
+def chunks(text: str, size: int) -> Iterator[str]:
+    for start in range(0, len(text), size):
+        yield text[start : start + size]
