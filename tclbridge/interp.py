@@ -73,3 +73,7 @@ class Interp:
 
     def call(self, *args: Any) -> Any:
         return self.tk.call(*args)
+
+    def close(self) -> None:
+        """Release the event-loop link and the interpreter."""
+        self.smtp.link.close()

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tclbridge import Interp
+from tclbridge.config import BridgeConfig
+from tclbridge.recorder import RecordingServer, ServerScript
+
+TCLLIB_PRESENT = shutil.which("tclsh") is not None
+
+
+def new_interp(timeout_scale: float = 0.01) -> Interp:
+    """A bridge interpreter with smtp loaded and tcllib's waits scaled down."""
+    bridge = Interp(BridgeConfig(timeout_scale=timeout_scale))
+    bridge.eval("package require smtp")
+    return bridge
+
+
+@pytest.fixture
+def tcl() -> Iterator[Interp]:
+    bridge = new_interp()
+    yield bridge
+    bridge.close()
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    with RecordingServer() as srv:
+        yield srv
+
+
+def start_server(**script: object) -> RecordingServer:
+    return RecordingServer(ServerScript(**script)).start()  # type: ignore[arg-type]

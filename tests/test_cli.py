@@ -1,0 +1,93 @@
+"""`tclbridge run` behaves like tclsh."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_server
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def bridge(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tclbridge", "run", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def tclsh(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["tclsh", *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+SCRIPTS = {
+    "args": 'puts "$argv0|$argc|$argv|[llength $argv]"\nputs [info script]\n',
+    "exit": "puts -nonewline partial\nexit 3\nputs never\n",
+    "exit0": "puts hi\nexit\n",
+    "error": "proc f {x} {error \"boom $x\"}\nputs before\nf 1\nputs after\n",
+    "stderr": "puts stderr {to stderr}\nputs {to stdout}\n",
+    "vwait": "after 50 {set ::done 1}\nvwait ::done\nputs done\nafter 20 {exit 4}\nvwait forever\n",
+    "catch-exit": "catch {exit 5}\nputs never\n",
+    "bad-exit": "exit notanumber\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_run_matches_tclsh(tmp_path: Path, name: str) -> None:
+    script = tmp_path / f"{name}.tcl"
+    script.write_text(SCRIPTS[name])
+    args = [script.name, "a b", "c"]
+    ours, theirs = bridge(*args, cwd=tmp_path), tclsh(*args, cwd=tmp_path)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (
+        theirs.returncode, theirs.stdout, theirs.stderr
+    )
+
+
+def test_manual_example_through_capture(tmp_path: Path) -> None:
+    out = bridge("--capture", str(tmp_path / "cap"), str(REPO / "examples/send_simple_message.tcl"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "sent\n"
+    eml = (tmp_path / "cap/0001.eml").read_bytes()
+    assert b"Subject: This is the subject." in eml
+    assert eml.endswith(b"This is the message.\r\n")
+    record = json.loads((tmp_path / "cap/0001.json").read_text())
+    assert record["rcpt_tos"] == ["someone@somewhere.com"]
+    assert "0001.eml" in out.stderr and "someone@somewhere.com" in out.stderr
+
+
+def test_capture_summary_after_exit(tmp_path: Path) -> None:
+    script = tmp_path / "s.tcl"
+    script.write_text(
+        "package require smtp\n"
+        "set t [mime::initialize -canonical text/plain -string hi]\n"
+        "smtp::sendmessage $t -servers mail.example.invalid -header {To a@x.y}\n"
+        "smtp::sendmessage $t -servers mail.example.invalid -header {To b@x.y}\n"
+        "exit 2\n"
+    )
+    out = bridge("--capture", str(tmp_path / "cap"), str(script))
+    assert out.returncode == 2
+    assert sorted(p.name for p in (tmp_path / "cap").iterdir()) == [
+        "0001.eml", "0001.json", "0002.eml", "0002.json"
+    ]
+    assert len([ln for ln in out.stderr.splitlines() if "captured" in ln]) == 2
+
+
+def test_server_option_redirects(tmp_path: Path) -> None:
+    script = tmp_path / "s.tcl"
+    script.write_text(
+        "package require smtp\n"
+        "set t [mime::initialize -canonical text/plain -string hi]\n"
+        "puts [smtp::sendmessage $t -servers mail.example.invalid -ports 2525"
+        " -header {To a@x.y}]\n"
+    )
+    with start_server() as srv:
+        out = bridge("--server", f"127.0.0.1:{srv.port}", str(script))
+        assert out.returncode == 0, out.stderr
+        assert srv.messages[0].rcpt_tos == ["a@x.y"]

@@ -1,0 +1,57 @@
+"""Package resolution: the bridge wins over tcllib on auto_path."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+
+import pytest
+
+from tclbridge import Interp
+
+TCLLIB = sorted(pathlib.Path("/usr/share/tcltk").glob("tcllib*/mime/smtp.tcl"))
+
+
+def test_tcllib_is_installed_here() -> None:
+    # The resolution tests below only prove something when tcllib is there.
+    assert TCLLIB, "tcllib must be installed (scripts/bootstrap.sh does it)"
+    out = subprocess.run(
+        ["tclsh"], input="puts [package require smtp]", capture_output=True, text=True
+    )
+    assert out.stdout.strip().startswith("1.5")
+
+
+@pytest.mark.parametrize(
+    "require",
+    [
+        "package require smtp",
+        "package require smtp 1.4.5",
+        "package require smtp 1.5",
+        "package require mime; package require smtp",
+        "package require mime 1.5; package require smtp",
+        # A scan of every index on auto_path (tcllib's included) happens first.
+        "catch {package require no-such-package}; package require smtp",
+        "package require base64; package require smtp",
+    ],
+)
+def test_bridge_packages_win(require: str) -> None:
+    tcl = Interp()
+    tcl.eval(require)
+    assert tcl.eval("package present smtp") == "1.5.2"
+    assert tcl.eval("package present mime") == "1.7.2"
+    # The loaded procs are the shims, not tcllib's.
+    assert "::tclbridge::py" in tcl.eval("info body ::smtp::sendmessage")
+    assert tcl.eval("info exists ::smtp::trf") == "0"
+
+
+def test_versions_after_tcllib_index_scan() -> None:
+    tcl = Interp()
+    tcl.eval("catch {package require no-such-package}")
+    assert tcl.eval("package versions smtp") == "1.5.2"
+    assert tcl.eval("package versions mime") == "1.7.2"
+
+
+def test_tcllib_auto_path_present_in_bridge() -> None:
+    tcl = Interp()
+    paths = tcl.eval("set auto_path")
+    assert any(str(p.parents[2]) in paths for p in TCLLIB)
