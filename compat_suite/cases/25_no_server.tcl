@@ -1,0 +1,20 @@
+# No server listening: connection refused must surface as an error.
+package require mime
+package require smtp
+
+lassign $argv host port
+
+# Find a port nobody listens on: open a listener, note its port, close it.
+set l [socket -server {apply {{c a p} {close $c}}} -myaddr $host 0]
+set deadport [lindex [fconfigure $l -sockname] 2]
+close $l
+
+set tok [mime::initialize -canonical text/plain -string "nobody home\n"]
+set code [catch {
+    smtp::sendmessage $tok -originator from@example.com \
+        -recipients to@example.com -servers [list $host] -ports [list $deadport]
+} result]
+puts "code=$code"
+puts "result=$result"
+puts "errorCode=$::errorCode"
+mime::finalize $tok

@@ -1,0 +1,13 @@
+# Bare CR in the body: tcllib passes it through; the bridge writes CRLF.
+package require mime
+package require smtp
+
+lassign $argv host port
+
+set tok [mime::initialize -canonical text/plain -encoding 8bit \
+    -string "col1\rcol2\nsecond line\n\rthird\r.dot after cr\n"]
+mime::setheader $tok Subject "Bare CR"
+set r [smtp::sendmessage $tok -servers $host -ports $port \
+    -originator a@example.com -recipients b@example.com]
+puts "result: \[$r\]"
+mime::finalize $tok

@@ -1,0 +1,251 @@
+"""Differential compat suite: each case under tclsh (tcllib) and under the bridge.
+
+    python -m compat_suite.runner [CASE ...] [--reference-only] [--no-report]
+
+A case is ``cases/NAME.tcl`` plus an optional ``cases/NAME.json``:
+
+- ``server``: ServerScript fields of the server whose port is ``argv[1]``;
+- ``extra_servers``: more ServerScripts; their ports follow as argv[2], ...;
+- ``compare``: aspects to compare (default: exit, stdout, commands, envelope,
+  messages; add "stderr" where the case is about it);
+- ``compat``: docs/COMPAT.md entries where the bridge intentionally differs,
+  with the expectation for the bridge (see ``compare.apply_compat``);
+- ``unmasked_headers``: Date/Message-ID-like headers the case sets itself;
+- ``timeout``: seconds per run (default 15).
+
+Every run gets fresh servers. ``--reference-only`` runs tclsh on both sides
+(a check that the cases are deterministic and the masking sufficient).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compat_suite.compare import (
+    ASPECTS,
+    DEFAULT_ASPECTS,
+    Delivered,
+    Difference,
+    Outcome,
+    compare,
+)
+
+SUITE_DIR = Path(__file__).resolve().parent
+CASES_DIR = SUITE_DIR / "cases"
+REPO_ROOT = SUITE_DIR.parent
+REPORT_PATH = SUITE_DIR / "REPORT.md"
+DEFAULT_TIMEOUT = 15.0
+SETTLE_TIMEOUT = 2.0  # wait this long at most for sessions to end after the script exits
+
+_CASE_KEYS = {"server", "extra_servers", "compare", "compat", "unmasked_headers", "timeout"}
+
+
+@dataclass
+class Case:
+    name: str
+    script: Path
+    servers: list[dict[str, Any]]
+    aspects: tuple[str, ...] = DEFAULT_ASPECTS
+    compat: list[dict[str, Any]] = field(default_factory=list)
+    unmasked_headers: list[str] = field(default_factory=list)
+    timeout: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def load(cls, script: Path) -> Case:
+        sidecar = script.with_suffix(".json")
+        cfg: dict[str, Any] = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+        unknown = set(cfg) - _CASE_KEYS
+        if unknown:
+            raise ValueError(f"{sidecar.name}: unknown keys {sorted(unknown)}")
+        aspects = tuple(cfg.get("compare", DEFAULT_ASPECTS))
+        bad = set(aspects) - set(ASPECTS)
+        if bad:
+            raise ValueError(f"{sidecar.name}: unknown aspects {sorted(bad)}")
+        return cls(
+            name=script.stem,
+            script=script,
+            servers=[cfg.get("server", {}), *cfg.get("extra_servers", [])],
+            aspects=aspects,
+            compat=list(cfg.get("compat", [])),
+            unmasked_headers=list(cfg.get("unmasked_headers", [])),
+            timeout=float(cfg.get("timeout", DEFAULT_TIMEOUT)),
+        )
+
+    @property
+    def compat_entries(self) -> list[str]:
+        return [item["entry"] for item in self.compat]
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    differences: list[Difference]
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "ERROR"
+        return "FAIL" if self.differences else "pass"
+
+
+def discover(names: Sequence[str] = ()) -> list[Case]:
+    """The cases, all or those named (by stem, with or without a .tcl suffix)."""
+    scripts = sorted(CASES_DIR.glob("*.tcl"))
+    if names:
+        wanted = [n.removesuffix(".tcl") for n in names]
+        by_name = {s.stem: s for s in scripts}
+        missing = [n for n in wanted if n not in by_name]
+        if missing:
+            raise SystemExit(f"no such case: {', '.join(missing)}")
+        scripts = [by_name[n] for n in wanted]
+    return [Case.load(s) for s in scripts]
+
+
+def tclsh_command() -> list[str]:
+    return [shutil.which("tclsh") or "tclsh"]
+
+
+def bridge_command() -> list[str]:
+    return [sys.executable, "-m", "tclbridge", "run"]
+
+
+def _settle(servers: Sequence[Any]) -> None:
+    """Let the servers finish what the client wrote before it exited (RSET/QUIT
+    written without waiting): wait until no connection is open."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        if not any(getattr(s, "_live", ()) for s in servers):  # recorder's open connections
+            return
+        time.sleep(0.01)
+
+
+def run_case(case: Case, command: Sequence[str]) -> Outcome:
+    """Run one case with `command` (+ script + host + ports) against fresh servers."""
+    from tclbridge.recorder import RecordingServer, ServerScript
+
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(RecordingServer(ServerScript.from_dict(s)))
+                   for s in case.servers]
+        ports = [str(s.port) for s in servers]
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="compat_"))
+        env = dict(os.environ, TMPDIR=tmp)
+        argv = [*command, str(case.script), servers[0].host, *ports]
+        try:
+            proc = subprocess.run(argv, capture_output=True, timeout=case.timeout,
+                                  cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL)
+            code: int | None = proc.returncode
+            stdout, stderr = proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as expired:
+            code, stdout, stderr = None, expired.stdout or b"", expired.stderr or b""
+        _settle(servers)
+        subs = {port: f"<PORT{'' if n == 0 else n + 1}>" for n, port in enumerate(ports)}
+        subs[tmp] = "<TMPDIR>"
+        return Outcome(
+            exit=code,
+            stdout=stdout.decode("utf-8", "replace"),
+            stderr=stderr.decode("utf-8", "replace"),
+            sessions=[list(rec.commands) for s in servers for rec in s.sessions],
+            messages=[Delivered(m.mail_from, list(m.rcpt_tos), list(m.mail_options), m.data)
+                      for s in servers for m in s.messages],
+            substitutions=subs,
+        )
+
+
+def check_case(case: Case, *, reference_only: bool = False) -> CaseResult:
+    """Run a case on both sides and compare (tclsh twice with `reference_only`)."""
+    started = time.monotonic()
+    try:
+        expected = run_case(case, tclsh_command())
+        actual = run_case(case, tclsh_command() if reference_only else bridge_command())
+        differences = compare(expected, actual, aspects=case.aspects,
+                              compat=() if reference_only else case.compat,
+                              unmasked_headers=case.unmasked_headers)
+        return CaseResult(case, differences, seconds=time.monotonic() - started)
+    except Exception as error:  # a broken case or harness: report, go on with the others
+        return CaseResult(case, [], error=f"{type(error).__name__}: {error}",
+                          seconds=time.monotonic() - started)
+
+
+def write_report(results: Sequence[CaseResult], path: Path, *, reference_only: bool) -> None:
+    against = "tclsh (reference-only run)" if reference_only else "the bridge"
+    lines = [
+        "# Compat suite report",
+        "",
+        f"Each case ran under tclsh (tcllib) and under {against}; generated by "
+        "`python -m compat_suite.runner`.",
+        "",
+        "| case | result | COMPAT entry | differences |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        entries = ", ".join(f"`{e}`" for e in r.case.compat_entries) or "-"
+        count = "error" if r.error else str(len(r.differences))
+        lines.append(f"| {r.case.name} | {r.status} | {entries} | {count} |")
+    passed = sum(r.status == "pass" for r in results)
+    lines += ["", f"{passed} of {len(results)} cases pass.", ""]
+    for r in results:
+        if r.status == "pass":
+            continue
+        lines += [f"## {r.case.name}", ""]
+        if r.error:
+            lines.append(f"- error: {r.error}")
+        lines += [f"- {d.describe(actual_label=_actual_label(reference_only))}".replace("|", "\\|")
+                  for d in r.differences]
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def _actual_label(reference_only: bool) -> str:
+    return "tclsh (2nd run)" if reference_only else "bridge"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m compat_suite.runner",
+                                     description="Run the tcllib vs bridge compat suite.")
+    parser.add_argument("cases", nargs="*", help="case names (default: all)")
+    parser.add_argument("--reference-only", action="store_true",
+                        help="run tclsh on both sides (checks determinism and masking)")
+    parser.add_argument("--no-report", action="store_true", help=f"do not write {REPORT_PATH.name}")
+    args = parser.parse_args(argv)
+
+    if shutil.which("tclsh") is None:
+        print("tclsh not found: the compat suite needs Tcl and tcllib", file=sys.stderr)
+        return 2
+    cases = discover(args.cases)
+    results: list[CaseResult] = []
+    label = _actual_label(args.reference_only)
+    for case in cases:
+        result = check_case(case, reference_only=args.reference_only)
+        results.append(result)
+        entries = f" [COMPAT: {', '.join(case.compat_entries)}]" if case.compat else ""
+        print(f"{result.status:5} {case.name} ({result.seconds:.1f}s){entries}", flush=True)
+        if result.error:
+            print(f"      error: {result.error}")
+        for d in result.differences:
+            print(f"      {d.describe(actual_label=label)}")
+    passed = sum(r.status == "pass" for r in results)
+    print(f"\n{passed} of {len(results)} cases pass"
+          f" ({sum(r.status == 'FAIL' for r in results)} fail,"
+          f" {sum(r.status == 'ERROR' for r in results)} error)")
+    if not args.no_report and not args.cases:
+        write_report(results, REPORT_PATH, reference_only=args.reference_only)
+        print(f"report: {REPORT_PATH.relative_to(REPO_ROOT)}")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
