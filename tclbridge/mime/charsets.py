@@ -81,7 +81,8 @@ def tcl_encoding(charset: str) -> str:
     return MIME_TO_TCL.get(charset.lower(), "")
 
 
-def _codec(tcl_enc: str) -> str:
+def python_codec(tcl_enc: str) -> str:
+    """The Python codec for a Tcl encoding name (latin-1 when unknown)."""
     name = _PY_CODEC.get(tcl_enc, tcl_enc)
     try:
         return codecs.lookup(name).name
@@ -91,10 +92,10 @@ def _codec(tcl_enc: str) -> str:
 
 def tcl_encode(tcl_enc: str, text: str) -> str:
     """`encoding convertto`: a byte string (one char per byte), '?' if unmappable."""
-    return text.encode(_codec(tcl_enc), errors="replace").decode("latin-1")
+    return text.encode(python_codec(tcl_enc), errors="replace").decode("latin-1")
 
 
 def tcl_decode(tcl_enc: str, data: str) -> str:
     """`encoding convertfrom` of a byte string."""
     raw = bytes(ord(c) & 0xFF for c in data)
-    return raw.decode(_codec(tcl_enc), errors="replace")
+    return raw.decode(python_codec(tcl_enc), errors="replace")

@@ -63,6 +63,8 @@ class Part:
         self.file: str | None = None
         self.parts: list[Part] = []
         self.generated_boundary: str | None = None
+        # Sub-parts made by parsing (finalized with the part by default).
+        self.parsed_children: list[Part] = []
         self._names: list[tuple[str, str]] = []  # (lower, as given)
         self._values: dict[str, list[str]] = {}
 
@@ -158,6 +160,17 @@ class Part:
             for data in read_file(self.file, chunk_size):
                 yield data.decode("latin-1")
 
+    def iter_body(self, chunk_size: int) -> Iterator[str]:
+        """The body in canonical form (`mime::getbody`), transfer encoding undone."""
+        if self.canonical or self.encoding not in ("base64", "quoted-printable"):
+            yield from self.iter_raw_text(chunk_size)
+            return
+        text = "".join(self.iter_raw_text(chunk_size))
+        if self.encoding == "base64":
+            yield codecs.base64_decode(text)
+        else:
+            yield codecs.qp_decode(text)
+
     def raw_size(self) -> int:
         if self.value == "file":
             assert self.file is not None
@@ -167,6 +180,12 @@ class Part:
                 raise file_error(self.file, exc, "could not read") from None
         return len(self.string)
 
+    def param_list(self) -> list[str]:
+        """Content-Type parameters as tcllib lists them: key value ..."""
+        from tclbridge.mime.policy import tcl_array_order
+
+        return [x for k in tcl_array_order(self.params) for x in (k, self.params[k])]
+
     def properties(self) -> dict[str, object]:
         """`mime::getproperty $tok` (parts as Part objects), tcllib's order."""
         from tclbridge.mime.policy import tcl_array_order
@@ -174,7 +193,7 @@ class Part:
         values: dict[str, object] = {
             "content": self.content,
             "encoding": self.encoding,
-            "params": [x for k in tcl_array_order(self.params) for x in (k, self.params[k])],
+            "params": self.param_list(),
             "size": self.policy.size(self),
         }
         if self.value == "parts":

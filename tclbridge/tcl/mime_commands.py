@@ -1,12 +1,397 @@
-"""Placeholder: the mime command layer (being written)."""
+"""The mime command layer: Tcl arguments in, tcllib's results and errors out.
+
+Keeps the token table (`::mime::N` <-> `Part`) and nothing else of note:
+the work is done by `tclbridge.mime`.
+"""
 
 from __future__ import annotations
 
+import tkinter
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tclbridge.errors import TclError
+from tclbridge.mime import charsets, codecs
+from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
+from tclbridge.mime.address import parse_address
+from tclbridge.mime.datetime import parse_datetime
+from tclbridge.mime.generator import encode_for_channel, iter_text
+from tclbridge.mime.model import Part, configure
+
+if TYPE_CHECKING:
+    from tclbridge.interp import Interp
+
+PREFIX = "::tclbridge::py::mime::"
+WRONG_ARGS = ("TCL", "WRONGARGS")
+# How tcllib fails on a token that is not (or no longer) a part: the first
+# state variable the command reads is missing.
+_STATE_READ = {
+    "getproperty": "content", "encoding": "content", "finalize": "cid", "getbody": "value",
+}
+
+
+def _usage(name: str, usage: str) -> TclError:
+    return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
+
+
+def _options(args: Sequence[str]) -> dict[str, str]:
+    """Tcl's `array set options $args`."""
+    if len(args) % 2:
+        raise TclError("list must have an even number of elements", ("TCL", "ARGUMENT", "FORMAT"))
+    return dict(zip(args[::2], args[1::2], strict=False))
+
 
 class MimeCommands:
-    def __init__(self, bridge) -> None:
+    """The `::tclbridge::py::mime::*` commands of one interpreter."""
+
+    def __init__(self, bridge: Interp) -> None:
         self.bridge = bridge
+        self.tk = bridge.tk.tk
+        self._uid = 0
+        self._parts: dict[str, Part] = {}
+        self._tokens: dict[int, str] = {}
+        self._finalized: weakref.WeakSet[Part] = weakref.WeakSet()
+        for name in (
+            "initialize", "finalize", "getproperty", "getheader", "setheader", "getbody",
+            "copymessage", "buildmessage", "parseaddress", "parsedatetime", "uniqueID",
+            "qp_encode", "qp_decode", "word_encode", "word_decode", "field_decode",
+            "mapencoding", "reversemapencoding", "encoding",
+        ):
+            bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
+
+    # -- tokens -------------------------------------------------------------
+
+    def part(self, token: str, reading: str = "header") -> Part:
+        """The part behind `token`, or tcllib's error for a bad token."""
+        try:
+            return self._parts[token]
+        except KeyError:
+            raise TclError(
+                f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
+            ) from None
+
+    def token(self, part: Part) -> str:
+        """The token of `part`, giving it one if it was made in Python."""
+        known = self._tokens.get(id(part))
+        if known is not None and self._parts.get(known) is part:
+            return known
+        return self._add(part)
+
+    def _new_token(self) -> str:
+        self._uid += 1
+        return f"::mime::{self._uid}"
+
+    def _add(self, part: Part, token: str | None = None) -> str:
+        token = token or self._new_token()
+        self._parts[token] = part
+        self._tokens[id(part)] = token
+        return token
+
+    def _check_alive(self, part: Part) -> None:
+        """tcllib cannot write a part whose sub-parts were finalized."""
+        for child in part.parts if part.value == "parts" else ():
+            if child in self._finalized:
+                raise TclError(
+                    'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME")
+                )
+            self._check_alive(child)
+
+    def split_list(self, text: str) -> list[str]:
+        try:
+            return list(self.tk.splitlist(text))
+        except tkinter.TclError as exc:
+            raise TclError(str(exc)) from None
+
+    def _boolean(self, text: str) -> bool:
+        try:
+            return bool(self.tk.getboolean(text))
+        except tkinter.TclError as exc:
+            raise TclError(str(exc), ("TCL", "VALUE", "NUMBER")) from None
+
+    def _tcl(self, *args: Any) -> Any:
+        try:
+            return self.tk.call(*args)
+        except tkinter.TclError as exc:
+            code = self.tk.getvar("::errorCode")
+            raise TclError(str(exc), self.split_list(str(code)) or ("NONE",)) from None
+
+    # -- parts ----------------------------------------------------------------
+
+    def cmd_initialize(self, *args: str) -> str:
+        token = self._new_token()
+        pairs: list[tuple[str, object]] = []
+        for i in range(0, len(args), 2):
+            if i + 1 >= len(args):
+                raise TclError(f"missing argument to {args[i]}")
+            pairs.append((args[i], args[i + 1]))
+        part = configure(
+            pairs, split_list=self.split_list, lookup=lambda t: self.part(t, "header")
+        )
+        self._add(part, token)
+        return token
+
+    def cmd_finalize(self, *args: str) -> str:
+        if not args:
+            raise _usage("finalize", " token ?arg ...?")
+        token, rest = args[0], args[1:]
+        part = self.part(token, "cid")
+        options = {"-subordinates": "dynamic", **_options(rest)}
+        which = options["-subordinates"]
+        if which not in ("all", "dynamic", "none"):
+            raise TclError(f"unknown value for -subordinates {which}")
+        if which == "all" and part.value == "parts":
+            for child in part.parts:
+                self.cmd_finalize(self.token(child), *rest)
+        elif which == "dynamic":
+            for child in reversed(part.parsed_children):
+                self.cmd_finalize(self.token(child), *rest)
+        del self._parts[token]
+        self._tokens.pop(id(part), None)
+        self._finalized.add(part)
+        return ""
+
+    def cmd_getproperty(self, *args: str) -> object:
+        if not 1 <= len(args) <= 2:
+            raise _usage("getproperty", " token ?property?")
+        part = self.part(args[0], "content")
+        prop = args[1] if len(args) > 1 else ""
+        if prop == "":
+            props = part.properties()
+            if "parts" in props:
+                props["parts"] = [self.token(p) for p in props["parts"]]  # type: ignore[union-attr]
+            return props
+        if prop == "-names":
+            return ["content", "encoding", "params"] + (["parts"] if part.value == "parts" else [])
+        if prop in ("content", "encoding"):
+            return getattr(part, prop)
+        if prop == "params":
+            return part.param_list()
+        if prop == "size":
+            return part.policy.size(part)
+        if prop == "parts":
+            if part.value != "parts":
+                raise TclError("MIME part is a leaf")
+            return [self.token(p) for p in part.parts]
+        raise TclError(f"unknown property {prop}")
+
+    def cmd_getheader(self, *args: str) -> object:
+        if not 1 <= len(args) <= 2:
+            raise _usage("getheader", " token ?key?")
+        part = self.part(args[0])
+        key = args[1] if len(args) > 1 else ""
+        if key == "":
+            return [x for field in part.headers() for x in field]
+        if key == "-names":
+            return part.header_names()
+        if key.lower() == "content-transfer-encoding":
+            # tcllib returns the bare value here, not a one-element list
+            return part.policy.transfer_encoding(part)
+        return part.get_header(key)
+
+    def cmd_setheader(self, *args: str) -> object:
+        if len(args) < 3:
+            raise _usage("setheader", " token key value ?arg ...?")
+        part = self.part(args[0])
+        options = {"-mode": "write", **_options(args[3:])}
+        return part.set_header(args[1], args[2], options["-mode"])
+
+    def cmd_encoding(self, *args: str) -> str:
+        if len(args) != 1:
+            raise _usage("encoding", " token")
+        part = self.part(args[0], "content")
+        return part.policy.choose_encoding(part)
+
+    # -- writing --------------------------------------------------------------
+
+    def _system_encoding(self) -> str:
+        return charsets.python_codec(str(self.tk.call("encoding", "system")))
+
+    def cmd_buildmessage(self, *args: str) -> str:
+        if len(args) != 1:
+            raise _usage("buildmessage", " token")
+        part = self.part(args[0])
+        self._check_alive(part)
+        encoding = self._system_encoding()
+        data = b"".join(encode_for_channel(text, encoding) for text in iter_text(part))
+        return data.decode("latin-1")
+
+    def cmd_copymessage(self, *args: str) -> str:
+        if len(args) != 2:
+            raise _usage("copymessage", " token channel")
+        token, channel = args
+        part = self.part(token)
+        self._check_alive(part)
+        for text in _coalesce(iter_text(part)):
+            self._tcl("puts", "-nonewline", channel, text)
+        self._shrink_buffer(channel, part)
+        self._tcl("flush", channel)
+        return ""
+
+    def _shrink_buffer(self, channel: str, part: Part) -> None:
+        """tcllib sets the channel's -buffersize to 3/4 of itself (at least
+        384) each time it writes a string body; scripts can see that."""
+        leaves = _string_leaves(part)
+        if not leaves:
+            return
+        size = int(self._tcl("fconfigure", channel, "-buffersize"))
+        for _ in range(leaves):
+            size = (max(size, 512) // 4) * 3
+        self._tcl("fconfigure", channel, "-buffersize", size)
+
+    def cmd_getbody(self, *args: str) -> str:
+        if not args:
+            raise _usage("getbody", " token ?arg ...?")
+        part = self.part(args[0], "value")
+        rest = list(args[1:])
+        decode = "-decode" in rest
+        if decode:
+            rest.remove("-decode")
+        options = {"-command": "", "-blocksize": "4096", **_options(rest)}
+        blocksize = int(self._tcl("expr", f"int({options['-blocksize']})"))
+        if blocksize < 1:
+            raise TclError(f"-blocksize expects a positive integer, not {options['-blocksize']}")
+        if part.value == "parts":
+            raise TclError("MIME part isn't a leaf")
+        callback = options["-command"]
+        pieces: list[str] = []
+        try:
+            for fragment in _blocks(part.iter_body(blocksize), blocksize):
+                if callback:
+                    self._callback(callback, "data", fragment)
+                else:
+                    pieces.append(fragment)
+        except TclError as exc:
+            if callback:
+                return self._callback(callback, "error", str(exc.result))
+            raise
+        result = self._callback(callback, "end") if callback else "".join(pieces)
+        if decode:
+            charset = part.params.get("charset", "US-ASCII")
+            enc = charsets.tcl_encoding(charset)
+            if not enc:
+                raise TclError(f"-decode failed: can't reversemap charset {charset}")
+            result = str(self._tcl("encoding", "convertfrom", enc, result))
+        return result
+
+    def _callback(self, command: str, *words: str) -> str:
+        return str(self._tcl("uplevel", "#0", command, self._tcl("list", *words)))
+
+    # -- helpers without tokens ------------------------------------------------
+
+    def cmd_parseaddress(self, *args: str) -> list[list[str]]:
+        if len(args) != 1:
+            raise _usage("parseaddress", " string")
+        self._uid += 1  # tcllib spends a token on every parse
+        hostname = str(self.tk.call("info", "hostname"))
+        found = parse_address(args[0], hostname)
+        return [[x for key in ADDRESS_PROPERTIES for x in (key, item[key])] for item in found]
+
+    def cmd_parsedatetime(self, *args: str) -> str:
+        if len(args) != 2:
+            raise _usage("parsedatetime", " value property")
+
+        def clock_scan(text: str, gmt: bool) -> int:
+            return int(self._tcl("clock", "scan", text, "-gmt", "1" if gmt else "0"))
+
+        return parse_datetime(args[0], args[1], clock_scan=clock_scan)
+
+    def cmd_uniqueID(self, *args: str) -> str:  # noqa: N802 - the Tcl name
+        if args:
+            raise _usage("uniqueID", "")
+        return codecs.unique_id()
+
+    def cmd_qp_encode(self, *args: str) -> str:
+        if not 1 <= len(args) <= 3:
+            raise _usage("qp_encode", " string ?encoded_word? ?no_softbreak?")
+        flags = [self._boolean(a) for a in args[1:]] + [False, False]
+        return codecs.qp_encode(args[0], flags[0], flags[1])
+
+    def cmd_qp_decode(self, *args: str) -> str:
+        if not 1 <= len(args) <= 2:
+            raise _usage("qp_decode", " string ?encoded_word?")
+        return codecs.qp_decode(args[0], len(args) > 1 and self._boolean(args[1]))
+
+    def cmd_word_encode(self, *args: str) -> str:
+        if len(args) < 3:
+            raise _usage("word_encode", " charset method string ?arg ...?")
+        charset, method, text = args[:3]
+        if charsets.mime_charset(charset) is None:
+            raise TclError(f"unknown charset '{charset}'")
+        if not charsets.mime_charset(charset):
+            raise TclError(f"invalid charset '{charset}'")
+        if method not in ("base64", "quoted-printable"):
+            raise TclError(f"unknown method '{method}', must be base64 or quoted-printable")
+        options = {"-charset_encoded": "1", "-maxlength": "66", **_options(args[3:])}
+        maxlength = int(self._tcl("expr", f"int({options['-maxlength']})"))
+        return codecs.word_encode(
+            charset,
+            method,
+            text,
+            charset_encoded=self._boolean(options["-charset_encoded"]),
+            maxlength=maxlength,
+        )
+
+    def cmd_word_decode(self, *args: str) -> list[str]:
+        if len(args) != 1:
+            raise _usage("word_decode", " encoded")
+        return list(codecs.word_decode(args[0]))
+
+    def cmd_field_decode(self, *args: str) -> str:
+        if len(args) != 1:
+            raise _usage("field_decode", " field")
+        return codecs.field_decode(args[0])
+
+    def cmd_mapencoding(self, *args: str) -> str:
+        if len(args) != 1:
+            raise _usage("mapencoding", " enc")
+        return charsets.mime_charset(args[0]) or ""
+
+    def cmd_reversemapencoding(self, *args: str) -> str:
+        if len(args) != 1:
+            raise _usage("reversemapencoding", " mimeType")
+        return charsets.tcl_encoding(args[0])
 
 
-def install(bridge) -> MimeCommands:
+def _coalesce(pieces: Iterator[str], size: int = 65536) -> Iterator[str]:
+    """Join small pieces so each `puts` carries a large block."""
+    pending: list[str] = []
+    length = 0
+    for piece in pieces:
+        pending.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending)
+
+
+def _blocks(pieces: Iterator[str], size: int) -> Iterator[str]:
+    """Re-cut a stream of text into blocks of exactly `size` (last shorter)."""
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        while len(buffer) > size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
+
+
+def _string_leaves(part: Part) -> int:
+    """How many string bodies tcllib writes for `part` (it stops at the
+    first sub-part of a message/*)."""
+    if part.value == "string":
+        return 1
+    if part.value != "parts":
+        return 0
+    children = part.parts[:1] if part.content.startswith("message/") else part.parts
+    return sum(_string_leaves(child) for child in children)
+
+
+def install(bridge: Interp) -> MimeCommands:
     return MimeCommands(bridge)
+
+
+__all__: Sequence[str] = ["MimeCommands", "install"]
