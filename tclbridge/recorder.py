@@ -82,6 +82,11 @@ _RCPT_ADDR = re.compile(r"^\s*TO:\s*<?([^<>\s]*)>?", re.IGNORECASE)
 _STUFFED_DOT = re.compile(rb"(?:^|(?<=\r\n))\.")
 
 
+def _ehlo_keyword(capability: str) -> str:
+    """"AUTH=PLAIN LOGIN" -> "AUTH"."""
+    return re.split(r"[ =]", capability, maxsplit=1)[0].upper()
+
+
 @dataclass
 class ServerScript:
     """How the server behaves (see the module docstring)."""
@@ -109,7 +114,7 @@ class ServerScript:
         keywords = {"PIPELINING": "PIPELINING", "SIZE": f"SIZE {DEFAULT_SIZE}",
                     "8BITMIME": "8BITMIME"}
         for cap in self.capabilities:  # a capability with a default's keyword replaces it
-            keywords[re.split(r"[ =]", cap, maxsplit=1)[0].upper()] = cap
+            keywords[_ehlo_keyword(cap)] = cap
         lines = [hostname, *keywords.values()]
         return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
 
@@ -117,7 +122,7 @@ class ServerScript:
         """The advertised EHLO line (without "250-") with keyword `name`, if any."""
         for line in self.ehlo_lines("")[1:]:
             cap = line[4:]
-            if re.split(r"[ =]", cap, maxsplit=1)[0].upper() == name:
+            if _ehlo_keyword(cap) == name:
                 return cap
         return None
 
@@ -262,7 +267,7 @@ class _RecordingSMTP(SMTP):
         except _Drop:
             if self.transport is not None:
                 self.transport.close()
-        except (asyncio.CancelledError, ConnectionError):
+        except (asyncio.CancelledError, ConnectionError, EOFError):  # client gone, or stop()
             if self.transport is not None:
                 self.transport.close()
 
@@ -315,7 +320,7 @@ class _RecordingSMTP(SMTP):
             return
         try:
             await method(arg.strip() or None)
-        except (asyncio.CancelledError, _Drop):
+        except (asyncio.CancelledError, _Drop, ConnectionError, EOFError):
             raise
         except Exception as error:
             await self.push(await self.handle_exception(error))
@@ -357,6 +362,8 @@ class _RecordingSMTP(SMTP):
         raw = challenge.encode() if isinstance(challenge, str) else challenge
         await self.push(b"334 " + (base64.b64encode(raw) if encode_to_b64 else raw))
         line = await self._reader.readline()
+        if not line:
+            raise EOFError("connection closed during AUTH")
         answer = line.rstrip(b"\r\n")
         self._record_command(
             _HIDDEN if self.owner.auth_hide else answer.decode("utf-8", "surrogateescape"))
@@ -388,30 +395,32 @@ class _RecordingSMTP(SMTP):
         reply = await self._stage("DOT") or "250 OK"
         envelope = self.envelope
         self._set_post_data_state()
-        if reply.startswith("2"):
-            message = Message(
-                mail_from=envelope.mail_from or "",
-                rcpt_tos=list(envelope.rcpt_tos),
-                mail_options=list(envelope.mail_options),
-                data=data,
-                session=self.index,
-            )
-            self.owner.messages.append(message)
-            self._record_reply(reply)
-            try:
-                if self.owner.on_message is not None:
-                    self.owner.on_message(message)
-            except Exception:  # e.g. capture's disk full: the client must not see a 250
-                log.exception("on_message failed")
-                self.owner.messages.remove(message)
-                assert self.record is not None
-                self.record.replies.pop()
-                await self.push("451 4.3.0 Could not store the message")
-                return
-            self._write(reply)
-            await self._writer.drain()
-        else:
+        if not reply.startswith("2"):
             await self.push(reply)
+            return
+        message = Message(
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=list(envelope.rcpt_tos),
+            mail_options=list(envelope.mail_options),
+            data=data,
+            session=self.index,
+        )
+        # Recorded before the client can see the reply, and before on_message so
+        # that a transcript saved by on_message ends with it.
+        self.owner.messages.append(message)
+        self._record_reply(reply)
+        try:
+            if self.owner.on_message is not None:
+                self.owner.on_message(message)
+        except Exception:  # e.g. capture's disk is full: the client must not get a 250
+            log.exception("on_message failed")
+            self.owner.messages.remove(message)
+            assert self.record is not None
+            self.record.replies.pop()
+            await self.push("451 4.3.0 Could not store the message")
+            return
+        self._write(reply)
+        await self._writer.drain()
 
     async def _read_data(self) -> bytes:
         """Read DATA up to CRLF.CRLF and return it raw (no unstuffing)."""
@@ -484,8 +493,8 @@ class RecordingServer:
         try:
             loop.run_forever()
         finally:
-            # Close the listener, abort live connections (a stuck client must
-            # not keep us waiting), cancel what is left, then let it unwind.
+            # Close the listener, abort live connections (close() would wait to
+            # flush to a client that does not read), cancel the session tasks.
             server.close()
             for proto in list(self._live):
                 if proto._original_transport is not None:

@@ -125,6 +125,34 @@ def test_raw_data_keeps_stuffing_and_line_endings(serve) -> None:
     assert message.content.startswith(b".stuffed\r\n")
 
 
+def test_dot_line_only_ends_data_at_line_start(serve) -> None:
+    srv = serve()
+    raw = Raw(srv)
+    raw.reply()
+    for cmd in (b"HELO c\r\n", b"MAIL FROM:<a@x>\r\n", b"RCPT TO:<b@y>\r\n", b"DATA\r\n"):
+        raw.send(cmd)
+    # A line longer than the server's read limit, sent so that its last piece is ".\r\n".
+    raw.sock.sendall(b"L" * 3000 + b".")
+    time.sleep(0.1)
+    assert raw.send(b"\r\nend\r\n.\r\n") == "250 OK"
+    raw.close()
+    assert srv.messages[0].data == b"L" * 3000 + b".\r\nend\r\n"
+
+
+def test_client_vanishing_mid_command_is_harmless(serve, caplog) -> None:
+    srv = serve(ServerScript(capabilities=["AUTH PLAIN"]))
+    for payload in (b"HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\npartial\r\nmo",
+                    b"EHLO c\r\nAUTH PLAIN\r\n", b"X" * 5000):
+        with socket.create_connection((srv.host, srv.port)) as sock:
+            sock.sendall(payload)
+            time.sleep(0.05)
+    with client(srv) as c:
+        c.sendmail("a@x", ["b@y"], b"ok\r\n")
+    assert [m.session for m in srv.messages] == [3]
+    assert srv.sessions[1].commands == ["EHLO c", "AUTH PLAIN"]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
 def test_empty_data(serve) -> None:
     srv = serve()
     raw = Raw(srv)
