@@ -391,7 +391,8 @@ def diff(expected: Normalized, actual: Normalized,
         raise ValueError(f"unknown aspects: {sorted(unknown)}")
     out: list[Difference] = []
     if "exit" in aspects and expected.exit != actual.exit:
-        out.append(Difference("exit", "exit code", _exit(expected.exit), _exit(actual.exit)))
+        out.append(Difference("exit", "exit code", _exit(expected.exit, expected.stderr),
+                              _exit(actual.exit, actual.stderr)))
     for stream in ("stdout", "stderr"):
         if stream in aspects:
             out += _seq_diff(stream, "", _lines(getattr(expected, stream)),
@@ -419,8 +420,11 @@ def diff(expected: Normalized, actual: Normalized,
     return out
 
 
-def _exit(code: int | None) -> str:
-    return "a timeout" if code is None else str(code)
+def _exit(code: int | None, stderr: str) -> str:
+    """The exit code, with the last stderr line as a hint when it is not 0."""
+    shown = "a timeout" if code is None else str(code)
+    last = stderr.strip().splitlines()[-1:] if code != 0 else []
+    return f"{shown} (stderr ends {_show(last[0])})" if last else shown
 
 
 def compare(expected: Outcome, actual: Outcome, *, aspects: Iterable[str] = DEFAULT_ASPECTS,
