@@ -419,7 +419,8 @@ def test_bad_port_fails_to_start() -> None:
         RecordingServer(port=srv.port).start()
 
 
-def test_subprocess_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_subprocess_mode(tmp_path: Path, signum: int) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"capabilities": ["AUTH PLAIN"],
                                   "replies": {"RCPT:bad@y": "550 no"}}))
@@ -435,7 +436,7 @@ def test_subprocess_mode(tmp_path: Path) -> None:
         with smtplib.SMTP(host, int(port), local_hostname="c", timeout=5) as c:
             c.login("joe", "pw")
             c.sendmail("a@x", ["bad@y", "b@y"], b"\xe9t\xe9\r\n.x\r\n")
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         assert proc.wait(5) == 0
     finally:
         proc.kill()
