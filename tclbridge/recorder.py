@@ -33,13 +33,20 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
   (each capped at MAX_DELAY; stop() interrupts them).
 - ``drop``: keys at which the server closes the connection instead of replying.
 
+``RecordingServer(script=None, host="127.0.0.1", port=0, *, auth_hide=True,
+tls_context=None, on_message=None)``: ``port=0`` binds a free port (read
+``.port`` after start()); ``tls_context`` makes an advertised STARTTLS work;
+stop() returns within a couple of seconds whatever the clients do.
+
 Records: ``sessions`` (one `SessionRecord` per connection: each client line as
-sent without its CRLF, AUTH payloads replaced by "<hidden>" unless
-``auth_hide=False``; each reply with its lines joined by "\\n") and ``messages``
+sent without its CRLF (a bare LF ending is kept: "NOOP\\n"), AUTH payloads
+replaced by "<hidden>" unless ``auth_hide=False``; each reply with its lines
+joined by "\\n") and ``messages``
 (each message that got a 2xx after the final dot). Both are appended from the
 server thread before the client sees the corresponding reply, so a client that
 has its reply can read them. ``on_message`` is called (in the server thread)
-for each accepted message before the client sees the 250.
+for each accepted message before the client sees the 250; if it raises, the
+client gets a 451 instead and the message is not recorded.
 
 Subprocess mode, for other languages' tests::
 
