@@ -36,7 +36,8 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
 ``RecordingServer(script=None, host="127.0.0.1", port=0, *, auth_hide=True,
 tls_context=None, on_message=None)``: ``port=0`` binds a free port (read
 ``.port`` after start()); ``tls_context`` makes an advertised STARTTLS work;
-stop() returns within a couple of seconds whatever the clients do.
+stop() returns within a couple of seconds whatever the clients do;
+``open_connections`` counts connections not yet closed.
 
 Records: ``sessions`` (one `SessionRecord` per connection: each client line as
 sent without its CRLF (a bare LF ending is kept: "NOOP\\n"), AUTH payloads
@@ -527,6 +528,11 @@ class RecordingServer:
                 pass
         thread.join(STOP_TIMEOUT)
         self._thread = None
+
+    @property
+    def open_connections(self) -> int:
+        """Connections not yet closed (e.g. to wait for a client's last RSET/QUIT)."""
+        return len(self._live)
 
     def __enter__(self) -> RecordingServer:
         return self.start()
