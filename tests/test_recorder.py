@@ -323,6 +323,7 @@ def test_sessions_in_order(serve) -> None:
         with client(srv) as c:
             c.sendmail(f"a{n}@x", ["b@y"], b"x\r\n")
     assert [m.session for m in srv.messages] == [0, 1, 2]
+    assert [s.commands[1] for s in srv.sessions] == [f"mail FROM:<a{n}@x> size=3" for n in range(3)]
     open_one = socket.create_connection((srv.host, srv.port))
     deadline = time.monotonic() + 2
     while srv.open_connections != 1 and time.monotonic() < deadline:
@@ -332,7 +333,6 @@ def test_sessions_in_order(serve) -> None:
     while srv.open_connections and time.monotonic() < deadline:
         time.sleep(0.01)
     assert srv.open_connections == 0
-    assert [s.commands[1] for s in srv.sessions] == [f"mail FROM:<a{n}@x> size=3" for n in range(3)]
 
 
 def _secrets(user: str, password: str) -> list[str]:
