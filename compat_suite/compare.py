@@ -272,14 +272,13 @@ def _token_restored(norm: Normalized) -> None:
 
 
 _TREE_TRANSFORMS: dict[str, Callable[[Normalized], None]] = {"token-restored": _token_restored}
-KNOWN_ENTRIES = frozenset(_DATA_TRANSFORMS) | frozenset(_TREE_TRANSFORMS) | {
-    "header-injection", "size-bytes", "package-version"}
 
 
 def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
     """Outcome-level part of the COMPAT expectations (before masking).
 
-    Each item: ``entry`` (a docs/COMPAT.md name) and optionally ``stdout``/
+    Each item: ``entry`` (a docs/COMPAT.md name; cte-once, boundary-once and
+    bare-cr rewrite tcllib's DATA, token-restored its resent headers) and optionally ``stdout``/
     ``stderr`` (the literal expected text), ``stdout_replace`` ([old, new]
     pairs), ``exit``, ``keep_sessions`` / ``keep_messages`` (indices of
     tcllib's sessions / messages the bridge should also produce).
@@ -288,8 +287,6 @@ def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
                      messages=list(outcome.messages))
     for item in compat:
         entry = item["entry"]
-        if entry not in KNOWN_ENTRIES:
-            raise ValueError(f"unknown COMPAT entry {entry!r}")
         if "keep_sessions" in item:
             result.sessions = [result.sessions[i] for i in item["keep_sessions"]
                                if i < len(result.sessions)]

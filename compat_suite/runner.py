@@ -11,7 +11,8 @@ A case is ``cases/NAME.tcl`` plus an optional ``cases/NAME.json``:
 - ``compat``: docs/COMPAT.md entries where the bridge intentionally differs,
   with the expectation for the bridge (see ``compare.apply_compat``);
 - ``unmasked_headers``: Date/Message-ID-like headers the case sets itself;
-- ``timeout``: seconds per run (default 15).
+- ``timeout``: seconds per run (default 15);
+- ``comment``: free text (why the case is set up the way it is).
 
 Every run gets fresh servers. ``--reference-only`` runs tclsh on both sides
 (a check that the cases are deterministic and the masking sufficient).
@@ -23,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,10 +48,12 @@ SUITE_DIR = Path(__file__).resolve().parent
 CASES_DIR = SUITE_DIR / "cases"
 REPO_ROOT = SUITE_DIR.parent
 REPORT_PATH = SUITE_DIR / "REPORT.md"
+COMPAT_DOC = REPO_ROOT / "docs" / "COMPAT.md"
 DEFAULT_TIMEOUT = 15.0
 SETTLE_TIMEOUT = 2.0  # wait this long at most for sessions to end after the script exits
 
-_CASE_KEYS = {"server", "extra_servers", "compare", "compat", "unmasked_headers", "timeout"}
+_CASE_KEYS = {"comment", "server", "extra_servers", "compare", "compat", "unmasked_headers",
+              "timeout"}
 
 
 @dataclass
@@ -73,6 +77,11 @@ class Case:
         bad = set(aspects) - set(ASPECTS)
         if bad:
             raise ValueError(f"{sidecar.name}: unknown aspects {sorted(bad)}")
+        documented = compat_entries()
+        for item in cfg.get("compat", []):
+            if item.get("entry") not in documented or not item.get("expect"):
+                raise ValueError(f"{sidecar.name}: compat items need an entry named in "
+                                 f"{COMPAT_DOC.name} and an 'expect' text: {item}")
         return cls(
             name=script.stem,
             script=script,
@@ -100,6 +109,12 @@ class CaseResult:
         if self.error:
             return "ERROR"
         return "FAIL" if self.differences else "pass"
+
+
+def compat_entries() -> set[str]:
+    """The entry names of docs/COMPAT.md (first column of its table)."""
+    text = COMPAT_DOC.read_text() if COMPAT_DOC.exists() else ""
+    return set(re.findall(r"^\| `([\w-]+)` \|", text, re.MULTILINE))
 
 
 def discover(names: Sequence[str] = ()) -> list[Case]:

@@ -11,7 +11,7 @@ set code [catch {
     smtp::sendmessage $tok -servers $host -ports $port \
         -originator a@example.com -recipients b@example.com
 } result]
-puts "subject: code=$code"
+puts "subject: code=$code result=\[$result\]"
 mime::finalize $tok
 
 set tok [mime::initialize -canonical text/plain -string "Injected via -header.\n"]
@@ -20,7 +20,7 @@ set code [catch {
         -originator a@example.com -recipients b@example.com \
         -header [list X-Note "first\r\nX-Injected: yes"]
 } result]
-puts "-header: code=$code"
+puts "-header: code=$code result=\[$result\]"
 mime::finalize $tok
 
 # A folded value (line break followed by a space) is legitimate.
