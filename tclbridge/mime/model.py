@@ -289,6 +289,9 @@ def configure(
         else:
             raise TclError(f"unknown option {option}")
 
+    # tcllib lets -string win over the others instead of complaining.
+    if "string" in given:
+        given = {"string"}
     if len(given) != 1:
         raise TclError("specify exactly one of -file, -parts, or -string")
     part.value = given.pop()  # type: ignore[assignment]

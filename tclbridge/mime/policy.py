@@ -167,6 +167,16 @@ class TcllibPolicy:
         return text
 
     def boundary(self, part: Part) -> str:
+        """The delimiter between sub-parts: the boundary parameter, or one
+        made up for a multipart, or nothing at all (tcllib writes bare "--"
+        lines for other containers)."""
+        if "boundary" in part.params:
+            return part.params["boundary"]
+        if not part.content.startswith("multipart/"):
+            return ""
+        return self.generated(part)
+
+    def generated(self, part: Part) -> str:
         if "boundary" in part.params:
             return part.params["boundary"]
         if part.generated_boundary is None:

@@ -113,8 +113,8 @@ class MimeCommands:
         try:
             return self.tk.call(*args)
         except tkinter.TclError as exc:
-            code = self.tk.getvar("::errorCode")
-            raise TclError(str(exc), self.split_list(str(code)) or ("NONE",)) from None
+            code = self.tk.splitlist(self.tk.getvar("::errorCode"))
+            raise TclError(str(exc), tuple(map(str, code)) or ("NONE",)) from None
 
     # -- parts ----------------------------------------------------------------
 

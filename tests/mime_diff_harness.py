@@ -1,0 +1,118 @@
+"""Run a Tcl snippet under real tclsh (tcllib mime) and under tclbridge.
+
+Both return the same shape: `code result errorcode` as a Tcl list string,
+UTF-8 encoded. Random values (Content-ID, Message-ID, uniqueID, boundary)
+are replaced by ordinals in order of appearance; tcllib 1.7.0's two known
+duplicate lines (fixed in 1.7.2 / on purpose) are dropped from its output.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+TCLSH = shutil.which("tclsh")
+TCLLIB_MIME = Path("/usr/share/tcltk/tcllib1.21/mime/mime.tcl")
+HAVE_TCLLIB = TCLSH is not None and TCLLIB_MIME.exists()
+
+HARNESS = r"""
+proc __run {script} {
+    set code [catch {uplevel #0 $script} res opts]
+    set ec {}
+    if {[dict exists $opts -errorcode]} { set ec [dict get $opts -errorcode] }
+    if {$code == 0} { set ec {} }
+    return [list $code $res $ec]
+}
+proc mkfile {name data} {
+    set f [open $name w]
+    fconfigure $f -translation binary
+    puts -nonewline $f $data
+    close $f
+}
+proc readbin {name} {
+    set f [open $name rb]
+    set data [read $f]
+    close $f
+    return $data
+}
+"""
+
+_UNIQUE = re.compile(r"<\d+\.\d+\.\d+@[^>\s]+>")
+_BOUNDARY = re.compile(r"----- =_[A-Za-z0-9+/]+=*")
+# 1.7.0 writes the boundary parameter again on a line of its own ...
+_EXTRA_BOUNDARY = re.compile(r'(?<=\n);\r?\n {14}boundary="[^"]*"\r?\n')
+# ... and Content-Transfer-Encoding again after Content-Type.
+_EXTRA_CTE = re.compile(
+    r"(Content-Type: [^\n]*\n(?:[ \t][^\n]*\n)*)Content-Transfer-Encoding: [^\r\n]*\r?\n"
+)
+
+
+def _ordinals(pattern: re.Pattern[str], label: str, text: str) -> str:
+    seen: dict[str, str] = {}
+
+    def repl(found: re.Match[str]) -> str:
+        return seen.setdefault(found.group(), f"{label}{len(seen) + 1}")
+
+    return pattern.sub(repl, text)
+
+
+def mask(text: str) -> str:
+    text = _ordinals(_UNIQUE, "<UNIQUE", text)
+    return _ordinals(_BOUNDARY, "BOUNDARY", text)
+
+
+def fix_tcllib_170(text: str) -> str:
+    """Apply the two intended differences to tcllib 1.7.0's output."""
+    text = _EXTRA_BOUNDARY.sub("", text)
+    return _EXTRA_CTE.sub(r"\1", text)
+
+
+def run_tclsh(script: str, workdir: Path) -> str:
+    (workdir / "snippet.tcl").write_text(script, encoding="utf-8")
+    driver = HARNESS + r"""
+package require mime
+set dir [pwd]
+set f [open snippet.tcl]; fconfigure $f -encoding utf-8; set __s [read $f]; close $f
+set __r [__run $__s]
+fconfigure stdout -translation binary
+puts -nonewline [encoding convertto utf-8 $__r]
+"""
+    proc = subprocess.run(
+        [TCLSH], input=driver.encode(), capture_output=True, cwd=workdir, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout.decode("utf-8")
+
+
+def run_bridge(script: str, workdir: Path) -> str:
+    import os
+
+    from tclbridge import Interp
+
+    here = os.getcwd()
+    try:
+        tcl = Interp()
+        tcl.eval(HARNESS)
+        tcl.eval("package require mime")
+        tcl.call("cd", str(workdir))
+        tcl.call("set", "dir", str(workdir))
+        tcl.call("set", "__s", script)
+        # Via hex: tkinter's eval result stops at a NUL character.
+        hexed = tcl.eval("binary encode hex [encoding convertto utf-8 [__run $__s]]")
+        return bytes.fromhex(hexed).decode("utf-8")
+    finally:
+        os.chdir(here)
+
+
+def both(script: str, workdir: Path) -> tuple[str, str]:
+    """(tcllib's masked result with 1.7.2 fixes, the bridge's masked result)."""
+    ref_dir = workdir / "ref"
+    our_dir = workdir / "our"
+    for d in (ref_dir, our_dir):
+        d.mkdir(exist_ok=True)
+    return (
+        mask(fix_tcllib_170(run_tclsh(script, ref_dir))),
+        mask(run_bridge(script, our_dir)),
+    )
