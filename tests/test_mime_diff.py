@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mime_diff_harness import HAVE_TCLLIB, both
+from tests.test_mime_harness import HAVE_TCLLIB, both
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 
