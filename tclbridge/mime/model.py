@@ -20,7 +20,7 @@ from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
 Value = Literal["string", "file", "parts"]
 # Headers mime::setheader guards (they are computed from the part itself).
 COMPUTED_HEADERS = ("content-md5", "content-type", "content-transfer-encoding", "mime-version")
-_BARE_LINE_BREAK = re.compile(r"(\r\n|\r|\n)(?![ \t])")
+_BARE_LINE_BREAK = re.compile(r"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
 
 
 def validate_header_value(key: str, value: str) -> None:
