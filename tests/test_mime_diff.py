@@ -416,3 +416,39 @@ case("uniqueID", "list [mime::uniqueID] [mime::uniqueID]")
 def test_same_as_tcllib(name: str, tmp_path) -> None:
     expected, actual = both(CASES[name], tmp_path)
     assert actual == expected
+
+
+# -- getbody ---------------------------------------------------------------------------------
+GETBODY = {
+    "getbody-string": 'set p [mime::initialize -canonical text/plain -string "a\\nb\\u00e9"]\n'
+                      "mime::getbody $p",
+    "getbody-base64-string": "set p [mime::initialize -canonical text/plain -encoding base64 "
+                             "-string hello]\nmime::getbody $p",
+    "getbody-file": 'mkfile g.bin "\\x00\\xffxyz"\n'
+                    "set p [mime::initialize -canonical application/octet-stream -file g.bin]\n"
+                    "mime::getbody $p",
+    "getbody-decode": "set p [mime::initialize -canonical text/plain -param {charset utf-8} "
+                      "-string [encoding convertto utf-8 \\u00e9t\\u00e9]]\n"
+                      "mime::getbody $p -decode",
+    "getbody-decode-unknown": "set p [mime::initialize -canonical text/plain "
+                              "-param {charset x-nope} -string x]\nmime::getbody $p -decode",
+    "getbody-command": "set p [mime::initialize -canonical text/plain -string [string repeat "
+                       "abc 10]]\nset ::log {}\n"
+                       "proc cb {args} {lappend ::log $args; return R[llength $::log]}\n"
+                       "list [mime::getbody $p -command cb -blocksize 7] $::log",
+    "getbody-blocksize": "set p [mime::initialize -canonical text/plain -string x]\n"
+                         "mime::getbody $p -blocksize 0",
+    "getbody-parts": "set a [mime::initialize -canonical text/plain -string x]\n"
+                     "set m [mime::initialize -canonical multipart/mixed -parts $a]\n"
+                     "mime::getbody $m",
+    "getbody-missing-file": "set p [mime::initialize -canonical text/plain -file nope.txt]\n"
+                            "mime::getbody $p",
+}
+for _name, _script in GETBODY.items():
+    case(_name, _script)
+
+
+@pytest.mark.parametrize("name", sorted(GETBODY))
+def test_getbody_same_as_tcllib(name: str, tmp_path) -> None:
+    expected, actual = both(CASES[name], tmp_path)
+    assert actual == expected

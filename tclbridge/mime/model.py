@@ -8,6 +8,7 @@ part turns into bytes is the generator's job, with the policy's rules.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +46,8 @@ def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> TclError
         13: "permission denied",
         21: "illegal operation on a directory",
     }.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
-    return TclError(f'{verb} "{path}": {reason}', ("POSIX", "ENOENT", reason))
+    name = errno.errorcode.get(exc.errno or 0, "EIO")
+    return TclError(f'{verb} "{path}": {reason}', ("POSIX", name, reason))
 
 
 class Part:
