@@ -32,5 +32,6 @@ def server() -> Iterator[RecordingServer]:
         yield srv
 
 
-def start_server(**script: object) -> RecordingServer:
-    return RecordingServer(ServerScript(**script)).start()  # type: ignore[arg-type]
+def scripted_server(**script: object) -> RecordingServer:
+    """A recording server with these ServerScript fields; `with` starts it."""
+    return RecordingServer(ServerScript(**script))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_server
+from tests.conftest import scripted_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,7 +87,7 @@ def test_server_option_redirects(tmp_path: Path) -> None:
         "puts [smtp::sendmessage $t -servers mail.example.invalid -ports 2525"
         " -header {To a@x.y}]\n"
     )
-    with start_server() as srv:
+    with scripted_server() as srv:
         out = bridge("--server", f"127.0.0.1:{srv.port}", str(script))
         assert out.returncode == 0, out.stderr
         assert srv.messages[0].rcpt_tos == ["a@x.y"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import subprocess
 import email.policy
 import tkinter
 
@@ -10,7 +11,7 @@ import pytest
 
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
-from tests.conftest import new_interp, start_server
+from tests.conftest import new_interp, scripted_server
 
 
 def send(tcl: Interp, srv: RecordingServer, options: str, body: str = "hello") -> tuple[int, str]:
@@ -47,7 +48,8 @@ def test_simple_send(tcl: Interp, server: RecordingServer) -> None:
 
 
 OPTION_ERRORS = [
-    ("-debug", "Each option must have a value!  Invalid option list: -debug"),
+    ("-debug", "Each option must have a value!  Invalid option list: -servers 127.0.0.1"
+     " -ports PORT -header {To a@b.c} -debug"),
     ("-bogus 1", "unknown option -bogus"),
     ("-header {To}", "-header expects a key and a value, not To"),
     ("-header {a b c}", "-header expects a key and a value, not a b c"),
@@ -70,7 +72,8 @@ def test_option_errors_word_for_word(
 ) -> None:
     code, result = send(tcl, server, f"-header {{To a@b.c}} {options}")
     assert code == 1
-    assert result == (message or OPTION_ERRORS[4][1])
+    expected = (message or OPTION_ERRORS[4][1]).replace("PORT", str(server.port))
+    assert result == expected
     assert server.sessions == []
 
 
@@ -82,7 +85,7 @@ def test_booleans_any_case(tcl: Interp, server: RecordingServer, value: str) -> 
 
 def test_originator_from_header_and_sender(tcl: Interp, server: RecordingServer) -> None:
     code, _ = send(
-        tcl, server, "-originator bounce@example.com -header {From Me <me@example.com>}"
+        tcl, server, "-originator bounce@example.com -header {From {Me <me@example.com>}}"
         " -header {To a@b.c}"
     )
     assert code == 0
@@ -102,10 +105,19 @@ def test_null_originator(tcl: Interp, server: RecordingServer) -> None:
     assert "From" not in dict(headers(server))
 
 
+def tcllib_user_address() -> str:
+    """What tcllib sends as MAIL FROM when no originator is given."""
+    return subprocess.run(
+        ["tclsh"], capture_output=True, text=True, check=True,
+        input="package require mime\n"
+        "puts [dict get [lindex [mime::parseaddress $tcl_platform(user)] 0] address]",
+    ).stdout.strip()
+
+
 def test_originator_defaults_to_user(tcl: Interp, server: RecordingServer) -> None:
     user = tcl.eval("set tcl_platform(user)")
     send(tcl, server, "-header {To a@b.c}")
-    assert server.messages[0].mail_from == user
+    assert server.messages[0].mail_from == tcllib_user_address()
     assert ("From", user) in headers(server)
 
 
@@ -186,7 +198,7 @@ def test_date_and_message_id_kept_from_token(tcl: Interp, server: RecordingServe
 
 
 def test_refused_recipient_without_atleastone_resets() -> None:
-    with start_server(replies={"RCPT:bad@x.y": "550 no such user"}) as srv:
+    with scripted_server(replies={"RCPT:bad@x.y": "550 no such user"}) as srv:
         tcl = new_interp()
         code, result = send(tcl, srv, "-header {From f@x.y} -header {To {good@x.y, bad@x.y}}")
         assert code == 0
@@ -203,7 +215,7 @@ def test_refused_recipient_without_atleastone_resets() -> None:
 
 @pytest.mark.parametrize("stage", ["MAIL", "DATA", "DOT"])
 def test_refusal_returns_code_7(stage: str) -> None:
-    with start_server(replies={stage: "554 go away"}) as srv:
+    with scripted_server(replies={stage: "554 go away"}) as srv:
         tcl = new_interp()
         code, result = send(tcl, srv, "-header {From f@x.y} -header {To a@x.y}")
         assert (code, result) == (7, "diagnostic {go away} args {} code 554")
@@ -211,7 +223,7 @@ def test_refusal_returns_code_7(stage: str) -> None:
 
 
 def test_greeting_421_moves_to_next_server() -> None:
-    with start_server(greeting="421 busy") as bad, start_server() as good:
+    with scripted_server(greeting="421 busy") as bad, scripted_server() as good:
         tcl = new_interp()
         tcl.eval("set tok [mime::initialize -canonical text/plain -string x]")
         tcl.eval(
@@ -222,7 +234,7 @@ def test_greeting_421_moves_to_next_server() -> None:
 
 
 def test_no_server_reachable_is_an_error() -> None:
-    with start_server(greeting="421 too busy") as bad:
+    with scripted_server(greeting="421 too busy") as bad:
         tcl = new_interp()
         code, result = send(tcl, bad, "-header {To a@x.y}")
         assert (code, result) == (1, "too busy")
@@ -230,16 +242,17 @@ def test_no_server_reachable_is_an_error() -> None:
 
 
 def test_ehlo_refused_falls_back_to_helo() -> None:
-    with start_server(ehlo=["502 no esmtp"]) as srv:
+    with scripted_server(ehlo=["502 no esmtp"]) as srv:
         tcl = new_interp()
         code, _ = send(tcl, srv, "-header {To a@x.y} -client me.example")
         assert code == 0
-        assert srv.sessions[0].commands[:3] == ["EHLO me.example", "HELO me.example",
-                                                "MAIL FROM:<" + tcl.eval("set tcl_platform(user)") + ">"]
+        assert srv.sessions[0].commands[:3] == [
+            "EHLO me.example", "HELO me.example", f"MAIL FROM:<{tcllib_user_address()}>"
+        ]
 
 
 def test_queue_sends_qued_when_xque_advertised() -> None:
-    with start_server(capabilities=["XQUE"]) as srv:
+    with scripted_server(capabilities=["XQUE"]) as srv:
         tcl = new_interp()
         send(tcl, srv, "-queue 1 -header {To a@x.y}")
         assert verbs(srv)[:2] == ["EHLO", "QUED"]
@@ -248,14 +261,14 @@ def test_queue_sends_qued_when_xque_advertised() -> None:
 
 
 def test_size_only_when_advertised() -> None:
-    with start_server(ehlo=["250-hi", "250 8BITMIME"]) as srv:
+    with scripted_server(ehlo=["250-hi", "250 8BITMIME"]) as srv:
         tcl = new_interp()
         send(tcl, srv, "-header {To a@x.y}")
         assert "SIZE=" not in srv.sessions[0].commands[1]
 
 
 def test_timeout_gives_code_7(tcl: Interp) -> None:
-    with start_server(delays={"DOT": 5}) as srv:
+    with scripted_server(delays={"DOT": 5}) as srv:
         code, result = send(tcl, srv, "-header {To a@x.y} -maxsecs 10")
         assert code == 7
         assert result == "diagnostic {read from server timed out} args {} code 400"

@@ -27,10 +27,16 @@ COMMAND_WAIT = 300
 MAIL_WAIT = 600
 RCPT_WAIT = 3600
 QUIT_WAIT = 120
+# How long an aborted connection may take to close after RSET and QUIT.
+ABORT_LINGER = 10
 
 Connector = Callable[[str, int, float], Transport]
 # Called as tcllib calls -tlspolicy: with the STARTTLS reply code and text.
 TlsPolicy = Callable[[int, str], str]
+
+
+class ScriptError(Exception):
+    """A Tcl error tcllib raises in the middle of a transaction."""
 
 
 class Refused(Exception):
@@ -230,6 +236,10 @@ class Session:
             conv.close()
             raise Refused(Reply(400, conv.failure, plain=True)) from exc
         conv.log(f"--> . (wait upto {self.opts.maxsecs} seconds)")
+        if float(self.opts.maxsecs) == 0:
+            # tcllib does not wait at all then, and fails reading the reply
+            # it never got.
+            raise ScriptError('can\'t read "response(code)": no such variable')
         final = conv.hear(float(self.opts.maxsecs))
         if final.code not in (250, 251):
             raise Refused(final)
@@ -265,11 +275,16 @@ class Session:
         except Refused as exc:
             outcome = Outcome(SMTP_FAILURE, exc.reply.as_tcl())
             orderly = False
+        except ScriptError as exc:
+            outcome = Outcome(TCL_ERROR, str(exc))
+            orderly = False
         if orderly:
             conv.talk(QUIT_WAIT, "QUIT")
         else:
+            # tcllib writes both without waiting for replies.
             conv.talk(0, "RSET")
             conv.talk(0, "QUIT")
+            conv.transport.linger_close(ABORT_LINGER * self.settings.timeout_scale)
         return outcome
 
 

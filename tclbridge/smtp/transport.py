@@ -38,6 +38,7 @@ class Transport(Protocol):
     def write(self, data: bytes) -> None: ...
     def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None: ...
     def close(self) -> None: ...
+    def linger_close(self, timeout: float) -> None: ...
 
 
 class SocketTransport:
@@ -106,6 +107,19 @@ class SocketTransport:
             self._sock.close()
         except OSError:
             pass
+
+    def linger_close(self, timeout: float) -> None:
+        """Close after the server has read what we wrote: half-close, then
+        read until its EOF (or `timeout`). Closing with its replies unread
+        would send a RST, and the server could lose our last commands."""
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+            self._sock.settimeout(timeout)
+            while self._sock.recv(RECV_SIZE):
+                pass
+        except (OSError, ValueError):
+            pass
+        self.close()
 
 
 def _reason(exc: OSError) -> str:

@@ -52,7 +52,7 @@ class SmtpCommands:
             self.split_list(args_text), args_text, self.split_list, validate_header_value
         )
         part = self.bridge.mime.part(token)
-        envelope = derive(opts, part, user=tk.getvar("tcl_platform(user)"))
+        envelope = derive(opts, part, user=tk.globalgetvar("tcl_platform", "user"))
         config = self.bridge.config
         settings = SessionSettings(
             timeout_scale=config.timeout_scale, server_override=config.server_override
