@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import email
-import subprocess
 import email.policy
+import subprocess
 import tkinter
 
 import pytest

@@ -101,7 +101,7 @@ def parse_options(
     if len(args) % 2:
         raise TclError(f"Each option must have a value!  Invalid option list: {args_text}")
     opts = SendOptions()
-    for option, value in zip(args[::2], args[1::2]):
+    for option, value in zip(args[::2], args[1::2], strict=True):
         if option in ("-atleastone", "-debug", "-queue", "-usetls", "-tlsimport"):
             setattr(opts, option[1:], parse_boolean(value))
         elif option == "-tlspolicy":

@@ -107,7 +107,7 @@ class Session:
         count = max(len(servers), len(ports))
         servers = servers + [""] * (count - len(servers))
         ports = ports + [""] * (count - len(ports))
-        return [(s, p or "25") for s, p in zip(servers, ports) if s != ""]
+        return [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
 
     def client_name(self) -> str:
         if self.opts.client:

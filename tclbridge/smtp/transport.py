@@ -77,7 +77,7 @@ class SocketTransport:
             self._sock.settimeout(remaining)
             try:
                 data = self._sock.recv(RECV_SIZE)
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 raise TransportTimeout() from exc
             except ssl.SSLError as exc:
                 raise TransportError(f"error reading from server: {exc.reason or exc}") from exc

@@ -81,8 +81,9 @@ class SmtpCommands:
         tk = self.bridge.tk.tk
 
         def call(code: int, diagnostic: str) -> str:
+            policy = opts.tlspolicy
             return self.link.call(
-                lambda: str(tk.call("::tclbridge::smtp::tls_policy", opts.tlspolicy, code, diagnostic))
+                lambda: str(tk.call("::tclbridge::smtp::tls_policy", policy, code, diagnostic))
             )
 
         return call
