@@ -143,7 +143,7 @@ def _settle(servers: Sequence[Any]) -> None:
     written without waiting): wait until no connection is open."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while time.monotonic() < deadline:
-        if not any(getattr(s, "_live", ()) for s in servers):  # recorder's open connections
+        if not any(s.open_connections for s in servers):
             return
         time.sleep(0.01)
 

@@ -4,7 +4,7 @@
 #                                  the embedded capture server (mail -> ./capture)
 #   scripts/bootstrap.sh test      run the whole test suite (pytest + compat suite)
 # Installs what is missing: Debian's tcllib and tcl-tls (the reference
-# implementation, for the differential tests), then a virtualenv in .venv with
+# implementation, for the differential tests), Xvfb (Tk tests), then a virtualenv in .venv with
 # the project and its test dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ need_apt=()
 [ -d /usr/share/tcltk/tcllib1.21 ] || ls -d /usr/share/tcltk/tcllib* >/dev/null 2>&1 || need_apt+=(tcllib)
 command -v tclsh >/dev/null 2>&1 || need_apt+=(tcl)
 dpkg -s tcl-tls >/dev/null 2>&1 || need_apt+=(tcl-tls)
+# Tk event-loop tests run a real X server.
+command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
 PY=${PYTHON:-python3}
 "$PY" -c "import tkinter" 2>/dev/null || need_apt+=(python3-tk)
 "$PY" -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
