@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from tclbridge.chunks import coalesce
 from tclbridge.smtp.protocol import Reply, ReplyParser, encode_command
 from tclbridge.smtp.transport import Transport, TransportError
 
@@ -68,16 +69,8 @@ class Conversation:
     def write_stream(self, chunks: Iterable[bytes], chunk_size: int) -> None:
         """Write an encoded stream in pieces of about `chunk_size` bytes, so a
         message costs few syscalls and no small trailing segment."""
-        pending: list[bytes] = []
-        size = 0
-        for chunk in chunks:
-            pending.append(chunk)
-            size += len(chunk)
-            if size >= chunk_size:
-                self.transport.write(b"".join(pending))
-                pending, size = [], 0
-        if pending:
-            self.transport.write(b"".join(pending))
+        for block in coalesce(chunks, chunk_size):
+            self.transport.write(block)
 
     def close(self) -> None:
         self.transport.close()

@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tclbridge.chunks import coalesce
 from tclbridge.errors import TclError
 from tclbridge.mime import charsets, codecs
 from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
@@ -18,6 +19,9 @@ from tclbridge.mime.address import parse_address
 from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
+
+# copymessage writes blocks of this many characters per `puts`.
+COPY_BLOCK = 65536
 
 if TYPE_CHECKING:
     from tclbridge.interp import Interp
@@ -222,7 +226,7 @@ class MimeCommands:
         token, channel = args
         part = self.part(token)
         self._check_alive(part)
-        for text in _coalesce(iter_text(part)):
+        for text in coalesce(iter_text(part), COPY_BLOCK):
             self._tcl("puts", "-nonewline", channel, text)
         self._shrink_buffer(channel, part)
         self._tcl("flush", channel)
@@ -351,20 +355,6 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("reversemapencoding", " mimeType")
         return charsets.tcl_encoding(args[0])
-
-
-def _coalesce(pieces: Iterator[str], size: int = 65536) -> Iterator[str]:
-    """Join small pieces so each `puts` carries a large block."""
-    pending: list[str] = []
-    length = 0
-    for piece in pieces:
-        pending.append(piece)
-        length += len(piece)
-        if length >= size:
-            yield "".join(pending)
-            pending, length = [], 0
-    if pending:
-        yield "".join(pending)
 
 
 def _blocks(pieces: Iterator[str], size: int) -> Iterator[str]:
