@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import tkinter
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +46,25 @@ source [file join $::tclbridge::shims bridge.tcl]
 """
 
 
+def _locale_was_coerced() -> bool:
+    """Python switched a C/POSIX locale to UTF-8 at start-up (PEP 538/540);
+    tclsh, started in the same environment, would not have."""
+    return (
+        sys.flags.utf8_mode == 1
+        and "PYTHONUTF8" not in os.environ
+        and "utf8" not in sys._xoptions
+    )
+
+
+def _match_tclsh_encoding(tk: Any) -> None:
+    # In the C locale tclsh reads scripts and writes stdout as iso8859-1;
+    # a cron job sees that, so the bridge must too.
+    if _locale_was_coerced():
+        tk.call("encoding", "system", "iso8859-1")
+        for chan in ("stdin", "stdout", "stderr"):
+            tk.call("fconfigure", chan, "-encoding", "iso8859-1")
+
+
 class Interp:
     """A Tcl interpreter whose `smtp` and `mime` are the bridge's.
 
@@ -55,6 +76,7 @@ class Interp:
     def __init__(self, config: BridgeConfig | None = None) -> None:
         self.config = config or BridgeConfig()
         self.tk = tkinter.Tcl()
+        _match_tclsh_encoding(self.tk.tk)
         self.tk.eval("namespace eval ::tclbridge {}")
         self.tk.tk.setvar("::tclbridge::shims", str(SHIM_DIR))
         self.tk.eval(_PACKAGE_SETUP)

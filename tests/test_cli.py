@@ -15,16 +15,22 @@ from tests.conftest import scripted_server
 REPO = Path(__file__).resolve().parent.parent
 
 
-def bridge(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def bridge(
+    *args: str, cwd: Path | None = None, timeout: float = 60, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tclbridge", "run", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True, timeout=timeout, cwd=cwd, text=env is None,
+        env={**(os.environ if env is None else env), "PYTHONPATH": str(REPO)},
     )
 
 
-def tclsh(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["tclsh", *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+def tclsh(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["tclsh", *args], capture_output=True, timeout=60, cwd=cwd, text=env is None, env=env
+    )
 
 
 SCRIPTS = {
@@ -45,6 +51,24 @@ def test_run_matches_tclsh(tmp_path: Path, name: str) -> None:
     script.write_text(SCRIPTS[name])
     args = [script.name, "a b", "c"]
     ours, theirs = bridge(*args, cwd=tmp_path), tclsh(*args, cwd=tmp_path)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (
+        theirs.returncode, theirs.stdout, theirs.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    "locale", [{}, {"LANG": "C.UTF-8"}, {"LC_ALL": "C"}, {"LC_CTYPE": "C.UTF-8"}]
+)
+def test_encoding_matches_tclsh(tmp_path: Path, locale: dict) -> None:
+    """cron runs scripts with hardly any environment: the C locale."""
+    script = tmp_path / "enc.tcl"
+    script.write_bytes(
+        "puts [encoding system]\nputs \"caf\u00e9 \\u20ac\"\nputs [string length \"\u00e9\"]\n"
+        .encode()
+    )
+    env = {"PATH": os.environ["PATH"], **locale}
+    ours = bridge(script.name, cwd=tmp_path, env=env)
+    theirs = tclsh(script.name, cwd=tmp_path, env=env)
     assert (ours.returncode, ours.stdout, ours.stderr) == (
         theirs.returncode, theirs.stdout, theirs.stderr
     )
