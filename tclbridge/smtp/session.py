@@ -56,6 +56,7 @@ class Outcome:
     code: int
     result: object
     transactions: list[list[list[str]]] = field(default_factory=list)
+    errorcode: tuple[str, ...] = ("NONE",)
 
 
 @dataclass
@@ -120,8 +121,10 @@ class Session:
         """Try each server in turn; raise TclFailure-worthy text when none
         takes us. tcllib reports the last greeting's text (or the last socket
         error), whatever went wrong after it."""
-        last_error: str | None = None
+        last_error: str | list | None = None
+        errorcode = ("NONE",)
         for host, port in self._targets():
+            errorcode = ("NONE",)
             self.log(f"Trying {host}...")
             try:
                 transport = self.settings.connect(
@@ -140,12 +143,18 @@ class Session:
             if greeting.code != 220:
                 conv.close()
                 continue
-            if self._hello(conv, host):
-                return conv
+            try:
+                if self._hello(conv, host):
+                    return conv
+            except TlsRefusedByPolicy as exc:
+                # tcllib then fails with the greeting's whole reply list as
+                # the message and the STARTTLS code as errorCode.
+                last_error = greeting.as_tcl()
+                errorcode = (str(exc.reply.code),)
             conv.close()
         if last_error is None:
             raise ConnectFailed('can\'t read "code": no such variable')
-        raise ConnectFailed(last_error)
+        raise ConnectFailed(last_error, errorcode)
 
     def _hello(self, conv: Conversation, host: str, tls_tried: bool = False) -> bool:
         client = self.client_name()
@@ -176,7 +185,7 @@ class Session:
             if self._tls_policy is not None:
                 policy = self._tls_policy(started.code, started.diagnostic)
             if policy != "insecure":
-                return False
+                raise TlsRefusedByPolicy(started)
         return True
 
     def _upgrade(self, conv: Conversation, host: str) -> bool:
@@ -250,7 +259,7 @@ class Session:
         try:
             conv = self.connect()
         except ConnectFailed as exc:
-            return Outcome(TCL_ERROR, str(exc))
+            return Outcome(TCL_ERROR, exc.result, errorcode=exc.errorcode)
         try:
             return self._send(conv)
         finally:
@@ -289,4 +298,17 @@ class Session:
 
 
 class ConnectFailed(Exception):
-    """No server took the connection; the message is tcllib's error text."""
+    """No server took the connection; `result` is tcllib's error text."""
+
+    def __init__(self, result: str | list, errorcode: tuple[str, ...] = ("NONE",)) -> None:
+        super().__init__(result)
+        self.result = result
+        self.errorcode = errorcode
+
+
+class TlsRefusedByPolicy(Exception):
+    """STARTTLS failed and -tlspolicy did not answer "insecure"."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.diagnostic)
+        self.reply = reply

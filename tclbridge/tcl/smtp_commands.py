@@ -95,7 +95,7 @@ class SmtpCommands:
         if isinstance(outcome, BaseException):
             raise outcome
         if outcome.code == TCL_ERROR:
-            raise TclError(str(outcome.result))
+            raise TclFailure(outcome.result, errorcode=outcome.errorcode)
         if outcome.code == SMTP_FAILURE:
             raise TclFailure(outcome.result, code=SMTP_FAILURE)
         lists = [t for t in outcome.transactions if t]
