@@ -405,8 +405,9 @@ class SaslServer:
             return [m for m, ok in self.attempts if ok]
 
     def client_context(self) -> ssl.SSLContext:
-        """A verifying client context that trusts this server's CA."""
-        ctx = ssl.create_default_context()
+        """A verifying client context that trusts this server's CA (and nothing else:
+        loading the system store would cost ~30 ms per connection)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies chain and host name
         if self.ca is not None:
             self.ca.configure_trust(ctx)
         return ctx

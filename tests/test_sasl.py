@@ -443,10 +443,15 @@ def test_live_right_credentials(server: SaslServer, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALL_MECHANISMS)
-def test_live_wrong_credentials(server: SaslServer, name: str) -> None:
+@pytest.mark.parametrize("wrong", ["secret", "user"])
+def test_live_wrong_credentials(server: SaslServer, name: str, wrong: str) -> None:
     client = MiniClient(server)
-    code, error = client.authenticate(_mech(name, password="pencil word", token="ya29.stale"))
-    assert (code, error) == (535, None)
+    if wrong == "secret":
+        mech = _mech(name, password="pencil word", token="ya29.stale")
+    else:
+        mechs = client_mechanisms("bob@example.org", PASSWORD, lambda: TOKEN, host="localhost")
+        mech = next(m for m in mechs if m.name == name)
+    assert client.authenticate(mech) == (535, None)
     assert server.attempts[-1] == (name, False)
     client.close()
 
@@ -526,3 +531,35 @@ def test_live_tls_certificate_is_verified() -> None:
         with pytest.raises(ssl.SSLCertVerificationError):
             ssl.create_default_context().wrap_socket(sock, server_hostname="localhost")
         sock.close()
+
+
+TCLLIB_SEND = """
+package require smtp
+package require mime
+lassign $argv port user pass
+set tok [mime::initialize -canonical text/plain -string hello]
+smtp::sendmessage $tok -servers 127.0.0.1 -ports $port -usetls 0 \\
+    -username $user -password $pass -originator a@example.org -recipients b@example.org
+"""
+
+
+@pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed")
+@pytest.mark.parametrize("name", ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"])
+def test_tcllib_itself_authenticates_against_the_server(name: str) -> None:
+    """An independent client (tcllib's SASL package) agrees with the server's checks.
+
+    ASCII password: tcllib sends the low byte of each character (ISO 8859-1)."""
+    for password, ok in [("secret pw", True), ("wrong pw", False)]:
+        with SaslServer([name], password="secret pw") as srv:
+            run = subprocess.run(
+                ["tclsh", "/dev/stdin", str(srv.port), USERNAME, password],
+                input=TCLLIB_SEND,
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            if "can't find package" in run.stderr:
+                pytest.skip("tcllib not installed")
+            assert run.returncode == 0, run.stderr
+        assert srv.attempts == [(name, ok)]
+        assert len(srv.messages) == 1  # tcllib carries on unauthenticated when AUTH fails
