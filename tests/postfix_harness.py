@@ -337,7 +337,7 @@ class PostfixRelay:
         # The queue directory must exist (root-owned); its subdirectories and the data
         # directory are left to `postfix start` (post-install create-missing), which
         # gives them the owners and modes Postfix insists on.
-        for sub in ("conf", "queue", "sasl"):
+        for sub in ("conf", "conf/sasl", "queue"):
             (self._root / sub).mkdir(mode=0o755)
 
     def _write_tls(self) -> None:
@@ -350,8 +350,15 @@ class PostfixRelay:
         key.touch(mode=0o600)
         leaf.private_key_pem.write_to_path(str(key))  # smtpd reads it as root, at startup
 
+    @property
+    def sasl_dir(self) -> Path:
+        # Debian's Postfix ignores cyrus_sasl_config_path and reads
+        # $config_directory/sasl/smtpd.conf (its patch 07_sasl_config); upstream
+        # builds read cyrus_sasl_config_path, which points here too.
+        return self.config_dir / "sasl"
+
     def _write_sasl(self) -> None:
-        sasldb = self.root / "sasl" / "sasldb2"
+        sasldb = self.sasl_dir / "sasldb2"
         result = subprocess.run(
             [SASLPASSWD2, "-f", str(sasldb), "-c", "-p", "-u", self.domain, self.username],
             input=self.password, capture_output=True, text=True, timeout=20, check=False)
@@ -360,7 +367,7 @@ class PostfixRelay:
         # smtpd checks passwords as the unprivileged postfix user.
         shutil.chown(sasldb, user="root", group="postfix")
         sasldb.chmod(0o640)
-        (self.root / "sasl" / "smtpd.conf").write_text(
+        (self.sasl_dir / "smtpd.conf").write_text(
             SMTPD_CONF.format(sasldb=sasldb, mechs=" ".join(self.mechanisms)))
 
     def _write_config(self) -> None:
@@ -370,7 +377,7 @@ class PostfixRelay:
             log=self.log_file,
             myhostname=MYHOSTNAME, domain=self.domain, relay_port=self.recorder.port,
             cert=self.root / "server-cert.pem", key=self.root / "server-key.pem",
-            sasl_dir=self.root / "sasl"))
+            sasl_dir=self.sasl_dir))
         (conf / "master.cf").write_text(
             MASTER_CF.format(listen=f"{self.host}:{self.port}".ljust(9)))
 
