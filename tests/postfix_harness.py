@@ -303,6 +303,8 @@ class PostfixRelay:
     def start(self) -> PostfixRelay:
         """Install if needed, configure, start; raise PostfixUnavailable to skip."""
         ensure_packages()
+        if os.geteuid() != 0:  # the master binds, chowns and drops privileges itself
+            raise PostfixUnavailable("running a private Postfix instance needs root")
         deadline = time.monotonic() + STARTUP_TIMEOUT
         self.mechanisms = sasl_mechanisms()
         if "PLAIN" not in self.mechanisms:
