@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tkinter
 from collections.abc import Callable, Sequence
@@ -82,8 +83,11 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig) -> int:
 def _strip_source_frame(info: str) -> str:
     """tclsh's errorInfo ends at the script's own frame; ours has one more,
     for the `source` that ran it."""
-    head, sep, _ = info.rpartition('\n    invoked from within\n"source ')
-    return head if sep else info
+    for frame in ('\n    invoked from within\n"source ', '\n    while executing\n"source '):
+        head, sep, _ = info.rpartition(frame)
+        if sep:
+            return head
+    return info
 
 
 def _flush_tcl(tk: object) -> None:
@@ -108,6 +112,9 @@ def _finish(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     opts = _build_parser().parse_args(argv)
+    # Python's handler would only run between Tcl calls, never during
+    # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     config = BridgeConfig(server_override=opts.server)
     if opts.capture:
         from tclbridge.capture import Capture

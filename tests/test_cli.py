@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,10 +46,11 @@ SCRIPTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SCRIPTS))
+@pytest.mark.parametrize("name", [*sorted(SCRIPTS), "missing"])
 def test_run_matches_tclsh(tmp_path: Path, name: str) -> None:
     script = tmp_path / f"{name}.tcl"
-    script.write_text(SCRIPTS[name])
+    if name in SCRIPTS:
+        script.write_text(SCRIPTS[name])
     args = [script.name, "a b", "c"]
     ours, theirs = bridge(*args, cwd=tmp_path), tclsh(*args, cwd=tmp_path)
     assert (ours.returncode, ours.stdout, ours.stderr) == (
@@ -115,3 +117,44 @@ def test_server_option_redirects(tmp_path: Path) -> None:
         out = bridge("--server", f"127.0.0.1:{srv.port}", str(script))
         assert out.returncode == 0, out.stderr
         assert srv.messages[0].rcpt_tos == ["a@x.y"]
+
+
+@pytest.mark.parametrize("script", ["vwait forever\n", "after 5000 {set x 1}; vwait x\n"])
+def test_ctrl_c_ends_the_script_like_tclsh(tmp_path: Path, script: str) -> None:
+    path = tmp_path / "wait.tcl"
+    path.write_text("puts ready; flush stdout\n" + script)
+    codes = []
+    for command in (
+        [sys.executable, "-m", "tclbridge", "run", str(path)],
+        ["tclsh", str(path)],
+    ):
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGINT)
+        codes.append(proc.wait(10))
+    assert codes == [-signal.SIGINT, -signal.SIGINT]
+
+
+@pytest.mark.parametrize("locale", [{}, {"LC_ALL": "C"}, {"LANG": "C.UTF-8"}])
+def test_sent_body_bytes_match_tclsh_in_locale(tmp_path: Path, locale: dict) -> None:
+    """tcllib builds the message in Tcl's system encoding: under cron's C
+    locale a non-ASCII body goes out as iso8859-1, not UTF-8."""
+    script = tmp_path / "send.tcl"
+    script.write_text(
+        "package require smtp\n"
+        "set t [mime::initialize -canonical text/plain -encoding 8bit"
+        " -string \"caf\\u00e9 \\u20ac\\n\"]\n"
+        "smtp::sendmessage $t -servers 127.0.0.1 -ports [lindex $argv 0]"
+        " -header {To a@x.y} -header {From b@x.y}\n"
+    )
+    env = {"PATH": os.environ["PATH"], **locale}
+    bodies = []
+    for run in (bridge, tclsh):
+        with scripted_server() as srv:
+            out = run(script.name, str(srv.port), cwd=tmp_path, env=env)
+            assert out.returncode == 0, out.stderr
+            bodies.append(srv.messages[0].content.split(b"\r\n\r\n", 1)[1])
+    assert bodies[0] == bodies[1]

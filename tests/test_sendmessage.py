@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import subprocess
+import threading
+import time
 import tkinter
 
 import pytest
@@ -349,3 +352,105 @@ def test_unknown_mime_token_is_a_tcl_error(tcl: Interp, server: RecordingServer)
         tcl.eval(f"smtp::sendmessage ::mime::999 -servers 127.0.0.1 -ports {server.port}"
                  " -header {To a@x.y}")
     assert "TCLBRIDGE" not in tcl.eval("set errorCode")
+
+
+def test_refused_bcc_recipient_is_in_the_result() -> None:
+    with scripted_server(replies={"RCPT:bad@x.y": "550 no such user"}) as srv:
+        tcl = new_interp()
+        code, result = send(tcl, srv, "-header {To ok@x.y} -header {Bcc bad@x.y}")
+        assert (code, result) == (0, "{bad@x.y 550 {no such user}}")
+
+
+def test_unresolvable_name_moves_to_next_server(tcl: Interp, server: RecordingServer) -> None:
+    tcl.eval("set tok [mime::initialize -canonical text/plain -string x]")
+    tcl.eval(
+        "smtp::sendmessage $tok -servers {a..b nonexistent.invalid 127.0.0.1}"
+        f" -ports {{25 25 {server.port}}} -header {{To a@x.y}}"
+    )
+    assert len(server.messages) == 1
+    code, result = send(tcl, server, "-header {To a@x.y} -servers a..b")
+    assert (code, result) == (1, "couldn't open socket: Name or service not known")
+
+
+def test_ehlo_name_is_tcl_info_hostname(tcl: Interp, server: RecordingServer) -> None:
+    send(tcl, server, "-header {To a@x.y}")
+    assert server.sessions[0].commands[0] == "EHLO " + tcl.eval("info hostname")
+
+
+def test_finalized_subpart_fails_without_delivery(tcl: Interp, server: RecordingServer) -> None:
+    tcl.eval(
+        "set a [mime::initialize -canonical text/plain -string a]\n"
+        "set b [mime::initialize -canonical text/plain -string b]\n"
+        "set tok [mime::initialize -canonical multipart/mixed -parts [list $a $b]]\n"
+        "mime::finalize $b"
+    )
+    code = tcl.eval(
+        f"catch {{smtp::sendmessage $tok -servers 127.0.0.1 -ports {server.port}"
+        " -header {To a@x.y}} res"
+    )
+    assert code == "7"
+    assert tcl.eval("set res") == (
+        'code 400 diagnostic {can\'t read "state(header)": no such variable}'
+    )
+    assert server.messages == []
+    assert "SIZE=" not in server.sessions[0].commands[1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        '-recipients "\\"x\\r\\nRCPT TO:<evil@x.y>\\r\\nNOOP\\"@x.y"',
+        '-originator "\\"a\\nRSET\\"@x.y" -header {To a@x.y}',
+        '-client "me\\r\\nNOOP" -header {To a@x.y}',
+        '-header {To a@x.y} -header {Bcc "\\"b\\rRSET\\"@x.y"}',
+    ],
+)
+def test_smtp_command_injection_refused(
+    tcl: Interp, server: RecordingServer, options: str
+) -> None:
+    code, result = send(tcl, server, options)
+    assert code == 1
+    assert "injection refused" in result
+    assert server.sessions == []
+
+
+def test_server_that_stops_reading_gives_timeout_not_hang() -> None:
+    """A server that takes DATA and then never reads must not hang the
+    script: tcllib reports the missing reply to the final dot."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stop = threading.Event()
+
+    def stall() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"220 hi\r\n")
+            reader = conn.makefile("rb")
+            for reply in (b"250 ok", b"250 ok", b"250 ok", b"354 go"):
+                reader.readline()
+                conn.sendall(reply + b"\r\n")
+            stop.wait(30)  # never read again
+
+    thread = threading.Thread(target=stall, daemon=True)
+    thread.start()
+    try:
+        tcl = new_interp(timeout_scale=1)
+        tcl.call("set", "big", "x" * (8 << 20))
+        tcl.eval(
+            "set tok [mime::initialize -canonical application/octet-stream"
+            " -encoding base64 -string $big]"
+        )
+        started = time.monotonic()
+        code = tcl.eval(
+            "catch {smtp::sendmessage $tok -servers 127.0.0.1"
+            f" -ports {listener.getsockname()[1]} -maxsecs 1 -header {{To a@x.y}}}} res"
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    assert (code, tcl.eval("set res")) == (
+        "7", "diagnostic {read from server timed out} args {} code 400"
+    )
+    assert elapsed < 10

@@ -25,9 +25,9 @@ class CountingTransport(SocketTransport):
         CONNECTIONS.append(transport)
         return transport
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, timeout: float | None) -> None:
         self.writes.append(data)
-        super().write(data)
+        super().write(data, timeout)
 
 
 CONNECTIONS: list[CountingTransport] = []

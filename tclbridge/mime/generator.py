@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tclbridge.errors import TclError
 from tclbridge.mime.codecs import base64_encode, qp_encode
 from tclbridge.mime.model import Part, read_file
 
@@ -19,9 +20,20 @@ from tclbridge.mime.model import Part, read_file
 _B64_STRING_PIECE = 57 * 1024
 
 
+def check_writable(part: Part) -> None:
+    """tcllib fails to write a part whose sub-parts were finalized."""
+    if part.finalized:
+        raise TclError(
+            'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME")
+        )
+    for child in part.parts if part.value == "parts" else ():
+        check_writable(child)
+
+
 def iter_text(part: Part) -> Iterator[str]:
     """The message as tcllib writes it to a channel, before the channel's
     encoding and translation."""
+    check_writable(part)
     policy = part.policy
     yield "".join(f"{name}: {value}\n" for name, value in policy.header_fields(part))
     if part.value == "parts":

@@ -31,7 +31,9 @@ def validate_header_value(key: str, value: str) -> None:
     end the header block; we refuse (see docs/COMPAT.md).
     """
     if "\r" in key or "\n" in key:
-        raise TclError(f"header name {key!r} contains a line break")
+        raise TclError(
+            f"header name {key.strip()} contains a line break (header injection refused)"
+        )
     if _BARE_LINE_BREAK.search(value):
         raise TclError(
             f"header {key} contains a line break not followed by a space or tab "
@@ -67,6 +69,8 @@ class Part:
         self.generated_boundary: str | None = None
         # Sub-parts made by parsing (finalized with the part by default).
         self.parsed_children: list[Part] = []
+        # Set by mime::finalize; tcllib can no longer write such a part.
+        self.finalized = False
         self._names: list[tuple[str, str]] = []  # (lower, as given)
         self._values: dict[str, list[str]] = {}
 

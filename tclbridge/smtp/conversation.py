@@ -16,6 +16,9 @@ from tclbridge.smtp.transport import Transport, TransportError
 
 # tcllib never waits longer than this for one reply line.
 MAX_WAIT = 600
+# RSET/QUIT on abort are written without waiting for replies; the write
+# itself still gets a bound.
+ABORT_WRITE_WAIT = 10
 HIDDEN = "<hidden>"
 
 DebugLog = Callable[[str], None]
@@ -38,7 +41,7 @@ class Conversation:
             if self.failure is not None:
                 return Reply(400, self.failure)
             try:
-                line = self.transport.read_line(min(secs, MAX_WAIT) * self._scale)
+                line = self.transport.read_line(self._deadline(secs))
             except TransportError as exc:
                 self.failure = str(exc)
                 self.log(f"    ... {self.failure} ...")
@@ -52,25 +55,29 @@ class Conversation:
         """Send one command and wait `secs` for the reply (0: do not wait).
         `secret` commands (AUTH payloads) are shown as hidden in the log."""
         self.log(f"--> {HIDDEN if secret else command} (wait upto {secs} seconds)")
-        failed = self.write(encode_command(command))
+        failed = self.write(encode_command(command), float(secs) or ABORT_WRITE_WAIT)
         if failed is not None:
             return failed
         if float(secs) == 0:
             return None
         return self.hear(float(secs))
 
-    def write(self, data: bytes) -> Reply | None:
+    def write(self, data: bytes, secs: float) -> Reply | None:
         try:
-            self.transport.write(data)
+            self.transport.write(data, self._deadline(secs))
         except TransportError as exc:
             return Reply(400, str(exc), plain=True)
         return None
 
-    def write_stream(self, chunks: Iterable[bytes], chunk_size: int) -> None:
+    def _deadline(self, secs: float) -> float:
+        return min(secs, MAX_WAIT) * self._scale
+
+    def write_stream(self, chunks: Iterable[bytes], chunk_size: int, secs: float) -> None:
         """Write an encoded stream in pieces of about `chunk_size` bytes, so a
-        message costs few syscalls and no small trailing segment."""
+        message costs few syscalls and no small trailing segment; each piece
+        must go out within `secs`."""
         for block in coalesce(chunks, chunk_size):
-            self.transport.write(block)
+            self.transport.write(block, self._deadline(secs))
 
     def close(self) -> None:
         self.transport.close()

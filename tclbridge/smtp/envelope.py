@@ -15,7 +15,7 @@ from tclbridge.errors import TclError
 from tclbridge.mime import address, codecs
 from tclbridge.mime import datetime as mime_datetime
 from tclbridge.mime.model import Part, new_part
-from tclbridge.smtp.options import SendOptions
+from tclbridge.smtp.options import SendOptions, refuse_line_breaks
 
 # tcllib's literal fallback text when parseaddress finds no address at all:
 # it is written in braces, so "$from" is never substituted.
@@ -66,7 +66,7 @@ def _first_address(text: str, who: str) -> str:
     error = addrs[0]["error"] if addrs else _NO_ADDRESS
     if error:
         raise TclError(f"error in {who}: {error}")
-    return addrs[0]["address"]
+    return refuse_line_breaks(who, addrs[0]["address"])
 
 
 def _all_addresses(text: str, who: str) -> list[str]:
@@ -74,7 +74,7 @@ def _all_addresses(text: str, who: str) -> list[str]:
     for props in address.parse_address(text):
         if props["error"]:
             raise TclError(f"error in {who}: {props['error']}")
-        result.append(props["address"])
+        result.append(refuse_line_breaks(who, props["address"]))
     return result
 
 

@@ -14,6 +14,14 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
+def refuse_line_breaks(who: str, value: str) -> str:
+    """A CR or LF in an address or host name would end the SMTP command and
+    start another; tcllib sends it, we refuse (docs/COMPAT.md)."""
+    if "\r" in value or "\n" in value:
+        raise TclError(f"error in {who}: line break in {value!r} (SMTP command injection refused)")
+    return value
+
+
 def parse_boolean(value: str) -> bool:
     lowered = value.lower()
     if lowered in _TRUE:
@@ -64,7 +72,7 @@ class SendOptions:
     usetls: bool = True
     tlspolicy: str = ""
     tlsimport: bool = False
-    maxsecs: str = "120"  # kept as written: -debug prints it back
+    maxsecs: str = "120"  # as written; Tcl's expr semantics apply (FinalWait)
     originator: str = ""
     # tcllib remembers that -originator "" was given, even if a later
     # -originator sets a value.
@@ -80,14 +88,6 @@ class SendOptions:
 
     def __repr__(self) -> str:  # never show the password
         return f"SendOptions(servers={self.servers!r}, username={self.username!r}, ...)"
-
-
-def _parse_maxsecs(value: str) -> str:
-    try:
-        number = float(value)
-    except ValueError:
-        raise TclError('can\'t use non-numeric string as operand of "*"') from None
-    return "0" if number < 0 else value
 
 
 def parse_options(
@@ -107,7 +107,7 @@ def parse_options(
         elif option == "-tlspolicy":
             opts.tlspolicy = value
         elif option == "-maxsecs":
-            opts.maxsecs = _parse_maxsecs(value)
+            opts.maxsecs = value
         elif option == "-header":
             pair = split_list(value)
             if len(pair) != 2:
@@ -132,7 +132,7 @@ def parse_options(
         elif option == "-ports":
             opts.ports = split_list(value)
         elif option == "-client":
-            opts.client = value
+            opts.client = refuse_line_breaks("-client", value)
         elif option == "-username":
             opts.username = value
         elif option == "-password":

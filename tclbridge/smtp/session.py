@@ -19,7 +19,13 @@ from tclbridge.smtp.conversation import Conversation, DebugLog
 from tclbridge.smtp.envelope import Envelope
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply, encode_data
-from tclbridge.smtp.transport import WRITE_CHUNK, SocketTransport, Transport, TransportError
+from tclbridge.smtp.transport import (
+    WRITE_CHUNK,
+    SocketTransport,
+    Transport,
+    TransportError,
+    TransportTimeout,
+)
 
 # tcllib's wait, in seconds, for each step.
 GREETING_WAIT = 600
@@ -28,23 +34,20 @@ MAIL_WAIT = 600
 RCPT_WAIT = 3600
 QUIT_WAIT = 120
 # How long an aborted connection may take to close after RSET and QUIT.
-ABORT_LINGER = 10
+ABORT_LINGER = 2
 
 Connector = Callable[[str, int, float], Transport]
 # Called as tcllib calls -tlspolicy: with the STARTTLS reply code and text.
 TlsPolicy = Callable[[int, str], str]
 
 
-class ScriptError(Exception):
-    """A Tcl error tcllib raises in the middle of a transaction."""
-
-
 class Refused(Exception):
-    """MAIL FROM, DATA or the final dot was refused: return code 7."""
+    """MAIL FROM, DATA or the final dot was refused: return code 7 with
+    `result` (the reply list, or "" where tcllib never read a reply)."""
 
-    def __init__(self, reply: Reply) -> None:
-        super().__init__(reply.diagnostic)
-        self.reply = reply
+    def __init__(self, reply: Reply | None) -> None:
+        super().__init__(reply.diagnostic if reply else "")
+        self.result: object = reply.as_tcl() if reply else ""
 
 
 @dataclass
@@ -59,13 +62,26 @@ class Outcome:
     errorcode: tuple[str, ...] = ("NONE",)
 
 
+@dataclass(frozen=True)
+class FinalWait:
+    """How long tcllib waits for the reply to the final dot: `shown` in the
+    -debug line, and `seconds`, or None when it does not read the reply."""
+
+    shown: str = "120"
+    seconds: float | None = 120.0
+
+
 @dataclass
 class SessionSettings:
     timeout_scale: float = 1.0
     server_override: tuple[str, int] | None = None
     tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
     connect: Connector = SocketTransport.connect
-    hostname: Callable[[], str] = socket.gethostname
+    # What Tcl's `info hostname` says (the default EHLO name).
+    hostname: str = field(default_factory=socket.gethostname)
+    # Tcl's system encoding: tcllib builds the message text in it.
+    encoding: str = "utf-8"
+    final_wait: FinalWait = field(default_factory=FinalWait)
 
 
 def _port_number(port: str) -> int:
@@ -115,7 +131,7 @@ class Session:
             return self.opts.client
         if self.opts.servers_text == "localhost":
             return "localhost"
-        return self.settings.hostname()
+        return self.settings.hostname
 
     def connect(self) -> Conversation:
         """Try each server in turn; raise TclFailure-worthy text when none
@@ -190,7 +206,9 @@ class Session:
 
     def _upgrade(self, conv: Conversation, host: str) -> bool:
         try:
-            conv.transport.start_tls(self.settings.tls_context(), host)
+            conv.transport.start_tls(
+                self.settings.tls_context(), host, COMMAND_WAIT * self.settings.timeout_scale
+            )
         except (ssl.SSLError, OSError) as exc:
             conv.failure = f"TLS handshake with {host} failed: {exc}"
             self.log(f"    ... {conv.failure} ...")
@@ -203,7 +221,7 @@ class Session:
         if not any(arg.startswith("SIZE") for arg in self.esmtp):
             return ""
         try:
-            size = sum(len(chunk) for chunk in iter_message(message))
+            size = sum(len(chunk) for chunk in iter_message(message, self.settings.encoding))
         except Exception:  # noqa: BLE001 - tcllib drops SIZE when building fails
             return ""
         return f" SIZE={size}"
@@ -236,20 +254,28 @@ class Session:
         assert reply is not None
         if reply.code != 354:
             raise Refused(reply)
+        wait = self.settings.final_wait
+        body = encode_data(iter_message(message, self.settings.encoding))
         try:
-            conv.write_stream(encode_data(iter_message(message)), WRITE_CHUNK)
+            conv.write_stream(body, WRITE_CHUNK, wait.seconds or COMMAND_WAIT)
+        except TransportTimeout as exc:
+            # The server stopped reading: what tcllib reports when the reply
+            # to the final dot does not come.
+            conv.failure = str(exc)
+            conv.close()
+            raise Refused(Reply(400, conv.failure)) from exc
         except Exception as exc:  # noqa: BLE001 - reported to the script as tcllib does
             # Unlike tcllib, never end a half-written message with "." (the
             # server would deliver it truncated): drop the connection instead.
             conv.failure = str(exc) or type(exc).__name__
             conv.close()
             raise Refused(Reply(400, conv.failure, plain=True)) from exc
-        conv.log(f"--> . (wait upto {self.opts.maxsecs} seconds)")
-        if float(self.opts.maxsecs) == 0:
-            # tcllib does not wait at all then, and fails reading the reply
-            # it never got.
-            raise ScriptError('can\'t read "response(code)": no such variable')
-        final = conv.hear(float(self.opts.maxsecs))
+        conv.log(f"--> . (wait upto {wait.shown} seconds)")
+        if wait.seconds is None:
+            # tcllib does not read the reply then, and returns code 7 with an
+            # empty result (it still holds DATA's 354).
+            raise Refused(None)
+        final = conv.hear(wait.seconds)
         if final.code not in (250, 251):
             raise Refused(final)
 
@@ -282,10 +308,7 @@ class Session:
                     # aborts the connection.
                     orderly = False
         except Refused as exc:
-            outcome = Outcome(SMTP_FAILURE, exc.reply.as_tcl())
-            orderly = False
-        except ScriptError as exc:
-            outcome = Outcome(TCL_ERROR, str(exc))
+            outcome = Outcome(SMTP_FAILURE, exc.result)
             orderly = False
         if orderly:
             conv.talk(QUIT_WAIT, "QUIT")

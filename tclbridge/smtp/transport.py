@@ -35,8 +35,10 @@ class TransportTimeout(TransportError):
 
 class Transport(Protocol):
     def read_line(self, timeout: float | None) -> str: ...
-    def write(self, data: bytes) -> None: ...
-    def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None: ...
+    def write(self, data: bytes, timeout: float | None) -> None: ...
+    def start_tls(
+        self, context: ssl.SSLContext, server_hostname: str, timeout: float | None
+    ) -> None: ...
     def close(self) -> None: ...
     def linger_close(self, timeout: float) -> None: ...
 
@@ -56,6 +58,9 @@ class SocketTransport:
             sock = socket.create_connection((host, port), timeout=timeout)
         except socket.gaierror as exc:
             raise TransportError(f"couldn't open socket: {exc.strerror}") from exc
+        except (UnicodeError, ValueError) as exc:
+            # A name the resolver cannot even encode (e.g. "a..b").
+            raise TransportError("couldn't open socket: Name or service not known") from exc
         except TimeoutError as exc:
             raise TransportTimeout() from exc
         except OSError as exc:
@@ -91,15 +96,21 @@ class SocketTransport:
                 raise TransportError(f"reply line longer than {MAX_LINE} bytes")
         return self._lines.pop(0)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, timeout: float | None) -> None:
+        """Send all of `data` within `timeout` seconds: a server that stops
+        reading must not hang the script."""
         try:
-            self._sock.settimeout(None)
+            self._sock.settimeout(timeout)
             self._sock.sendall(data)
+        except TimeoutError as exc:
+            raise TransportTimeout() from exc
         except OSError as exc:
             raise TransportError(f"error writing to server: {_reason(exc)}") from exc
 
-    def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
-        self._sock.settimeout(None)
+    def start_tls(
+        self, context: ssl.SSLContext, server_hostname: str, timeout: float | None
+    ) -> None:
+        self._sock.settimeout(timeout)
         self._sock = context.wrap_socket(self._sock, server_hostname=server_hostname)
 
     def close(self) -> None:

@@ -7,7 +7,6 @@ the work is done by `tclbridge.mime`.
 from __future__ import annotations
 
 import tkinter
-import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from tclbridge.mime import charsets, codecs
 from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
 from tclbridge.mime.address import parse_address
 from tclbridge.mime.datetime import parse_datetime
-from tclbridge.mime.generator import encode_for_channel, iter_text
+from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
 
 # copymessage writes blocks of this many characters per `puts`.
@@ -55,7 +54,6 @@ class MimeCommands:
         self._uid = 0
         self._parts: dict[str, Part] = {}
         self._tokens: dict[int, str] = {}
-        self._finalized: weakref.WeakSet[Part] = weakref.WeakSet()
         for name in (
             "initialize", "finalize", "getproperty", "getheader", "setheader", "getbody",
             "copymessage", "buildmessage", "parseaddress", "parsedatetime", "uniqueID",
@@ -91,15 +89,6 @@ class MimeCommands:
         self._parts[token] = part
         self._tokens[id(part)] = token
         return token
-
-    def _check_alive(self, part: Part) -> None:
-        """tcllib cannot write a part whose sub-parts were finalized."""
-        for child in part.parts if part.value == "parts" else ():
-            if child in self._finalized:
-                raise TclError(
-                    'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME")
-                )
-            self._check_alive(child)
 
     def split_list(self, text: str) -> list[str]:
         try:
@@ -152,7 +141,7 @@ class MimeCommands:
                 self.cmd_finalize(self.token(child), *rest)
         del self._parts[token]
         self._tokens.pop(id(part), None)
-        self._finalized.add(part)
+        part.finalized = True
         return ""
 
     def cmd_getproperty(self, *args: str) -> object:
@@ -215,7 +204,7 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("buildmessage", " token")
         part = self.part(args[0])
-        self._check_alive(part)
+        check_writable(part)
         encoding = self._system_encoding()
         data = b"".join(encode_for_channel(text, encoding) for text in iter_text(part))
         return data.decode("latin-1")
@@ -225,7 +214,7 @@ class MimeCommands:
             raise _usage("copymessage", " token channel")
         token, channel = args
         part = self.part(token)
-        self._check_alive(part)
+        check_writable(part)
         for text in coalesce(iter_text(part), COPY_BLOCK):
             self._tcl("puts", "-nonewline", channel, text)
         self._shrink_buffer(channel, part)

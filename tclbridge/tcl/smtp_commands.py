@@ -14,10 +14,11 @@ import tkinter
 from typing import TYPE_CHECKING, Any
 
 from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclError, TclFailure
+from tclbridge.mime.charsets import python_codec
 from tclbridge.mime.model import validate_header_value
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import parse_options
-from tclbridge.smtp.session import Outcome, Session, SessionSettings
+from tclbridge.smtp.session import FinalWait, Outcome, Session, SessionSettings
 from tclbridge.tcl.eventloop import MainThreadLink
 
 if TYPE_CHECKING:
@@ -55,7 +56,11 @@ class SmtpCommands:
         envelope = derive(opts, part, user=tk.globalgetvar("tcl_platform", "user"))
         config = self.bridge.config
         settings = SessionSettings(
-            timeout_scale=config.timeout_scale, server_override=config.server_override
+            timeout_scale=config.timeout_scale,
+            server_override=config.server_override,
+            hostname=str(tk.call("info", "hostname")),
+            encoding=python_codec(str(tk.call("encoding", "system"))),
+            final_wait=self._final_wait(opts.maxsecs),
         )
         session = Session(
             opts, envelope, settings, debug=_stderr_line, tls_policy=self._policy_caller(opts)
@@ -74,6 +79,16 @@ class SmtpCommands:
 
         self.link.start_thread(work, done)
         return job
+
+    def _final_wait(self, maxsecs: str) -> FinalWait:
+        tk = self.bridge.tk.tk
+        shown, mode, value = (
+            str(v) for v in tk.splitlist(tk.call("::tclbridge::smtp::final_wait", maxsecs))
+        )
+        if mode == "error":
+            # tcllib hits this only after the message went out (docs/COMPAT.md).
+            raise TclError(value)
+        return FinalWait(shown, None if mode == "nowait" else float(value))
 
     def _policy_caller(self, opts: Any):
         if not opts.tlspolicy:
@@ -98,11 +113,11 @@ class SmtpCommands:
             raise TclFailure(outcome.result, errorcode=outcome.errorcode)
         if outcome.code == SMTP_FAILURE:
             raise TclFailure(outcome.result, code=SMTP_FAILURE)
-        lists = [t for t in outcome.transactions if t]
+        lists = [tuple(tuple(item) for item in t) for t in outcome.transactions if t]
         if len(lists) > 1:
             # tcllib appends the Bcc transaction's list to the first as a string.
-            return tk.call("string", "cat", *[tuple(tuple(i) for i in t) for t in lists])
-        return outcome.result
+            return tk.call("string", "cat", *lists)
+        return lists[0] if lists else ""
 
 
 def install(bridge: Interp) -> SmtpCommands:

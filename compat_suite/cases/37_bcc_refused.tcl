@@ -1,0 +1,12 @@
+# A refused Bcc recipient is reported in the result, like a refused To.
+package require mime
+package require smtp
+
+lassign $argv host port
+
+set tok [mime::initialize -canonical text/plain -string "Blind.\n"]
+set r [smtp::sendmessage $tok -servers $host -ports $port \
+    -header {From boss@example.com} -header {To staff@example.com} \
+    -header {Bcc ghost@example.com} -header {Subject Plans}]
+puts "result: \[$r\] length=[llength $r]"
+mime::finalize $tok
