@@ -410,6 +410,7 @@ class PostfixRelay:
                 with socket.create_connection((self.host, self.port), timeout=2) as sock:
                     sock.settimeout(max(0.5, deadline - time.monotonic()))
                     if sock.recv(512).startswith(b"220"):
+                        sock.sendall(b"QUIT\r\n")  # a clean goodbye keeps the log quiet
                         return
             except OSError as error:
                 last = error
@@ -503,7 +504,7 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child of ours would count as alive; the master is not our child.
+    # No zombie to worry about: `postfix start` daemonizes, the master is not our child.
     return True
 
 
