@@ -35,6 +35,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--server", metavar="HOST[:PORT]", type=parse_server,
         help="send all mail to this server instead of the script's -servers",
     )
+    run.add_argument(
+        "--cafile", metavar="FILE", action="append", default=[],
+        help="also trust this CA certificate (PEM) for TLS; repeatable",
+    )
+    run.add_argument(
+        "--tls-no-verify", action="store_true",
+        help="do not verify TLS certificates (tcllib's behaviour; unsafe)",
+    )
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -116,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     config = BridgeConfig(server_override=opts.server)
+    config.cafiles += opts.cafile
+    if opts.tls_no_verify:
+        config.tls_verify = False
     if opts.capture:
         from tclbridge.capture import Capture
 

@@ -14,9 +14,31 @@ def _timeout_scale() -> float:
         return 1.0
 
 
+def _env_cafiles() -> list[str]:
+    value = os.environ.get("TCLBRIDGE_CAFILE", "")
+    return [value] if value else []
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("1", "yes", "true", "on"):
+        return True
+    if value in ("0", "no", "false", "off"):
+        return False
+    return default
+
+
 @dataclass
 class BridgeConfig:
     # Send every connection here instead of the script's -servers/-ports.
     server_override: tuple[str, int] | None = None
     # Multiplies tcllib's per-command timeouts (tests scale them down).
     timeout_scale: float = field(default_factory=_timeout_scale)
+    # Extra CA certificates trusted for TLS, besides the system store.
+    cafiles: list[str] = field(default_factory=_env_cafiles)
+    # False restores tcllib's behaviour: TLS without certificate checks.
+    tls_verify: bool = field(default_factory=lambda: _env_flag("TCLBRIDGE_TLS_VERIFY", True))
+    # Allow AUTH over an unencrypted connection to a non-loopback server.
+    allow_plaintext_auth: bool = field(
+        default_factory=lambda: _env_flag("TCLBRIDGE_ALLOW_PLAINTEXT_AUTH", False)
+    )

@@ -19,7 +19,6 @@ MAX_WAIT = 600
 # RSET/QUIT on abort are written without waiting for replies; the write
 # itself still gets a bound.
 ABORT_WRITE_WAIT = 10
-HIDDEN = "<hidden>"
 
 DebugLog = Callable[[str], None]
 
@@ -51,10 +50,11 @@ class Conversation:
             if reply is not None:
                 return reply
 
-    def talk(self, secs: float | str, command: str, *, secret: bool = False) -> Reply | None:
+    def talk(self, secs: float | str, command: str, *, shown: str | None = None) -> Reply | None:
         """Send one command and wait `secs` for the reply (0: do not wait).
-        `secret` commands (AUTH payloads) are shown as hidden in the log."""
-        self.log(f"--> {HIDDEN if secret else command} (wait upto {secs} seconds)")
+        The log shows `shown` instead of the command where that is given
+        (AUTH payloads are never logged)."""
+        self.log(f"--> {command if shown is None else shown} (wait upto {secs} seconds)")
         failed = self.write(encode_command(command), float(secs) or ABORT_WRITE_WAIT)
         if failed is not None:
             return failed

@@ -7,6 +7,7 @@ because that is what scripts end up seeing.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import time
@@ -41,6 +42,9 @@ class Transport(Protocol):
     ) -> None: ...
     def close(self) -> None: ...
     def linger_close(self, timeout: float) -> None: ...
+    @property
+    def is_tls(self) -> bool: ...
+    def peer_is_loopback(self) -> bool: ...
 
 
 class SocketTransport:
@@ -112,6 +116,16 @@ class SocketTransport:
     ) -> None:
         self._sock.settimeout(timeout)
         self._sock = context.wrap_socket(self._sock, server_hostname=server_hostname)
+
+    @property
+    def is_tls(self) -> bool:
+        return isinstance(self._sock, ssl.SSLSocket)
+
+    def peer_is_loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self._sock.getpeername()[0]).is_loopback
+        except (OSError, ValueError):
+            return False
 
     def close(self) -> None:
         try:

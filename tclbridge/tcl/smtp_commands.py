@@ -61,6 +61,9 @@ class SmtpCommands:
             hostname=str(tk.call("info", "hostname")),
             encoding=python_codec(str(tk.call("encoding", "system"))),
             final_wait=self._final_wait(opts.maxsecs),
+            tls_verify=config.tls_verify,
+            cafiles=tuple(config.cafiles),
+            allow_plaintext_auth=config.allow_plaintext_auth,
         )
         session = Session(
             opts, envelope, settings, debug=_stderr_line, tls_policy=self._policy_caller(opts)

@@ -1,0 +1,232 @@
+"""Opening a session as tcllib does: servers in turn, greeting, EHLO/HELO,
+ONEX/QUED, STARTTLS with -tlspolicy, AUTH — plus what tcllib lacks: the
+server's certificate is verified, and credentials never cross the network
+in plain text.
+
+When no server takes the connection, the script gets tcllib's error text:
+the diagnostic of the last greeting (or the last socket error), whatever
+went wrong after it; `ConnectFailed` carries it.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tclbridge.smtp import auth
+from tclbridge.smtp.conversation import Conversation, DebugLog
+from tclbridge.smtp.options import SendOptions
+from tclbridge.smtp.protocol import Reply
+from tclbridge.smtp.tls import client_context, verification_failure
+from tclbridge.smtp.transport import SocketTransport, Transport, TransportError
+
+GREETING_WAIT = 600
+COMMAND_WAIT = 300
+# The code -tlspolicy is called with when the certificate fails verification
+# (tcllib only ever passes the STARTTLS reply's code).
+CERT_POLICY_CODE = 554
+PLAINTEXT_AUTH_ENV = "TCLBRIDGE_ALLOW_PLAINTEXT_AUTH"
+
+Connector = Callable[[str, int, float], Transport]
+# Called as tcllib calls -tlspolicy: with a code and a diagnostic.
+TlsPolicy = Callable[[int, str], str]
+
+
+@dataclass
+class ConnectSettings:
+    timeout_scale: float = 1.0
+    server_override: tuple[str, int] | None = None
+    connect: Connector = SocketTransport.connect
+    # What Tcl's `info hostname` says (the default EHLO name).
+    hostname: str = field(default_factory=socket.gethostname)
+    tls_verify: bool = True
+    cafiles: tuple[str, ...] = ()
+    allow_plaintext_auth: bool = False
+
+
+class ConnectFailed(Exception):
+    """No server took the connection; `result` is tcllib's error text."""
+
+    def __init__(self, result: str | list, errorcode: tuple[str, ...] = ("NONE",)) -> None:
+        super().__init__(result)
+        self.result = result
+        self.errorcode = errorcode
+
+
+class _NextServer(Exception):
+    """This server failed; try the next. `result` becomes the error text if
+    it was the last."""
+
+    def __init__(self, result: str | list, errorcode: tuple[str, ...] = ("NONE",)) -> None:
+        super().__init__(result)
+        self.result = result
+        self.errorcode = errorcode
+
+
+class _CertificateRejected(Exception):
+    def __init__(self, host: str, error: ssl.SSLCertVerificationError) -> None:
+        super().__init__(verification_failure(host, error))
+        self.reason = error.verify_message or str(error)
+
+
+def _port_number(port: str) -> int:
+    try:
+        return int(port)
+    except ValueError:
+        try:
+            return socket.getservbyname(port, "tcp")
+        except OSError:
+            raise TransportError(f'expected integer but got "{port}"') from None
+
+
+class Handshake:
+    def __init__(
+        self,
+        opts: SendOptions,
+        settings: ConnectSettings,
+        *,
+        multiple: bool,
+        debug: DebugLog | None = None,
+        tls_policy: TlsPolicy | None = None,
+    ) -> None:
+        self.opts = opts
+        self.settings = settings
+        self.multiple = multiple  # more than one transaction (Bcc): no ONEX
+        self._debug = debug
+        self._tls_policy = tls_policy
+        self.esmtp: tuple[str, ...] = ()
+
+    def log(self, line: str) -> None:
+        if self._debug is not None:
+            self._debug(line)
+
+    def targets(self) -> list[tuple[str, str]]:
+        """(server, port) pairs as tcllib walks them: in tandem, a missing
+        port is 25, an empty server is skipped."""
+        if self.settings.server_override is not None:
+            host, port = self.settings.server_override
+            return [(host, str(port))]
+        servers, ports = self.opts.servers, self.opts.ports
+        count = max(len(servers), len(ports))
+        servers = servers + [""] * (count - len(servers))
+        ports = ports + [""] * (count - len(ports))
+        return [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
+
+    def client_name(self) -> str:
+        if self.opts.client:
+            return self.opts.client
+        if self.opts.servers_text == "localhost":
+            return "localhost"
+        return self.settings.hostname
+
+    def connect(self) -> Conversation:
+        failure: _NextServer | None = None
+        for host, port in self.targets():
+            try:
+                return self._open(host, port, verify=self.settings.tls_verify)
+            except _NextServer as exc:
+                failure = exc
+            except _CertificateRejected as exc:
+                failure = _NextServer(str(exc))
+                if self._ask_policy(CERT_POLICY_CODE, f"certificate verify failed: {exc.reason}"):
+                    try:
+                        return self._open(host, port, verify=False)
+                    except _NextServer as again:
+                        failure = again
+        if failure is None:
+            raise ConnectFailed('can\'t read "code": no such variable')
+        raise ConnectFailed(failure.result, failure.errorcode)
+
+    def _ask_policy(self, code: int, diagnostic: str) -> bool:
+        """True when -tlspolicy says "insecure" (tcllib's default without a
+        policy is insecure for a refused STARTTLS; for a certificate that
+        fails verification the bridge's default is to give up)."""
+        if self._tls_policy is None:
+            return False
+        return self._tls_policy(code, diagnostic) == "insecure"
+
+    def _open(self, host: str, port: str, verify: bool) -> Conversation:
+        self.log(f"Trying {host}...")
+        scale = self.settings.timeout_scale
+        try:
+            transport = self.settings.connect(host, _port_number(port), GREETING_WAIT * scale)
+        except TransportError as exc:
+            raise _NextServer(str(exc)) from None
+        conv = Conversation(transport, self._debug, scale)
+        try:
+            if self.opts.tlsimport:
+                self._upgrade(conv, host, verify, failure="")
+            greeting = conv.hear(GREETING_WAIT)
+            if greeting.code != 220:
+                raise _NextServer(greeting.diagnostic)
+            if not self._hello(conv, host, verify, greeting):
+                raise _NextServer(greeting.diagnostic)
+            return conv
+        except BaseException:
+            conv.close()
+            raise
+
+    def _upgrade(self, conv: Conversation, host: str, verify: bool, failure: str) -> None:
+        context = client_context(verify, self.settings.cafiles)
+        try:
+            conv.transport.start_tls(context, host, COMMAND_WAIT * self.settings.timeout_scale)
+        except ssl.SSLCertVerificationError as exc:
+            self.log(f"    ... {verification_failure(host, exc)} ...")
+            raise _CertificateRejected(host, exc) from None
+        except (ssl.SSLError, OSError) as exc:
+            conv.failure = f"TLS handshake with {host} failed: {exc}"
+            self.log(f"    ... {conv.failure} ...")
+            raise _NextServer(failure or conv.failure) from None
+
+    def _hello(self, conv: Conversation, host: str, verify: bool, greeting: Reply) -> bool:
+        client = self.client_name()
+        reply = conv.talk(COMMAND_WAIT, f"EHLO {client}")
+        assert reply is not None
+        if 500 <= reply.code <= 599:
+            reply = conv.talk(COMMAND_WAIT, f"HELO {client}")
+            assert reply is not None
+        if reply.code != 250:
+            return False
+        self.esmtp = reply.args
+        if not self.multiple and "ONEX" in reply.args:
+            conv.talk(COMMAND_WAIT, "ONEX")
+        if self.opts.queue and "XQUE" in reply.args:
+            conv.talk(COMMAND_WAIT, "QUED")
+        if (
+            self.opts.usetls
+            and not conv.transport.is_tls
+            and ("STARTTLS" in reply.args or "TLS" in reply.args)
+        ):
+            started = conv.talk(COMMAND_WAIT, "STARTTLS")
+            assert started is not None
+            if started.code == 220:
+                self._upgrade(conv, host, verify, failure=greeting.diagnostic)
+                return self._hello(conv, host, verify, greeting)
+            if self._tls_policy is not None and not self._ask_policy(
+                started.code, started.diagnostic
+            ):
+                # tcllib then fails with the greeting's whole reply list as
+                # the message and the STARTTLS code as errorCode.
+                raise _NextServer(greeting.as_tcl(), (str(started.code),))
+        self._authenticate(conv, host)
+        return True
+
+    def _authenticate(self, conv: Conversation, host: str) -> None:
+        offered = auth.offered_mechanisms(self.esmtp)
+        if not self.opts.username or offered is None:
+            return
+        if not (
+            conv.transport.is_tls
+            or conv.transport.peer_is_loopback()
+            or self.settings.allow_plaintext_auth
+        ):
+            raise ConnectFailed(
+                f"refusing to send the password for {self.opts.username} to {host} over an "
+                "unencrypted connection (the server offered no STARTTLS, or -usetls is off); "
+                f"set {PLAINTEXT_AUTH_ENV}=1 to allow it"
+            )
+        auth.authenticate(
+            conv, offered, auth.mechanisms_for(self.opts.username, self.opts.password)
+        )
