@@ -10,7 +10,8 @@ Usage (a context manager; it listens on 127.0.0.1, a free port)::
 
 ``SaslServer(mechanisms=ALL_MECHANISMS, *, username=USERNAME, password=PASSWORD,
 token=TOKEN, tls=None | "starttls" | "implicit", ca=None, server_name="localhost",
-realm="localhost", iterations=4096, auth_require_tls=False, misbehave=())``
+realm="localhost", iterations=4096, auth_require_tls=False, misbehave=(),
+cert_not_after=None)``
 
 - Each mechanism is verified server-side, independently of the client code in
   tclbridge.smtp.sasl: SCRAM-SHA-256/SCRAM-SHA-1 (salt, iteration count,
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import hmac
 import json
@@ -354,6 +356,7 @@ class SaslServer:
         iterations: int = 4096,
         auth_require_tls: bool = False,
         misbehave: Iterable[str] = (),
+        cert_not_after: datetime.datetime | None = None,
     ) -> None:
         self.mechanisms = [m.upper() for m in mechanisms]
         unknown = set(self.mechanisms) - set(ALL_MECHANISMS)
@@ -378,7 +381,13 @@ class SaslServer:
         if tls is not None:
             assert self.ca is not None
             server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self.ca.issue_cert(server_name).configure_cert(server_ctx)
+            # cert_not_after in the past makes an expired certificate.
+            not_before = (
+                None if cert_not_after is None else cert_not_after - datetime.timedelta(days=30)
+            )
+            self.ca.issue_cert(
+                server_name, not_before=not_before, not_after=cert_not_after
+            ).configure_cert(server_ctx)
             if tls == "starttls":
                 kwargs.update(tls_context=server_ctx, require_starttls=False)
             else:

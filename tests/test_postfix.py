@@ -16,18 +16,13 @@ import re
 import smtplib
 import ssl
 import uuid
-import warnings
 from collections.abc import Iterator
 
 import pytest
 
 from tests.postfix_harness import PostfixRelay, postfix_relay  # noqa: F401  (fixture)
 
-# Until "postfix" is registered in pyproject's pytest markers, keep the unknown-mark
-# warning out of every run's summary; `-m postfix` / `-m "not postfix"` work either way.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
-    pytestmark = pytest.mark.postfix
+pytestmark = pytest.mark.postfix
 
 
 def connect(relay: PostfixRelay) -> smtplib.SMTP:

@@ -17,8 +17,10 @@ from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclError, TclFailure
 from tclbridge.mime.charsets import python_codec
 from tclbridge.mime.model import validate_header_value
 from tclbridge.smtp.envelope import derive
+from tclbridge.smtp.handshake import Connector
 from tclbridge.smtp.options import parse_options
 from tclbridge.smtp.session import FinalWait, Outcome, Session, SessionSettings
+from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl.eventloop import MainThreadLink
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ class SmtpCommands:
         self.link = MainThreadLink(bridge.tk.tk)
         self._ids = itertools.count(1)
         self._finished: dict[str, Outcome | BaseException] = {}
+        # How sessions open connections (tests substitute a transport).
+        self.connector: Connector = SocketTransport.connect
         bridge.register("::tclbridge::py::smtp::start", self.start)
         bridge.register("::tclbridge::py::smtp::finish", self.finish)
 
@@ -64,6 +68,7 @@ class SmtpCommands:
             tls_verify=config.tls_verify,
             cafiles=tuple(config.cafiles),
             allow_plaintext_auth=config.allow_plaintext_auth,
+            connect=self.connector,
         )
         session = Session(
             opts, envelope, settings, debug=_stderr_line, tls_policy=self._policy_caller(opts)
