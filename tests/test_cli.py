@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -158,3 +159,23 @@ def test_sent_body_bytes_match_tclsh_in_locale(tmp_path: Path, locale: dict) -> 
             assert out.returncode == 0, out.stderr
             bodies.append(srv.messages[0].content.split(b"\r\n\r\n", 1)[1])
     assert bodies[0] == bodies[1]
+
+
+def test_no_secret_in_any_output_or_capture_file(tmp_path: Path) -> None:
+    password = "Tr0ub4dor&3"
+    secrets = [password, base64.b64encode(password.encode()).decode(),
+               base64.b64encode(b"\0me\0" + password.encode()).decode()]
+    script = tmp_path / "s.tcl"
+    script.write_text(
+        "package require smtp\n"
+        "set t [mime::initialize -canonical text/plain -string hi]\n"
+        "puts [smtp::sendmessage $t -servers mail.example.com -debug 1"
+        f" -username me -password {{{password}}} -header {{To a@x.y}}]\n"
+    )
+    out = bridge("--capture", str(tmp_path / "cap"), str(script))
+    assert out.returncode == 0, out.stderr
+    assert "--> <hidden>" in out.stderr
+    texts = [out.stdout, out.stderr] + [p.read_text() for p in (tmp_path / "cap").iterdir()]
+    assert any("<hidden>" in t for t in texts[2:])
+    for secret in secrets:
+        assert all(secret not in text for text in texts)

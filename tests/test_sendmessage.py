@@ -277,8 +277,10 @@ def test_timeout_gives_code_7(tcl: Interp) -> None:
         assert result == "diagnostic {read from server timed out} args {} code 400"
 
 
-def test_debug_transcript(tcl: Interp, server: RecordingServer, capfd) -> None:
-    send(tcl, server, "-header {To a@x.y} -debug 1 -username u -password s3cret")
+def test_debug_transcript(capfd) -> None:
+    with scripted_server(capabilities=["AUTH PLAIN LOGIN"]) as server:
+        tcl = new_interp()
+        send(tcl, server, "-header {To a@x.y} -debug 1 -username u -password s3cret")
     err = capfd.readouterr().err
     lines = err.splitlines()
     assert lines[0] == "Trying 127.0.0.1..."
@@ -287,7 +289,10 @@ def test_debug_transcript(tcl: Interp, server: RecordingServer, capfd) -> None:
     assert "--> RCPT TO:<a@x.y> (wait upto 3600 seconds)" in lines
     assert "--> . (wait upto 120 seconds)" in lines
     assert lines[-2] == "--> QUIT (wait upto 120 seconds)"
-    assert "s3cret" not in err
+    # LOGIN (stronger than PLAIN) was used; its payloads are hidden.
+    assert "--> AUTH LOGIN (wait upto 300 seconds)" in lines
+    assert lines.count("--> <hidden> (wait upto 300 seconds)") == 2
+    assert "s3cret" not in err and "czNjcmV0" not in err  # base64("s3cret")
 
 
 def test_token_unchanged_and_resendable(tcl: Interp, server: RecordingServer) -> None:

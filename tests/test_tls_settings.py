@@ -1,0 +1,95 @@
+"""Where trust comes from: the system store (SSL_CERT_FILE / SSL_CERT_DIR),
+--cafile / TCLBRIDGE_CAFILE, and the opt-out --tls-no-verify /
+TCLBRIDGE_TLS_VERIFY=0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tclbridge import Interp
+from tclbridge.config import BridgeConfig
+from tests.sasl_server import SaslServer
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = """package require smtp
+set tok [mime::initialize -canonical text/plain -string hi]
+puts [catch {smtp::sendmessage $tok -servers localhost -ports [lindex $argv 0] \\
+    -header {To a@x.y}} res]
+puts $res
+"""
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[SaslServer, Path]]:
+    with SaslServer(["PLAIN"], tls="starttls") as srv:
+        assert srv.ca is not None
+        cafile = tmp_path / "ca.pem"
+        srv.ca.cert_pem.write_to_path(str(cafile))
+        certdir = tmp_path / "certs"
+        certdir.mkdir()
+        # OpenSSL's hashed-directory layout: <subject hash>.0
+        subject_hash = subprocess.run(
+            ["openssl", "x509", "-hash", "-noout", "-in", str(cafile)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        (certdir / f"{subject_hash}.0").write_bytes(cafile.read_bytes())
+        yield srv, tmp_path
+
+
+def sends(port: int, **config: object) -> bool:
+    tcl = Interp(BridgeConfig(timeout_scale=0.05, **config))  # type: ignore[arg-type]
+    tcl.eval("package require smtp")
+    tcl.eval("set tok [mime::initialize -canonical text/plain -string hi]")
+    return tcl.eval(
+        f"catch {{smtp::sendmessage $tok -servers localhost -ports {port} -header {{To a@x.y}}}}"
+    ) == "0"
+
+
+def test_system_store_alone_does_not_trust_a_private_ca(server) -> None:
+    srv, _ = server
+    assert not sends(srv.port)
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR", "TCLBRIDGE_CAFILE"])
+def test_environment_adds_trust(server, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    srv, tmp = server
+    path = tmp / ("certs" if variable == "SSL_CERT_DIR" else "ca.pem")
+    monkeypatch.setenv(variable, str(path))
+    assert sends(srv.port)
+
+
+@pytest.mark.parametrize("value", ["0", "no", "off", "false"])
+def test_environment_turns_verification_off(
+    server, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    srv, _ = server
+    monkeypatch.setenv("TCLBRIDGE_TLS_VERIFY", value)
+    assert sends(srv.port)
+    monkeypatch.setenv("TCLBRIDGE_TLS_VERIFY", "1")
+    assert not sends(srv.port)
+
+
+@pytest.mark.parametrize("flags", [["--cafile", "CA"], ["--tls-no-verify"], []])
+def test_cli_flags(server, flags: list[str]) -> None:
+    srv, tmp = server
+    script = tmp / "send.tcl"
+    script.write_text(SCRIPT)
+    args = [str(tmp / "ca.pem") if f == "CA" else f for f in flags]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSL_CERT", "TCLBRIDGE_"))}
+    out = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "run", *args, str(script), str(srv.port)],
+        capture_output=True, text=True, timeout=60, env={**env, "PYTHONPATH": str(REPO)},
+    )
+    code, _, message = out.stdout.partition("\n")
+    if flags:
+        assert code == "0", out.stdout + out.stderr
+        assert len(srv.messages) == 1
+    else:
+        assert code == "1"
+        assert message.startswith("TLS certificate of localhost could not be verified")
