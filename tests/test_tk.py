@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_interp, scripted_server
+from tests.conftest import scripted_server
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -38,24 +42,43 @@ def display() -> Iterator[str]:
         proc.wait(5)
 
 
-def test_window_handles_events_during_send(display: str, monkeypatch) -> None:
-    monkeypatch.setenv("DISPLAY", display)
+TK_SCRIPT = r"""
+package require Tk
+package require smtp
+label .l -text idle
+pack .l
+update
+set ::configured 0
+bind . <Configure> {incr ::configured}
+after 200 {wm geometry . 300x200}
+after 400 {.l configure -text busy; update idletasks; set ::shown [winfo reqwidth .l]}
+set tok [mime::initialize -canonical text/plain -string hi]
+set started [clock milliseconds]
+smtp::sendmessage $tok -servers 127.0.0.1 -ports [lindex $argv 0] -header {To a@x}
+puts "elapsed [expr {[clock milliseconds] - $started}]"
+puts "configured $::configured"
+puts "geometry [winfo geometry .]"
+puts "shown [info exists ::shown]"
+exit 0
+"""
+
+
+def test_window_handles_events_during_send(display: str, tmp_path) -> None:
+    """A Tk tool run by `tclbridge run` keeps handling window events while
+    its send waits on a slow server."""
+    script = tmp_path / "tool.tcl"
+    script.write_text(TK_SCRIPT)
     with scripted_server(delays={"DOT": 1.0}) as srv:
-        tcl = new_interp(timeout_scale=1)
-        tcl.eval("package require Tk; label .l -text idle; pack .l; update")
-        tcl.eval(
-            "set ::configured 0\n"
-            "bind . <Configure> {incr ::configured}\n"
-            "after 200 {wm geometry . 300x200}\n"
-            "after 400 {.l configure -text busy; update idletasks;"
-            " set ::shown [winfo reqwidth .l]}"
+        out = subprocess.run(
+            [sys.executable, "-m", "tclbridge", "run", str(script), str(srv.port)],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)},
         )
-        tcl.eval("set tok [mime::initialize -canonical text/plain -string hi]")
-        before = time.monotonic()
-        tcl.eval(f"smtp::sendmessage $tok -servers 127.0.0.1 -ports {srv.port} -header {{To a@x}}")
-        assert time.monotonic() - before >= 1.0
-        # Window-system events were dispatched while the send was waiting.
-        assert int(tcl.eval("set ::configured")) > 0
-        assert tcl.eval("winfo geometry .").startswith("300x200")
-        assert tcl.eval("info exists ::shown") == "1"
-        tcl.eval("destroy .")
+    assert out.returncode == 0, out.stderr
+    report = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert int(report["elapsed"]) >= 1000
+    # Window-system events were dispatched while the send was waiting.
+    assert int(report["configured"]) > 0
+    assert report["geometry"].startswith("300x200")
+    assert report["shown"] == "1"
+    assert len(srv.messages) == 1
