@@ -55,14 +55,9 @@ class ConnectFailed(Exception):
         self.errorcode = errorcode
 
 
-class _NextServer(Exception):
-    """This server failed; try the next. `result` becomes the error text if
-    it was the last."""
-
-    def __init__(self, result: str | list, errorcode: tuple[str, ...] = ("NONE",)) -> None:
-        super().__init__(result)
-        self.result = result
-        self.errorcode = errorcode
+class _NextServer(ConnectFailed):
+    """This server failed; try the next. Its text is the error if it was
+    the last."""
 
 
 class _CertificateRejected(Exception):

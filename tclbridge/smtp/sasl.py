@@ -160,9 +160,24 @@ class _Base:
 
     name = ""
 
-    def __init__(self, username: str) -> None:
+    def __init__(
+        self, username: str, password: str = "", *, initial_response: bool = False
+    ) -> None:
         self.username = username
+        self._password = password
+        self._initial = initial_response
         self._steps = 0
+
+    def start(self) -> bytes | None:
+        """The initial response, if the mechanism sends one; None: send
+        "AUTH NAME" and wait for a challenge."""
+        if not self._initial:
+            return None
+        self._steps = 1
+        return self._message()
+
+    def _message(self) -> bytes:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} user={self.username!r}>"
@@ -186,18 +201,10 @@ class Plain(_Base):
     name = "PLAIN"
 
     def __init__(self, username: str, password: str, *, initial_response: bool = True) -> None:
-        super().__init__(username)
-        self._password = password
-        self._initial = initial_response
+        super().__init__(username, password, initial_response=initial_response)
 
     def _message(self) -> bytes:
         return b"\0" + self.username.encode() + b"\0" + self._password.encode()
-
-    def start(self) -> bytes | None:
-        if not self._initial:
-            return None
-        self._steps = 1
-        return self._message()
 
     def step(self, challenge: bytes) -> bytes:
         self._next_step(1)  # only the empty 334 after a bare "AUTH PLAIN"
@@ -208,13 +215,6 @@ class Login(_Base):
     """The unregistered LOGIN mechanism: username, then password, each on request."""
 
     name = "LOGIN"
-
-    def __init__(self, username: str, password: str) -> None:
-        super().__init__(username)
-        self._password = password
-
-    def start(self) -> bytes | None:
-        return None
 
     def step(self, challenge: bytes) -> bytes:
         n = self._next_step(2)
@@ -232,13 +232,6 @@ class CramMD5(_Base):
     """RFC 2195: "user SP hex(HMAC-MD5(password, challenge))"."""
 
     name = "CRAM-MD5"
-
-    def __init__(self, username: str, password: str) -> None:
-        super().__init__(username)
-        self._password = password
-
-    def start(self) -> bytes | None:
-        return None
 
     def step(self, challenge: bytes) -> bytes:
         self._next_step(1)
@@ -297,8 +290,7 @@ class DigestMD5(_Base):
         service: str = "smtp",
         cnonce: str | None = None,
     ) -> None:
-        super().__init__(username)
-        self._password = password
+        super().__init__(username, password)
         self._host = host
         self._service = service
         self._cnonce = cnonce or secrets.token_hex(16)
@@ -402,10 +394,9 @@ class Scram(_Base):
     def __init__(
         self, username: str, password: str, hash_name: str = "sha256", *, cnonce: str | None = None
     ) -> None:
-        super().__init__(username)
+        super().__init__(username, password)
         self.name = {"sha1": "SCRAM-SHA-1", "sha256": "SCRAM-SHA-256"}[hash_name]
         self._hash = hash_name
-        self._password = password
         self._cnonce = cnonce or secrets.token_urlsafe(18)
         self._client_first_bare = b""
         self._server_signature: bytes | None = None
@@ -487,9 +478,8 @@ class _OAuth(_Base):
     """Common part of the bearer-token mechanisms: the token is fetched lazily."""
 
     def __init__(self, username: str, token: TokenSource, *, initial_response: bool = True) -> None:
-        super().__init__(username)
+        super().__init__(username, initial_response=initial_response)
         self._token_source = token
-        self._initial = initial_response
         self.error: dict[str, object] | None = None  # the server's JSON error, if any
 
     def _token(self) -> str:
@@ -503,17 +493,8 @@ class _OAuth(_Base):
             raise SaslError(f"{self.name}: the token command gave an empty token")
         return token
 
-    def _message(self) -> bytes:
-        raise NotImplementedError
-
     def _error_reply(self) -> bytes:
         raise NotImplementedError
-
-    def start(self) -> bytes | None:
-        if not self._initial:
-            return None
-        self._steps = 1
-        return self._message()
 
     def step(self, challenge: bytes) -> bytes:
         if self._next_step(2) == 1:
