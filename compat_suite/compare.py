@@ -273,15 +273,45 @@ def _token_restored(norm: Normalized) -> None:
 
 _TREE_TRANSFORMS: dict[str, Callable[[Normalized], None]] = {"token-restored": _token_restored}
 
+_DEBUG_SENT = re.compile(r"^--> (?P<text>.*?)(?P<wait> \(wait upto \d+ seconds\))?$")
+_AUTH_INITIAL = re.compile(r"^(AUTH \S+) \S+$", re.IGNORECASE)
+
+
+def _auth_hidden(text: str) -> str:
+    """-debug transcript: each AUTH client payload (a line sent right after a 334
+    reply) becomes "<hidden>", and "AUTH X <initial response>" "AUTH X <hidden>"."""
+    out: list[str] = []
+    after_334 = False
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        end = line[len(body):]
+        sent = _DEBUG_SENT.match(body)
+        if sent:
+            wait = sent.group("wait") or ""
+            initial = _AUTH_INITIAL.match(sent.group("text"))
+            if after_334:
+                body = f"--> <hidden>{wait}"
+            elif initial:
+                body = f"--> {initial.group(1)} <hidden>{wait}"
+        after_334 = body.startswith("<-- 334")
+        out.append(body + end)
+    return "".join(out)
+
+
+_STREAM_TRANSFORMS: dict[str, Callable[[str], str]] = {"auth-hidden": _auth_hidden}
+
 
 def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
     """Outcome-level part of the COMPAT expectations (before masking).
 
     Each item: ``entry`` (a docs/COMPAT.md name; cte-once, boundary-once and
-    bare-cr rewrite tcllib's DATA, token-restored its resent headers) and optionally ``stdout``/
+    bare-cr rewrite tcllib's DATA, token-restored its resent headers, auth-hidden
+    the AUTH payloads in its stdout/stderr transcript) and optionally ``stdout``/
     ``stderr`` (the literal expected text), ``stdout_replace`` ([old, new]
     pairs), ``exit``, ``keep_sessions`` / ``keep_messages`` (indices of
-    tcllib's sessions / messages the bridge should also produce).
+    tcllib's sessions / messages the bridge should also produce), ``sessions``
+    (the literal command lines of each session, "EHLO <CLIENT>" for the
+    client's own name).
     """
     result = replace(outcome, sessions=[list(s) for s in outcome.sessions],
                      messages=list(outcome.messages))
@@ -290,6 +320,8 @@ def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
         if "keep_sessions" in item:
             result.sessions = [result.sessions[i] for i in item["keep_sessions"]
                                if i < len(result.sessions)]
+        if "sessions" in item:
+            result.sessions = [list(s) for s in item["sessions"]]
         if "keep_messages" in item:
             result.messages = [result.messages[i] for i in item["keep_messages"]
                                if i < len(result.messages)]
@@ -297,6 +329,9 @@ def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
         if transform is not None:
             result.messages = [replace(m, data=transform(m.data)) for m in result.messages]
         for stream in ("stdout", "stderr"):
+            stream_transform = _STREAM_TRANSFORMS.get(entry)
+            if stream_transform is not None:
+                setattr(result, stream, stream_transform(getattr(result, stream)))
             if stream in item:
                 setattr(result, stream, item[stream])
             for old, new in item.get(f"{stream}_replace", []):

@@ -11,6 +11,12 @@ A case is ``cases/NAME.tcl`` plus an optional ``cases/NAME.json``:
 - ``compat``: docs/COMPAT.md entries where the bridge intentionally differs,
   with the expectation for the bridge (see ``compare.apply_compat``);
 - ``unmasked_headers``: Date/Message-ID-like headers the case sets itself;
+- ``tls``: "starttls" or "implicit": the first server gets a certificate for
+  localhost and 127.0.0.1 from a CA made for the run (trustme) and offers
+  STARTTLS (added to its capabilities if missing) or speaks TLS from the start;
+  an extra server may have its own ``"tls"`` key. The bridge is told to trust
+  the CA (``TCLBRIDGE_CAFILE``); tcllib verifies nothing, so needs nothing;
+- ``trust_ca``: false to leave that setting out (an untrusted certificate);
 - ``timeout``: seconds per run (default 15);
 - ``comment``: free text (why the case is set up the way it is).
 
@@ -26,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -53,7 +60,11 @@ DEFAULT_TIMEOUT = 15.0
 SETTLE_TIMEOUT = 2.0  # wait this long at most for sessions to end after the script exits
 
 _CASE_KEYS = {"comment", "server", "extra_servers", "compare", "compat", "unmasked_headers",
-              "timeout"}
+              "timeout", "tls", "trust_ca"}
+TLS_MODES = ("starttls", "implicit")
+# Settings of the bridge that would change a run; each run gets them from the case only.
+_BRIDGE_ENV = ("TCLBRIDGE_CAFILE", "TCLBRIDGE_TLS_VERIFY", "TCLBRIDGE_ALLOW_PLAINTEXT_AUTH",
+               "TCLBRIDGE_OAUTH2_TOKEN_CMD", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
 @dataclass
@@ -61,6 +72,8 @@ class Case:
     name: str
     script: Path
     servers: list[dict[str, Any]]
+    tls: list[str | None] = field(default_factory=list)  # per server: None or a TLS_MODES item
+    trust_ca: bool = True
     aspects: tuple[str, ...] = DEFAULT_ASPECTS
     compat: list[dict[str, Any]] = field(default_factory=list)
     unmasked_headers: list[str] = field(default_factory=list)
@@ -82,10 +95,23 @@ class Case:
             if item.get("entry") not in documented or not item.get("expect"):
                 raise ValueError(f"{sidecar.name}: compat items need an entry named in "
                                  f"{COMPAT_DOC.name} and an 'expect' text: {item}")
+        servers = [dict(cfg.get("server", {})), *(dict(s) for s in cfg.get("extra_servers", []))]
+        tls = [server.pop("tls", None) for server in servers]
+        if "tls" in cfg:
+            tls[0] = cfg["tls"]
+        bad_tls = {mode for mode in tls if mode is not None and mode not in TLS_MODES}
+        if bad_tls:
+            raise ValueError(f"{sidecar.name}: tls must be one of {TLS_MODES}: {sorted(bad_tls)}")
+        for server, mode in zip(servers, tls, strict=True):
+            capabilities = server.setdefault("capabilities", [])
+            if mode == "starttls" and "STARTTLS" not in capabilities:
+                capabilities.append("STARTTLS")
         return cls(
             name=script.stem,
             script=script,
-            servers=[cfg.get("server", {}), *cfg.get("extra_servers", [])],
+            servers=servers,
+            tls=tls,
+            trust_ca=bool(cfg.get("trust_ca", True)),
             aspects=aspects,
             compat=list(cfg.get("compat", [])),
             unmasked_headers=list(cfg.get("unmasked_headers", [])),
@@ -148,16 +174,38 @@ def _settle(servers: Sequence[Any]) -> None:
         time.sleep(0.01)
 
 
+def _tls_context(tmp: Path) -> ssl.SSLContext:
+    """A server context with a certificate for localhost and 127.0.0.1 from a new CA,
+    whose certificate is written to `tmp`/ca.pem."""
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    return context
+
+
 def run_case(case: Case, command: Sequence[str]) -> Outcome:
     """Run one case with `command` (+ script + host + ports) against fresh servers."""
     from tclbridge.recorder import RecordingServer, ServerScript
 
     with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(RecordingServer(ServerScript.from_dict(s)))
-                   for s in case.servers]
-        ports = [str(s.port) for s in servers]
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="compat_"))
-        env = dict(os.environ, TMPDIR=tmp)
+        env = {k: v for k, v in os.environ.items() if k not in _BRIDGE_ENV}
+        env["TMPDIR"] = tmp
+        # The CA and its server certificate live outside TMPDIR, which the script sees.
+        certs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="compat_ca_")))
+        modes = [*case.tls, *[None] * (len(case.servers) - len(case.tls))]
+        context = _tls_context(certs) if any(modes) else None
+        if context is not None and case.trust_ca:
+            env["TCLBRIDGE_CAFILE"] = str(certs / "ca.pem")
+        servers = [
+            stack.enter_context(RecordingServer(
+                ServerScript.from_dict(spec), tls_context=context if mode else None,
+                implicit_tls=mode == "implicit"))
+            for spec, mode in zip(case.servers, modes, strict=True)]
+        ports = [str(s.port) for s in servers]
         argv = [*command, str(case.script), servers[0].host, *ports]
         try:
             proc = subprocess.run(argv, capture_output=True, timeout=case.timeout,

@@ -19,9 +19,16 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
   ``capabilities``); a non-250 reply makes clients fall back to HELO.
 - ``capabilities``: extra EHLO keywords; one naming a default keyword replaces
   it ("SIZE 1000" also makes MAIL ... SIZE=n above 1000 get a 552). "AUTH ..."
-  makes the server offer those mechanisms (PLAIN, LOGIN) and accept any
-  credentials; "XQUE"/"ONEX" make QUED/ONEX succeed; "STARTTLS" is advertised
-  (it fails with 454 unless a ``tls_context`` is given).
+  makes the server offer those mechanisms (PLAIN, LOGIN, CRAM-MD5) and accept
+  any credentials, or only those in ``credentials``; "XQUE"/"ONEX" make
+  QUED/ONEX succeed; "STARTTLS" is advertised (it fails with 454 unless a
+  ``tls_context`` is given).
+- ``credentials``: user name -> password; when not empty, AUTH checks them
+  (PLAIN and LOGIN compare the password, CRAM-MD5 the HMAC of its challenge,
+  which is "<session.attempt@localhost>" so that runs can be compared)
+  and answers wrong ones with "535 5.7.8 Authentication credentials invalid".
+- ``auth_required``: MAIL gets "530 5.7.0 Authentication required" until AUTH
+  has succeeded in the session (so a test sees whether a client authenticated).
 - ``replies``: reply overrides keyed by verb (HELO, MAIL, RCPT, DATA, RSET, QUIT,
   QUED, NOOP, AUTH, ...), by "DOT" (after the final dot) or by "RCPT:<addr>"
   (with or without the angle brackets). The value is sent verbatim (multi-line
@@ -34,8 +41,10 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
 - ``drop``: keys at which the server closes the connection instead of replying.
 
 ``RecordingServer(script=None, host="127.0.0.1", port=0, *, auth_hide=True,
-tls_context=None, on_message=None)``: ``port=0`` binds a free port (read
-``.port`` after start()); ``tls_context`` makes an advertised STARTTLS work;
+tls_context=None, implicit_tls=False, on_message=None)``: ``port=0`` binds a
+free port (read ``.port`` after start()); ``tls_context`` makes an advertised
+STARTTLS work, or with ``implicit_tls=True`` wraps every connection in TLS from
+the start (port 465 style; STARTTLS then gets a 454);
 stop() returns within a couple of seconds whatever the clients do;
 ``open_connections`` counts connections not yet closed.
 
@@ -63,6 +72,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -76,7 +87,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session
+from aiosmtpd.smtp import (
+    MISSING,
+    SMTP,
+    AuthResult,
+    Envelope,
+    LoginPassword,
+    Session,
+    TLSSetupException,
+)
 
 MAX_DELAY = 30.0  # a scripted delay never exceeds this (keeps test runs bounded)
 STOP_TIMEOUT = 2.0
@@ -85,7 +104,7 @@ DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
 log = logging.getLogger(__name__)
 _STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
-_BUILTIN_AUTH = {"PLAIN", "LOGIN"}  # mechanisms aiosmtpd implements
+_IMPLEMENTED_AUTH = {"PLAIN", "LOGIN", "CRAM-MD5"}  # aiosmtpd's two and our CRAM-MD5
 _RCPT_ADDR = re.compile(r"^\s*TO:\s*<?([^<>\s]*)>?", re.IGNORECASE)
 _STUFFED_DOT = re.compile(rb"(?:^|(?<=\r\n))\.")
 
@@ -105,6 +124,8 @@ class ServerScript:
     replies: dict[str, str] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     drop: set[str] = field(default_factory=set)
+    credentials: dict[str, str] = field(default_factory=dict)
+    auth_required: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServerScript:
@@ -171,8 +192,28 @@ class _QuietSession(Session):
         self._login_data = value
 
 
-def _accept_any(*_args: Any) -> AuthResult:
-    return AuthResult(success=True)
+def _authenticator(script: ServerScript) -> Callable[..., AuthResult]:
+    """Accept anything, or (with ``script.credentials``) only a matching password."""
+
+    def check(_server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str,
+              data: Any) -> AuthResult:
+        if not script.credentials:
+            return AuthResult(success=True)
+        if isinstance(data, LoginPassword):
+            login = data.login.decode("utf-8", "replace")
+            expected = script.credentials.get(login)
+            ok = expected is not None and hmac.compare_digest(
+                expected.encode("utf-8"), data.password)
+        else:  # CRAM-MD5: (login, challenge, hex digest)
+            login, challenge, digest = data
+            expected = script.credentials.get(login)
+            ok = expected is not None and hmac.compare_digest(
+                hmac.new(expected.encode("utf-8"), challenge, hashlib.md5).hexdigest(), digest)
+        if ok:
+            return AuthResult(success=True, auth_data=data)
+        return AuthResult(success=False, handled=False)  # aiosmtpd then answers 535
+
+    return check
 
 
 class _RecordingSMTP(SMTP):
@@ -197,10 +238,10 @@ class _RecordingSMTP(SMTP):
             loop=loop,
             data_size_limit=size_limit,
             enable_SMTPUTF8=self.script.keyword("SMTPUTF8") is not None,
-            tls_context=owner.tls_context,
+            tls_context=None if owner.implicit_tls else owner.tls_context,
             auth_require_tls=False,
-            authenticator=_accept_any,
-            auth_exclude_mechanism=_BUILTIN_AUTH - offered,
+            authenticator=_authenticator(self.script),
+            auth_exclude_mechanism=_IMPLEMENTED_AUTH - offered,
             timeout=300,
         )
         self.auth_offered = bool(offered)
@@ -208,6 +249,7 @@ class _RecordingSMTP(SMTP):
         self.index = -1
         self._override: str | None = None
         self._pending: list[str] = []  # lines of a multi-line reply not yet complete
+        self._cram_attempts = 0
 
     def _create_session(self) -> Session:
         return _QuietSession(self.loop)
@@ -318,6 +360,10 @@ class _RecordingSMTP(SMTP):
             return
         override = await self._stage(*keys)
         method = self._smtp_methods.get(verb)
+        if (verb == "MAIL" and override is None and self.script.auth_required
+                and self.session is not None and not self.session.authenticated):
+            await self.push("530 5.7.0 Authentication required")
+            return
         if override is not None:
             if not (override.startswith("2") and verb in _STAGED_REPLY_VERBS):
                 await self.push(override)
@@ -330,6 +376,14 @@ class _RecordingSMTP(SMTP):
             await method(arg.strip() or None)
         except (asyncio.CancelledError, _Drop, ConnectionError, EOFError):
             raise
+        except TLSSetupException:  # the client gave up the handshake (say, an untrusted CA)
+            # asyncio never tells us the connection is lost (the TLS layer had not
+            # reached us yet), so close the socket and stop counting it ourselves.
+            log.info("STARTTLS handshake failed; closing the connection")
+            if self._original_transport is not None:
+                self._original_transport.abort()
+            self.owner._live.discard(self)
+            raise _Drop from None
         except Exception as error:
             await self.push(await self.handle_exception(error))
         finally:
@@ -362,6 +416,22 @@ class _RecordingSMTP(SMTP):
     async def smtp_ONEX(self, arg: str | None) -> None:
         ok = self.script.keyword("ONEX") is not None
         await self.push("250 OK" if ok else '500 Error: command "ONEX" not recognized')
+
+    async def auth_CRAM__MD5(self, _: Any, args: list[str]) -> AuthResult:
+        if len(args) > 1:
+            await self.push("501 5.5.2 CRAM-MD5 takes no initial response")
+            return AuthResult(success=False, handled=True)
+        # Deterministic (session and attempt number), so that runs can be compared.
+        self._cram_attempts += 1
+        challenge = f"<{self.index + 1}.{self._cram_attempts}@{self.hostname}>".encode()
+        answer = await self.challenge_auth(challenge)
+        if answer is MISSING:
+            return AuthResult(success=False, handled=True)
+        login, _, digest = bytes(answer).decode("utf-8", "replace").rpartition(" ")
+        if not login or not re.fullmatch(r"[0-9a-f]{32}", digest):
+            await self.push("501 5.5.2 Malformed CRAM-MD5 response")
+            return AuthResult(success=False, handled=True)
+        return self._authenticate("CRAM-MD5", (login, challenge, digest))
 
     async def challenge_auth(
         self, challenge: str | bytes, encode_to_b64: bool = True, log_client_response: bool = False
@@ -456,13 +526,17 @@ class RecordingServer:
         *,
         auth_hide: bool = True,
         tls_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
         on_message: Callable[[Message], None] | None = None,
     ) -> None:
         self.script = script or ServerScript()
         self.host = host
         self.port = port
         self.auth_hide = auth_hide
+        if implicit_tls and tls_context is None:
+            raise ValueError("implicit_tls needs a tls_context")
         self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
         self.on_message = on_message
         self.sessions: list[SessionRecord] = []
         self.messages: list[Message] = []
@@ -490,7 +564,8 @@ class RecordingServer:
         asyncio.set_event_loop(loop)
         try:
             server = loop.run_until_complete(
-                loop.create_server(lambda: _RecordingSMTP(self, loop), self.host, self.port))
+                loop.create_server(lambda: _RecordingSMTP(self, loop), self.host, self.port,
+                                   ssl=self.tls_context if self.implicit_tls else None))
         except BaseException as error:
             self._error = error
             ready.set()

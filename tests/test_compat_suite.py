@@ -167,3 +167,52 @@ def test_dot_stuffing_matters() -> None:
     stuffed = _outcome(_msg(body=b"..x\r\n"))
     unstuffed = _outcome(_msg(body=b".x\r\n"))
     assert cmp.compare(stuffed, unstuffed)
+
+
+def test_compat_auth_hidden() -> None:
+    tcllib = ("--> AUTH LOGIN (wait upto 300 seconds)\n<-- 334 VXNlciBOYW1lAA==\n"
+              "--> am9l (wait upto 300 seconds)\n<-- 334 UGFzc3dvcmQA\n"
+              "--> czNjcmV0 (wait upto 300 seconds)\n<-- 235 ok\n"
+              "--> AUTH PLAIN AGpvZQBwdw== (wait upto 300 seconds)\n<-- 235 ok\n"
+              "--> MAIL FROM:<a@example.com> (wait upto 600 seconds)\n")
+    bridge = ("--> AUTH LOGIN (wait upto 300 seconds)\n<-- 334 VXNlciBOYW1lAA==\n"
+              "--> <hidden> (wait upto 300 seconds)\n<-- 334 UGFzc3dvcmQA\n"
+              "--> <hidden> (wait upto 300 seconds)\n<-- 235 ok\n"
+              "--> AUTH PLAIN <hidden> (wait upto 300 seconds)\n<-- 235 ok\n"
+              "--> MAIL FROM:<a@example.com> (wait upto 600 seconds)\n")
+    one, two = _outcome(stderr=tcllib), _outcome(stderr=bridge)
+    assert len(cmp.compare(one, two, aspects=cmp.ASPECTS)) == 3
+    assert cmp.compare(one, two, aspects=cmp.ASPECTS, compat=[{"entry": "auth-hidden"}]) == []
+    # A payload the bridge prints is a difference, even with the entry.
+    leaky = _outcome(stderr=bridge.replace("--> <hidden> (wait upto 300 seconds)\n<-- 235",
+                                           "--> czNjcmV0 (wait upto 300 seconds)\n<-- 235"))
+    assert cmp.compare(one, leaky, aspects=cmp.ASPECTS, compat=[{"entry": "auth-hidden"}])
+
+
+def test_compat_literal_sessions() -> None:
+    tcllib = _outcome()
+    bridge = _outcome()
+    bridge.sessions.insert(0, [tcllib.sessions[0][0], "STARTTLS"])
+    client = tcllib.sessions[0][0].split()[1]
+    expected = [["EHLO <CLIENT>", "STARTTLS"],
+                [line.replace(client, "<CLIENT>") for line in tcllib.sessions[0]]]
+    assert cmp.compare(tcllib, bridge)
+    assert cmp.compare(tcllib, bridge,
+                       compat=[{"entry": "tls-verify", "sessions": expected}]) == []
+
+
+def test_tls_sidecar(tmp_path, monkeypatch) -> None:
+    import compat_suite.runner as runner
+
+    monkeypatch.setattr(runner, "CASES_DIR", tmp_path)
+    (tmp_path / "t.tcl").write_text("puts hi\n")
+    (tmp_path / "t.json").write_text(
+        '{"tls": "starttls", "server": {"capabilities": ["AUTH PLAIN"]},'
+        ' "extra_servers": [{"tls": "implicit"}, {}]}')
+    (case,) = discover(["t"])
+    assert case.tls == ["starttls", "implicit", None] and case.trust_ca
+    assert case.servers[0]["capabilities"] == ["AUTH PLAIN", "STARTTLS"]
+    assert "tls" not in case.servers[1]
+    (tmp_path / "t.json").write_text('{"tls": "ssl"}')
+    with pytest.raises(ValueError, match="tls must be one of"):
+        discover(["t"])

@@ -403,6 +403,85 @@ def test_starttls(serve, tmp_path: Path) -> None:
     assert err.value.smtp_code == 454
 
 
+def _tls_pair() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context for localhost/127.0.0.1, client context trusting its CA)."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    return server_ctx, client_ctx
+
+
+def test_implicit_tls(serve) -> None:
+    server_ctx, client_ctx = _tls_pair()
+    srv = serve(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx,
+                implicit_tls=True)
+    with smtplib.SMTP_SSL("localhost", srv.port, local_hostname="c", timeout=5,
+                          context=client_ctx) as c:
+        assert c.sock.version() is not None  # TLS from the first byte
+        with pytest.raises(smtplib.SMTPResponseException) as err:
+            c.starttls(context=client_ctx)  # already TLS: no second layer
+        assert err.value.smtp_code == 454
+        c.sendmail("a@x", ["b@y"], MSG)
+    assert srv.messages[0].data == MSG.replace(b"\r\n.", b"\r\n..")
+    with pytest.raises(ValueError, match="tls_context"):
+        RecordingServer(implicit_tls=True)
+
+
+def test_failed_starttls_handshake_closes_the_connection(serve) -> None:
+    server_ctx, _ = _tls_pair()
+    srv = serve(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx)
+    untrusting = ssl.create_default_context()  # does not know the CA
+    with client(srv) as c, pytest.raises(ssl.SSLCertVerificationError):
+        c.starttls(context=untrusting)
+    deadline = time.monotonic() + 2
+    while srv.open_connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert srv.open_connections == 0
+    assert srv.sessions[0].commands[-1] == "STARTTLS"
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_credentials_are_checked(serve, mechanism: str) -> None:
+    srv = serve(ServerScript(capabilities=["AUTH PLAIN LOGIN CRAM-MD5"],
+                             credentials={"joe": "s3cret pw"}))
+    method = {"PLAIN": "auth_plain", "LOGIN": "auth_login", "CRAM-MD5": "auth_cram_md5"}
+    for password, expected in (("wrong", 535), ("s3cret pw", 235)):
+        with client(srv) as c:
+            c.user, c.password = "joe", password
+            c.ehlo()
+            assert c.esmtp_features["auth"].split() == ["PLAIN", "LOGIN", "CRAM-MD5"]
+            try:
+                code = c.auth(mechanism, getattr(c, method[mechanism]))[0]
+            except smtplib.SMTPAuthenticationError as error:
+                code = error.smtp_code
+            assert code == expected
+    assert "535 5.7.8 Authentication credentials invalid" in srv.sessions[0].replies
+    assert "s3cret" not in json.dumps(srv.to_json())
+
+
+def test_cram_md5_challenge_is_deterministic(serve) -> None:
+    srv = serve(ServerScript(capabilities=["AUTH CRAM-MD5"]))  # any credentials accepted
+    for _ in range(2):
+        with client(srv) as c:
+            c.login("joe", "pw")
+    challenges = [s.replies[2] for s in srv.sessions]
+    assert challenges == ["334 " + base64.b64encode(f"<{n}.1@localhost>".encode()).decode()
+                          for n in (1, 2)]
+
+
+def test_auth_required(serve) -> None:
+    srv = serve(ServerScript(capabilities=["AUTH PLAIN"], credentials={"joe": "pw"},
+                             auth_required=True))
+    with client(srv) as c:
+        c.ehlo()
+        assert c.mail("a@x")[0] == 530
+        c.login("joe", "pw")
+        assert c.mail("a@x")[0] == 250
+
+
 def test_on_message_failure_is_a_451(serve) -> None:
     def fail(message: Message) -> None:
         raise OSError("disk full")

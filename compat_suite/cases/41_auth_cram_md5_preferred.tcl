@@ -1,0 +1,15 @@
+# Several mechanisms offered: the strongest both sides know (CRAM-MD5) is used.
+package require mime
+package require smtp
+
+lassign $argv host port
+
+set tok [mime::initialize -canonical text/plain -string "CRAM-MD5 first.\n"]
+mime::setheader $tok Subject "Strongest mechanism"
+set code [catch {
+    smtp::sendmessage $tok -servers $host -ports $port \
+        -username joe -password "s3cret pw" \
+        -originator a@example.com -recipients b@example.com
+} result]
+puts "code=$code result=\[$result\]"
+mime::finalize $tok

@@ -1,0 +1,18 @@
+# A wrong password: every offered mechanism is tried and refused (535), then
+# the message goes unauthenticated. The second server wants AUTH before MAIL,
+# so there the unauthenticated send is refused.
+package require mime
+package require smtp
+
+lassign $argv host port strictport
+
+foreach {label p} [list open $port strict $strictport] {
+    set tok [mime::initialize -canonical text/plain -string "Wrong password ($label).\n"]
+    set code [catch {
+        smtp::sendmessage $tok -servers $host -ports $p \
+            -username joe -password "not it" \
+            -originator a@example.com -recipients b@example.com
+    } result]
+    puts "$label: code=$code result=\[$result\]"
+    mime::finalize $tok
+}
