@@ -17,8 +17,8 @@ from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclError, TclFailure
 from tclbridge.mime.charsets import python_codec
 from tclbridge.mime.model import validate_header_value
 from tclbridge.smtp.envelope import derive
-from tclbridge.smtp.handshake import Connector
-from tclbridge.smtp.options import parse_options
+from tclbridge.smtp.handshake import Connector, TlsPolicy
+from tclbridge.smtp.options import SendOptions, parse_options
 from tclbridge.smtp.session import FinalWait, Outcome, Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl.eventloop import MainThreadLink
@@ -98,7 +98,7 @@ class SmtpCommands:
             raise TclError(value)
         return FinalWait(shown, None if mode == "nowait" else float(value))
 
-    def _policy_caller(self, opts: Any):
+    def _policy_caller(self, opts: SendOptions) -> TlsPolicy | None:
         if not opts.tlspolicy:
             return None
         tk = self.bridge.tk.tk
