@@ -49,6 +49,11 @@ def iter_text(part: Part) -> Iterator[str]:
         yield f"\n--{boundary}--\n"
         return
     converter = policy.body_converter(part)
+    if part.value == "file" and not part.canonical:
+        # A parsed part: its stored bytes, as they are.
+        yield "\n"
+        yield from part.iter_stored_text(policy.file_read)
+        return
     if part.value == "file":
         assert part.file is not None
         yield "\n"

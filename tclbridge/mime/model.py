@@ -67,8 +67,14 @@ class Part:
         self.file: str | None = None
         self.parts: list[Part] = []
         self.generated_boundary: str | None = None
-        # Sub-parts made by parsing (finalized with the part by default).
-        self.parsed_children: list[Part] = []
+        # Sub-parts made by parsing, by number (finalized with the part by
+        # default); None where tcllib numbered a piece it could not parse.
+        self.parsed_children: list[Part | None] = []
+        # A part parsed from a file is the byte range [offset, offset+count)
+        # of `file`; the top part (file_root) is written up to the file's end.
+        self.offset = 0
+        self.count = 0
+        self.file_root = False
         # Set by mime::finalize; tcllib can no longer write such a part.
         self.finalized = False
         self._names: list[tuple[str, str]] = []  # (lower, as given)
@@ -166,18 +172,35 @@ class Part:
             for data in read_file(self.file, chunk_size):
                 yield data.decode("latin-1")
 
-    def iter_body(self, chunk_size: int) -> Iterator[str]:
-        """The body in canonical form (`mime::getbody`), transfer encoding undone."""
-        if self.canonical or self.encoding not in ("base64", "quoted-printable"):
+    def iter_stored_text(self, chunk_size: int) -> Iterator[str]:
+        """The body as stored (what copymessage writes for a parsed part)."""
+        if self.canonical or self.value != "file":
             yield from self.iter_raw_text(chunk_size)
             return
-        text = "".join(self.iter_raw_text(chunk_size))
-        if self.encoding == "base64":
-            yield codecs.base64_decode(text)
+        assert self.file is not None
+        # tcllib reads a negative count (headers read past the piece's
+        # end) as "up to the end of the file".
+        limit = -1 if self.file_root or self.count < 0 else self.count
+        for data in read_file(self.file, chunk_size, self.offset, limit):
+            yield data.decode("latin-1")
+
+    def iter_body(self, chunk_size: int) -> Iterator[str]:
+        """The body in canonical form (`mime::getbody`), transfer encoding undone."""
+        from tclbridge.mime import parser
+
+        if self.canonical:
+            yield from self.iter_raw_text(chunk_size)
+        elif self.value == "file":
+            yield from parser.iter_file_body(self, chunk_size)
+        elif self.encoding in ("base64", "quoted-printable"):
+            # Decoded before tcllib's read loop starts: errors are plain errors.
+            yield parser.decode_body(self.string, self.encoding)
         else:
-            yield codecs.qp_decode(text)
+            yield self.string
 
     def raw_size(self) -> int:
+        if self.value == "file" and not self.canonical:
+            return self.count
         if self.value == "file":
             assert self.file is not None
             try:
@@ -210,14 +233,21 @@ class Part:
         return f"<Part {self.content} {self.value}>"
 
 
-def read_file(path: str, chunk_size: int) -> Iterator[bytes]:
-    """Read a file lazily, `chunk_size` bytes at a time."""
+def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> Iterator[bytes]:
+    """Read a file lazily, `chunk_size` bytes at a time, from `offset`,
+    at most `limit` bytes (all when negative)."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-safe
     except OSError as exc:
         raise file_error(path, exc) from None
     with handle:
-        while data := handle.read(chunk_size):
+        handle.seek(offset)
+        left = limit
+        while left != 0:
+            data = handle.read(chunk_size if left < 0 else min(chunk_size, left))
+            if not data:
+                break
+            left = left - len(data) if left > 0 else left
             yield data
 
 

@@ -18,6 +18,7 @@ from tclbridge.mime.address import parse_address
 from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
+from tclbridge.mime.parser import BodyError
 
 # copymessage writes blocks of this many characters per `puts`.
 COPY_BLOCK = 65536
@@ -122,7 +123,19 @@ class MimeCommands:
             pairs, split_list=self.split_list, lookup=lambda t: self.part(t, "header")
         )
         self._add(part, token)
+        self._add_parsed(part, token)
         return token
+
+    def _add_parsed(self, part: Part, token: str) -> None:
+        """Give parsed sub-parts tcllib's names: the parent's token, "-", and
+        the child's number (`::mime::3-1-2`). Walked without recursion."""
+        pending = [(part, token)]
+        while pending:
+            parent, name = pending.pop()
+            for number, child in enumerate(parent.parsed_children, 1):
+                if child is not None:
+                    self._add(child, f"{name}-{number}")
+                    pending.append((child, f"{name}-{number}"))
 
     def cmd_finalize(self, *args: str) -> str:
         if not args:
@@ -137,8 +150,10 @@ class MimeCommands:
             for child in part.parts:
                 self.cmd_finalize(self.token(child), *rest)
         elif which == "dynamic":
-            for child in reversed(part.parsed_children):
-                self.cmd_finalize(self.token(child), *rest)
+            # By name, as tcllib: a sub-part finalized before is an error.
+            for number in range(len(part.parsed_children), 0, -1):
+                if part.parsed_children[number - 1] is not None:
+                    self.cmd_finalize(f"{token}-{number}", *rest)
         del self._parts[token]
         self._tokens.pop(id(part), None)
         part.finalized = True
@@ -248,17 +263,14 @@ class MimeCommands:
             raise TclError("MIME part isn't a leaf")
         callback = options["-command"]
         pieces: list[str] = []
-        try:
-            for fragment in _blocks(part.iter_body(blocksize), blocksize):
-                if callback:
-                    self._callback(callback, "data", fragment)
-                else:
-                    pieces.append(fragment)
-        except TclError as exc:
-            if callback:
-                return self._callback(callback, "error", str(exc.result))
-            raise
-        result = self._callback(callback, "end") if callback else "".join(pieces)
+        failure = self._feed_body(part, blocksize, callback, pieces)
+        if failure is None:
+            result = self._callback(callback, "end") if callback else "".join(pieces)
+        elif callback:
+            result = self._callback(callback, "error", failure)
+        else:
+            # tcllib's own collector fails with the word it was called with.
+            raise TclError("error")
         if decode:
             charset = part.params.get("charset", "US-ASCII")
             enc = charsets.tcl_encoding(charset)
@@ -267,8 +279,29 @@ class MimeCommands:
             result = str(self._tcl("encoding", "convertfrom", enc, result))
         return result
 
+    def _feed_body(
+        self, part: Part, blocksize: int, callback: str, pieces: list[str]
+    ) -> str | None:
+        """Hand the body to `callback` (or collect it) in blocks; returns the
+        message of an error tcllib reports through the callback, else None.
+        Errors before the read loop (opening, decoding a string) propagate."""
+        try:
+            for fragment in _blocks(part.iter_body(blocksize), blocksize):
+                if not callback:
+                    pieces.append(fragment)
+                    continue
+                try:
+                    self._callback(callback, "data", fragment)
+                except TclError as exc:
+                    return str(exc.result)
+        except BodyError as exc:
+            return str(exc.result)
+        return None
+
     def _callback(self, command: str, *words: str) -> str:
-        return str(self._tcl("uplevel", "#0", command, self._tcl("list", *words)))
+        result = self._tcl("uplevel", "#0", command, self._tcl("list", *words))
+        # tkinter hands back lists as tuples; we want the Tcl string.
+        return result if isinstance(result, str) else str(self._tcl("format", "%s", result))
 
     # -- helpers without tokens ------------------------------------------------
 
@@ -347,15 +380,24 @@ class MimeCommands:
 
 
 def _blocks(pieces: Iterator[str], size: int) -> Iterator[str]:
-    """Re-cut a stream of text into blocks of exactly `size` (last shorter)."""
-    buffer = ""
+    """Re-cut a stream of text into blocks of exactly `size` (last shorter).
+
+    Each join yields at least one block, so the copying stays linear.
+    """
+    pending: list[str] = []
+    have = 0
     for piece in pieces:
-        buffer += piece
-        while len(buffer) > size:
-            yield buffer[:size]
-            buffer = buffer[size:]
-    if buffer:
-        yield buffer
+        pending.append(piece)
+        have += len(piece)
+        if have <= size:
+            continue
+        text, cut = "".join(pending), 0
+        while len(text) - cut > size:
+            yield text[cut : cut + size]
+            cut += size
+        pending, have = [text[cut:]], len(text) - cut
+    if have:
+        yield "".join(pending)
 
 
 def _string_leaves(part: Part) -> int:

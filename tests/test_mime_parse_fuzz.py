@@ -1,0 +1,164 @@
+"""Fuzzing the parser through the Tcl commands.
+
+Random and mutated messages go through `mime::initialize -string/-file`,
+then every part is read back (properties, headers, bodies, the built
+message). Whatever the input, the result must be a value or a Tcl error of
+tcllib's kind, never a Python exception (errorCode TCLBRIDGE ...), and the
+time must stay proportional to the input's size.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tclbridge import Interp
+
+WALK = r"""
+proc __walk {t} {
+    foreach cmd [list [list mime::getproperty $t] [list mime::getheader $t] \
+                     [list mime::getbody $t] [list mime::getbody $t -decode] \
+                     [list mime::getbody $t -blocksize 3 -command __cb] \
+                     [list mime::buildmessage $t]] {
+        if {[catch $cmd r opts]} { __check $opts }
+    }
+    if {![catch {mime::getproperty $t parts} kids]} {
+        foreach k $kids { __walk $k }
+    }
+}
+proc __cb {args} { return {} }
+proc __check {opts} {
+    if {[string match TCLBRIDGE* [dict get $opts -errorcode]]} {
+        error "internal error: [dict get $opts -errorcode]"
+    }
+}
+proc __parse {mode raw path walk} {
+    if {$mode eq "file"} {
+        set f [open $path wb]; puts -nonewline $f $raw; close $f
+        set code [catch {mime::initialize -file $path} t opts]
+    } else {
+        set code [catch {mime::initialize -string $raw} t opts]
+    }
+    if {$code} { __check $opts; return }
+    if {$walk} { __walk $t }
+    if {[catch {mime::getproperty $t} r opts]} { __check $opts }
+    if {[catch {mime::buildmessage $t} r opts]} { __check $opts }
+    if {[catch {mime::finalize $t} r opts]} { __check $opts }
+}
+"""
+
+PIECES = [
+    "Content-Type: multipart/mixed; boundary=b\n",
+    "Content-Type: multipart/alternative; boundary=\"c d\"\r\n",
+    "Content-Type: message/rfc822\n",
+    "Content-Type: text/plain; charset=utf-8\n",
+    "Content-Type: text/plain; charset=\"unterminated\n",
+    "Content-Type: (comment\n",
+    "Content-Type: multipart/mixed\n",
+    "Content-Transfer-Encoding: base64\n",
+    "Content-Transfer-Encoding: quoted-printable\n",
+    "Content-Transfer-Encoding: x-bogus\n",
+    "Subject: hello\n",
+    " continued\n",
+    "\tcontinued\n",
+    "no colon here\n",
+    ": empty name\n",
+    "\n",
+    "\r\n",
+    "\r",
+    "--b\n",
+    "--b--\n",
+    "--c d\n",
+    "--c d--\r\n",
+    "--bx\n",
+    "aGVsbG8=\n",
+    "aGVsb\n",
+    "!!*&\n",
+    "=3D=zz=\n",
+    "body text\n",
+    "\u00e9\u20ac\n",
+    "\x00\x01\xff",
+]
+
+messages = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=60).map("".join),
+    st.text(max_size=2000),
+    st.lists(st.sampled_from(PIECES) | st.text(max_size=20), max_size=40).map("".join),
+)
+
+
+@pytest.fixture(scope="module")
+def tcl() -> Interp:
+    interp = Interp()
+    interp.eval("package require mime")
+    interp.eval(WALK)
+    return interp
+
+
+def _run(tcl: Interp, mode: str, raw: str, path: Path, *, walk: bool = True) -> float:
+    """Parse (and read back every part when `walk`); the seconds it took."""
+    start = time.perf_counter()
+    tcl.call("__parse", mode, raw, str(path), "1" if walk else "0")
+    return time.perf_counter() - start
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(raw=messages, mode=st.sampled_from(["string", "file"]))
+def test_parser_never_fails_inside(tcl: Interp, tmp_path: Path, raw: str, mode: str) -> None:
+    elapsed = _run(tcl, mode, raw, tmp_path / "fuzz.eml")
+    assert elapsed <= 0.5, f"{len(raw)} chars took {elapsed:.2f}s"
+
+
+def _deep(depth: int) -> str:
+    head = "".join(
+        f"Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n" for i in range(depth)
+    )
+    tail = "".join(f"--b{i}--\n" for i in reversed(range(depth)))
+    return head + "\nleaf\n" + tail
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("Subject: " + "x" * 60000 + "\n\nbody", id="huge-header"),
+        pytest.param("X: y\n" * 12000 + "\nbody", id="many-headers"),
+        pytest.param(
+            "Content-Type: multipart/mixed; boundary=b\n\n" + "--b\n\nx\n" * 4000 + "--b--\n",
+            id="many-parts",
+        ),
+        pytest.param(_deep(200), id="deep-200"),
+        pytest.param("Content-Type: message/rfc822\n\n" * 2000, id="deep-messages"),
+        pytest.param(
+            "Content-Transfer-Encoding: base64\n\n" + "QUJD\n" * 12000, id="long-base64"
+        ),
+        pytest.param(
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n" + "line\r\n" * 10000,
+            id="truncated",
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", ["string", "file"])
+def test_large_inputs_are_linear(tcl: Interp, tmp_path: Path, raw: str, mode: str) -> None:
+    """Inputs of up to 64 KiB are parsed, built again and finalized within 0.5 s."""
+    assert len(raw) <= 65536
+    elapsed = _run(tcl, mode, raw, tmp_path / "big.eml", walk=False)
+    assert elapsed <= 0.5, f"{len(raw)} chars took {elapsed:.2f}s"
+
+
+def test_deep_nesting_is_a_clear_error(tcl: Interp) -> None:
+    result = tcl.eval(
+        "list [catch {mime::initialize -string $::__deep} e] $e $::errorCode"
+        if tcl.call("set", "::__deep", _deep(300)) else ""
+    )
+    code, message, errorcode = tcl.tk.splitlist(result)
+    assert code == "1"
+    assert "nested too deeply" in message
+    assert errorcode.startswith("MIME")
