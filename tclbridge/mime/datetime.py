@@ -8,6 +8,7 @@ Tcl's own. Without it, RFC 822 dates are read with `email.utils`.
 from __future__ import annotations
 
 import calendar
+import os
 import re
 import time
 from collections.abc import Callable
@@ -49,10 +50,36 @@ def _local(clock: int) -> time.struct_time:
     return time.localtime(clock)
 
 
+def _tcl_uses_zone_table() -> bool:
+    """Tcl's `clock` converts with its own zone table when TCL_TZ or TZ names
+    a zone, and through the C library (`mktime`) otherwise (`:localtime`)."""
+    zone = os.environ.get("TCL_TZ") or os.environ.get("TZ") or ":localtime"
+    return zone != ":localtime"
+
+
+def _tcl_local_to_utc(wall: time.struct_time) -> int:
+    """The clock value Tcl's `clock scan` gives a local wall-clock time.
+
+    With a zone table, Tcl starts from offset 0 and keeps taking the offset
+    in effect at (wall - offset) until an offset repeats; in a gap or an
+    overlap that picks the earlier or the later reading depending on the
+    zone, which `mktime` does not reproduce.
+    """
+    if not _tcl_uses_zone_table():
+        return int(time.mktime(wall[:8] + (-1,)))
+    local = calendar.timegm(wall)
+    offset, seen = 0, []
+    while True:
+        offset = time.localtime(local - offset).tm_gmtoff
+        if offset in seen:
+            return local - offset
+        seen.append(offset)
+
+
 def _zone_offset(clock: int) -> str:
-    """+hhmm as tcllib computes it: local time minus UTC, in minutes."""
-    as_local = time.mktime(time.gmtime(clock)[:8] + (-1,))
-    diff = int(clock - as_local) // 60
+    """+hhmm as tcllib computes it: the clock minus the clock of the same
+    wall-clock time read as local time, in minutes."""
+    diff = int(clock - _tcl_local_to_utc(time.gmtime(clock))) // 60
     sign = "-" if diff < 0 else "+"
     diff = abs(diff)
     return f"{sign}{diff // 60:02d}{diff % 60:02d}"
