@@ -1,13 +1,10 @@
-# tclbridge's mime package: thin procs over the Python implementation.
+# tclbridge's mime package: thin procs over the Python implementation, one
+# per command the Python side lists.
 package require Tcl 8.5
 namespace eval ::mime {}
-foreach ::tclbridge::cmd {
-    initialize finalize getproperty getheader setheader getbody
-    copymessage buildmessage parseaddress parsedatetime uniqueID
-    qp_encode qp_decode word_encode word_decode field_decode
-    mapencoding reversemapencoding encoding
-} {
+lassign [::tclbridge::py::mime::commands] ::tclbridge::code ::tclbridge::names
+foreach ::tclbridge::cmd $::tclbridge::names {
     ::tclbridge::forward ::mime::$::tclbridge::cmd ::tclbridge::py::mime::$::tclbridge::cmd
 }
-unset ::tclbridge::cmd
+unset ::tclbridge::cmd ::tclbridge::code ::tclbridge::names
 package provide mime 1.7.2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_mime_harness import HAVE_TCLLIB, both
+from tests.test_mime_harness import HAVE_TCLLIB, assert_same
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 
@@ -332,38 +332,11 @@ set r""")
 
 # Bridge bugs in files this test's author does not own, reported with these
 # cases as reproducers; remove an entry when its case passes.
-KNOWN_BUGS = {
-    "getsize": "mime::getsize is not implemented (tcl/mime_commands.py, tcl_shims/mime.tcl)",
-    "getsize-bad-token": "mime::getsize is not implemented",
-    "getproperty-size-bad-token": 'tcllib reads state(value) first for "size" (getsize), '
-    "the bridge reports state(content)",
-    "word-encode-maxlength-number": "cmd_word_encode evaluates -maxlength with "
-    "`expr int(...)`: a script in the value runs, non-numbers give another message, "
-    "an empty string fails instead of returning {}, fractions are cut",
-}
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_BUGS[n], strict=False))
-        if n in KNOWN_BUGS else n
-        for n in sorted(CASES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_same_as_tcllib(name: str, tmp_path: Path) -> None:
     assert_same(CASES[name], tmp_path)
-
-
-def assert_same(script: str, tmp_path: Path) -> None:
-    expected, actual = both(script, tmp_path)
-    # A second may tick between the two runs of a script that reads the
-    # clock (they are kept small); try again.
-    for _ in range(5):
-        if actual == expected or "[clock seconds]" not in script:
-            break
-        expected, actual = both(script, tmp_path)
-    assert actual == expected
 
 
 # -- time zones -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_mime_harness import HAVE_TCLLIB, both
+from tests.test_mime_harness import HAVE_TCLLIB, assert_same, both
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 
@@ -414,8 +414,7 @@ case("uniqueID", "list [mime::uniqueID] [mime::uniqueID]")
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_as_tcllib(name: str, tmp_path) -> None:
-    expected, actual = both(CASES[name], tmp_path)
-    assert actual == expected
+    assert_same(CASES[name], tmp_path)
 
 
 # -- getbody ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tclbridge.errors import TclError
 
@@ -156,9 +156,14 @@ def word_encode(
     text: str,
     *,
     charset_encoded: bool = True,
-    maxlength: int = 66,
+    maxlength: int | float | Callable[[], int | float] = 66,
+    maxlength_text: str | None = None,
 ) -> str:
-    """`mime::word_encode charset method string ?-charset_encoded b? ?-maxlength n?`."""
+    """`mime::word_encode charset method string ?-charset_encoded b? ?-maxlength n?`.
+
+    `maxlength` may be a callable: tcllib only evaluates it (with Tcl's
+    number rules) when the string is not empty. `maxlength_text` is how the
+    caller wrote it, for the error message."""
     from tclbridge.mime.charsets import mime_charset, tcl_decode, tcl_encode
 
     mime_name = mime_charset(charset)
@@ -171,17 +176,21 @@ def word_encode(
     plain = tcl_decode(charset, text) if charset_encoded else text
     if not plain:
         return ""
+    if callable(maxlength):
+        maxlength = maxlength()
+    shown = str(maxlength) if maxlength_text is None else maxlength_text
     room = maxlength - len(mime_name) - 7
     words: list[str] = []
     if method == "base64":
         if room < 4:
-            raise TclError(f"maxlength {maxlength} too short for chosen charset and encoding")
-        room = (room // 4) * 3
+            raise TclError(f"maxlength {shown} too short for chosen charset and encoding")
+        # Tcl divides integers as integers and floats as floats.
+        room = (room // 4) * 3 if isinstance(room, int) else room / 4 * 3
         for chunk in _pack(plain, lambda c: tcl_encode(charset, c), room, strict=False):
             words.append(f"=?{mime_name}?B?{base64_encode(chunk).replace(chr(10), '')}?=")
     else:
         if room < 1:
-            raise TclError(f"maxlength {maxlength} too short for chosen charset and encoding")
+            raise TclError(f"maxlength {shown} too short for chosen charset and encoding")
 
         def encode_char(c: str) -> str:
             return qp_encode(tcl_encode(charset, c), True)

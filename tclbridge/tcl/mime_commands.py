@@ -35,6 +35,15 @@ _STATE_READ = {
 }
 
 
+# mime's public commands; tcl_shims/mime.tcl defines ::mime::NAME for each.
+COMMANDS = (
+    "initialize", "finalize", "getproperty", "getheader", "setheader", "getbody",
+    "copymessage", "buildmessage", "parseaddress", "parsedatetime", "uniqueID",
+    "qp_encode", "qp_decode", "word_encode", "word_decode", "field_decode",
+    "mapencoding", "reversemapencoding", "encoding", "getsize",
+)
+
+
 def _usage(name: str, usage: str) -> TclError:
     return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
 
@@ -55,13 +64,10 @@ class MimeCommands:
         self._uid = 0
         self._parts: dict[str, Part] = {}
         self._tokens: dict[int, str] = {}
-        for name in (
-            "initialize", "finalize", "getproperty", "getheader", "setheader", "getbody",
-            "copymessage", "buildmessage", "parseaddress", "parsedatetime", "uniqueID",
-            "qp_encode", "qp_decode", "word_encode", "word_decode", "field_decode",
-            "mapencoding", "reversemapencoding", "encoding",
-        ):
+        for name in COMMANDS:
             bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
+        # The shim asks for the list, so it is written down once.
+        bridge.register(PREFIX + "commands", lambda: COMMANDS)
 
     # -- tokens -------------------------------------------------------------
 
@@ -162,8 +168,9 @@ class MimeCommands:
     def cmd_getproperty(self, *args: str) -> object:
         if not 1 <= len(args) <= 2:
             raise _usage("getproperty", " token ?property?")
-        part = self.part(args[0], "content")
         prop = args[1] if len(args) > 1 else ""
+        # tcllib's first read of the token's state names the missing variable.
+        part = self.part(args[0], "value" if prop == "size" else "content")
         if prop == "":
             props = part.properties()
             if "parts" in props:
@@ -182,6 +189,12 @@ class MimeCommands:
                 raise TclError("MIME part is a leaf")
             return [self.token(p) for p in part.parts]
         raise TclError(f"unknown property {prop}")
+
+    def cmd_getsize(self, *args: str) -> int:
+        if len(args) != 1:
+            raise _usage("getsize", " token")
+        part = self.part(args[0], "value")
+        return part.policy.size(part)
 
     def cmd_getheader(self, *args: str) -> object:
         if not 1 <= len(args) <= 2:
@@ -349,13 +362,20 @@ class MimeCommands:
         if method not in ("base64", "quoted-printable"):
             raise TclError(f"unknown method '{method}', must be base64 or quoted-printable")
         options = {"-charset_encoded": "1", "-maxlength": "66", **_options(args[3:])}
-        maxlength = int(self._tcl("expr", f"int({options['-maxlength']})"))
+        written = options["-maxlength"]
+
+        def maxlength() -> int | float:
+            # As tcllib's `expr {$maxlength - ...}`: a number by Tcl's rules,
+            # never evaluated as a script.
+            return self._tcl("::tcl::mathop::-", written, 0)
+
         return codecs.word_encode(
             charset,
             method,
             text,
             charset_encoded=self._boolean(options["-charset_encoded"]),
             maxlength=maxlength,
+            maxlength_text=written,
         )
 
     def cmd_word_decode(self, *args: str) -> list[str]:
