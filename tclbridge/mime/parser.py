@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from tclbridge.errors import TclError
 from tclbridge.mime import codecs
 from tclbridge.mime.model import Part, file_error
-from tclbridge.mime.policy import _ISO_8859_1_TO_8, TCL_SPACE, LineScan, TcllibPolicy
+from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
 # levels; we stop earlier, with a message, so the trees we build stay
@@ -523,34 +523,12 @@ class FilePartsPolicy(TcllibPolicy):
 
     scans: dict[str, tuple[bool, bool]] = field(default_factory=dict, compare=False)
 
-    def choose_encoding(self, part: Part) -> str:
-        content = part.content
+    def scan(self, part: Part) -> tuple[bool, bool]:
         if part.canonical or part.value != "file" or part.file is None:
-            return super().choose_encoding(part)
-        if content.startswith(("audio/", "image/", "video/")):
-            return "base64"
-        if content.startswith(("message/", "multipart/")):
-            return ""
+            return super().scan(part)
         if part.file not in self.scans:
-            self.scans[part.file] = self._scan(part)
-        ascii_only, safe = self.scans[part.file]
-        if content.startswith("text/"):
-            charset = part.params.get("charset", "us-ascii").lower()
-            if not ascii_only and charset != "us-ascii":
-                if not _ISO_8859_1_TO_8.fullmatch(charset):
-                    return "base64"
-            return "" if safe else "quoted-printable"
-        return "" if ascii_only and safe else "base64"
-
-    def _scan(self, part: Part) -> tuple[bool, bool]:
-        scan = LineScan(self.long_line)
-        for text in part.iter_raw_text(self.file_read):
-            scan.feed(text)
-            if scan.done:
-                break
-        else:
-            scan.close()
-        return scan.ascii, scan.safe
+            self.scans[part.file] = super().scan(part)
+        return self.scans[part.file]
 
 
 # -- entry points -------------------------------------------------------------------------

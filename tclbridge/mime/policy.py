@@ -206,6 +206,17 @@ class TcllibPolicy:
             return "base64"
         if content.startswith(("message/", "multipart/")) or part.value == "parts":
             return ""
+        ascii_only, safe = self.scan(part)
+        if content.startswith("text/"):
+            if not ascii_only and "charset" in part.params:
+                charset = part.params["charset"].lower()
+                if charset != "us-ascii" and not _ISO_8859_1_TO_8.fullmatch(charset):
+                    return "base64"
+            return "" if safe else "quoted-printable"
+        return "" if ascii_only and safe else "base64"
+
+    def scan(self, part: Part) -> tuple[bool, bool]:
+        """(only ASCII, no line needs encoding) for the part's raw text."""
         scan = LineScan(self.long_line)
         for text in part.iter_raw_text(self.file_read):
             scan.feed(text)
@@ -213,13 +224,7 @@ class TcllibPolicy:
                 break
         else:
             scan.close()
-        if content.startswith("text/"):
-            if not scan.ascii and "charset" in part.params:
-                charset = part.params["charset"].lower()
-                if charset != "us-ascii" and not _ISO_8859_1_TO_8.fullmatch(charset):
-                    return "base64"
-            return "" if scan.safe else "quoted-printable"
-        return "" if scan.ascii and scan.safe else "base64"
+        return scan.ascii, scan.safe
 
     # -- size ---------------------------------------------------------------
 
