@@ -45,7 +45,20 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
+    for module in _subcommand_modules():
+        module.add_parser(sub)
     return parser
+
+
+# Other subcommands live in modules of their own, each with
+# `add_parser(subparsers)` and `main(opts) -> int` (the exit code).
+_SUBCOMMANDS: dict[str, str] = {}
+
+
+def _subcommand_modules() -> list:
+    import importlib
+
+    return [importlib.import_module(name) for name in _SUBCOMMANDS.values()]
 
 
 # `exit` is gone from tkinter interpreters. Like tclsh's, ours cannot be
@@ -120,6 +133,12 @@ def _finish(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     opts = _build_parser().parse_args(argv)
+    if opts.command != "run":
+        import importlib
+
+        module = importlib.import_module(_SUBCOMMANDS[opts.command])
+        sys.stdout.flush()
+        _finish(module.main(opts))
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
