@@ -27,29 +27,20 @@ Every run gets fresh servers. ``--reference-only`` runs tclsh on both sides
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
 import shutil
-import ssl
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat_suite.compare import (
-    ASPECTS,
-    DEFAULT_ASPECTS,
-    Delivered,
-    Difference,
-    Outcome,
-    compare,
-)
+from compat_suite.compare import ASPECTS, DEFAULT_ASPECTS, Difference, Outcome, compare
+from tclbridge.differential.run import TLS_MODES, ServerSpec, run_against_servers
+from tclbridge.recorder import ServerScript
 
 SUITE_DIR = Path(__file__).resolve().parent
 CASES_DIR = SUITE_DIR / "cases"
@@ -57,11 +48,9 @@ REPO_ROOT = SUITE_DIR.parent
 REPORT_PATH = SUITE_DIR / "REPORT.md"
 COMPAT_DOC = REPO_ROOT / "docs" / "COMPAT.md"
 DEFAULT_TIMEOUT = 15.0
-SETTLE_TIMEOUT = 2.0  # wait this long at most for sessions to end after the script exits
 
 _CASE_KEYS = {"comment", "server", "extra_servers", "compare", "compat", "unmasked_headers",
               "timeout", "tls", "trust_ca"}
-TLS_MODES = ("starttls", "implicit")
 # Settings of the bridge that would change a run; each run gets them from the case only.
 _BRIDGE_ENV = ("TCLBRIDGE_CAFILE", "TCLBRIDGE_TLS_VERIFY", "TCLBRIDGE_ALLOW_PLAINTEXT_AUTH",
                "TCLBRIDGE_OAUTH2_TOKEN_CMD", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -164,68 +153,16 @@ def bridge_command() -> list[str]:
     return [sys.executable, "-m", "tclbridge", "run"]
 
 
-def _settle(servers: Sequence[Any]) -> None:
-    """Let the servers finish what the client wrote before it exited (RSET/QUIT
-    written without waiting): wait until no connection is open."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while time.monotonic() < deadline:
-        if not any(s.open_connections for s in servers):
-            return
-        time.sleep(0.01)
-
-
-def _tls_context(tmp: Path) -> ssl.SSLContext:
-    """A server context with a certificate for localhost and 127.0.0.1 from a new CA,
-    whose certificate is written to `tmp`/ca.pem."""
-    import trustme
-
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-    return context
-
-
 def run_case(case: Case, command: Sequence[str]) -> Outcome:
     """Run one case with `command` (+ script + host + ports) against fresh servers."""
-    from tclbridge.recorder import RecordingServer, ServerScript
-
-    with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="compat_"))
-        env = {k: v for k, v in os.environ.items() if k not in _BRIDGE_ENV}
-        env["TMPDIR"] = tmp
-        # The CA and its server certificate live outside TMPDIR, which the script sees.
-        certs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="compat_ca_")))
-        modes = [*case.tls, *[None] * (len(case.servers) - len(case.tls))]
-        context = _tls_context(certs) if any(modes) else None
-        if context is not None and case.trust_ca:
-            env["TCLBRIDGE_CAFILE"] = str(certs / "ca.pem")
-        servers = [
-            stack.enter_context(RecordingServer(
-                ServerScript.from_dict(spec), tls_context=context if mode else None,
-                implicit_tls=mode == "implicit"))
-            for spec, mode in zip(case.servers, modes, strict=True)]
-        ports = [str(s.port) for s in servers]
-        argv = [*command, str(case.script), servers[0].host, *ports]
-        try:
-            proc = subprocess.run(argv, capture_output=True, timeout=case.timeout,
-                                  cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL)
-            code: int | None = proc.returncode
-            stdout, stderr = proc.stdout, proc.stderr
-        except subprocess.TimeoutExpired as expired:
-            code, stdout, stderr = None, expired.stdout or b"", expired.stderr or b""
-        _settle(servers)
-        subs = {port: f"<PORT{'' if n == 0 else n + 1}>" for n, port in enumerate(ports)}
-        subs[tmp] = "<TMPDIR>"
-        return Outcome(
-            exit=code,
-            stdout=stdout.decode("utf-8", "replace"),
-            stderr=stderr.decode("utf-8", "replace"),
-            sessions=[list(rec.commands) for s in servers for rec in s.sessions],
-            messages=[Delivered(m.mail_from, list(m.rcpt_tos), list(m.mail_options), m.data)
-                      for s in servers for m in s.messages],
-            substitutions=subs,
-        )
+    modes = [*case.tls, *[None] * (len(case.servers) - len(case.tls))]
+    specs = [ServerSpec(ServerScript.from_dict(spec), mode)
+             for spec, mode in zip(case.servers, modes, strict=True)]
+    env = {k: v for k, v in os.environ.items() if k not in _BRIDGE_ENV}
+    return run_against_servers(
+        lambda servers: [*command, str(case.script), servers[0].host,
+                         *(str(s.port) for s in servers)],
+        specs, timeout=case.timeout, env=env, cwd=REPO_ROOT, trust_ca=case.trust_ca)
 
 
 def check_case(case: Case, *, reference_only: bool = False) -> CaseResult:

@@ -1,0 +1,72 @@
+"""A delivered message parsed into a comparable MIME tree (headers in order,
+content types, decoded bodies), with the random parts masked."""
+
+from __future__ import annotations
+
+import email.message
+import email.parser
+import email.policy
+import re
+from dataclasses import dataclass, field
+
+from tclbridge.differential.masking import Masker
+
+
+@dataclass
+class Part:
+    """One MIME part in comparable form."""
+
+    headers: list[tuple[str, str]]
+    content_type: str
+    params: list[tuple[str, str]]
+    defects: list[str]
+    body: bytes | None  # decoded body of a leaf part
+    encoded: str | None  # the body as transferred (encoding layout)
+    preamble: str | None = None
+    epilogue: str | None = None
+    parts: list[Part] = field(default_factory=list)
+
+
+def unstuff(data: bytes) -> bytes:
+    """Remove SMTP dot-stuffing (a leading "." on each line starting with one)."""
+    return re.sub(rb"(?:^|(?<=\n))\.", b"", data)
+
+
+def stuff(data: bytes) -> bytes:
+    return re.sub(rb"(?:^|(?<=\n))\.", b"..", data)
+
+
+def _boundaries(msg: email.message.Message) -> list[str]:
+    found: list[str] = []
+    for part in msg.walk():
+        boundary = part.get_boundary() if part.is_multipart() else None
+        if boundary and boundary not in found:
+            found.append(boundary)
+    return found
+
+
+def parse_message(data: bytes, masker: Masker) -> Part:
+    """Parse wire data (dot-stuffed) into a masked `Part` tree."""
+    content = unstuff(data)
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    first = parser.parsebytes(content)
+    for n, boundary in enumerate(_boundaries(first), 1):  # same placeholder in params and body
+        content = content.replace(boundary.encode("latin-1", "replace"), f"BOUNDARY-{n}".encode())
+    return _part(parser.parsebytes(content), masker)
+
+
+def _part(msg: email.message.Message, masker: Masker) -> Part:
+    headers = [(name, masker.header(name, str(value))) for name, value in msg.items()]
+    params = [(k, masker.header(k, str(v))) for k, v in (msg.get_params() or [])[1:]]
+    node = Part(headers=headers, content_type=msg.get_content_type(), params=params,
+                defects=[type(d).__name__ for d in msg.defects], body=None, encoded=None)
+    if msg.is_multipart():
+        node.preamble, node.epilogue = msg.preamble, msg.epilogue
+        node.parts = [_part(sub, masker) for sub in msg.get_payload()]
+    else:
+        payload = msg.get_payload()
+        encoded = payload if isinstance(payload, str) else repr(payload)
+        node.encoded = masker.body(encoded.encode("latin-1", "replace")).decode("latin-1")
+        decoded = msg.get_payload(decode=True)
+        node.body = masker.body(decoded) if isinstance(decoded, bytes) else None
+    return node

@@ -1,0 +1,32 @@
+"""An `Outcome` with the random parts masked and each message parsed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tclbridge.differential.masking import Masker
+from tclbridge.differential.message import Part, parse_message
+from tclbridge.differential.outcome import Outcome
+
+
+@dataclass
+class Normalized:
+    exit: int | None
+    stdout: str
+    stderr: str
+    commands: list[list[str]]
+    envelope: list[tuple[str, list[str], list[str]]]
+    messages: list[Part]
+
+
+def normalize(outcome: Outcome, masker: Masker) -> Normalized:
+    subs = outcome.substitutions
+    return Normalized(
+        exit=outcome.exit,
+        stdout=masker.stream(outcome.stdout, subs),
+        stderr=masker.stream(outcome.stderr, subs),
+        commands=[[masker.command(c, subs) for c in s] for s in outcome.sessions],
+        envelope=[(m.mail_from, list(m.rcpt_tos), [masker.text(o, subs) for o in m.mail_options])
+                  for m in outcome.messages],
+        messages=[parse_message(m.data, masker) for m in outcome.messages],
+    )

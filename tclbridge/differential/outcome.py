@@ -1,0 +1,45 @@
+"""What one run of a Tcl mail script showed, and a difference between two runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ASPECTS = ("exit", "stdout", "stderr", "commands", "envelope", "messages")
+DEFAULT_ASPECTS = ("exit", "stdout", "commands", "envelope", "messages")
+
+
+@dataclass
+class Delivered:
+    """One message the server accepted."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    mail_options: list[str]
+    data: bytes  # as on the wire: CRLF, dot-stuffed, without the final ".\r\n"
+
+
+@dataclass
+class Outcome:
+    """Everything a run of a script showed: process output and server record."""
+
+    exit: int | None  # None: killed after a timeout
+    stdout: str
+    stderr: str
+    sessions: list[list[str]]  # client command lines, one list per connection
+    messages: list[Delivered]
+    substitutions: dict[str, str] = field(default_factory=dict)  # run value -> placeholder
+
+
+@dataclass(frozen=True)
+class Difference:
+    aspect: str  # one of ASPECTS
+    where: str
+    expected: str  # what tcllib did (shown as a Python literal)
+    actual: str  # what the bridge did
+
+    def describe(self, expected_label: str = "tcllib", actual_label: str = "bridge") -> str:
+        return (f"{self.aspect}: {self.where}: {expected_label} gives {self.expected}, "
+                f"{actual_label} gives {self.actual}")
+
+    def __str__(self) -> str:
+        return self.describe()

@@ -1,0 +1,109 @@
+"""Run a command (a Tcl script under tclsh or the bridge) against fresh recording
+SMTP servers on 127.0.0.1 and collect what it did as an `Outcome`.
+
+Each run gets its own servers and its own TMPDIR; the servers' ports and the
+TMPDIR path are recorded as substitutions, so that masking can hide them.
+A server may speak TLS ("starttls": offered on request, "implicit": from the
+start) with a certificate for localhost and 127.0.0.1 from a CA made for the
+run; the bridge is told to trust that CA through TCLBRIDGE_CAFILE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tclbridge.differential.outcome import Delivered, Outcome
+from tclbridge.recorder import RecordingServer, ServerScript
+
+TLS_MODES = ("starttls", "implicit")
+SETTLE_TIMEOUT = 2.0  # wait this long at most for sessions to end after the process exits
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    script: ServerScript = field(default_factory=ServerScript)
+    tls: str | None = None  # None or one of TLS_MODES
+
+
+def _settle(servers: Sequence[RecordingServer]) -> None:
+    """Let the servers finish what the client wrote before it exited (RSET/QUIT
+    written without waiting): wait until no connection is open."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        if not any(s.open_connections for s in servers):
+            return
+        time.sleep(0.01)
+
+
+def _tls_context(directory: Path) -> ssl.SSLContext:
+    """A server context with a certificate for localhost and 127.0.0.1 from a new CA,
+    whose certificate is written to `directory`/ca.pem."""
+    import trustme  # a test dependency: only runs with TLS servers need it
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    return context
+
+
+def run_against_servers(
+    argv: Callable[[Sequence[RecordingServer]], Sequence[str]],
+    specs: Sequence[ServerSpec],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    trust_ca: bool = True,
+) -> Outcome:
+    """Start a server per spec, run ``argv(servers)`` (stdin empty, killed after
+    `timeout` seconds) and return what it printed and what the servers recorded."""
+    if not specs:
+        raise ValueError("at least one server is needed")
+    bad = {s.tls for s in specs if s.tls is not None and s.tls not in TLS_MODES}
+    if bad:
+        raise ValueError(f"tls must be one of {TLS_MODES}: {sorted(bad)}")
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tclbridge_run_"))
+        run_env = dict(os.environ if env is None else env)
+        run_env["TMPDIR"] = tmp
+        # The CA and its server certificate live outside TMPDIR, which the script sees.
+        context = None
+        if any(s.tls for s in specs):
+            certs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tclbridge_ca_")))
+            context = _tls_context(certs)
+            if trust_ca:
+                run_env["TCLBRIDGE_CAFILE"] = str(certs / "ca.pem")
+        servers = [
+            stack.enter_context(RecordingServer(
+                spec.script, tls_context=context if spec.tls else None,
+                implicit_tls=spec.tls == "implicit"))
+            for spec in specs]
+        try:
+            proc = subprocess.run(list(argv(servers)), capture_output=True, timeout=timeout,
+                                  cwd=cwd, env=run_env, stdin=subprocess.DEVNULL)
+            code: int | None = proc.returncode
+            stdout, stderr = proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as expired:
+            code, stdout, stderr = None, expired.stdout or b"", expired.stderr or b""
+        _settle(servers)
+        ports = [str(s.port) for s in servers]
+        subs = {port: f"<PORT{'' if n == 0 else n + 1}>" for n, port in enumerate(ports)}
+        subs[tmp] = "<TMPDIR>"
+        return Outcome(
+            exit=code,
+            stdout=stdout.decode("utf-8", "replace"),
+            stderr=stderr.decode("utf-8", "replace"),
+            sessions=[list(rec.commands) for s in servers for rec in s.sessions],
+            messages=[Delivered(m.mail_from, list(m.rcpt_tos), list(m.mail_options), m.data)
+                      for s in servers for m in s.messages],
+            substitutions=subs,
+        )
