@@ -1,9 +1,10 @@
-"""Tcl's string form of a list, for text tcllib builds from lists (its
--debug lines print reply lists)."""
+"""Tcl lists: the string form, for text tcllib builds from lists (its
+-debug lines print reply lists), and splitting a string into a list."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 _SPECIAL = set(' \t\n\r\v\f;"$[]{}\\')
 
@@ -42,3 +43,12 @@ def _braces_balanced(text: str) -> bool:
 def format_list(items: Iterable[object]) -> str:
     """Like Tcl's `list`: elements quoted with braces where needed."""
     return " ".join(_element(item) for item in items)
+
+
+def split_list(tk: Any, text: str) -> list[str]:
+    """Tcl's parsing of `text` as a list, with the Tcl app `tk`. tkinter's
+    splitlist() refuses a str holding NUL (which a Tcl string may hold), so
+    such text is parsed by Tcl itself. Raises tkinter.TclError for a bad list."""
+    if "\0" not in text:
+        return list(tk.splitlist(text))
+    return list(tk.splitlist(tk.call("lrange", text, 0, "end")))

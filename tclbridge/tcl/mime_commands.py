@@ -19,6 +19,7 @@ from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
 from tclbridge.mime.parser import BodyError
+from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
 COPY_BLOCK = 65536
@@ -99,7 +100,7 @@ class MimeCommands:
 
     def split_list(self, text: str) -> list[str]:
         try:
-            return list(self.tk.splitlist(text))
+            return split_list(self.tk, text)
         except tkinter.TclError as exc:
             raise TclError(str(exc)) from None
 

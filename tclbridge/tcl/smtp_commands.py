@@ -22,6 +22,7 @@ from tclbridge.smtp.options import SendOptions, parse_options
 from tclbridge.smtp.session import FinalWait, Outcome, Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl.eventloop import MainThreadLink
+from tclbridge.tcllist import split_list
 
 if TYPE_CHECKING:
     from tclbridge.interp import Interp
@@ -47,7 +48,7 @@ class SmtpCommands:
 
     def split_list(self, text: str) -> list[str]:
         try:
-            return list(self.bridge.tk.tk.splitlist(text))
+            return split_list(self.bridge.tk.tk, text)
         except tkinter.TclError as exc:
             raise TclError(str(exc)) from None
 

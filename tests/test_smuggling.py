@@ -1,0 +1,375 @@
+"""SMTP smuggling: no sequence a script puts in a message may end DATA early
+or put a bare CR or LF on the wire (docs/COMPAT.md `bare-cr`,
+`header-injection`).
+
+Every sequence x every transfer encoding x every place (body, attachment
+read with -file, header value) goes through ::smtp::sendmessage to a real
+aiosmtpd server on 127.0.0.1. A relay in front of it (RawTap) keeps every
+byte the client sent, so the checks run on the raw client stream: exactly
+one transaction, the commands a send must have and no others, every CR
+followed by LF and every LF preceded by CR, and the DATA section (with its
+dot-stuffing undone) equal to what the server delivered and decoding back
+to what the script put in, as far as the encoding can carry it:
+
+- base64 carries any bytes: the decoded bytes are the input.
+- quoted-printable carries any bytes, with LF as the line break (tcllib
+  writes CR as =0D). tcllib's encoder maps "\\n.\\n" to "=2E\\n", dropping
+  the line break before a lone dot, and the bridge keeps that
+  (tclbridge/mime/codecs.py `_QP_SPECIAL_LINES`); QP_DOT_LINE_LOSS below
+  states the rule and the tests check it exactly.
+- 7bit, 8bit and binary are written as they are, and SMTP DATA cannot carry
+  a lone CR or LF. mime's line break is LF (written as CRLF) and a CR is
+  data to it, which tcllib sends bare; the bridge sends it as CRLF. So every
+  CR and every LF arrives as CRLF (a CRLF in the text as two); NUL is carried.
+- In a header, a value is written as is ("raw") or as an RFC 2047 encoded
+  word from mime::word_encode. A line break not followed by a space or tab
+  is refused with a Tcl error before connecting; tcllib's Q encoding keeps
+  LF unencoded, so such words are refused too. B words carry everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.header
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tclbridge import Interp
+from tclbridge.recorder import Message, RecordingServer
+from tests.conftest import new_interp
+
+SEQUENCES = {
+    "LF.LF": b"\n.\n",
+    "CR.CR": b"\r.\r",
+    "LF.CRLF": b"\n.\r\n",
+    "CRLF.LF": b"\r\n.\n",
+    "NUL": b"\0",
+    "lone-CR": b"\r",
+}
+BODY_ENCODINGS = ["7bit", "8bit", "binary", "quoted-printable", "base64"]
+HEADER_FORMS = ["raw", "quoted-printable", "base64"]
+# Each input also smuggles an SMTP command after the sequence.
+SMUGGLED = b"MAIL FROM:<evil@example.com>"
+
+
+def payload(sequence: bytes) -> bytes:
+    return b"A" + sequence + SMUGGLED + sequence + b"B" + sequence
+
+
+# -- the raw relay ---------------------------------------------------------------------------
+
+
+class RawTap:
+    """A TCP relay on 127.0.0.1 in front of `upstream` that keeps every byte
+    each client sent (one bytearray per connection, in `streams`)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.streams: list[bytearray] = []
+        self._open: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> RawTap:
+        self._acceptor.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._acceptor.join(5)
+        self.listener.close()
+        for thread in self._open:
+            thread.join(5)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            stream = bytearray()
+            self.streams.append(stream)
+            thread = threading.Thread(target=self._relay, args=(client, stream), daemon=True)
+            self._open.append(thread)
+            thread.start()
+
+    def _relay(self, client: socket.socket, stream: bytearray) -> None:
+        with client, socket.create_connection(self.upstream, timeout=30) as server:
+            client.settimeout(30)
+            back = threading.Thread(target=self._pump, args=(server, client, None), daemon=True)
+            back.start()
+            self._pump(client, server, stream)
+            back.join(30)
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket, keep: bytearray | None) -> None:
+        try:
+            while data := src.recv(65536):
+                if keep is not None:
+                    keep += data
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def wait_closed(self, timeout: float = 10) -> None:
+        """Wait until every relayed connection has ended."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._open):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            assert not thread.is_alive(), "a client connection stayed open"
+
+
+@dataclass
+class Wire:
+    tcl: Interp
+    server: RecordingServer
+    tap: RawTap
+
+
+@dataclass
+class Sent:
+    code: int
+    result: str
+    streams: list[bytes]
+    messages: list[Message]
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[Wire]:
+    tcl = new_interp(timeout_scale=0.05)
+    with RecordingServer() as server, RawTap((server.host, server.port)) as tap:
+        yield Wire(tcl, server, tap)
+    tcl.close()
+
+
+def send(wire: Wire, setup: str, options: str = "") -> Sent:
+    """Run `setup` (which sets $tok) and send $tok through the relay; what
+    the client wrote and what the server delivered in this send."""
+    streams, messages = len(wire.tap.streams), len(wire.server.messages)
+    code = int(wire.tcl.eval(
+        f"catch {{{setup}\nsmtp::sendmessage $tok -servers 127.0.0.1 -ports {wire.tap.port}"
+        f" -header {{To a@x.y}} -header {{From f@x.y}} {options}}} res"
+    ))
+    wire.tap.wait_closed()
+    return Sent(
+        code,
+        str(wire.tcl.call("set", "res")),
+        [bytes(s) for s in wire.tap.streams[streams:]],
+        wire.server.messages[messages:],
+    )
+
+
+# -- checks on the raw client stream -----------------------------------------------------
+
+
+def assert_only_crlf(stream: bytes) -> None:
+    rest = stream.replace(b"\r\n", b"")
+    assert b"\r" not in rest, "bare CR on the wire"
+    assert b"\n" not in rest, "bare LF on the wire"
+
+
+def transaction(stream: bytes) -> tuple[list[str], bytes]:
+    """The command verbs and the DATA section (dot-stuffing undone, the
+    terminating "." line left out) of a raw client stream."""
+    assert stream.endswith(b"\r\n")
+    lines = stream[:-2].split(b"\r\n")
+    verbs: list[str] = []
+    data: list[bytes] | None = None
+    data_section = b""
+    for line in lines:
+        if data is not None:
+            if line == b".":
+                verbs.append(".")
+                data_section = b"".join(d + b"\r\n" for d in data)
+                data = None
+                continue
+            data.append(line[1:] if line.startswith(b".") else line)
+            continue
+        verbs.append(line.split(b" ")[0].split(b":")[0].decode("ascii"))
+        if line == b"DATA":
+            data = []
+    assert data is None, "DATA never ended"
+    return verbs, data_section
+
+
+def assert_one_clean_delivery(sent: Sent) -> bytes:
+    """The send went through as one transaction with nothing smuggled; the
+    delivered message (the un-stuffed DATA section)."""
+    assert (sent.code, sent.result) == (0, "")
+    assert len(sent.streams) == 1 and len(sent.messages) == 1
+    stream = sent.streams[0]
+    assert_only_crlf(stream)
+    verbs, data = transaction(stream)
+    assert verbs == ["EHLO", "MAIL", "RCPT", "DATA", ".", "QUIT"]
+    assert data == sent.messages[0].content
+    assert sent.messages[0].mail_from == "f@x.y" and sent.messages[0].rcpt_tos == ["a@x.y"]
+    return data
+
+
+def assert_refused_before_connecting(sent: Sent, what: str) -> None:
+    assert sent.code == 1
+    assert what in sent.result and "Traceback" not in sent.result
+    assert sent.streams == [] and sent.messages == []
+
+
+# -- what each encoding can carry ------------------------------------------------------------
+
+
+def canonical_lines(data: bytes) -> bytes:
+    """SMTP text from a Tcl text: LF is the line break (written as CRLF) and
+    a CR is data that SMTP cannot carry alone, so it becomes CRLF as well
+    (tcllib writes it bare). A CRLF in the text is therefore two line breaks."""
+    return re.sub(rb"\r|\n", b"\r\n", data)
+
+
+def qp_dot_line_loss(data: bytes) -> bytes:
+    """tcllib's quoted-printable encoder writes "\\n.\\n" as "=2E\\n" (one
+    left-to-right pass), so the line break before a lone dot is lost."""
+    return data.replace(b"\n.\n", b".\n")
+
+
+def decoded(body: bytes, encoding: str) -> bytes:
+    if encoding == "base64":
+        return base64.b64decode(body, validate=False)
+    if encoding == "quoted-printable":
+        # LF is the line break of the Tcl text; CR travels as =0D.
+        return binascii.a2b_qp(body).replace(b"\r\n", b"\n")
+    return body
+
+
+def expected(data: bytes, encoding: str) -> bytes:
+    if encoding == "base64":
+        return data
+    if encoding == "quoted-printable":
+        return qp_dot_line_loss(data)
+    return canonical_lines(data)
+
+
+def part_body(message: bytes, boundary: bytes | None) -> bytes:
+    """The body of a single-part message, or of the second part of a
+    multipart one (the delimiter's CRLF is not part of the body)."""
+    if boundary is None:
+        return message.split(b"\r\n\r\n", 1)[1]
+    parts = message.split(b"\r\n--" + boundary)
+    return parts[2].split(b"\r\n\r\n", 1)[1]
+
+
+def boundary_of(message: bytes) -> bytes:
+    found = re.search(rb'boundary="([^"]+)"', message)
+    assert found
+    return found.group(1)
+
+
+def tcl_string(data: bytes) -> str:
+    """Bytes as the Tcl string the script would hold (one char per byte)."""
+    return data.decode("latin-1")
+
+
+# -- the matrix ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", BODY_ENCODINGS)
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_body(wire: Wire, name: str, encoding: str) -> None:
+    data = payload(SEQUENCES[name])
+    wire.tcl.call("set", "body", tcl_string(data))
+    sent = send(
+        wire, f"set tok [mime::initialize -canonical text/plain -encoding {encoding}"
+        " -string $body]"
+    )
+    body = part_body(assert_one_clean_delivery(sent), None)
+    want = expected(data, encoding)
+    # DATA ends with a line break: one is added when the written text has
+    # none (quoted-printable writes a CR as =0D, so only LF counts there).
+    got = decoded(body, encoding)
+    breaks = (b"\n",) if encoding == "quoted-printable" else (b"\n", b"\r")
+    if encoding != "base64" and not data.endswith(breaks):
+        ending = b"\n" if encoding == "quoted-printable" else b"\r\n"
+        assert got.endswith(ending)
+        got = got[: -len(ending)]
+    assert got == want
+
+
+@pytest.mark.parametrize("encoding", BODY_ENCODINGS)
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_attachment_from_file(wire: Wire, tmp_path: Path, name: str, encoding: str) -> None:
+    data = payload(SEQUENCES[name])
+    path = tmp_path / "attachment.bin"
+    path.write_bytes(data)
+    wire.tcl.call("set", "path", str(path))
+    sent = send(
+        wire,
+        "set text [mime::initialize -canonical text/plain -string {see attached}]\n"
+        "set file [mime::initialize -canonical application/octet-stream"
+        f" -encoding {encoding} -file $path]\n"
+        "set tok [mime::initialize -canonical multipart/mixed -parts [list $text $file]]",
+    )
+    message = assert_one_clean_delivery(sent)
+    body = part_body(message, boundary_of(message))
+    assert decoded(body, encoding) == expected(data, encoding)
+
+
+@pytest.mark.parametrize("form", HEADER_FORMS)
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_header_value(wire: Wire, name: str, form: str) -> None:
+    text = tcl_string(payload(SEQUENCES[name]))
+    wire.tcl.call("set", "value", text)
+    if form != "raw":
+        wire.tcl.eval(f"set value [mime::word_encode utf-8 {form} $value]")
+    value = str(wire.tcl.call("set", "value"))
+    sent = send(
+        wire,
+        "set tok [mime::initialize -canonical text/plain -string body]",
+        "-header [list Subject $value]",
+    )
+    if re.search(r"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])", value):
+        assert_refused_before_connecting(sent, "header injection refused")
+        assert form != "base64"  # B words never hold a line break
+        return
+    message = assert_one_clean_delivery(sent)
+    header_block = message.split(b"\r\n\r\n", 1)[0]
+    # Long encoded words are folded ("\n " in the value, CRLF SP on the wire).
+    subject = re.findall(rb"^Subject: [^\r\n]*(?:\r\n[ \t][^\r\n]*)*", header_block, re.M)
+    assert subject == [b"Subject: " + value.replace("\n", "\r\n").encode("latin-1")]
+    if form == "raw":
+        assert value == text
+    else:
+        words = email.header.decode_header(value)
+        assert {charset for _, charset in words} == {"utf-8"}
+        assert b"".join(raw for raw, _ in words).decode("utf-8") == text
+
+
+def test_every_sequence_at_once_in_one_message(wire: Wire, tmp_path: Path) -> None:
+    """All sequences together, in a body, a file attachment and the final
+    bytes (a lone CR as the very last byte of the message)."""
+    data = b"".join(payload(s) for s in SEQUENCES.values()) + b".\r"
+    path = tmp_path / "all.bin"
+    path.write_bytes(data)
+    wire.tcl.call("set", "body", tcl_string(data))
+    wire.tcl.call("set", "path", str(path))
+    sent = send(
+        wire,
+        "set a [mime::initialize -canonical text/plain -encoding 8bit -string $body]\n"
+        "set b [mime::initialize -canonical application/octet-stream -encoding binary"
+        " -file $path]\n"
+        "set tok [mime::initialize -canonical multipart/mixed -parts [list $a $b]]",
+    )
+    message = assert_one_clean_delivery(sent)
+    assert part_body(message, boundary_of(message)) == canonical_lines(data)
