@@ -6,6 +6,9 @@ cannot lose it, as ``DIR/NNNN.eml`` (the message as delivered: dot-stuffing
 removed, CRLF line endings) and ``DIR/NNNN.json`` (envelope, plus the session's
 client commands and server replies up to the 250 for this message, AUTH
 payloads hidden). Numbering continues after the numbered files already in DIR.
+With a site policy, each .json also lists the policy's decisions for the
+session ("policy"), and a send the policy kept off the network entirely (every
+recipient refused) gets a ``DIR/NNNN.json`` of its own with "file": null.
 `summary_lines()` gives one line per message for the CLI to print to stderr.
 """
 
@@ -20,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from tclbridge.policy import PolicyJournal
 from tclbridge.recorder import Message, RecordingServer, ServerScript
 
 _NUMBERED = re.compile(r"^(\d+)\.(?:eml|json)$")
@@ -35,9 +39,18 @@ class Captured:
 
 
 class Capture:
-    def __init__(self, directory: str | os.PathLike[str], host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        host: str = "127.0.0.1",
+        policy_journal: PolicyJournal | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.captured: list[Captured] = []
+        self.unsent: list[Path] = []
+        self._journal = policy_journal
+        if policy_journal is not None:
+            policy_journal.on_unsent = self._save_unsent
         # Offer AUTH too, so scripts with -username take their usual path.
         script = ServerScript(capabilities=["AUTH PLAIN LOGIN"])
         self._server = RecordingServer(script, host, on_message=self._save)
@@ -78,15 +91,22 @@ class Capture:
                 "commands": list(session.commands),
                 "replies": list(session.replies),
             }
+            if self._journal is not None:
+                record["policy"] = self._journal.for_peer(session.peer) or []
             _write_new(eml.with_suffix(".json"), json.dumps(record, indent=1).encode())
             self.captured.append(Captured(
                 eml, message.mail_from, tuple(message.rcpt_tos), len(content), _subject(content)))
 
-    def _claim(self, content: bytes) -> Path:
+    def _save_unsent(self, mail_from: str, decisions: list[dict[str, str]]) -> None:
+        record = {"file": None, "mail_from": mail_from, "rcpt_tos": [], "policy": decisions}
+        with self._lock:
+            self.unsent.append(self._claim(json.dumps(record, indent=1).encode(), ".json"))
+
+    def _claim(self, content: bytes, suffix: str = ".eml") -> Path:
         # Never overwrite: another run may share DIR, so retry on a taken number.
         number = self._next_number()
         while True:
-            path = self.directory / f"{number:04d}.eml"
+            path = self.directory / f"{number:04d}{suffix}"
             try:
                 _write_new(path, content)
                 return path
@@ -96,6 +116,7 @@ class Capture:
     def summary_lines(self) -> list[str]:
         with self._lock:
             captured = list(self.captured)
+            unsent = list(self.unsent)
         lines = []
         for c in captured:
             to = ", ".join(f"<{r}>" for r in c.rcpt_tos)
@@ -103,6 +124,8 @@ class Capture:
             if c.subject is not None:
                 line += f", Subject: {c.subject}"
             lines.append(line)
+        lines += [f"not sent {p.name}: the site policy refused every recipient"
+                  for p in unsent]
         return lines
 
 

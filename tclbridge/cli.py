@@ -12,18 +12,15 @@ import tkinter
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from tclbridge.config import BridgeConfig
+from tclbridge.config import BridgeConfig, parse_host_port
 from tclbridge.interp import Interp
 
 
 def parse_server(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or "]" in port:
-        return text.strip("[]"), 25
     try:
-        return host.strip("[]"), int(port)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bad port in {text!r}") from None
+        return parse_host_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -42,6 +39,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tls-no-verify", action="store_true",
         help="do not verify TLS certificates (tcllib's behaviour; unsafe)",
+    )
+    run.add_argument(
+        "--policy", metavar="FILE",
+        help="obey this site policy (TOML, see docs/POLICY.md); default: $TCLBRIDGE_POLICY",
     )
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
@@ -142,14 +143,21 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    config = BridgeConfig(server_override=opts.server)
+    from tclbridge import policy
+
+    try:
+        site = policy.load(opts.policy) if opts.policy else policy.from_env()
+    except policy.PolicyError as exc:
+        sys.stderr.write(f"tclbridge: {exc}\n")
+        _finish(2)
+    config = BridgeConfig(server_override=opts.server, policy=site)
     config.cafiles += opts.cafile
     if opts.tls_no_verify:
         config.tls_verify = False
     if opts.capture:
         from tclbridge.capture import Capture
 
-        capture = Capture(opts.capture)
+        capture = Capture(opts.capture, policy_journal=site.journal if site else None)
         config.server_override = capture.start()
 
         def report() -> None:

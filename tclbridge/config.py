@@ -5,6 +5,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tclbridge.policy import SitePolicy
+
+
+def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
+    """"host", "host:port", "[v6]" or "[v6]:port" -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        return text.strip("[]"), default_port
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise ValueError(f"bad port in {text!r}") from None
 
 
 def _timeout_scale() -> float:
@@ -17,6 +32,12 @@ def _timeout_scale() -> float:
 def _env_cafiles() -> list[str]:
     value = os.environ.get("TCLBRIDGE_CAFILE", "")
     return [value] if value else []
+
+
+def _env_policy() -> SitePolicy | None:
+    from tclbridge.policy import from_env  # policy imports this module
+
+    return from_env()
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -42,3 +63,5 @@ class BridgeConfig:
     allow_plaintext_auth: bool = field(
         default_factory=lambda: _env_flag("TCLBRIDGE_ALLOW_PLAINTEXT_AUTH", False)
     )
+    # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see policy.py.
+    policy: SitePolicy | None = field(default_factory=_env_policy)

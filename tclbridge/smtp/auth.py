@@ -4,9 +4,10 @@ unauthenticated. Client payloads never reach the -debug log."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tclbridge.smtp.conversation import Conversation
 from tclbridge.smtp.protocol import Reply
@@ -37,21 +38,34 @@ def offered_mechanisms(esmtp: Sequence[str]) -> list[str] | None:
 
 def oauth_token_from_env() -> str:
     """Run the command in TCLBRIDGE_OAUTH2_TOKEN_CMD; its output is the token."""
-    command = os.environ[TOKEN_CMD_ENV]
+    return run_token_command(os.environ[TOKEN_CMD_ENV], TOKEN_CMD_ENV)
+
+
+def run_token_command(command: str, name: str) -> str:
+    """Run a token command (`name` says where it came from, for errors)."""
     try:
         done = subprocess.run(
             command, shell=True, capture_output=True, text=True, timeout=TOKEN_CMD_TIMEOUT
         )
     except subprocess.TimeoutExpired:
-        raise SaslError(f"{TOKEN_CMD_ENV} did not finish in {TOKEN_CMD_TIMEOUT} s") from None
+        raise SaslError(f"{name} did not finish in {TOKEN_CMD_TIMEOUT} s") from None
     token = done.stdout.strip()
     if done.returncode != 0 or not token:
-        raise SaslError(f"{TOKEN_CMD_ENV} failed (exit status {done.returncode})")
+        raise SaslError(f"{name} failed (exit status {done.returncode})")
     return token
 
 
-def mechanisms_for(username: str, password: str) -> list[Mechanism]:
-    oauth = oauth_token_from_env if os.environ.get(TOKEN_CMD_ENV) else None
+def mechanisms_for(
+    username: str, password: str, token_command: str | None = None
+) -> list[Mechanism]:
+    """`token_command` (the site policy's) comes before TCLBRIDGE_OAUTH2_TOKEN_CMD."""
+    oauth: Callable[[], str] | None = None
+    if token_command:
+        oauth = functools.partial(
+            run_token_command, token_command, "the policy's oauth_token_command"
+        )
+    elif os.environ.get(TOKEN_CMD_ENV):
+        oauth = oauth_token_from_env
     # tcllib sends PLAIN without an initial response and DIGEST-MD5 with its
     # realm as digest-uri host; servers accept both, so keep its wire form.
     return client_mechanisms(username, password, oauth, initial_response=False)

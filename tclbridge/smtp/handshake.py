@@ -15,6 +15,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tclbridge.policy import TLS_ERRORCODE, Enforcer, SitePolicy
 from tclbridge.smtp import auth
 from tclbridge.smtp.conversation import Conversation, DebugLog
 from tclbridge.smtp.options import SendOptions
@@ -44,6 +45,7 @@ class ConnectSettings:
     tls_verify: bool = True
     cafiles: tuple[str, ...] = ()
     allow_plaintext_auth: bool = False
+    policy: SitePolicy | None = None
 
 
 class ConnectFailed(Exception):
@@ -85,12 +87,14 @@ class Handshake:
         multiple: bool,
         debug: DebugLog | None = None,
         tls_policy: TlsPolicy | None = None,
+        enforcer: Enforcer | None = None,
     ) -> None:
         self.opts = opts
         self.settings = settings
         self.multiple = multiple  # more than one transaction (Bcc): no ONEX
         self._debug = debug
         self._tls_policy = tls_policy
+        self.enforcer = enforcer or Enforcer(settings.policy, debug)
         self.esmtp: tuple[str, ...] = ()
 
     def log(self, line: str) -> None:
@@ -99,15 +103,14 @@ class Handshake:
 
     def targets(self) -> list[tuple[str, str]]:
         """(server, port) pairs as tcllib walks them: in tandem, a missing
-        port is 25, an empty server is skipped."""
-        if self.settings.server_override is not None:
-            host, port = self.settings.server_override
-            return [(host, str(port))]
+        port is 25, an empty server is skipped; --server or the policy's relay
+        replace them."""
         servers, ports = self.opts.servers, self.opts.ports
         count = max(len(servers), len(ports))
         servers = servers + [""] * (count - len(servers))
         ports = ports + [""] * (count - len(ports))
-        return [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
+        named = [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
+        return self.enforcer.targets(named, self.settings.server_override)
 
     def client_name(self) -> str:
         if self.opts.client:
@@ -118,14 +121,24 @@ class Handshake:
 
     def connect(self) -> Conversation:
         failure: _NextServer | None = None
+        required = self.enforcer.require_tls
+        if required:
+            self.enforcer.note("tls", "required: every session must be TLS with a verified "
+                               "certificate (-usetls 0, -tlspolicy and --tls-no-verify do not "
+                               "apply)")
         for host, port in self.targets():
             try:
-                return self._open(host, port, verify=self.settings.tls_verify)
+                return self._open(host, port, verify=self.settings.tls_verify or required)
             except _NextServer as exc:
                 failure = exc
             except _CertificateRejected as exc:
                 failure = _NextServer(str(exc))
-                if self._ask_policy(CERT_POLICY_CODE, f"certificate verify failed: {exc.reason}"):
+                if required:
+                    failure = _NextServer(
+                        f"site policy requires verified TLS, but the certificate of {host} "
+                        f"could not be verified ({exc.reason}); trust its CA with --cafile "
+                        "FILE or TCLBRIDGE_CAFILE=FILE", TLS_ERRORCODE)
+                elif self._ask_policy(CERT_POLICY_CODE, f"certificate verify failed: {exc.reason}"):
                     try:
                         return self._open(host, port, verify=False)
                     except _NextServer as again:
@@ -149,6 +162,7 @@ class Handshake:
             transport = self.settings.connect(host, _port_number(port), GREETING_WAIT * scale)
         except TransportError as exc:
             raise _NextServer(str(exc)) from None
+        self.enforcer.connected(transport.local_address())
         conv = Conversation(transport, self._debug, scale)
         try:
             if self.opts.tlsimport:
@@ -173,6 +187,10 @@ class Handshake:
         except (ssl.SSLError, OSError) as exc:
             conv.failure = f"TLS handshake with {host} failed: {exc}"
             self.log(f"    ... {conv.failure} ...")
+            if self.enforcer.require_tls:
+                raise _NextServer(
+                    f"site policy requires TLS, but the {conv.failure}", TLS_ERRORCODE
+                ) from None
             raise _NextServer(failure or conv.failure) from None
 
     def _hello(self, conv: Conversation, host: str, verify: bool, greeting: Reply) -> bool:
@@ -189,28 +207,45 @@ class Handshake:
             conv.talk(COMMAND_WAIT, "ONEX")
         if self.opts.queue and "XQUE" in reply.args:
             conv.talk(COMMAND_WAIT, "QUED")
+        required = self.enforcer.require_tls
         if (
-            self.opts.usetls
+            (self.opts.usetls or required)
             and not conv.transport.is_tls
             and ("STARTTLS" in reply.args or "TLS" in reply.args)
         ):
+            if not self.opts.usetls:
+                self.enforcer.note("tls", f"STARTTLS with {host} although the script says "
+                                   "-usetls 0")
             started = conv.talk(COMMAND_WAIT, "STARTTLS")
             assert started is not None
             if started.code == 220:
                 self._upgrade(conv, host, verify, failure=greeting.diagnostic)
                 return self._hello(conv, host, verify, greeting)
+            if required:
+                raise _NextServer(
+                    f"site policy requires TLS, but {host} refused STARTTLS: "
+                    f"{started.code} {started.diagnostic}", TLS_ERRORCODE)
             if self._tls_policy is not None and not self._ask_policy(
                 started.code, started.diagnostic
             ):
                 # tcllib then fails with the greeting's whole reply list as
                 # the message and the STARTTLS code as errorCode.
                 raise _NextServer(greeting.as_tcl(), (str(started.code),))
+        if required:
+            if not conv.transport.is_tls:
+                raise _NextServer(
+                    f"site policy requires TLS, but {host} does not offer STARTTLS",
+                    TLS_ERRORCODE)
+            self.enforcer.note("tls", f"session with {host} is TLS, certificate verified")
         self._authenticate(conv, host)
         return True
 
     def _authenticate(self, conv: Conversation, host: str) -> None:
         offered = auth.offered_mechanisms(self.esmtp)
-        if not self.opts.username or offered is None:
+        if offered is None:
+            return
+        creds = self.enforcer.credentials(host, self.opts.username, self.opts.password)
+        if not creds.username:
             return
         if not (
             conv.transport.is_tls
@@ -218,10 +253,11 @@ class Handshake:
             or self.settings.allow_plaintext_auth
         ):
             raise ConnectFailed(
-                f"refusing to send the password for {self.opts.username} to {host} over an "
+                f"refusing to send the password for {creds.username} to {host} over an "
                 "unencrypted connection (the server offered no STARTTLS, or -usetls is off); "
                 f"set {PLAINTEXT_AUTH_ENV}=1 to allow it"
             )
-        auth.authenticate(
-            conv, offered, auth.mechanisms_for(self.opts.username, self.opts.password)
+        mechanisms = auth.mechanisms_for(
+            creds.username, creds.password, creds.oauth_token_command
         )
+        auth.authenticate(conv, offered, mechanisms)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from tclbridge.errors import SMTP_FAILURE, TCL_ERROR
 from tclbridge.mime.generator import iter_message
 from tclbridge.mime.model import Part
+from tclbridge.policy import Enforcer
 from tclbridge.smtp.conversation import Conversation, DebugLog
 from tclbridge.smtp.envelope import Envelope
 from tclbridge.smtp.handshake import (
@@ -83,8 +84,12 @@ class Session:
         self.envelope = envelope
         self.settings = settings
         self._debug = debug if opts.debug else None
+        self.enforcer = Enforcer(settings.policy, self._debug)
+        # Recipients the site policy refuses: never sent to any server.
+        self.policy_refused: dict[str, list[str]] = {}
         self.handshake = Handshake(
-            opts, settings, multiple=envelope.has_bcc, debug=self._debug, tls_policy=tls_policy
+            opts, settings, multiple=envelope.has_bcc, debug=self._debug, tls_policy=tls_policy,
+            enforcer=self.enforcer,
         )
 
     # -- the transaction --------------------------------------------------
@@ -109,6 +114,9 @@ class Session:
         accepted = 0
         refused: list[list[str]] = []
         for recipient in recipients:
+            if recipient in self.policy_refused:
+                refused.append(self.policy_refused[recipient])
+                continue
             reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{recipient}>")
             assert reply is not None
             if reply.code in (250, 251):
@@ -154,6 +162,11 @@ class Session:
     # -- the whole call ---------------------------------------------------
 
     def run(self) -> Outcome:
+        env = self.envelope
+        everyone = env.recipients + env.bcc_recipients
+        self.policy_refused = self.enforcer.screen(everyone)
+        if self.policy_refused and all(r in self.policy_refused for r in everyone):
+            return self._refused_by_policy()
         try:
             conv = self.handshake.connect()
         except ConnectFailed as exc:
@@ -163,17 +176,26 @@ class Session:
         finally:
             conv.close()
 
+    def _refused_by_policy(self) -> Outcome:
+        """What a server refusing every recipient would give, without one."""
+        env = self.envelope
+        self.enforcer.nothing_sent(env.sender)
+        groups = [env.recipients] + ([env.bcc_recipients] if env.has_bcc else [])
+        transactions = [[self.policy_refused[r] for r in group] for group in groups]
+        return Outcome(0, transactions[0], transactions)
+
     def _send(self, conv: Conversation) -> Outcome:
         env = self.envelope
+        sender = self.enforcer.sender(env.sender)
         orderly = True
         try:
-            transactions = [self.transaction(conv, env.message, env.sender, env.recipients)]
+            transactions = [self.transaction(conv, env.message, sender, env.recipients)]
             outcome = Outcome(0, transactions[0], transactions)
             if env.has_bcc:
                 digest = env.bcc_digest()
                 try:
                     transactions.append(
-                        self.transaction(conv, digest, env.sender, env.bcc_recipients)
+                        self.transaction(conv, digest, sender, env.bcc_recipients)
                     )
                 except Refused:
                     # tcllib returns the first result as success here and only

@@ -45,6 +45,7 @@ class Transport(Protocol):
     @property
     def is_tls(self) -> bool: ...
     def peer_is_loopback(self) -> bool: ...
+    def local_address(self) -> str: ...
 
 
 class SocketTransport:
@@ -126,6 +127,14 @@ class SocketTransport:
             return ipaddress.ip_address(self._sock.getpeername()[0]).is_loopback
         except (OSError, ValueError):
             return False
+
+    def local_address(self) -> str:
+        """"host:port" of this end (what the server sees as the peer)."""
+        try:
+            host, port = self._sock.getsockname()[:2]
+        except OSError:
+            return ""
+        return f"{host}:{port}"
 
     def close(self) -> None:
         try:

@@ -69,6 +69,7 @@ class SmtpCommands:
             tls_verify=config.tls_verify,
             cafiles=tuple(config.cafiles),
             allow_plaintext_auth=config.allow_plaintext_auth,
+            policy=config.policy,
             connect=self.connector,
         )
         session = Session(
