@@ -1,0 +1,186 @@
+"""`tclbridge check SCRIPT [ARGS...]`: run a script under tclsh + tcllib and under
+the bridge, each against a fresh capture server on 127.0.0.1, and say where
+they differ.
+
+Compared: exit code, stdout, the client's SMTP commands, the envelope, and each
+delivered message (headers in order, MIME tree, decoded bodies); values that
+change from run to run (dates, message ids, boundaries, the client's host name,
+SIZE values, ports) are masked. The script's -servers/-ports are replaced in
+both runs, so no mail leaves the machine. The server accepts everything and
+offers AUTH PLAIN LOGIN, but no STARTTLS and no implicit TLS: a script with
+-tlsimport 1 cannot connect (tcllib waits until the timeout, the bridge fails at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import textwrap
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+
+from tclbridge.differential.compare import compare
+from tclbridge.differential.compat import GENERAL_ENTRIES
+from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.reference import (
+    INSTALL_COMMAND,
+    find_tclsh,
+    reference_argv,
+    tcllib_missing,
+    write_preamble,
+)
+from tclbridge.differential.run import ServerSpec, run_against_servers
+from tclbridge.recorder import RecordingServer, ServerScript
+
+DEFAULT_TIMEOUT = 60.0
+# Like capture mode: accept everything, offer AUTH so that scripts with
+# -username take their usual path.
+CHECK_SERVER = ServerScript(capabilities=["AUTH PLAIN LOGIN"])
+# The bridge's documented fixes that apply to any script (see docs/COMPAT.md).
+CHECK_COMPAT = [{"entry": entry} for entry in GENERAL_ENTRIES]
+
+ASPECT_WORDS = {
+    "exit": "exit code",
+    "stdout": "standard output",
+    "stderr": "standard error",
+    "commands": "SMTP commands",
+    "envelope": "envelope",
+    "messages": "message content",
+}
+
+
+@dataclass
+class CheckResult:
+    script: str
+    args: list[str]
+    tcllib: Outcome
+    bridge: Outcome
+    differences: list[Difference]
+
+    @property
+    def agree(self) -> bool:
+        return not self.differences
+
+    def summary(self) -> str:
+        if self.agree:
+            return f"same: tcllib and the bridge agree ({_shape(self.tcllib)})"
+        counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
+        detail = ", ".join(f"{n} in {words}" for words, n in counts.items())
+        n = len(self.differences)
+        return f"differ: {n} difference{'s' if n != 1 else ''} ({detail})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "script": self.script,
+            "args": self.args,
+            "agree": self.agree,
+            "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
+                             "bridge": d.actual} for d in self.differences],
+            "summary": self.summary(),
+            "runs": {name: {"exit": o.exit, "sessions": len(o.sessions),
+                            "messages": len(o.messages)}
+                     for name, o in (("tcllib", self.tcllib), ("bridge", self.bridge))},
+        }
+
+
+def _shape(outcome: Outcome) -> str:
+    exit_text = "timed out" if outcome.exit is None else f"exit code {outcome.exit}"
+    sessions, messages = len(outcome.sessions), len(outcome.messages)
+    return (f"{exit_text}, {sessions} SMTP session{'s' if sessions != 1 else ''}, "
+            f"{messages} message{'s' if messages != 1 else ''} delivered")
+
+
+def run_check(script: str, args: Sequence[str], *, tclsh: str,
+              timeout: float = DEFAULT_TIMEOUT) -> CheckResult:
+    """Run `script` under tclsh + tcllib, then under the bridge, and compare."""
+
+    def server(servers: Sequence[RecordingServer]) -> tuple[str, int]:
+        return servers[0].host, servers[0].port
+
+    def bridge_argv(servers: Sequence[RecordingServer]) -> list[str]:
+        host, port = server(servers)
+        return [sys.executable, "-m", "tclbridge", "run", "--server", f"{host}:{port}",
+                script, *args]
+
+    with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
+        preamble = write_preamble(Path(tmp))
+        tcllib = run_against_servers(
+            lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
+            [ServerSpec(CHECK_SERVER)], timeout=timeout)
+    bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout)
+    differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
+    return CheckResult(script, list(args), tcllib, bridge, differences)
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def render(result: CheckResult, width: int) -> str:
+    """Each difference with tcllib's and the bridge's value side by side, then the summary."""
+    lines = [f"tclbridge check {result.script}: tcllib (tclsh) | bridge (tclbridge run)", ""]
+    column = max(20, (width - 7) // 2)
+    for n, d in enumerate(result.differences, 1):
+        lines.append(f"{n}. {_heading(d)}")
+        cells = zip_longest(_cells(d.expected, column), _cells(d.actual, column), fillvalue="")
+        rows = [("tcllib", "bridge"), *cells]
+        lines += [f"   {a:<{column}} | {b}".rstrip() for a, b in rows]
+        lines.append("")
+    lines.append(result.summary())
+    return "\n".join(lines)
+
+
+def _heading(difference: Difference) -> str:
+    words = ASPECT_WORDS[difference.aspect]
+    return words if difference.where == words else f"{words}, {difference.where}"
+
+
+def _cells(value: str, width: int) -> list[str]:
+    return textwrap.wrap(value, width, replace_whitespace=False, drop_whitespace=False) or [""]
+
+
+# -- command line ----------------------------------------------------------------------
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    check = subparsers.add_parser(
+        "check", help="run a script under tcllib and under the bridge and compare what they do",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"stop each run after this long (default {DEFAULT_TIMEOUT:g})")
+    check.add_argument("script")
+    check.add_argument("args", nargs=argparse.REMAINDER)
+
+
+def main(opts: argparse.Namespace) -> int:
+    """0: the runs agree, 1: they differ, 2: no comparison (tcllib missing, no script)."""
+    tclsh = find_tclsh()
+    missing = tcllib_missing(tclsh)
+    if missing is not None:
+        return _cannot_compare(opts, f"{missing}; install it with: {INSTALL_COMMAND}",
+                               install=INSTALL_COMMAND)
+    if not Path(opts.script).is_file():
+        return _cannot_compare(opts, f"cannot read the script {opts.script}")
+    assert tclsh is not None
+    result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout)
+    if opts.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        print(render(result, shutil.get_terminal_size().columns))
+    return 0 if result.agree else 1
+
+
+def _cannot_compare(opts: argparse.Namespace, reason: str, install: str | None = None) -> int:
+    if opts.json:
+        found = {"script": opts.script, "agree": None, "error": reason, "install": install}
+        print(json.dumps(found, indent=1))
+    else:
+        print(f"tclbridge check: {reason}", file=sys.stderr)
+    return 2

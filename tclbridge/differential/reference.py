@@ -1,0 +1,84 @@
+"""The reference run of a user's script: real tclsh + tcllib, with every
+connection tcllib's smtp opens sent to a given server instead.
+
+tcllib's smtp 1.5.1 opens each connection with ``socket -async SERVER PORT``
+from ``::smtp::initialize`` (``tls::import`` on that socket for -tlsimport;
+STARTTLS also reuses it), so a preamble that wraps ``socket`` for calls from
+the ``::smtp`` namespace redirects all of them, and nothing else: like the
+bridge's ``--server``, other connections the script makes are left alone.
+The preamble then runs the script as ``tclsh SCRIPT ARGS...`` would (argv0,
+argv, argc; an uncaught error prints errorInfo and exits 1).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+INSTALL_COMMAND = "apt-get install -y tcl tcllib tcl-tls"
+PROBE_TIMEOUT = 30.0
+
+# Called as: tclsh PREAMBLE HOST PORT SCRIPT ARGS...
+PREAMBLE = r"""
+namespace eval ::tclbridge_check {
+    variable host [lindex $::argv 0]
+    variable port [lindex $::argv 1]
+    rename ::socket [namespace current]::socket
+}
+proc ::socket {args} {
+    # A client socket (host and port last) opened by tcllib's smtp goes to the check's server.
+    if {[llength $args] >= 2 && "-server" ni $args
+            && [uplevel 1 {namespace current}] eq "::smtp"} {
+        set args [lreplace $args end-1 end $::tclbridge_check::host $::tclbridge_check::port]
+    }
+    tailcall ::tclbridge_check::socket {*}$args
+}
+set argv0 [lindex $argv 2]
+set argv [lrange $argv 3 end]
+set argc [llength $argv]
+if {[catch {source $argv0} ::tclbridge_check::result ::tclbridge_check::options] == 1} {
+    # tclsh prints errorInfo, which here has one frame more: our `source`.
+    set ::tclbridge_check::info [dict get $::tclbridge_check::options -errorinfo]
+    set ::tclbridge_check::cut \
+        [string last "\n    invoked from within\n\"source " $::tclbridge_check::info]
+    if {$::tclbridge_check::cut >= 0} {
+        set ::tclbridge_check::info \
+            [string range $::tclbridge_check::info 0 $::tclbridge_check::cut-1]
+    }
+    puts stderr $::tclbridge_check::info
+    exit 1
+}
+"""
+
+
+def find_tclsh() -> str | None:
+    return shutil.which("tclsh")
+
+
+def tcllib_missing(tclsh: str | None) -> str | None:
+    """None when `tclsh` runs and loads tcllib's smtp and mime, else what is wrong."""
+    if tclsh is None:
+        return "tclsh is not installed (not found on PATH)"
+    try:
+        probe = subprocess.run([tclsh], input="package require smtp\npackage require mime\n",
+                               capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"tclsh does not run: {error}"
+    if probe.returncode != 0:
+        reason = probe.stderr.strip().splitlines()[:1] or ["no output"]
+        return f"tcllib's smtp/mime do not load in tclsh: {reason[0]}"
+    return None
+
+
+def write_preamble(directory: Path) -> Path:
+    path = directory / "tclbridge_check_preamble.tcl"
+    path.write_text(PREAMBLE, encoding="utf-8")
+    return path
+
+
+def reference_argv(tclsh: str, preamble: Path, server: tuple[str, int], script: str,
+                   args: Sequence[str]) -> list[str]:
+    host, port = server
+    return [tclsh, str(preamble), host, str(port), script, *args]
