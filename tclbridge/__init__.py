@@ -1,6 +1,30 @@
-"""tclbridge: tcllib's smtp and mime packages on a Python engine."""
+"""tclbridge: tcllib's smtp and mime packages on a Python engine.
 
-from tclbridge.interp import Interp
+- `Interp`: a Tcl interpreter whose smtp and mime are the bridge's.
+- `load_tcl(path)`: a legacy Tcl file's procs, callable from Python.
+- `tclbridge.smtp.sendmessage`: the same mail engine as a Python function.
 
-__all__ = ["Interp"]
+The names that need Tcl (tkinter) are imported when first used, so that
+`tclbridge.smtp` and `tclbridge.mime` work where tkinter is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["Interp", "TclCallError", "TclModule", "load_tcl"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Interp": "tclbridge.interp",
+    "TclCallError": "tclbridge.tcl_module",
+    "TclModule": "tclbridge.tcl_module",
+    "load_tcl": "tclbridge.tcl_module",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tclbridge' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

@@ -1,0 +1,100 @@
+"""A message from Python's `email` package as a bridge MIME tree.
+
+The tree is what a Tcl script would build for the same message with
+`mime::initialize -canonical`: each part's content type and parameters, its
+Content-Transfer-Encoding, its other headers and its decoded content. The
+generator then lays it out with tcllib's rules (header order, Content-ID,
+parameter layout, encoders), so the same message sent from Tcl and from
+Python gives the same bytes.
+
+Rules a caller may notice:
+
+- MIME-Version and Content-MD5 are dropped (mime writes its own MIME-Version);
+  a multipart's preamble and epilogue are dropped.
+- Header values are taken in their encoded form (RFC 2047 words, folded).
+- A part whose body is not ASCII and has no base64/quoted-printable encoding
+  is sent as it is when it decodes in `codec` (the channel encoding), else
+  base64-encoded.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.policy
+import email.utils
+
+from tclbridge.mime.model import Part, new_part
+
+_DROPPED = ("mime-version", "content-md5", "content-type", "content-transfer-encoding")
+_IDENTITY = ("7bit", "8bit", "binary")
+
+
+def header_value(msg: email.message.Message, name: str, value: object) -> str:
+    """The header's value as it would be written: encoded words, folded lines."""
+    policy = msg.policy.clone(linesep="\n")
+    folded = policy.fold(name, value)
+    return folded[len(name) + 1 :].strip(" \t\n")
+
+
+def _header_pairs(msg: email.message.Message, content: bool | None) -> list[tuple[str, str]]:
+    """The headers of `msg` that mime does not compute, in order: only the
+    Content-* ones (`content` True), only the others (False), or all (None)."""
+    pairs = []
+    for name, value in msg.items():
+        lower = name.lower()
+        if lower in _DROPPED or content not in (None, lower.startswith("content-")):
+            continue
+        pairs.append((name, header_value(msg, name, value)))
+    return pairs
+
+
+def envelope_headers(msg: email.message.Message) -> list[tuple[str, str]]:
+    """The top level's headers that sendmessage takes as -header options
+    (all but Content-* and MIME-Version)."""
+    return _header_pairs(msg, content=False)
+
+
+def _params(msg: email.message.Message) -> list[tuple[str, str]]:
+    params = msg.get_params() or []
+    # The first pair is the content type itself.
+    return [(key, email.utils.collapse_rfc2231_value(value)) for key, value in params[1:]]
+
+
+def _body(data: bytes, encoding: str, codec: str) -> tuple[str, str]:
+    """The body as Tcl characters, and the encoding to send it with."""
+    if encoding == "base64":
+        return data.decode("latin-1"), encoding
+    # mime writes LF line ends and makes them CRLF itself.
+    data = data.replace(b"\r\n", b"\n")
+    if encoding == "quoted-printable" or data.isascii():
+        return data.decode("latin-1"), encoding
+    if encoding in _IDENTITY:
+        try:
+            return data.decode(codec), encoding
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "base64"
+
+
+def to_part(msg: email.message.Message, codec: str = "utf-8", *, top: bool = False) -> Part:
+    """The bridge part for `msg`. With `top`, only its Content-* headers are
+    kept: the others are `envelope_headers`, passed as -header options."""
+    canonical = msg.get_content_type()
+    headers = _header_pairs(msg, content=True if top else None)
+    encoding = (msg.get("Content-Transfer-Encoding") or "").strip().lower()
+    if msg.is_multipart():
+        payload = msg.get_payload()
+        assert isinstance(payload, list)
+        children = [to_part(child, codec) for child in payload]
+        return new_part(
+            canonical=canonical,
+            params=_params(msg),
+            headers=headers,
+            parts=children,
+            encoding="" if encoding in _IDENTITY else encoding,
+        )
+    data = msg.get_payload(decode=True)
+    string, encoding = _body(data if isinstance(data, bytes) else b"", encoding, codec)
+    return new_part(
+        canonical=canonical, params=_params(msg), headers=headers, string=string, encoding=encoding
+    )
