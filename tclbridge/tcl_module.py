@@ -1,0 +1,113 @@
+"""`tclbridge.load_tcl(path)`: Python code calling the procs of a legacy Tcl file.
+
+    report = load_tcl("nightly_report.tcl")
+    refused = report.call("send_report", "mail.example.com", "25")
+    refused = report.send_report("mail.example.com", "25")   # the same
+
+The file is sourced into a bridge interpreter (`tclbridge.Interp`: tcllib's
+smtp and mime are the bridge's, `tclbridge::call` is there) with an empty
+`argv`. `argv0` is not the file, so a script's main part guarded by
+`if {[info script] eq $argv0}` does not run. Arguments are passed as Tcl
+words (str() of each Python value); results come back as strings
+(`call_list` splits a list result).
+
+A Tcl error raises `TclCallError` (message, errorCode, errorInfo); a proc
+that passes on sendmessage's return code 7 raises `SMTPRefusedError`, as
+`tclbridge.smtp.sendmessage` would.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from tclbridge.errors import SMTP_FAILURE
+from tclbridge.interp import Interp
+from tclbridge.smtp.exceptions import refused
+
+# Runs a command at global level and reports its outcome as a list
+# {code result errorCode errorInfo}. It is run through `eval`, whose result
+# tkinter hands over as a string (a `call` result would come back as Python
+# objects of whatever type Tcl last gave the value).
+_INVOKE = r"""
+proc ::tclbridge::invoke {args} {
+    set code [catch {uplevel #0 $args} result options]
+    set errorcode [expr {[dict exists $options -errorcode] ? [dict get $options -errorcode] : ""}]
+    set errorinfo [expr {[dict exists $options -errorinfo] ? [dict get $options -errorinfo] : ""}]
+    return [list $code $result $errorcode $errorinfo]
+}
+"""
+
+
+class TclCallError(Exception):
+    """A Tcl error (or another return code than ok) from a loaded file."""
+
+    def __init__(self, message: str, code: int, errorcode: str, errorinfo: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.errorcode = errorcode
+        self.errorinfo = errorinfo
+
+
+class TclModule:
+    """A Tcl file loaded into its own bridge interpreter."""
+
+    def __init__(self, path: str | os.PathLike[str], interp: Interp | None = None) -> None:
+        self.path = os.fspath(path)
+        self.interp = interp or Interp()
+        self.interp.eval(_INVOKE)
+        self.interp.call("set", "::argv", "")
+        self.interp.call("set", "::argc", "0")
+        try:
+            self._invoke("source", self.path)
+        except BaseException:
+            if interp is None:
+                self.interp.close()
+            raise
+
+    def call(self, command: str, *args: object) -> str:
+        """Run Tcl command (a proc) `command` with `args`; its result as a string."""
+        return self._invoke(command, *(str(arg) for arg in args))
+
+    def call_list(self, command: str, *args: object) -> list[str]:
+        """`call`, with the result split as a Tcl list."""
+        return list(self.interp.tk.tk.splitlist(self.call(command, *args)))
+
+    def eval(self, script: str) -> str:
+        return self.call("eval", script)
+
+    def getvar(self, name: str) -> str:
+        return self.call("set", name)
+
+    def __getattr__(self, name: str) -> Callable[..., str]:
+        """`module.procname(*args)` is `module.call("procname", *args)`."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args: self.call(name, *args)
+
+    def close(self) -> None:
+        self.interp.close()
+
+    def __enter__(self) -> TclModule:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _invoke(self, *words: str) -> str:
+        self.interp.call("set", "::tclbridge::invoke_words", words)
+        outcome = self.interp.eval("::tclbridge::invoke {*}$::tclbridge::invoke_words")
+        code_text, result, errorcode, errorinfo = self.interp.tk.tk.splitlist(outcome)
+        code = int(code_text)
+        if code == 0:
+            return result
+        if code == SMTP_FAILURE:
+            raise refused(list(self.interp.tk.tk.splitlist(result)) if result else "")
+        raise TclCallError(result, code, errorcode, errorinfo)
+
+
+def load_tcl(path: str | os.PathLike[str], interp: Interp | None = None) -> TclModule:
+    """Source the Tcl file at `path` into a bridge interpreter (a new one
+    unless `interp` is given) and return it as a `TclModule`."""
+    return TclModule(path, interp)

@@ -1,0 +1,221 @@
+"""Both directions between the languages: `tclbridge::call` (Tcl calling
+Python) and `tclbridge.load_tcl` (Python calling a Tcl file's procs)."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tclbridge import Interp, TclCallError, load_tcl
+from tclbridge.recorder import RecordingServer, ServerScript
+from tclbridge.smtp import SMTPRefusedError
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = "tests.test_interop"
+
+
+# -- Python functions the Tcl side calls ----------------------------------------
+
+def give(kind: str) -> object:
+    return {
+        "none": None,
+        "str": "two words",
+        "int": 42,
+        "float": 2.5,
+        "true": True,
+        "false": False,
+        "list": ["a b", "c", ["nested", 1]],
+        "tuple": ("x", 2),
+        "dict": {"name": "web 01", "up": True, "tags": ["a", "b"]},
+    }[kind]
+
+
+def arg_types(*args: object) -> str:
+    return " ".join(type(a).__name__ for a in args)
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+class Report:
+    @staticmethod
+    def title(name: str) -> str:
+        return f"Report for {name}"
+
+
+@pytest.fixture
+def tcl() -> Iterator[Interp]:
+    bridge = Interp()
+    yield bridge
+    bridge.close()
+    del bridge
+    gc.collect()  # free the Tcl interpreter in this thread
+
+
+# -- tclbridge::call ---------------------------------------------------------------
+
+def test_call_is_there_without_package_require(tcl: Interp) -> None:
+    assert tcl.eval("info commands ::tclbridge::call") == "::tclbridge::call"
+    assert tcl.eval(f"tclbridge::call {HERE}.give str") == "two words"
+    assert tcl.eval("package require tclbridge") == "0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("kind", "script", "expected"),
+    [
+        ("none", "string length $r", "0"),
+        ("str", "set r", "two words"),
+        ("int", "expr {$r + 1}", "43"),
+        ("float", "expr {$r * 2}", "5.0"),
+        ("true", "set r", "1"),
+        ("false", "set r", "0"),
+        ("list", "list [llength $r] [lindex $r 0] [lindex $r 2 0] [lindex $r 2 1]",
+         "3 {a b} nested 1"),
+        ("tuple", "set r", "x 2"),
+        ("dict", "list [dict get $r name] [dict get $r up] [lindex [dict get $r tags] 1]",
+         "{web 01} 1 b"),
+    ],
+)
+def test_values_converted_to_tcl(tcl: Interp, kind: str, script: str, expected: str) -> None:
+    tcl.eval(f"set r [tclbridge::call {HERE}.give {kind}]")
+    assert tcl.eval(script) == expected
+
+
+def test_arguments_arrive_as_strings(tcl: Interp) -> None:
+    assert tcl.eval(f"tclbridge::call {HERE}.arg_types 1 2.5 {{a b}} [list x y]") == (
+        "str str str str"
+    )
+    assert tcl.eval(f"tclbridge::call {HERE}.Report.title {{db 01}}") == "Report for db 01"
+
+
+@pytest.mark.parametrize(
+    ("call", "message", "errorcode"),
+    [
+        (f"{HERE}.fail {{disk full}}", f"{HERE}.fail: ValueError: disk full",
+         "PYTHON ValueError {disk full}"),
+        (f"{HERE}.fail", f"{HERE}.fail: TypeError: fail() missing 1 required positional "
+         "argument: 'message'", "PYTHON TypeError {fail() missing 1 required positional "
+         "argument: 'message'}"),
+        ("no_such_module_x.f", "no_such_module_x.f: ModuleNotFoundError: No module named "
+         "'no_such_module_x'", "PYTHON ModuleNotFoundError {No module named "
+         "'no_such_module_x'}"),
+        (f"{HERE}.missing", f"{HERE}.missing: AttributeError: module '{HERE}' has no "
+         "attribute 'missing'", f"PYTHON AttributeError {{module '{HERE}' has no attribute "
+         "'missing'}"),
+        ("nodots", "nodots: ValueError: expected module.function, got 'nodots'",
+         "PYTHON ValueError {expected module.function, got 'nodots'}"),
+    ],
+)
+def test_python_errors_become_tcl_errors(
+    tcl: Interp, call: str, message: str, errorcode: str
+) -> None:
+    assert tcl.eval(f"catch {{tclbridge::call {call}}} msg opts") == "1"
+    assert tcl.eval("set msg") == message
+    assert tcl.eval("dict get $opts -errorcode") == errorcode
+    assert "Traceback" not in tcl.eval("dict get $opts -errorinfo")
+
+
+def test_wrong_args(tcl: Interp) -> None:
+    assert tcl.eval("catch {tclbridge::call} msg opts") == "1"
+    assert tcl.eval("set msg") == (
+        'wrong # args: should be "::tclbridge::call module.function ?arg ...?"'
+    )
+
+
+def test_script_calls_a_module_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "hosts_beside.py").write_text(
+        "def names(prefix):\n    return [prefix + '1', prefix + ' 2']\n"
+    )
+    script = tmp_path / "report.tcl"
+    script.write_text(
+        "set names [tclbridge::call hosts_beside.names web]\n"
+        "puts [llength $names]:[lindex $names 1]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "run", str(script)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "2:web 2\n", "")
+
+
+# -- load_tcl ----------------------------------------------------------------------
+
+LEGACY = r"""
+package require smtp
+proc add {a b} { return [expr {$a + $b}] }
+proc pair {} { return [list "a b" c] }
+proc boom {} { error "it broke" "" {MYAPP BROKEN} }
+proc title {name} { return [tclbridge::call tests.test_interop.Report.title $name] }
+proc mail {port to} {
+    set tok [mime::initialize -canonical text/plain -string "hello\n"]
+    set r [smtp::sendmessage $tok -servers 127.0.0.1 -ports $port \
+        -header {From me@x.y} -header [list To $to] -atleastone 1]
+    mime::finalize $tok
+    return $r
+}
+set ran_main 0
+if {[info script] eq $argv0} {
+    set ran_main 1
+}
+"""
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Iterator:
+    path = tmp_path / "legacy.tcl"
+    path.write_text(LEGACY)
+    module = load_tcl(path)
+    yield module
+    module.close()
+    del module
+    gc.collect()
+
+
+def test_procs_called_from_python(legacy) -> None:
+    assert legacy.call("add", 2, 3) == "5"
+    assert legacy.add("2", "40") == "42"
+    assert legacy.call_list("pair") == ["a b", "c"]
+    assert legacy.getvar("ran_main") == "0"  # loaded, not run: main part skipped
+    # Python -> Tcl -> Python.
+    assert legacy.title("web 01") == "Report for web 01"
+
+
+def test_tcl_errors_raise(legacy) -> None:
+    with pytest.raises(TclCallError) as caught:
+        legacy.boom()
+    assert (str(caught.value), caught.value.errorcode) == ("it broke", "MYAPP BROKEN")
+    assert '(procedure "boom" line 1)' in caught.value.errorinfo
+    with pytest.raises(TclCallError, match='invalid command name "nosuch"'):
+        legacy.nosuch()
+
+
+def test_legacy_mailer_proc_from_python(legacy) -> None:
+    script = ServerScript(replies={"RCPT:bad@x.y": "550 5.1.1 unknown",
+                                   "RCPT:late@x.y": "550 5.1.1 unknown"})
+    with RecordingServer(script) as srv:
+        assert legacy.mail(srv.port, "a@x.y") == ""
+        assert legacy.call_list("mail", srv.port, "a@x.y, bad@x.y") == [
+            "bad@x.y 550 {5.1.1 unknown}"
+        ]
+    assert [m.rcpt_tos for m in srv.messages] == [["a@x.y"], ["a@x.y"]]
+    with RecordingServer(ServerScript(replies={"MAIL": "553 5.7.1 go away"})) as srv:
+        with pytest.raises(SMTPRefusedError) as caught:
+            legacy.mail(srv.port, "a@x.y")
+    assert (caught.value.code, caught.value.diagnostic) == (553, "5.7.1 go away")
+
+
+def test_load_errors_raise(tmp_path: Path) -> None:
+    path = tmp_path / "broken.tcl"
+    path.write_text("proc ok {} {}\nerror {cannot start}\n")
+    with pytest.raises(TclCallError, match="^cannot start$"):
+        load_tcl(path)
+    gc.collect()
+    with pytest.raises(TclCallError, match="couldn't read file"):
+        load_tcl(tmp_path / "missing.tcl")
+    gc.collect()
