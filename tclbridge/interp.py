@@ -75,7 +75,6 @@ class Interp:
 
     def __init__(self, config: BridgeConfig | None = None) -> None:
         self.config = config or BridgeConfig()
-        self._registered: list[str] = []
         self.tk = tkinter.Tcl()
         _match_tclsh_encoding(self.tk.tk)
         self.tk.eval("namespace eval ::tclbridge {}")
@@ -94,7 +93,6 @@ class Interp:
     def register(self, name: str, func: Callable[..., Any]) -> None:
         """Make `func` the Python side of Tcl command `name`."""
         self.tk.createcommand(name, tcl_command(func))
-        self._registered.append(name)
 
     def eval(self, script: str) -> str:
         return self.tk.eval(script)
@@ -103,24 +101,5 @@ class Interp:
         return self.tk.call(*args)
 
     def close(self) -> None:
-        """Release the event-loop link and the interpreter.
-
-        The Python commands registered in Tcl refer back to this object, a
-        cycle through C that the garbage collector cannot see: without
-        close() an interpreter, its pipe and its Tcl file handler would live
-        until the process ends (and Tcl's notifier aborts the process once a
-        descriptor passes FD_SETSIZE)."""
-        if self.smtp.link.closed:
-            return
+        """Release the event-loop link and the interpreter."""
         self.smtp.link.close()
-        while self._registered:
-            try:
-                self.tk.tk.deletecommand(self._registered.pop())
-            except tkinter.TclError:
-                pass  # the script renamed or deleted it
-
-    def __enter__(self) -> Interp:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
