@@ -18,9 +18,10 @@ to what the script put in, as far as the encoding can carry it:
   (tclbridge/mime/codecs.py `_QP_SPECIAL_LINES`); QP_DOT_LINE_LOSS below
   states the rule and the tests check it exactly.
 - 7bit, 8bit and binary are written as they are, and SMTP DATA cannot carry
-  a lone CR or LF. mime's line break is LF (written as CRLF) and a CR is
-  data to it, which tcllib sends bare; the bridge sends it as CRLF. So every
-  CR and every LF arrives as CRLF (a CRLF in the text as two); NUL is carried.
+  a lone CR or LF: a CRLF, a lone CR and a lone LF each arrive as one CRLF
+  (tcllib sends a lone CR bare, and a CRLF in the text as CR CR LF); NUL is
+  carried. A lone CR at the very end of a part's body joins the line break
+  mime writes after the body, so it is not seen as a line of its own.
 - In a header, a value is written as is ("raw") or as an RFC 2047 encoded
   word from mime::word_encode. A line break not followed by a space or tab
   is refused with a Tcl error before connecting; tcllib's Q encoding keeps
@@ -159,13 +160,16 @@ def wire() -> Iterator[Wire]:
     tcl.close()
 
 
-def send(wire: Wire, setup: str, options: str = "") -> Sent:
+ADDRESSES = "-header {To a@x.y} -header {From f@x.y}"
+
+
+def send(wire: Wire, setup: str, options: str = "", addresses: str = ADDRESSES) -> Sent:
     """Run `setup` (which sets $tok) and send $tok through the relay; what
     the client wrote and what the server delivered in this send."""
     streams, messages = len(wire.tap.streams), len(wire.server.messages)
     code = int(wire.tcl.eval(
         f"catch {{{setup}\nsmtp::sendmessage $tok -servers 127.0.0.1 -ports {wire.tap.port}"
-        f" -header {{To a@x.y}} -header {{From f@x.y}} {options}}} res"
+        f" {addresses} {options}}} res"
     ))
     wire.tap.wait_closed()
     return Sent(
@@ -233,10 +237,14 @@ def assert_refused_before_connecting(sent: Sent, what: str) -> None:
 
 
 def canonical_lines(data: bytes) -> bytes:
-    """SMTP text from a Tcl text: LF is the line break (written as CRLF) and
-    a CR is data that SMTP cannot carry alone, so it becomes CRLF as well
-    (tcllib writes it bare). A CRLF in the text is therefore two line breaks."""
-    return re.sub(rb"\r|\n", b"\r\n", data)
+    """SMTP text: every CRLF, lone CR and lone LF becomes CRLF."""
+    return re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+
+
+def canonical_part_body(data: bytes) -> bytes:
+    """canonical_lines for the body of a part that mime follows with a line
+    break (the boundary delimiter's): a final lone CR joins that one."""
+    return canonical_lines(data.removesuffix(b"\r") if data.endswith(b"\r") else data)
 
 
 def qp_dot_line_loss(data: bytes) -> bytes:
@@ -323,7 +331,10 @@ def test_attachment_from_file(wire: Wire, tmp_path: Path, name: str, encoding: s
     )
     message = assert_one_clean_delivery(sent)
     body = part_body(message, boundary_of(message))
-    assert decoded(body, encoding) == expected(data, encoding)
+    want = canonical_part_body(data) if encoding in ("7bit", "8bit", "binary") else (
+        expected(data, encoding)
+    )
+    assert decoded(body, encoding) == want
 
 
 @pytest.mark.parametrize("form", HEADER_FORMS)
@@ -372,4 +383,115 @@ def test_every_sequence_at_once_in_one_message(wire: Wire, tmp_path: Path) -> No
         "set tok [mime::initialize -canonical multipart/mixed -parts [list $a $b]]",
     )
     message = assert_one_clean_delivery(sent)
-    assert part_body(message, boundary_of(message)) == canonical_lines(data)
+    assert part_body(message, boundary_of(message)) == canonical_part_body(data)
+
+
+# -- injection: line breaks in what becomes a command or a header ------------------------------
+
+BREAKS = {"CRLF": "\r\n", "LF": "\n", "CR": "\r"}
+# Folded: a line break followed by a space, which a header value may hold.
+FOLDED = {f"{name}+SP": br + " " for name, br in BREAKS.items()}
+
+# (options, value with {br} where the line break goes, the error's start).
+COMMAND_INJECTIONS = {
+    "-originator": ("-originator $v", '"x{br}RSET"@x.y', "error in -originator: line break in"),
+    "-recipients": ("-recipients $v", '"x{br}RCPT TO:<e@x.y>"@x.y', "error in -recipients: line"),
+    "-recipients-bare": ("-recipients $v", "a@x.y{br}RCPT TO:<e@x.y>", "error in -recipients: "),
+    "-client": ("-client $v", "me{br}NOOP", "error in -client: line break in"),
+    "-username": ("-username $v -password pw", "me{br}NOOP", "error in -username: line break in"),
+    "To": ("-header [list To $v]", '"x{br}RCPT TO:<e@x.y>"@x.y', "To"),
+    "cc": ("-header [list cc $v]", '"x{br}RCPT TO:<e@x.y>"@x.y', "cc"),
+    "Bcc": ("-header [list Bcc $v]", '"x{br}RCPT TO:<e@x.y>"@x.y', "Bcc"),
+    "Dcc": ("-header [list Dcc $v]", '"x{br}RCPT TO:<e@x.y>"@x.y', "Dcc"),
+    "From": ("-header [list From $v]", '"x{br}RSET"@x.y', "From"),
+    "Resent-To": ("-header [list Resent-To $v]", '"x{br}RCPT TO:<e@x.y>"@x.y', "Resent-To"),
+}
+
+
+@pytest.mark.parametrize("brk", [*BREAKS, *FOLDED])
+@pytest.mark.parametrize("where", list(COMMAND_INJECTIONS))
+def test_line_break_in_envelope_values_refused(wire: Wire, where: str, brk: str) -> None:
+    """An address, -client or -username with a line break (folded or not)
+    never reaches the server: a Tcl error before connecting. In a header
+    the unfolded break is refused as header injection, the folded one when
+    the address is taken out of it."""
+    options, template, error = COMMAND_INJECTIONS[where]
+    wire.tcl.call("set", "v", template.format(br={**BREAKS, **FOLDED}[brk]))
+    sent = send(
+        wire, "set tok [mime::initialize -canonical text/plain -string hi]", options,
+        "-header {To a@x.y}" if where == "From" else ADDRESSES,
+    )
+    if where in ("-originator", "-recipients", "-recipients-bare", "-client", "-username"):
+        assert sent.result.startswith(error)
+    elif brk in BREAKS:
+        assert sent.result == (
+            f"header {error} contains a line break not followed by a space or tab"
+            " (header injection refused)"
+        )
+    else:
+        assert "line break in" in sent.result and "(SMTP command injection refused)" in (
+            sent.result
+        )
+    assert_refused_before_connecting(sent, "refused" if where != "-recipients-bare" else "")
+    assert not wire.tcl.eval("set errorCode").startswith("TCLBRIDGE")
+
+
+@pytest.mark.parametrize("brk", list(BREAKS))
+def test_line_break_in_header_value_or_name_refused(wire: Wire, brk: str) -> None:
+    br = BREAKS[brk]
+    wire.tcl.call("set", "v", f"hi{br}Bcc: e@x.y")
+    for options, error in [
+        ("-header [list Subject $v]", "header Subject contains a line break not followed"),
+        ("-header [list X-Tag$v 1]", f"header name X-Taghi{br}Bcc: e@x.y contains a line"),
+        ("-header [list $v 1]", "header name hi"),
+    ]:
+        sent = send(wire, "set tok [mime::initialize -canonical text/plain -string hi]", options)
+        assert sent.result.startswith(error)
+        assert_refused_before_connecting(sent, "(header injection refused)")
+
+
+# mime commands that put a value into a header: each refuses a line break.
+MIME_INJECTIONS = [
+    "mime::initialize -canonical text/plain -header [list Subject $v] -string x",
+    "mime::initialize -canonical text/plain -header [list $v x] -string x",
+    "mime::initialize -canonical text/plain -param [list charset $v] -string x",
+    "mime::initialize -canonical text/plain -param [list $v x] -string x",
+    "mime::initialize -canonical text/$v -string x",
+    "mime::setheader [mime::initialize -canonical text/plain -string x] Subject $v",
+    "mime::setheader [mime::initialize -canonical text/plain -string x] Subject $v append",
+    "mime::setheader [mime::initialize -canonical text/plain -string x] $v x",
+]
+
+
+@pytest.mark.parametrize("brk", list(BREAKS))
+@pytest.mark.parametrize("command", MIME_INJECTIONS)
+def test_line_break_in_mime_header_sources_refused(wire: Wire, command: str, brk: str) -> None:
+    wire.tcl.call("set", "v", f"x{BREAKS[brk]}Bcc: e@x.y")
+    code = wire.tcl.eval(f"catch {{{command}}} res")
+    result = str(wire.tcl.call("set", "res"))
+    assert code == "1"
+    assert "header injection refused" in result or result == (
+        "list must have an even number of elements"  # setheader's mode argument
+    ) and command.endswith("append")
+
+
+@pytest.mark.parametrize("brk", list(FOLDED))
+def test_folded_header_value_stays_one_header(wire: Wire, brk: str) -> None:
+    """A line break followed by a space continues the header (RFC 5322
+    folding): on the wire it is CRLF SP, never an empty line that would end
+    the header block, and no header or command comes out of it."""
+    wire.tcl.call("set", "v", f"hi{FOLDED[brk]}Bcc: e@x.y")
+    sent = send(
+        wire, "set tok [mime::initialize -canonical text/plain -string body]",
+        "-header [list Subject $v] -header [list X-Note $v]",
+    )
+    message = assert_one_clean_delivery(sent)
+    header_block, body = message.split(b"\r\n\r\n", 1)
+    assert body == b"body\r\n"
+    lines = header_block.split(b"\r\n")
+    assert lines.count(b" Bcc: e@x.y") == 2
+    names = [line.split(b":")[0] for line in lines if not line.startswith(b" ")]
+    assert names == [
+        b"MIME-Version", b"Content-ID", b"To", b"From", b"Subject", b"X-Note", b"Date",
+        b"Message-ID", b"Content-Type",
+    ]

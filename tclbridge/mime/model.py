@@ -41,6 +41,13 @@ def validate_header_value(key: str, value: str) -> None:
         )
 
 
+def refuse_line_break(what: str, text: str) -> None:
+    """Content-Type is written from -canonical and -param as they are, so a
+    line break there would add headers; tcllib writes it, we refuse."""
+    if "\r" in text or "\n" in text:
+        raise TclError(f"{what} contains a line break (header injection refused)")
+
+
 def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> TclError:
     """A Tcl-style message for a file that cannot be used."""
     reason = {
@@ -283,10 +290,12 @@ def configure(
     for option, value in args:
         if option == "-canonical":
             content = str(value).lower()
+            refuse_line_break("-canonical", content)
         elif option == "-param":
             pair = as_list(value)
             if len(pair) != 2:
                 raise TclError(f"-param expects a key and a value, not {shown(value)}")
+            refuse_line_break(f"-param {pair[0]!r}", pair[0] + pair[1])
             lower = pair[0].lower()
             if lower in part.params:
                 raise TclError(f"the {pair[0]} parameter may be specified at most once")

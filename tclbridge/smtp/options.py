@@ -134,7 +134,8 @@ def parse_options(
         elif option == "-client":
             opts.client = refuse_line_breaks("-client", value)
         elif option == "-username":
-            opts.username = value
+            # Sent base64-encoded, but a line break in a user name is never right.
+            opts.username = refuse_line_breaks("-username", value)
         elif option == "-password":
             opts.password = value
         else:

@@ -135,7 +135,10 @@ class Session:
         if reply.code != 354:
             raise Refused(reply)
         wait = self.settings.final_wait
-        body = encode_data(iter_message(message, self.settings.encoding))
+        # LF line ends, so that a CRLF in the script's text is one line break
+        # (as CRLF, tcllib's CR CR LF would be two: a folded header value
+        # would end the header block).
+        body = encode_data(iter_message(message, self.settings.encoding, crlf=False))
         try:
             conv.write_stream(body, WRITE_CHUNK, wait.seconds or COMMAND_WAIT)
         except TransportTimeout as exc:
