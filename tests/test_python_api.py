@@ -21,6 +21,7 @@ import trustme
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
 from tclbridge.mime import new_part
+from tclbridge.policy import SitePolicy
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import (
     RefusedRecipient,
@@ -407,6 +408,34 @@ def test_debug_lines_go_to_a_callable_without_the_password() -> None:
     assert "--> RCPT TO:<a@x.y> (wait upto 3600 seconds)" in lines
     assert any(line.startswith("--> AUTH PLAIN") for line in lines)
     assert not any("s3cret" in line or "AGFsaWNl" in line for line in lines)
+
+
+def test_bridge_settings_apply_to_both_sides() -> None:
+    """The Tcl command and the API build their session settings with one
+    function, so the bridge's settings (here a server override and a site
+    policy) act on both alike."""
+    def config(port: int) -> dict[str, Any]:
+        return {"server_override": ("127.0.0.1", port),
+                "policy": SitePolicy(deny_domains=("blocked.example",))}
+
+    options = "-servers mail.invalid -header {From me@x.y} -header {To {a@x.y, z@blocked.example}}"
+    with RecordingServer() as tcl_srv:
+        code, result, _ = with_tcl(
+            lambda tcl: tcl_outcome(tcl, "mime::initialize -canonical text/plain -string hi",
+                                    options + " -atleastone 1"),
+            **config(tcl_srv.port),
+        )
+    with RecordingServer() as py_srv:
+        refused = sendmessage(new_part(canonical="text/plain", string="hi"),
+                              servers="mail.invalid", atleastone=True,
+                              config=BridgeConfig(timeout_scale=SCALE, **config(py_srv.port)),
+                              headers=[("From", "me@x.y"), ("To", "a@x.y, z@blocked.example")])
+    assert code == 0 and [tuple(r) for r in refused] == [
+        (a, int(c), t) for a, c, t in result  # type: ignore[union-attr]
+    ]
+    assert [r.address for r in refused] == ["z@blocked.example"]
+    assert received(py_srv) == received(tcl_srv)
+    assert received(py_srv).envelopes == [("me@x.y", ["a@x.y"])]
 
 
 def test_works_without_tkinter() -> None:

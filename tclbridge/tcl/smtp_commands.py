@@ -19,7 +19,8 @@ from tclbridge.mime.model import validate_header_value
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.handshake import Connector, TlsPolicy
 from tclbridge.smtp.options import SendOptions, parse_options
-from tclbridge.smtp.session import FinalWait, Outcome, Session, SessionSettings
+from tclbridge.smtp.session import FinalWait, Outcome, Session
+from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl.eventloop import MainThreadLink
 from tclbridge.tcllist import split_list
@@ -59,17 +60,11 @@ class SmtpCommands:
         )
         part = self.bridge.mime.part(token)
         envelope = derive(opts, part, user=tk.globalgetvar("tcl_platform", "user"))
-        config = self.bridge.config
-        settings = SessionSettings(
-            timeout_scale=config.timeout_scale,
-            server_override=config.server_override,
+        settings = settings_from_config(
+            self.bridge.config,
             hostname=str(tk.call("info", "hostname")),
             encoding=python_codec(str(tk.call("encoding", "system"))),
             final_wait=self._final_wait(opts.maxsecs),
-            tls_verify=config.tls_verify,
-            cafiles=tuple(config.cafiles),
-            allow_plaintext_auth=config.allow_plaintext_auth,
-            policy=config.policy,
             connect=self.connector,
         )
         session = Session(
