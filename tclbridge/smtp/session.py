@@ -40,6 +40,7 @@ class Refused(Exception):
 
     def __init__(self, reply: Reply | None) -> None:
         super().__init__(reply.diagnostic if reply else "")
+        self.reply = reply
         self.result: object = reply.as_tcl() if reply else ""
 
 
@@ -200,9 +201,14 @@ class Session:
                     transactions.append(
                         self.transaction(conv, digest, sender, env.bcc_recipients)
                     )
-                except Refused:
-                    # tcllib returns the first result as success here and only
-                    # aborts the connection.
+                except Refused as exc:
+                    # tcllib returns plain success here; the Bcc recipients
+                    # are listed as refused instead (docs/COMPAT.md
+                    # bcc-failure), and the connection is aborted as tcllib does.
+                    failed = exc.reply or Reply(400, "")
+                    transactions.append(
+                        [[r, str(failed.code), failed.diagnostic] for r in env.bcc_recipients]
+                    )
                     orderly = False
         except Refused as exc:
             outcome = Outcome(SMTP_FAILURE, exc.result)
