@@ -53,7 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 # Other subcommands live in modules of their own, each with
 # `add_parser(subparsers)` and `main(opts) -> int` (the exit code).
-_SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check"}
+_SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check", "scan": "tclbridge.scan"}
 
 
 def _subcommand_modules() -> list:

@@ -1,0 +1,732 @@
+"""`tclbridge scan DIR`: an inventory of what Tcl scripts use of smtp and mime.
+
+Finds Tcl files (*.tcl, *.tk, *.exp, and files whose first lines start
+tclsh or wish), lists per file the smtp/mime commands and options it uses,
+flags the uses that behave differently under the bridge (entries of
+docs/COMPAT.md) or that the bridge does not provide, and ends with a summary
+table; `--json` prints the same for tools. Scripts are parsed, never run.
+
+The parser follows Tcl's word rules (braces, quotes, [command
+substitution], $variables, {*}, comments, backslash-newline) and reads every
+braced word as a script too, so calls inside proc bodies, catch, if, foreach
+and `eval [linsert $opts 0 smtp::sendmessage ...]` are found. Options that
+come from a variable are followed through `set VAR [list ...]` (or a braced
+list) when the file assigns VAR only that once; otherwise the call is
+reported as "options not literal".
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tclbridge.tcl.mime_commands import COMMANDS as BRIDGE_MIME_COMMANDS
+
+TCL_SUFFIXES = (".tcl", ".tk", ".exp")
+_SHEBANG = re.compile(r"^#!.*\b(?:tclsh|wish|expect)[\d.]*\b|^exec\s+(?:\S*/)?(?:tclsh|wish)")
+MAX_FILE_SIZE = 4 * 1024 * 1024  # larger "scripts" are data
+MAX_DEPTH = 40  # braced words inside braced words, read as scripts
+
+# tcllib 1.21's procs, public and internal (a script may call either).
+TCLLIB_SMTP = frozenset({
+    "sendmessage", "sendmessageaux", "initialize", "load_tls", "initialize_ehlo",
+    "SASLCallback", "Authenticate", "finalize", "winit", "waddr", "wtext", "wtextaux",
+    "wdata", "talk", "hear", "readable", "timer", "boolean",
+})
+TCLLIB_MIME = frozenset({
+    "initialize", "initializeaux", "parsepart", "parsetype", "parsetypeaux", "finalize",
+    "getproperty", "getsize", "getContentType", "getheader", "getTransferEncoding",
+    "setheader", "getbody", "getbodyaux", "copymessage", "copymessageaux", "buildmessage",
+    "buildmessageaux", "encoding", "encodingasciiP", "encodinglineP", "fcopy", "scopy",
+    "qp_encode", "qp_decode", "parseaddress", "parseaddressaux", "addr_next",
+    "addr_specification", "addr_routeaddr", "addr_route", "addr_domain", "addr_local",
+    "addr_phrase", "addr_group", "addr_end", "addr_x400", "parsedatetime", "uniqueID",
+    "parselexeme", "mapencoding", "reversemapencoding", "word_encode", "word_decode",
+    "field_decode",
+})
+BRIDGE_COMMANDS = frozenset(
+    {"smtp::sendmessage"} | {f"mime::{name}" for name in BRIDGE_MIME_COMMANDS}
+)
+KNOWN_COMMANDS = frozenset(
+    {f"smtp::{n}" for n in TCLLIB_SMTP} | {f"mime::{n}" for n in TCLLIB_MIME} | BRIDGE_COMMANDS
+)
+
+# Where options start in each command's words, and options that take no value.
+_OPTIONS_FROM = {
+    "smtp::sendmessage": 2, "mime::initialize": 1, "mime::finalize": 2,
+    "mime::setheader": 4, "mime::getbody": 2, "mime::word_encode": 4,
+}
+_FLAGS = {"mime::getbody": frozenset({"-decode"})}
+SENDMESSAGE_OPTIONS = frozenset({
+    "-atleastone", "-debug", "-queue", "-usetls", "-tlspolicy", "-tlsimport", "-maxsecs",
+    "-header", "-originator", "-recipients", "-servers", "-ports", "-client", "-username",
+    "-password",
+})
+INITIALIZE_OPTIONS = frozenset({
+    "-canonical", "-param", "-encoding", "-header", "-file", "-string", "-parts",
+})
+INTERNAL_INITIALIZE_OPTIONS = frozenset({"-root", "-offset", "-count", "-lineslist"})
+_ALL_OPTIONS = SENDMESSAGE_OPTIONS | INITIALIZE_OPTIONS | INTERNAL_INITIALIZE_OPTIONS | {
+    "-mode", "-decode", "-command", "-blocksize", "-subordinates", "-charset_encoded",
+    "-maxlength",
+}
+_FALSE = ("0", "false", "no", "off")
+# Commands whose arguments name commands without using them
+# (`info commands smtp::sendmessage`, `namespace import ::smtp::*`).
+_NAMES_ONLY = frozenset({"info", "namespace", "package"})
+
+# Features -> the docs/COMPAT.md entries whose difference they can show.
+_AUTH = ("auth-plaintext", "auth-mechanisms", "auth-charset", "auth-hidden")
+_ADDRESS = ("command-injection", "utf8-commands")
+COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
+    "smtp::sendmessage": ("token-restored", "bare-cr", "connect-error-text"),
+    "smtp::sendmessage (STARTTLS, the default)": ("tls-verify",),
+    "smtp::sendmessage -usetls": ("tls-verify",),
+    "smtp::sendmessage -tlspolicy": ("tls-verify",),
+    "smtp::sendmessage -tlsimport": ("tls-verify",),
+    "smtp::sendmessage -username": _AUTH,
+    "smtp::sendmessage -password": _AUTH,
+    "smtp::sendmessage -maxsecs": ("maxsecs-number",),
+    "smtp::sendmessage -header": ("header-injection",),
+    "smtp::sendmessage -originator": _ADDRESS,
+    "smtp::sendmessage -recipients": _ADDRESS,
+    "smtp::sendmessage -client": ("command-injection",),
+    "mime::initialize -header": ("header-injection",),
+    "mime::initialize -encoding": ("cte-once",),
+    "mime::initialize -parts": ("boundary-once", "parts-checked"),
+    "mime::initialize -file": ("body-error-no-dot",),
+    "mime::initialize (parse)": ("parse-cr-headers", "parse-depth", "parse-failed-piece"),
+    "mime::initialize (parse) -file": ("parse-encoding-scan", "parse-shrinking-file"),
+    "mime::initialize -root": ("internal-options",),
+    "mime::initialize -offset": ("internal-options",),
+    "mime::initialize -count": ("internal-options",),
+    "mime::initialize -lineslist": ("internal-options",),
+    "mime::setheader": ("header-injection", "setheader-atomic"),
+    "package require (version)": ("package-version",),
+}
+
+
+# -- Tcl words ----------------------------------------------------------------
+
+
+@dataclass
+class Word:
+    line: int
+    literal: str | None = None  # the value, when the word has no substitution
+    var: str | None = None  # the name, when the word is exactly one $variable
+    braced: str | None = None  # the text between the braces of a braced word
+    body_line: int = 0  # the line where `braced` starts
+    scripts: list[list[Command]] = field(default_factory=list)  # [command substitutions]
+    expand: bool = False  # {*}
+
+
+@dataclass
+class Command:
+    line: int
+    words: list[Word]
+
+
+_VAR_NAME = re.compile(r"(?:::)*[A-Za-z0-9_]+(?:::+[A-Za-z0-9_]+)*")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+class _Parser:
+    """Tcl's word rules, enough to find commands and their literal words."""
+
+    def __init__(self, text: str, first_line: int = 1) -> None:
+        self.s = text
+        self.i = 0
+        self.first_line = first_line
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line(self, pos: int) -> int:
+        return self.first_line + bisect.bisect_left(self.newlines, pos)
+
+    def _at(self, k: int = 0) -> str:
+        j = self.i + k
+        return self.s[j] if j < len(self.s) else ""
+
+    def script(self, close: str = "") -> list[Command]:
+        commands: list[Command] = []
+        while self.i < len(self.s):
+            c = self._at()
+            if c in " \t\r\n;" or (c == "\\" and self._at(1) == "\n"):
+                self.i += 2 if c == "\\" else 1
+            elif close and c == close:
+                self.i += 1
+                return commands
+            elif c == "#":
+                self._skip_comment()
+            else:
+                command = self._command(close)
+                if command.words:
+                    commands.append(command)
+        return commands
+
+    def _skip_comment(self) -> None:
+        while self.i < len(self.s) and self._at() != "\n":
+            self.i += 2 if self._at() == "\\" else 1
+
+    def _command(self, close: str) -> Command:
+        command = Command(self.line(self.i), [])
+        while self.i < len(self.s):
+            c = self._at()
+            if c in " \t\r" or (c == "\\" and self._at(1) == "\n"):
+                self.i += 2 if c == "\\" else 1
+            elif c in "\n;" or (close and c == close):
+                break
+            else:
+                command.words.append(self._word(close))
+        return command
+
+    def _word(self, close: str) -> Word:
+        expand = self.s.startswith("{*}", self.i) and self._at(3) not in ("", " ", "\t", "\n", ";")
+        if expand:
+            self.i += 3
+        word = Word(self.line(self.i), expand=expand)
+        if self._at() == "{":
+            start = self.i + 1
+            self._skip_braces()
+            word.braced = word.literal = self.s[start:self.i - 1]
+            word.body_line = self.line(start)
+            if self._at() not in ("", " ", "\t", "\r", "\n", ";", close):
+                self._rest_of_word(word, close, quoted=False, value=[word.literal])
+            return word
+        quoted = self._at() == '"'
+        if quoted:
+            self.i += 1
+        self._rest_of_word(word, close, quoted, value=[])
+        return word
+
+    def _skip_braces(self) -> None:
+        depth = 0
+        while self.i < len(self.s):
+            c = self._at()
+            self.i += 1
+            if c == "\\":
+                self.i += 1
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    return
+
+    def _rest_of_word(self, word: Word, close: str, quoted: bool, value: list[str]) -> None:
+        substituted = False
+        pieces = 0
+        while self.i < len(self.s):
+            c = self._at()
+            if quoted and c == '"':
+                self.i += 1
+                break
+            if not quoted and (c in " \t\r\n;" or (close and c == close)):
+                break
+            if not quoted and c == "\\" and self._at(1) == "\n":
+                break
+            pieces += 1
+            if c == "\\":
+                nxt = self._at(1)
+                value.append(_ESCAPES.get(nxt, nxt))
+                self.i += 2
+            elif c == "[":
+                self.i += 1
+                word.scripts.append(self.script("]"))
+                substituted = True
+            elif c == "$" and (name := self._variable()) is not None:
+                substituted = True
+                if name and pieces == 1 and self._word_ends(quoted, close):
+                    word.var = name
+            else:
+                value.append(c)
+                self.i += 1
+        word.literal = None if substituted else "".join(value)
+
+    def _word_ends(self, quoted: bool, close: str) -> bool:
+        c = self._at()
+        if quoted:
+            return c == '"'
+        return c in ("", " ", "\t", "\r", "\n", ";") or bool(close and c == close)
+
+    def _variable(self) -> str | None:
+        """After a "$": skip the variable and return its name ("" for an
+        array element); None when the "$" is a plain character."""
+        if self._at(1) == "{":
+            end = self.s.find("}", self.i + 2)
+            end = len(self.s) if end < 0 else end
+            name = self.s[self.i + 2:end]
+            self.i = end + 1
+            return name
+        match = _VAR_NAME.match(self.s, self.i + 1)
+        if match is None:
+            return None
+        self.i = match.end()
+        if self._at() == "(":
+            depth = 0
+            while self.i < len(self.s):
+                c = self._at()
+                self.i += 1
+                if c == "(":
+                    depth += 1
+                elif c == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+            return ""  # an array element: not a list we can follow
+        return match.group()
+
+
+def parse_script(text: str, first_line: int = 1) -> list[Command]:
+    return _Parser(text, first_line).script()
+
+
+def split_list(text: str, line: int) -> list[Word]:
+    """A literal Tcl list as words (close enough: a ";" or a leading "#" in
+    an element would be read as Tcl reads a script)."""
+    return [w for c in parse_script(text, line) for w in c.words]
+
+
+# -- what a file uses -----------------------------------------------------------
+
+
+@dataclass
+class Call:
+    command: str
+    line: int
+    options: list[str]
+    literal: bool  # every option position could be read
+    values: dict[str, str] = field(default_factory=dict)  # literal option values
+    direct: bool = True  # False: a reference to the command, not a call we can read
+
+
+@dataclass
+class FileReport:
+    path: str
+    packages: dict[str, str | None] = field(default_factory=dict)  # name -> version asked
+    calls: list[Call] = field(default_factory=list)
+    unsupported: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def uses_smtp_or_mime(self) -> bool:
+        return bool(self.calls or self.packages)
+
+    def commands(self) -> dict[str, dict[str, object]]:
+        result: dict[str, dict[str, object]] = {}
+        for call in sorted(self.calls, key=lambda c: (c.command, c.line)):
+            entry = result.setdefault(call.command, {"calls": 0, "lines": [], "options": []})
+            entry["calls"] += 1  # type: ignore[operator]
+            entry["lines"].append(call.line)  # type: ignore[attr-defined]
+            for option in call.options:
+                if option not in entry["options"]:  # type: ignore[operator]
+                    entry["options"].append(option)  # type: ignore[attr-defined]
+        for entry in result.values():
+            entry["options"] = sorted(entry["options"])  # type: ignore[arg-type]
+        return result
+
+    def features(self) -> list[str]:
+        """The features of COMPAT_BY_FEATURE this file shows."""
+        found: set[str] = set()
+        if any(version is not None for version in self.packages.values()):
+            found.add("package require (version)")
+        for call in self.calls:
+            found.add(call.command)
+            found.update(f"{call.command} {option}" for option in call.options)
+            if call.command == "smtp::sendmessage" and call.values.get("-usetls") not in _FALSE:
+                found.add("smtp::sendmessage (STARTTLS, the default)")
+            if call.command == "mime::initialize" and call.literal and call.direct and (
+                "-canonical" not in call.options
+                and ("-string" in call.options or "-file" in call.options)
+            ):
+                found.add("mime::initialize (parse)")
+                if "-file" in call.options:
+                    found.add("mime::initialize (parse) -file")
+        return sorted(found)
+
+    def compat(self) -> dict[str, list[str]]:
+        """COMPAT.md entry -> the features of this file that lead to it."""
+        entries: dict[str, list[str]] = {}
+        for feature in self.features():
+            for entry in COMPAT_BY_FEATURE.get(feature, ()):
+                entries.setdefault(entry, []).append(feature)
+        return dict(sorted(entries.items()))
+
+    def not_literal(self) -> list[dict[str, object]]:
+        return [{"command": c.command, "line": c.line} for c in self.calls if not c.literal]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "packages": self.packages,
+            "commands": self.commands(),
+            "compat": self.compat(),
+            "unsupported": self.unsupported,
+            "not_literal": self.not_literal(),
+        }
+
+
+class _Analysis:
+    def __init__(self, report: FileReport, commands: list[Command]) -> None:
+        self.report = report
+        self.imports: set[str] = set()  # imported names ("sendmessage", or "mime::*")
+        self.lists = _single_list_assignments(commands)
+
+    def walk(self, commands: list[Command], depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            return
+        for command in commands:
+            self.command(command, depth)
+
+    def command(self, command: Command, depth: int) -> None:
+        words = command.words
+        head = words[0].literal
+        if head == "package" and len(words) >= 3 and words[1].literal == "require":
+            self.package(command)
+        elif head == "namespace" and len(words) >= 3 and words[1].literal == "import":
+            for word in words[2:]:
+                if word.literal and word.literal != "-force":
+                    self.imports.add(word.literal.lstrip(":"))
+        elif head == "eval" and len(words) >= 2:
+            rebuilt = self.eval_words(words[1:])
+            if rebuilt is not None:
+                self.command(Command(command.line, rebuilt), depth)
+                return
+        name = self.resolve(words[0])
+        if name is not None:
+            self.call(name, words, command.line)
+        for index, word in enumerate(words):
+            if index > 0 and word.braced is None and head not in _NAMES_ONLY:
+                self.reference(word)
+            for script in word.scripts:
+                self.walk(script, depth + 1)
+            if word.braced:  # maybe a body (proc, catch, if, foreach, after ...)
+                self.walk(parse_script(word.braced, word.body_line), depth + 1)
+
+    def resolve(self, word: Word) -> str | None:
+        """The smtp/mime command a literal word names, or None."""
+        text = word.literal
+        if not text:
+            return None
+        text = text.lstrip(":")
+        if text.startswith(("smtp::", "mime::")):
+            return text
+        for ns in ("smtp", "mime"):
+            if f"{ns}::{text}" in KNOWN_COMMANDS and (
+                f"{ns}::*" in self.imports or f"{ns}::{text}" in self.imports
+            ):
+                return f"{ns}::{text}"
+        return None
+
+    def reference(self, word: Word) -> None:
+        """A command name as an argument (`set cmd smtp::sendmessage`,
+        `linsert $opts 0 smtp::sendmessage ...`): used, options unknown."""
+        text = (word.literal or "").lstrip(":")
+        if text in KNOWN_COMMANDS:
+            takes_options = text in _OPTIONS_FROM
+            self.report.calls.append(Call(text, word.line, [], not takes_options, direct=False))
+
+    def eval_words(self, args: list[Word]) -> list[Word] | None:
+        """The command `eval` runs, for the forms scripts use to pass options:
+        `eval CMD ARG... $opts` and `eval [linsert $opts 0 CMD ARG...]`."""
+        if len(args) == 1 and args[0].literal is None and len(args[0].scripts) == 1:
+            script = args[0].scripts[0]
+            if len(script) == 1 and script[0].words[0].literal in ("linsert", "list", "concat"):
+                return self.list_builder(script[0].words)
+            return None
+        if self.resolve(args[0]) is None:
+            return None
+        # eval joins its arguments as lists: each one may hold several words.
+        words = [args[0]]
+        for word in args[1:]:
+            if word.literal is not None:
+                words += split_list(word.literal, word.line)
+            else:
+                words.append(_spliced(word))
+        return words
+
+    def list_builder(self, inner: list[Word]) -> list[Word] | None:
+        head = inner[0].literal
+        if head == "list":
+            return inner[1:] or None
+        if head == "concat":
+            return [_spliced(w) if w.literal is None else w for w in inner[1:]] or None
+        if len(inner) >= 4 and inner[2].literal in ("0", "end"):  # linsert LIST INDEX ELEM...
+            base = _spliced(inner[1])
+            elements = inner[3:]
+            return elements + [base] if inner[2].literal == "0" else [base] + elements
+        return None
+
+    def package(self, command: Command) -> None:
+        args = [w.literal for w in command.words[2:]]
+        exact = args[:1] == ["-exact"]
+        if exact:
+            args = args[1:]
+        if not args or args[0] not in ("smtp", "mime"):
+            return
+        version = args[1] if len(args) > 1 else None
+        self.report.packages[args[0]] = version
+        if exact and version is not None:
+            self.report.unsupported.append({
+                "line": command.line, "feature": f"package require -exact {args[0]} {version}",
+                "reason": "the bridge provides smtp 1.5.2 and mime 1.7.2 only",
+            })
+
+    def call(self, name: str, words: list[Word], line: int) -> None:
+        options, values, literal = self.options(name, words)
+        self.report.calls.append(Call(name, line, options, literal, values))
+        if name not in BRIDGE_COMMANDS:
+            where = "a tcllib-internal proc" if name in KNOWN_COMMANDS else "not in tcllib"
+            self.report.unsupported.append({
+                "line": line, "feature": name, "reason": f"{where}; the bridge does not provide it",
+            })
+        known = {"smtp::sendmessage": SENDMESSAGE_OPTIONS, "mime::initialize": INITIALIZE_OPTIONS}
+        for option in options:
+            if name == "mime::initialize" and option in INTERNAL_INITIALIZE_OPTIONS:
+                reason = "mime's internal option: unknown option under the bridge"
+            elif name in known and option not in known[name]:
+                reason = "unknown option (an error under tcllib too)"
+            else:
+                continue
+            self.report.unsupported.append(
+                {"line": line, "feature": f"{name} {option}", "reason": reason})
+
+    def options(self, name: str, words: list[Word]) -> tuple[list[str], dict[str, str], bool]:
+        """The options of a call, their literal values, and whether every
+        option position could be read."""
+        expanded = self.expand(words)
+        start = _OPTIONS_FROM.get(name)
+        if start is None:
+            return [], {}, None not in expanded
+        flags = _FLAGS.get(name, frozenset())
+        options: list[str] = []
+        values: dict[str, str] = {}
+        lost = 1 if None in expanded[:start] else None  # where positions stop being known
+        i = start
+        while lost is None and i < len(expanded):
+            word = expanded[i]
+            if word is None or word.literal is None:
+                lost = i
+                break
+            options.append(word.literal)
+            if word.literal in flags:
+                i += 1
+                continue
+            if i + 1 == len(expanded):
+                break  # an option without a value: tcllib's own error
+            value = expanded[i + 1]
+            if value is None:
+                lost = i + 1  # the value's expansion may hold any number of words
+            elif value.literal is not None:
+                values.setdefault(word.literal, value.literal)
+            i += 2
+        if lost is None:
+            return sorted(set(options)), values, True
+        # Past that point, take the words that name options for options.
+        options += [
+            w.literal for w in expanded[lost:] if w is not None and w.literal in _ALL_OPTIONS
+        ]
+        return sorted(set(options)), values, False
+
+    def expand(self, words: list[Word]) -> list[Word | None]:
+        """The words with {*}$var spliced in where the variable's list is known;
+        None marks a position whose words cannot be told."""
+        result: list[Word | None] = []
+        for word in words:
+            if not word.expand:
+                result.append(word)
+            elif word.literal is not None:
+                result += split_list(word.literal, word.line) or [None]
+            elif word.var is not None and word.var.lstrip(":") in self.lists:
+                known = self.lists[word.var.lstrip(":")]
+                result += known if known is not None else [None]
+            else:
+                result.append(None)
+        return result
+
+
+def _single_list_assignments(commands: list[Command]) -> dict[str, list[Word] | None]:
+    """Variables set exactly once in the file to a list we can read
+    (`set v [list ...]` or `set v {...}`); others map to None."""
+    seen: Counter[str] = Counter()
+    lists: dict[str, list[Word] | None] = {}
+
+    def visit(cmds: list[Command], depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        for cmd in cmds:
+            words = cmd.words
+            head = words[0].literal
+            writes = head in ("lappend", "append", "lset", "unset", "foreach") or (
+                head == "set" and len(words) >= 3) or head == "lassign"
+            if writes and len(words) >= 2:
+                targets = words[1:2] if head != "lassign" else words[2:]
+                for target in targets:
+                    if target.literal:
+                        seen[target.literal.lstrip(":")] += 1
+            if head == "set" and len(words) == 3 and words[1].literal:
+                name = words[1].literal.lstrip(":")
+                lists[name] = _list_value(words[2])
+            for word in words:
+                for script in word.scripts:
+                    visit(script, depth + 1)
+                if word.braced:
+                    visit(parse_script(word.braced, word.body_line), depth + 1)
+
+    visit(commands, 0)
+    return {name: (value if seen[name] == 1 else None) for name, value in lists.items()}
+
+
+def _list_value(word: Word) -> list[Word] | None:
+    if word.braced is not None:
+        return split_list(word.braced, word.body_line)
+    if word.literal is None and len(word.scripts) == 1 and len(word.scripts[0]) == 1:
+        inner = word.scripts[0][0].words
+        if inner[0].literal == "list" and not any(w.expand for w in inner[1:]):
+            return inner[1:]
+    return None
+
+
+def _spliced(word: Word) -> Word:
+    """`word` as eval or linsert splice it: a list of unknown length."""
+    return Word(word.line, var=word.var, expand=True, scripts=word.scripts)
+
+
+def analyse(text: str, path: str) -> FileReport:
+    report = FileReport(path)
+    commands = parse_script(text)
+    _Analysis(report, commands).walk(commands)
+    return report
+
+
+# -- files ---------------------------------------------------------------------------
+
+
+def is_tcl_file(path: Path) -> bool:
+    if path.suffix.lower() in TCL_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as file:
+            head = file.read(512).decode("latin-1")
+    except OSError:
+        return False
+    if not head.startswith("#!"):
+        return False
+    # The first line, or the `exec tclsh "$0"` line of the /bin/sh trick.
+    return any(_SHEBANG.match(line.strip()) for line in head.splitlines()[:4])
+
+
+def tcl_files(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(directory, name)
+            if path.is_file() and path.stat().st_size <= MAX_FILE_SIZE and is_tcl_file(path):
+                yield path
+
+
+def scan(root: Path) -> list[FileReport]:
+    reports = []
+    for path in tcl_files(root):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        shown = path.name if path == root else str(path.relative_to(root))
+        report = analyse(text, shown)
+        if report.uses_smtp_or_mime:
+            reports.append(report)
+    return sorted(reports, key=lambda r: r.path)
+
+
+def summary(reports: list[FileReport]) -> dict[str, object]:
+    def tally(key: str) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for report in reports:
+            counts.update(set(report.to_json()[key]))  # type: ignore[arg-type]
+        return dict(sorted(counts.items()))
+
+    return {
+        "files": len(reports),
+        "files_with_compat": sum(1 for r in reports if r.compat()),
+        "files_with_unsupported": sum(1 for r in reports if r.unsupported),
+        "files_not_literal": sum(1 for r in reports if r.not_literal()),
+        "commands": tally("commands"),
+        "compat": tally("compat"),
+    }
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def render(reports: list[FileReport]) -> str:
+    lines: list[str] = []
+    for report in reports:
+        lines.append(report.path)
+        for name, entry in report.commands().items():
+            options = " ".join(entry["options"])  # type: ignore[arg-type]
+            calls = f"{entry['calls']} call" + ("s" if entry["calls"] != 1 else "")
+            lines.append(f"    {name} ({calls})" + (f": {options}" if options else ""))
+        for entry, features in report.compat().items():
+            lines.append(f"    COMPAT {entry}: {', '.join(features)}")
+        for item in report.unsupported:
+            lines.append(f"    unsupported (line {item['line']}): {item['feature']}: "
+                         f"{item['reason']}")
+        for item in report.not_literal():
+            lines.append(f"    options not literal: {item['command']} (line {item['line']})")
+        lines.append("")
+    lines += _table(reports)
+    return "\n".join(lines)
+
+
+def _table(reports: list[FileReport]) -> list[str]:
+    header = ("FILE", "SMTP", "MIME", "COMPAT", "UNSUPPORTED", "NOT LITERAL")
+    rows = [header]
+    for r in reports:
+        rows.append((
+            r.path,
+            str(sum(1 for c in r.calls if c.command.startswith("smtp::"))),
+            str(sum(1 for c in r.calls if c.command.startswith("mime::"))),
+            str(len(r.compat())),
+            str(len(r.unsupported)),
+            str(len(r.not_literal())),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]
+    total = summary(reports)
+    lines.append(
+        f"{total['files']} files use smtp/mime: {total['files_with_compat']} with COMPAT "
+        f"entries, {total['files_with_unsupported']} with unsupported uses, "
+        f"{total['files_not_literal']} with options that are not literal")
+    return lines
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    scan_parser = subparsers.add_parser(
+        "scan", help="list what Tcl scripts use of smtp/mime and what differs under the bridge",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan_parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    scan_parser.add_argument("dir", help="a directory (searched recursively) or one file")
+
+
+def main(opts: argparse.Namespace) -> int:
+    """0: scanned (whatever was found), 2: DIR does not exist."""
+    root = Path(opts.dir)
+    if not root.exists():
+        print(f"tclbridge scan: no such file or directory: {opts.dir}")
+        return 2
+    reports = scan(root)
+    if opts.json:
+        result = {"root": str(root), "files": [r.to_json() for r in reports],
+                  "summary": summary(reports)}
+        print(json.dumps(result, indent=1))
+    else:
+        print(render(reports))
+    return 0

@@ -1,0 +1,248 @@
+"""`tclbridge scan DIR`: which Tcl files use what of smtp/mime, and which of
+those uses differ under the bridge (docs/COMPAT.md) or are not provided."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tclbridge import scan
+
+REPO = Path(__file__).resolve().parent.parent
+
+LEGACY = r"""#!/usr/bin/tclsh
+# A legacy mailer with the forms scan must read. smtp::finalize is only named here.
+package require -exact smtp 1.5.1
+package require mime 1.7
+namespace import ::smtp::sendmessage
+
+set common [list -servers mail.example.com -ports 587]
+proc notify {to body args} {
+    set tok [mime::initialize -canonical text/plain -encoding quoted-printable \
+        -header [list X-App notify] -string $body]
+    mime::setheader $tok Subject "alert"
+    # imported, with a literal option list spliced in
+    sendmessage $tok {*}$::common -usetls 0 -username ops -password secret \
+        -header [list To $to]
+    eval [linsert $args 0 smtp::sendmessage $tok -maxsecs 30 -recipients $to]
+    mime::finalize $tok
+}
+set raw [mime::initialize -file /var/mail/in.eml]
+catch {mime::getContentType $raw} ct
+set p [mime::initialize -string x -root $raw]
+if {[llength [info commands ::smtp::talk]]} {
+    ::smtp::talk $raw 300 NOOP
+}
+"""
+
+# What LEGACY uses, worked out from the text above.
+LEGACY_EXPECTED = {
+    "path": "legacy.tcl",
+    "packages": {"smtp": "1.5.1", "mime": "1.7"},
+    "commands": {
+        "mime::finalize": {"calls": 1, "lines": [16], "options": []},
+        "mime::getContentType": {"calls": 1, "lines": [19], "options": []},
+        "mime::initialize": {
+            "calls": 3, "lines": [9, 18, 20],
+            "options": ["-canonical", "-encoding", "-file", "-header", "-root", "-string"],
+        },
+        "mime::setheader": {"calls": 1, "lines": [11], "options": []},
+        "smtp::sendmessage": {
+            "calls": 2, "lines": [13, 15],
+            "options": ["-header", "-maxsecs", "-password", "-ports", "-recipients", "-servers",
+                        "-username", "-usetls"],
+        },
+        "smtp::talk": {"calls": 1, "lines": [22], "options": []},
+    },
+    "compat": {
+        **{entry: ["smtp::sendmessage -password", "smtp::sendmessage -username"]
+           for entry in ("auth-charset", "auth-hidden", "auth-mechanisms", "auth-plaintext")},
+        "bare-cr": ["smtp::sendmessage"],
+        "body-error-no-dot": ["mime::initialize -file"],
+        "command-injection": ["smtp::sendmessage -recipients"],
+        "connect-error-text": ["smtp::sendmessage"],
+        "cte-once": ["mime::initialize -encoding"],
+        "header-injection": ["mime::initialize -header", "mime::setheader",
+                             "smtp::sendmessage -header"],
+        "internal-options": ["mime::initialize -root"],
+        "maxsecs-number": ["smtp::sendmessage -maxsecs"],
+        "package-version": ["package require (version)"],
+        # -file without -canonical (line 18) and -string without it (line 20) parse.
+        "parse-cr-headers": ["mime::initialize (parse)"],
+        "parse-depth": ["mime::initialize (parse)"],
+        "parse-encoding-scan": ["mime::initialize (parse) -file"],
+        "parse-failed-piece": ["mime::initialize (parse)"],
+        "parse-shrinking-file": ["mime::initialize (parse) -file"],
+        "setheader-atomic": ["mime::setheader"],
+        # Line 15 keeps the default -usetls 1; line 13 names -usetls.
+        "tls-verify": ["smtp::sendmessage (STARTTLS, the default)", "smtp::sendmessage -usetls"],
+        "token-restored": ["smtp::sendmessage"],
+        "utf8-commands": ["smtp::sendmessage -recipients"],
+    },
+    "unsupported": [
+        {"line": 3, "feature": "package require -exact smtp 1.5.1",
+         "reason": "the bridge provides smtp 1.5.2 and mime 1.7.2 only"},
+        {"line": 19, "feature": "mime::getContentType",
+         "reason": "a tcllib-internal proc; the bridge does not provide it"},
+        {"line": 20, "feature": "mime::initialize -root",
+         "reason": "mime's internal option: unknown option under the bridge"},
+        {"line": 22, "feature": "smtp::talk",
+         "reason": "a tcllib-internal proc; the bridge does not provide it"},
+    ],
+    # $args of the eval'd linsert is a proc argument: its options cannot be told.
+    "not_literal": [{"command": "smtp::sendmessage", "line": 15}],
+}
+
+SH_WRAPPER = """#!/bin/sh
+# the next line restarts with tclsh \\
+exec tclsh "$0" "$@"
+package require smtp
+set cmd [linsert $argv 0 smtp::sendmessage]
+eval $cmd
+"""
+
+
+def run_scan(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tclbridge", "scan", *args],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def plant(tmp_path: Path) -> Path:
+    root = tmp_path / "scripts"
+    (root / "sub").mkdir(parents=True)
+    (root / "legacy.tcl").write_text(LEGACY)
+    (root / "sub" / "wrapper").write_text(SH_WRAPPER)
+    (root / "ui.tk").write_text("package require mime\nmime::parseaddress $a\n")
+    (root / "dialog.exp").write_text("spawn x\nmime::uniqueID\n")
+    # Not Tcl, or Tcl without smtp/mime: not listed.
+    (root / "notes.txt").write_text("smtp::sendmessage $t -servers x\n")
+    (root / "tool").write_text("#!/usr/bin/python3\n# smtp::sendmessage\n")
+    (root / "plain.tcl").write_text("puts hello\n")
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "old.tcl").write_text("package require smtp\n")
+    return root
+
+
+def test_compat_suite_lists_every_script_with_its_features() -> None:
+    out = run_scan("--json", str(REPO / "compat_suite"))
+    assert out.returncode == 0, out.stderr
+    files = {f["path"]: f for f in json.loads(out.stdout)["files"]}
+    # Other cases may be added at any time: compare with what is there now.
+    cases = {str(p.relative_to(REPO / "compat_suite"))
+             for p in (REPO / "compat_suite" / "cases").glob("*.tcl")}
+    assert set(files) == cases
+    for path, report in files.items():
+        assert report["commands"] or report["packages"], path
+    versions = files["cases/28_package_versions.tcl"]
+    assert versions["packages"] == {"smtp": None, "mime": None} and versions["commands"] == {}
+    text = run_scan(str(REPO / "compat_suite"))
+    assert text.returncode == 0
+    table_rows = {line.split()[0] for line in text.stdout.splitlines() if line.startswith("cases/")}
+    assert table_rows == cases
+
+
+def test_compat_suite_cases_read_right() -> None:
+    # Options spliced from a variable set once with [list ...] are followed;
+    # a foreach variable is not.
+    case = REPO / "compat_suite" / "cases" / "20_option_errors.tcl"
+    report = scan.analyse(case.read_text(), case.name).to_json()
+    send = report["commands"]["smtp::sendmessage"]
+    assert send["options"] == ["-ports", "-recipients", "-servers"]
+    assert report["not_literal"] == [{"command": "smtp::sendmessage", "line": send["lines"][0]}]
+
+
+def test_planted_files_give_exactly_the_expected_report(tmp_path: Path) -> None:
+    out = run_scan("--json", str(plant(tmp_path)))
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result) == {"root", "files", "summary"}
+    files = {f["path"]: f for f in result["files"]}
+    assert sorted(files) == ["dialog.exp", "legacy.tcl", "sub/wrapper", "ui.tk"]
+    assert files["legacy.tcl"] == LEGACY_EXPECTED
+    wrapper = files["sub/wrapper"]
+    assert wrapper["commands"] == {"smtp::sendmessage": {"calls": 1, "lines": [5], "options": []}}
+    assert wrapper["not_literal"] == [{"command": "smtp::sendmessage", "line": 5}]
+    assert files["ui.tk"]["compat"] == {} and files["ui.tk"]["unsupported"] == []
+    assert result["summary"] == {
+        "files": 4, "files_with_compat": 2, "files_with_unsupported": 1,
+        "files_not_literal": 2,
+        "commands": {"mime::finalize": 1, "mime::getContentType": 1, "mime::initialize": 1,
+                     "mime::parseaddress": 1, "mime::setheader": 1, "mime::uniqueID": 1,
+                     "smtp::sendmessage": 2, "smtp::talk": 1},
+        "compat": {entry: (2 if entry in {"bare-cr", "connect-error-text", "tls-verify",
+                                          "token-restored"} else 1)
+                   for entry in LEGACY_EXPECTED["compat"]},  # type: ignore[union-attr]
+    }
+
+
+def test_text_report_and_summary_table(tmp_path: Path) -> None:
+    out = run_scan(str(plant(tmp_path)))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert ("legacy.tcl\n    mime::finalize (1 call)\n    mime::getContentType (1 call)\n"
+            "    mime::initialize (3 calls): -canonical -encoding -file -header -root -string\n"
+            ) in text
+    assert "    COMPAT tls-verify: smtp::sendmessage (STARTTLS, the default), " \
+           "smtp::sendmessage -usetls\n" in text
+    assert ("    unsupported (line 22): smtp::talk: a tcllib-internal proc; the bridge does not "
+            "provide it\n") in text
+    assert "    options not literal: smtp::sendmessage (line 15)\n" in text
+    rows = [line.split() for line in text.splitlines()[-6:]]
+    assert rows[0] == ["FILE", "SMTP", "MIME", "COMPAT", "UNSUPPORTED", "NOT", "LITERAL"]
+    assert rows[1:5] == [
+        ["dialog.exp", "0", "1", "0", "0", "0"],
+        ["legacy.tcl", "3", "6", str(len(LEGACY_EXPECTED["compat"])), "4", "1"],
+        ["sub/wrapper", "1", "0", "4", "0", "1"],
+        ["ui.tk", "0", "1", "0", "0", "0"],
+    ]
+    assert text.splitlines()[-1] == (
+        "4 files use smtp/mime: 2 with COMPAT entries, 1 with unsupported uses, "
+        "2 with options that are not literal")
+
+
+def test_missing_directory_exit_2(tmp_path: Path) -> None:
+    out = run_scan(str(tmp_path / "nothing"))
+    assert out.returncode == 2
+    assert "no such file or directory" in out.stdout
+
+
+def test_every_mapped_entry_is_in_compat_md() -> None:
+    table = (REPO / "docs" / "COMPAT.md").read_text()
+    names = set(re.findall(r"^\| `([a-z0-9-]+)` \|", table, re.MULTILINE))
+    mapped = {entry for entries in scan.COMPAT_BY_FEATURE.values() for entry in entries}
+    assert mapped <= names, mapped - names
+
+
+def test_tcl_word_rules() -> None:
+    source = (
+        'set a "x [mime::getheader $t {To}] y" ;# smtp::talk in a comment\n'
+        "set b {a {b c} d}\n"
+        "foo \\\n  mime::uniqueID [list mime::finalize $t]\n"
+        "# smtp::talk\n"
+        "smtp::sendmessage $t {*}{-debug 1 -queue 0} \"-servers\" $h -ports ${p}\n"
+        "::mime::initialize -canonical text/plain -string $arr(x) {*}$unknown\n"
+        "eval [list smtp::sendmessage $t -atleastone 1]\n"
+        "eval smtp::sendmessage $t {-client me}\n"
+    )
+    report = scan.analyse(source, "t.tcl").to_json()
+    assert report["commands"] == {
+        # The continued command starts on line 3; its words are on line 4.
+        "mime::finalize": {"calls": 1, "lines": [4], "options": []},
+        "mime::uniqueID": {"calls": 1, "lines": [4], "options": []},
+        "mime::getheader": {"calls": 1, "lines": [1], "options": []},
+        "mime::initialize": {"calls": 1, "lines": [7], "options": ["-canonical", "-string"]},
+        "smtp::sendmessage": {"calls": 3, "lines": [6, 8, 9], "options": [
+            "-atleastone", "-client", "-debug", "-ports", "-queue", "-servers"]},
+    }
+    # A reference to a command with options cannot show them; uniqueID has none.
+    assert report["not_literal"] == [
+        {"command": "mime::finalize", "line": 4}, {"command": "mime::initialize", "line": 7},
+        # eval splices $t as a list: where the options start cannot be told.
+        {"command": "smtp::sendmessage", "line": 9}]
