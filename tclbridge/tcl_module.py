@@ -7,9 +7,10 @@
 The file is sourced into a bridge interpreter (`tclbridge.Interp`: tcllib's
 smtp and mime are the bridge's, `tclbridge::call` is there) with an empty
 `argv`. `argv0` is not the file, so a script's main part guarded by
-`if {[info script] eq $argv0}` does not run. Arguments are passed as Tcl
-words (str() of each Python value); results come back as strings
-(`call_list` splits a list result).
+`if {[info script] eq $argv0}` does not run. Arguments are converted as
+`tclbridge::call` converts results (str/int/float as they are, bool -> 1/0,
+None -> "", list/tuple -> Tcl list, dict -> Tcl dict); results come back as
+strings (`call_list` splits a list result).
 
 A Tcl error raises `TclCallError` (message, errorCode, errorInfo); a proc
 that passes on sendmessage's return code 7 raises `SMTPRefusedError`, as
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from tclbridge.errors import SMTP_FAILURE
 from tclbridge.interp import Interp
 from tclbridge.smtp.exceptions import refused
+from tclbridge.tcl.boundary import to_tcl
 
 # Runs a command at global level and reports its outcome as a list
 # {code result errorCode errorInfo}. It is run through `eval`, whose result
@@ -68,11 +70,15 @@ class TclModule:
 
     def call(self, command: str, *args: object) -> str:
         """Run Tcl command (a proc) `command` with `args`; its result as a string."""
-        return self._invoke(command, *(str(arg) for arg in args))
+        return self._invoke(command, *(to_tcl(arg) for arg in args))
 
     def call_list(self, command: str, *args: object) -> list[str]:
         """`call`, with the result split as a Tcl list."""
-        return list(self.interp.tk.tk.splitlist(self.call(command, *args)))
+        return self.split_list(self.call(command, *args))
+
+    def split_list(self, text: str) -> list[str]:
+        """The elements of Tcl list `text`."""
+        return [str(item) for item in self.interp.tk.tk.splitlist(text)]
 
     def eval(self, script: str) -> str:
         return self.call("eval", script)
@@ -95,7 +101,7 @@ class TclModule:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _invoke(self, *words: str) -> str:
+    def _invoke(self, *words: object) -> str:
         self.interp.call("set", "::tclbridge::invoke_words", words)
         outcome = self.interp.eval("::tclbridge::invoke {*}$::tclbridge::invoke_words")
         code_text, result, errorcode, errorinfo = self.interp.tk.tk.splitlist(outcome)
@@ -103,7 +109,7 @@ class TclModule:
         if code == 0:
             return result
         if code == SMTP_FAILURE:
-            raise refused(list(self.interp.tk.tk.splitlist(result)) if result else "")
+            raise refused(self.split_list(result) if result else "")
         raise TclCallError(result, code, errorcode, errorinfo)
 
 

@@ -151,6 +151,7 @@ package require smtp
 proc add {a b} { return [expr {$a + $b}] }
 proc pair {} { return [list "a b" c] }
 proc boom {} { error "it broke" "" {MYAPP BROKEN} }
+proc shape {value} { return [list [llength $value] [lindex $value end]] }
 proc title {name} { return [tclbridge::call tests.test_interop.Report.title $name] }
 proc mail {port to} {
     set tok [mime::initialize -canonical text/plain -string "hello\n"]
@@ -182,6 +183,10 @@ def test_procs_called_from_python(legacy) -> None:
     assert legacy.add("2", "40") == "42"
     assert legacy.call_list("pair") == ["a b", "c"]
     assert legacy.getvar("ran_main") == "0"  # loaded, not run: main part skipped
+    # Python values arrive as Tcl values.
+    assert legacy.call_list("shape", [("web01", "ok"), ("db 01", "down")]) == ["2", "{db 01} down"]
+    assert legacy.call_list("shape", {"a": 1, "b": None}) == ["4", ""]
+    assert legacy.call_list("shape", True) == ["1", "1"]
     # Python -> Tcl -> Python.
     assert legacy.title("web 01") == "Report for web 01"
 
