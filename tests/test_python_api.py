@@ -254,7 +254,7 @@ def test_scenarios_exercise_what_they_say() -> None:
     assert results["failover"][0] == ("ok", []) and len(results["failover"][1].messages) == 1
     kind, exc = results["greeting-refused"][0]
     assert kind == "SMTPConnectError" and isinstance(exc, SMTPError)
-    assert exc.diagnostic == "4.3.2 busy, try later"
+    assert exc.diagnostic == "4.3.2 busy, try later" and exc.code is None
     kind, exc = results["no-server"][0]
     assert kind == "SMTPConnectError" and "refused" in str(exc)
     auth = results["auth"][1]
@@ -401,10 +401,11 @@ def test_usage_errors_carry_tcllib_texts() -> None:
 def test_debug_lines_go_to_a_callable_without_the_password() -> None:
     lines: list[str] = []
     script = ServerScript(capabilities=["AUTH PLAIN"], credentials={"alice": "s3cret"})
+    part = new_part(canonical="text/plain", string="x")
     with RecordingServer(script) as srv:
-        sendmessage(new_part(canonical="text/plain", string="x"), servers="127.0.0.1",
-                    ports=srv.port, headers=[("To", "a@x.y")], username="alice",
-                    password="s3cret", debug=lines.append)
+        sendmessage(part, servers="127.0.0.1", ports=srv.port, headers=[("To", "a@x.y")],
+                    username="alice", password="s3cret", debug=lines.append)
+    assert part.header_names() == ["Content-ID"]  # the caller's part is left as it was
     assert "--> RCPT TO:<a@x.y> (wait upto 3600 seconds)" in lines
     assert any(line.startswith("--> AUTH PLAIN") for line in lines)
     assert not any("s3cret" in line or "AGFsaWNl" in line for line in lines)
