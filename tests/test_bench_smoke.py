@@ -1,71 +1,73 @@
-"""The benchmark's code path in a tiny configuration (so `python -m bench`
-cannot silently rot), the sink it measures against, and the mechanisms the
-benchmark numbers depend on. Nothing here is timed."""
+"""`python -m bench` in a tiny configuration, so the benchmark cannot rot
+unnoticed, and the discard sink it measures against. Nothing here is timed:
+the numbers are only checked to exist."""
 
 from __future__ import annotations
 
-import threading
+import socket
+import time
 
-from tclbridge.tcl.eventloop import WorkerThreads
+import pytest
 
-WAIT = 10
+from bench import report, run
+from bench.sink import DiscardSink
+from bench.workloads import IMPLEMENTATIONS, LABELS
+from tests.conftest import TCLLIB_PRESENT
 
-
-def _run_and_wait(workers: WorkerThreads, job) -> None:
-    finished = threading.Event()
-
-    def wrapped() -> None:
-        job()
-        finished.set()
-
-    workers.submit(wrapped)
-    assert finished.wait(WAIT)
+TINY = run.Config(
+    messages=3, sizes=(64 * 1024,), rounds=1, startup_runs=1,
+    capacity_mb=2, capacity_messages=5,
+)
 
 
-def _wait_until_idle(workers: WorkerThreads) -> None:
-    """A worker counts itself idle only after its job returned."""
-    for _ in range(WAIT * 100):
-        if workers._idle:
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError("the worker never became idle")
+@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+def test_tiny_bench_reports_all_three_implementations() -> None:
+    results = run.run_all(TINY)
+    # (a) 3 messages and (b) one message, from each implementation.
+    assert results.sent == {"a": 9, "b": 3}
+    assert results.delivered == results.sent
+    assert results.capacity is not None and results.capacity.mb_per_s > 0
+    text = report.render(results)
+    marks = [text.index(f"\n{mark}") for mark in ("(a) ", "(b) ", "(c) ", "Targets")]
+    tables = [text[start:end] for start, end in zip(marks, marks[1:], strict=False)]
+    assert tables[0].startswith("\n(a) 3 small messages")
+    assert "| 64 KB " in tables[1]
+    assert tables[2].startswith("\n(c) start-up")
+    for impl in IMPLEMENTATIONS:
+        assert len(results.small[impl]) == 1
+        assert results.attach[64 * 1024][impl][0].peak_rss > 0
+        for table in tables[:2]:
+            assert f"| {LABELS[impl]} " in table, table
+    assert "Targets (issue 6):" in text
+    assert len(report.targets(results)) == 7
 
 
-def test_worker_thread_is_reused_for_the_next_job() -> None:
-    workers = WorkerThreads()
-    idents: list[int] = []
-    for _ in range(3):
-        _run_and_wait(workers, lambda: idents.append(threading.get_ident()))
-        _wait_until_idle(workers)
-    workers.close()
-    assert len(idents) == 3
-    assert len(set(idents)) == 1
+def _send_data(port: int, pieces: list[bytes]) -> None:
+    """One transaction whose DATA goes out in these writes, with pauses, so
+    the sink reads them apart."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stream = sock.makefile("rb")
+        assert stream.readline().startswith(b"220")
+        for command in (b"EHLO me", b"MAIL FROM:<a@b.c>", b"RCPT TO:<d@e.f>", b"DATA"):
+            sock.sendall(command + b"\r\n")
+            line = stream.readline()
+            while line[3:4] == b"-":
+                line = stream.readline()
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(0.02)
+        assert stream.readline().startswith(b"250")
+        sock.sendall(b"QUIT\r\n")
+        assert stream.readline().startswith(b"221")
 
 
-def test_job_submitted_while_worker_busy_runs_at_once_in_another_thread() -> None:
-    workers = WorkerThreads()
-    release = threading.Event()
-    started = threading.Event()
-    idents: list[int] = []
-
-    def blocking() -> None:
-        idents.append(threading.get_ident())
-        started.set()
-        release.wait(WAIT)
-
-    workers.submit(blocking)
-    assert started.wait(WAIT)
-    _run_and_wait(workers, lambda: idents.append(threading.get_ident()))
-    release.set()
-    workers.close()
-    assert len(set(idents)) == 2
-
-
-def test_close_ends_idle_workers() -> None:
-    workers = WorkerThreads()
-    threads: list[threading.Thread] = []
-    _run_and_wait(workers, lambda: threads.append(threading.current_thread()))
-    _wait_until_idle(workers)
-    workers.close()
-    threads[0].join(WAIT)
-    assert not threads[0].is_alive()
+def test_sink_finds_the_end_of_data_split_across_reads() -> None:
+    message = b"Subject: x\r\n\r\n.. stuffed\r\n" + b"y" * 3000 + b"\r\n"
+    stream = message + b".\r\n"
+    end = len(message) - 2  # where "\r\n.\r\n" starts
+    with DiscardSink() as sink:
+        for at in range(end - 1, len(stream) + 1):
+            _send_data(sink.port, [stream[:at], stream[at:]])
+        _send_data(sink.port, [message[:5], message[5:], b".\r\n"])
+    assert sink.data_sizes == [len(message)] * (len(stream) - end + 3)

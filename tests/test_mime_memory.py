@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.discard_sink import DiscardSink
+from bench.sink import DiscardSink
 from tests.test_mime_harness import HAVE_TCLLIB, TCLSH, mask
 from tests.test_mime_property import fix_tcllib_170
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
+from bench.sink import DiscardSink
 from tclbridge.mime.model import new_part
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import parse_options
 from tclbridge.smtp.session import Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
 from tests.conftest import new_interp
-from tests.discard_sink import DiscardSink
 
 
 class CountingTransport(SocketTransport):

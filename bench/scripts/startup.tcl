@@ -1,0 +1,3 @@
+# Benchmark (c): start-up only.
+package require smtp
+package require mime

@@ -1,0 +1,193 @@
+"""A minimal SMTP sink that discards DATA as it arrives (keeps no message),
+for the benchmarks and for tests that measure the client's memory or writes.
+
+It accepts every command, offers SIZE (as real relays do, so clients that
+compute the size pay for it), reads DATA in 1 MiB pieces and only looks for
+the terminating CRLF.CRLF, so that it is never what a client waits for.
+`measure_capacity` says how much it can absorb.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+RECV_SIZE = 1 << 20
+END = b"\r\n.\r\n"
+# Seconds a client may stay silent before the sink gives up on it.
+IDLE_LIMIT = 300
+
+
+class DiscardSink:
+    """Serves one connection at a time in a thread; `data_sizes` holds the
+    size of each DATA it discarded (dot-stuffed, terminator excluded)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self.data_sizes: list[int] = []
+        self._window = bytearray(RECV_SIZE)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="discard-sink", daemon=True)
+
+    def __enter__(self) -> DiscardSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                # Long enough for a client that builds a 100 MB message
+                # in memory between two commands (tcllib does).
+                conn.settimeout(IDLE_LIMIT)
+                try:
+                    self._session(conn)
+                except OSError:
+                    pass  # a client that went away; the next one is served
+
+    def _session(self, conn: socket.socket) -> None:
+        conn.sendall(b"220 sink\r\n")
+        buffer = b""
+        window = self._window
+        while True:
+            count = conn.recv_into(window)
+            if not count:
+                return
+            buffer += window[:count]
+            while b"\r\n" in buffer:
+                line, buffer = buffer.split(b"\r\n", 1)
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    conn.sendall(b"354 go\r\n")
+                    buffer = self._discard_data(conn, buffer)
+                    conn.sendall(b"250 discarded\r\n")
+                elif verb == b"EHLO":
+                    conn.sendall(b"250-sink\r\n250 SIZE 0\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+    def _discard_data(self, conn: socket.socket, buffer: bytes) -> bytes:
+        """Read up to the end of DATA; return what came after it.
+
+        Reads go into one reused buffer and are searched in place; only the
+        last 4 bytes of each are kept, to find a terminator split across two
+        reads."""
+        # The CRLF that ended the DATA line counts as the start of a line.
+        data = b"\r\n" + buffer
+        offset = -2  # where data[0] is in the message
+        window = self._window
+        while (end := data.find(END)) < 0:
+            keep = data[-4:]
+            offset += len(data) - len(keep)
+            count = conn.recv_into(window)
+            if not count:
+                raise ConnectionResetError("client closed inside DATA")
+            if count >= 4 and END not in keep + window[:4] and window.find(END, 0, count) < 0:
+                offset += len(keep) + count - 4
+                data = bytes(window[count - 4 : count])
+            else:
+                data = keep + bytes(window[:count])
+        # The CRLF before "." ends the last line of the message.
+        self.data_sizes.append(offset + end + 2)
+        return data[end + 5 :]
+
+
+# -- what the sink can absorb -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Measured with a raw socket client in another process."""
+
+    mb_per_s: float  # one large DATA, sent in 1 MiB writes
+    messages_per_s: float  # small messages, a new connection each
+
+    def describe(self) -> str:
+        return (
+            f"absorbs {self.mb_per_s:,.0f} MB/s of DATA and "
+            f"{self.messages_per_s:,.0f} messages/s (new connection each), "
+            "measured with a raw socket client"
+        )
+
+
+def measure_capacity(port: int, megabytes: int = 200, messages: int = 500) -> Capacity:
+    """Blast the sink at `port` from a child process (so the client does not
+    share this process's interpreter with the sink's thread)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.sink", str(port), str(megabytes), str(messages)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(proc.stdout)
+    return Capacity(result["mb_per_s"], result["messages_per_s"])
+
+
+def _expect(sock: socket.socket, code: bytes) -> None:
+    """Read one (maybe multi-line) reply and check its code."""
+    reply = b""
+    while True:
+        more = sock.recv(4096)
+        if not more:
+            raise ConnectionError("sink closed the connection")
+        reply += more
+        if reply.endswith(b"\r\n") and reply[:-2].rsplit(b"\r\n", 1)[-1][3:4] != b"-":
+            break
+    if not reply.startswith(code):
+        raise ConnectionError(f"sink replied {reply!r}")
+
+
+def _transaction(port: int, body: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _expect(sock, b"220")
+        for command in (b"EHLO blaster", b"MAIL FROM:<a@b.c>", b"RCPT TO:<d@e.f>"):
+            sock.sendall(command + b"\r\n")
+            _expect(sock, b"250")
+        sock.sendall(b"DATA\r\n")
+        _expect(sock, b"354")
+        view = memoryview(body)
+        for start in range(0, len(body), RECV_SIZE):
+            sock.sendall(view[start : start + RECV_SIZE])
+        sock.sendall(b"\r\n.\r\n")
+        _expect(sock, b"250")
+        sock.sendall(b"QUIT\r\n")
+        _expect(sock, b"221")
+
+
+def _blast(port: int, megabytes: int, messages: int) -> dict[str, float]:
+    line = b"A" * 76 + b"\r\n"
+    body = line * (megabytes * (1 << 20) // len(line))
+    start = time.perf_counter()
+    _transaction(port, body)
+    mb_per_s = len(body) / (1 << 20) / (time.perf_counter() - start)
+    small = b"Subject: hi\r\n\r\nhello\r\n"
+    start = time.perf_counter()
+    for _ in range(messages):
+        _transaction(port, small)
+    messages_per_s = messages / (time.perf_counter() - start)
+    return {"mb_per_s": mb_per_s, "messages_per_s": messages_per_s}
+
+
+if __name__ == "__main__":
+    port_arg, mb_arg, count_arg = sys.argv[1:4]
+    print(json.dumps(_blast(int(port_arg), int(mb_arg), int(count_arg))))
