@@ -365,6 +365,35 @@ def test_email_message_sends_what_the_same_mime_tree_sends() -> None:
     assert b'filename="hosts.csv"' in content and b"aG9zdCx1cAp3ZWIsMQo=" in content
 
 
+def test_attached_message_sends_what_the_same_mime_tree_sends() -> None:
+    build = (
+        "mime::initialize -canonical multipart/mixed -parts [list "
+        "[mime::initialize -canonical text/plain -param {charset utf-8} -encoding 7bit"
+        " -string {see attached\n}] "
+        "[mime::initialize -canonical message/rfc822 -header {Content-Disposition attachment}"
+        " -parts [list [mime::initialize -canonical text/plain -param {charset utf-8}"
+        " -encoding 7bit -header {Subject inner} -header {From x@x.y}"
+        " -string {inner body\n}]]]]"
+    )
+    with RecordingServer() as tcl_srv:
+        options = f"-servers 127.0.0.1 -ports {tcl_srv.port} -header {{To a@x.y}}"
+        code, _, _ = with_tcl(lambda tcl: tcl_send(tcl, build, options))
+    inner = EmailMessage()
+    inner["Subject"], inner["From"] = "inner", "x@x.y"
+    inner.set_content("inner body\n")
+    msg = EmailMessage()
+    msg["To"] = "a@x.y"
+    msg.set_content("see attached\n")
+    msg.add_attachment(inner)
+    with RecordingServer() as py_srv:
+        sendmessage(msg, servers="127.0.0.1", ports=py_srv.port)
+    assert code == 0
+    assert received(py_srv) == received(tcl_srv)
+    assert b"Content-Type: message/rfc822\r\n\r\nMIME-Version: 1.0\r\nSubject: inner\r\n" in (
+        py_srv.messages[0].content
+    )
+
+
 def test_bytes_and_non_ascii_headers() -> None:
     raw = (b"From: a@x.y\r\nTo: b@x.y\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
            b"\r\nhello\r\n")
