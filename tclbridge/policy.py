@@ -34,43 +34,6 @@ class PolicyError(Exception):
     """The policy file cannot be used; the message says where and why."""
 
 
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str = field(default="", repr=False)
-    oauth_token_command: str | None = field(default=None, repr=False)
-
-
-@dataclass
-class SitePolicy:
-    source: str = ""
-    relay: tuple[str, int] | None = None
-    # None: no allow-list. Domains match themselves and their subdomains.
-    allow_domains: tuple[str, ...] | None = None
-    deny_domains: tuple[str, ...] = ()
-    require_tls: bool = False
-    # Lower-case host name -> default credentials for connections to it.
-    credentials: dict[str, Credentials] = field(default_factory=dict, repr=False)
-    originator: str | None = None
-    journal: PolicyJournal = field(default_factory=lambda: PolicyJournal(), repr=False)
-
-    def recipient_refusal(self, address: str) -> str | None:
-        """Why the policy refuses `address`, or None when it may be sent to."""
-        domain = address.rpartition("@")[2].lower() if "@" in address else ""
-        if _matches(domain, self.deny_domains):
-            return f"domain {domain} is in deny_domains"
-        if self.allow_domains is not None and not _matches(domain, self.allow_domains):
-            return f"domain {domain or '(none)'} is not in allow_domains"
-        return None
-
-
-def _matches(domain: str, patterns: Iterable[str]) -> bool:
-    return any(domain == p or domain.endswith("." + p) for p in patterns)
-
-
-# -- the decisions -----------------------------------------------------------
-
-
 class PolicyJournal:
     """Decisions by connection, for capture files: a session attaches its
     decision list under its local address ("127.0.0.1:PORT", as the capture
@@ -94,6 +57,44 @@ class PolicyJournal:
     def unsent(self, sender: str, entries: list[dict[str, str]]) -> None:
         if self.on_unsent is not None:
             self.on_unsent(sender, list(entries))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(default="", repr=False)
+    oauth_token_command: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class SitePolicy:
+    source: str = ""
+    relay: tuple[str, int] | None = None
+    # None: no allow-list. Domains match themselves and their subdomains.
+    allow_domains: tuple[str, ...] | None = None
+    deny_domains: tuple[str, ...] = ()
+    require_tls: bool = False
+    # Lower-case host name -> default credentials for connections to it.
+    credentials: dict[str, Credentials] = field(default_factory=dict, repr=False)
+    originator: str | None = None
+    # What was decided under this policy, for capture files.
+    journal: PolicyJournal = field(default_factory=PolicyJournal, repr=False, compare=False)
+
+    def recipient_refusal(self, address: str) -> str | None:
+        """Why the policy refuses `address`, or None when it may be sent to."""
+        domain = address.rpartition("@")[2].lower() if "@" in address else ""
+        if _matches(domain, self.deny_domains):
+            return f"domain {domain} is in deny_domains"
+        if self.allow_domains is not None and not _matches(domain, self.allow_domains):
+            return f"domain {domain or '(none)'} is not in allow_domains"
+        return None
+
+
+def _matches(domain: str, patterns: Iterable[str]) -> bool:
+    return any(domain == p or domain.endswith("." + p) for p in patterns)
+
+
+# -- the decisions -----------------------------------------------------------
 
 
 class Enforcer:
