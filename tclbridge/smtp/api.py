@@ -41,14 +41,13 @@ from tclbridge.mime.from_email import envelope_headers, to_part
 from tclbridge.mime.model import Part, validate_header_value
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.exceptions import SMTPUsageError, connect_failed, refused
+from tclbridge.smtp.handshake import TlsPolicy
 from tclbridge.smtp.options import SendOptions, parse_options
 from tclbridge.smtp.session import FinalWait, Session
 from tclbridge.smtp.settings import settings_from_config
 from tclbridge.tcllist import format_list
 
-Message = email.message.Message | bytes | str | Part
-# Called as tcllib calls -tlspolicy: (SMTP code, diagnostic) -> "secure" or "insecure".
-TlsPolicy = Callable[[int, str], str]
+MessageInput = email.message.Message | bytes | str | Part
 # tcllib's longest wait for the reply to the final dot, in seconds.
 MAX_FINAL_WAIT = 600
 
@@ -62,7 +61,7 @@ class RefusedRecipient(NamedTuple):
 
 
 def sendmessage(
-    message: Message,
+    message: MessageInput,
     *,
     servers: str | Sequence[str] = ("localhost",),
     ports: int | str | Sequence[int | str] = (25,),
@@ -171,7 +170,7 @@ class _OptionList:
         )
 
 
-def _bridge_part(message: Message, encoding: str) -> tuple[Part, list[tuple[str, str]]]:
+def _bridge_part(message: MessageInput, encoding: str) -> tuple[Part, list[tuple[str, str]]]:
     """The part to send and the message's own -header pairs."""
     if isinstance(message, Part):
         return message, []
