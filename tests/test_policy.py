@@ -319,7 +319,7 @@ def test_capture_files_carry_every_decision(tmp_path: Path) -> None:
         "package require smtp\n"
         "set t [mime::initialize -canonical text/plain -string hi]\n"
         "puts [smtp::sendmessage $t -servers mail.invalid -atleastone 1 -originator me@x.org"
-        " -header {To {a@example.com, b@rivals.example}}]\n"
+        " -debug 1 -header {To {a@example.com, b@rivals.example}}]\n"
         "puts [smtp::sendmessage $t -servers mail.invalid -header {To c@rivals.example}]\n"
     )
     out = run_cli("--policy", str(policy_file), "--capture", str(tmp_path / "cap"), str(script))
@@ -337,6 +337,10 @@ def test_capture_files_carry_every_decision(tmp_path: Path) -> None:
     assert unsent["file"] is None and unsent["rcpt_tos"] == []
     assert unsent["policy"][-1]["decision"] == "every recipient refused: no connection made"
     assert "not sent 0002.json: the site policy refused every recipient" in out.stderr
+    # The -debug transcript of the first send has the same decisions, password hidden.
+    for entry in sent["policy"]:
+        assert f"policy {entry['rule']}: {entry['decision']}\n" in out.stderr
+    assert "--> <hidden> (wait upto 300 seconds)" in out.stderr
     texts = [out.stdout, out.stderr] + [p.read_text() for p in (tmp_path / "cap").iterdir()]
     assert not any("s3cret-Policy" in t for t in texts)
 
