@@ -332,13 +332,16 @@ def test_reply_parser_bytes(data: bytes, cuts: list[int]) -> None:
 class ReplayServer:
     """A raw server on 127.0.0.1: it sends `replies` one after the other, the
     first on connect and the next after each line the client sends (or after
-    20 ms of silence), then closes the connection."""
+    `silence` seconds without one), then closes the connection. `received` keeps what each
+    connection's client sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, silence: float = 0.02) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
+        self.silence = silence
         self.replies: list[bytes] = []
+        self.received: list[bytes] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -356,17 +359,18 @@ class ReplayServer:
                 continue
             except OSError:
                 return
+            received = bytearray()
+            self.received.append(received)
             with conn:
-                self._talk(conn, list(self.replies))
+                self._talk(conn, list(self.replies), received)
 
-    @staticmethod
-    def _talk(conn: socket.socket, replies: list[bytes]) -> None:
-        conn.settimeout(0.02)
+    def _talk(self, conn: socket.socket, replies: list[bytes], received: bytearray) -> None:
+        conn.settimeout(self.silence)
         try:
             for reply in replies:
                 conn.sendall(reply)
-                received = b""
-                while b"\n" not in received:
+                line_end = len(received)
+                while b"\n" not in received[line_end:]:
                     chunk = conn.recv(65536)
                     if not chunk:
                         return
