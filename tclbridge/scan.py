@@ -32,7 +32,8 @@ from tclbridge.tcl.mime_commands import COMMANDS as BRIDGE_MIME_COMMANDS
 TCL_SUFFIXES = (".tcl", ".tk", ".exp")
 _SHEBANG = re.compile(r"^#!.*\b(?:tclsh|wish|expect)[\d.]*\b|^exec\s+(?:\S*/)?(?:tclsh|wish)")
 MAX_FILE_SIZE = 4 * 1024 * 1024  # larger "scripts" are data
-MAX_DEPTH = 40  # braced words inside braced words, read as scripts
+# Braced words inside braced words read as scripts, and nested [...], at most.
+MAX_DEPTH = 40
 
 # tcllib 1.21's procs, public and internal (a script may call either).
 TCLLIB_SMTP = frozenset({
@@ -144,6 +145,7 @@ class _Parser:
         self.s = text
         self.i = 0
         self.first_line = first_line
+        self.nesting = 0  # [command substitutions] open around the current word
         self.newlines = [m.start() for m in re.finditer("\n", text)]
 
     def line(self, pos: int) -> int:
@@ -236,9 +238,11 @@ class _Parser:
                 nxt = self._at(1)
                 value.append(_ESCAPES.get(nxt, nxt))
                 self.i += 2
-            elif c == "[":
+            elif c == "[" and self.nesting < MAX_DEPTH:
                 self.i += 1
+                self.nesting += 1
                 word.scripts.append(self.script("]"))
+                self.nesting -= 1
                 substituted = True
             elif c == "$" and (name := self._variable()) is not None:
                 substituted = True

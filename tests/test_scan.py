@@ -10,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tclbridge import scan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -246,3 +249,19 @@ def test_tcl_word_rules() -> None:
         {"command": "mime::finalize", "line": 4}, {"command": "mime::initialize", "line": 7},
         # eval splices $t as a list: where the options start cannot be told.
         {"command": "smtp::sendmessage", "line": 9}]
+
+
+@settings(max_examples=300, deadline=2000)
+@given(st.text(alphabet='{}[]$"\\ \n;#*()-:smtpime_x', max_size=300))
+def test_any_text_is_read_without_failing(text: str) -> None:
+    report = scan.analyse(text, "fuzz.tcl")
+    json.dumps(report.to_json())
+
+
+def test_deep_nesting_is_bounded() -> None:
+    for opener, closer in (("[", "]"), ("{", "}")):
+        # Found at the depths scripts use; past the bound, no RecursionError or hang.
+        for depth, found in ((20, True), (5000, False)):
+            text = "set x " + opener * depth + "mime::uniqueID" + closer * depth + "\n"
+            report = scan.analyse(text, "deep.tcl")
+            assert ("mime::uniqueID" in report.commands()) is found
