@@ -57,8 +57,14 @@ ABORT_LINGER = 2
 SCRIPT = r"""
 package require mime
 package require smtp
-lassign $argv servers ports username password bcc
-set tok [mime::initialize -canonical text/plain -string "Fault matrix.\n.\nLine three.\n"]
+lassign $argv servers ports username password bcc padding
+set text "Fault matrix.\n.\nLine three.\n"
+set encoding {}
+if {$padding ne ""} {
+    append text [string repeat "0123456789abcdef\n" $padding]
+    set encoding {-encoding 8bit}
+}
+set tok [mime::initialize -canonical text/plain {*}$encoding -string $text]
 set opts [list -servers $servers -ports $ports -username $username -password $password \
     -originator sender@example.com -header {From sender@example.com} \
     -header [list To "one@example.com, two@example.com"] -header {Subject {fault matrix}}]
@@ -151,11 +157,11 @@ BCC_STAGE = {"MAIL": "mail", "final dot": "dot"}
 
 # Cells also run under tclsh + tcllib: one or more per stage.
 TCLLIB_CELLS = [
-    ("connect", "close"), ("greeting", "4xx"), ("greeting", "1mb"), ("EHLO", "5xx"),
-    ("EHLO", "close"), ("STARTTLS", "4xx"), ("STARTTLS", "close"), ("AUTH", "5xx"),
+    ("connect", "close"), ("connect", "silent"), ("greeting", "4xx"), ("greeting", "1mb"),
+    ("EHLO", "5xx"), ("EHLO", "close"), ("STARTTLS", "4xx"), ("STARTTLS", "close"), ("AUTH", "5xx"),
     ("AUTH", "close"), ("MAIL", "5xx"), ("MAIL", "silent"), ("RCPT 1", "4xx"),
     ("RCPT 2", "close"), ("DATA", "garbage"), ("body", "5xx"), ("final dot", "short"),
-    ("final dot", "split"), ("QUIT", "close"),
+    ("final dot", "split"), ("final dot", "silent"), ("QUIT", "close"),
 ]
 
 
@@ -444,6 +450,19 @@ def test_tcllib_reports_failed_bcc_as_success(tmp_path: Path) -> None:
         reference = run_tclsh(script_args(cell, main, backup), tmp_path)
     assert (reference.rc, reference.result) == (0, "")
     assert len(main.answered_250()) == 1
+
+
+def test_server_that_stops_reading_a_large_body(cafile: str) -> None:
+    """A 16 MB body to a server that stopped reading fills the socket buffers:
+    the write itself must time out (tcllib's -maxsecs, scaled), code 7."""
+    cell = Cell("body", "silent")
+    with serving(cell) as (main, _):
+        res = run_bridge([*script_args(cell, main, None), str(1 << 20)], cafile)
+    assert (res.rc, observed(res, None)) == (7, SEVEN)
+    assert "read from server timed out" in res.result
+    assert main.answered_250() == []
+    assert "Traceback" not in res.output
+    assert res.elapsed <= cell.time_limit()
 
 
 def test_reply_line_limit(cafile: str) -> None:
