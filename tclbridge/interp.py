@@ -65,6 +65,9 @@ def _match_tclsh_encoding(tk: Any) -> None:
             tk.call("fconfigure", chan, "-encoding", "iso8859-1")
 
 
+_closed_interpreters: list[Any] = []  # see Interp.close
+
+
 class Interp:
     """A Tcl interpreter whose `smtp` and `mime` are the bridge's.
 
@@ -75,6 +78,7 @@ class Interp:
 
     def __init__(self, config: BridgeConfig | None = None) -> None:
         self.config = config or BridgeConfig()
+        self._registered: list[str] = []
         self.tk = tkinter.Tcl()
         _match_tclsh_encoding(self.tk.tk)
         self.tk.eval("namespace eval ::tclbridge {}")
@@ -93,6 +97,7 @@ class Interp:
     def register(self, name: str, func: Callable[..., Any]) -> None:
         """Make `func` the Python side of Tcl command `name`."""
         self.tk.createcommand(name, tcl_command(func))
+        self._registered.append(name)
 
     def eval(self, script: str) -> str:
         return self.tk.eval(script)
@@ -101,5 +106,28 @@ class Interp:
         return self.tk.call(*args)
 
     def close(self) -> None:
-        """Release the event-loop link and the interpreter."""
+        """Release the event-loop link, its pipe and the Python commands.
+
+        The Python commands registered in Tcl refer back to this object, a
+        cycle through C that the garbage collector cannot see: without
+        close() the objects, the pipe and its Tcl file handler would live
+        until the process ends (Tcl's notifier aborts the process once a
+        descriptor passes FD_SETSIZE). The Tcl interpreter itself is kept:
+        once unreferenced, Python could free it from whichever thread runs
+        the garbage collector, and Tcl hangs when an interpreter is deleted
+        outside the thread that made it."""
+        if self.smtp.link.closed:
+            return
         self.smtp.link.close()
+        while self._registered:
+            try:
+                self.tk.tk.deletecommand(self._registered.pop())
+            except tkinter.TclError:
+                pass  # the script renamed or deleted it
+        _closed_interpreters.append(self.tk.tk)
+
+    def __enter__(self) -> Interp:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

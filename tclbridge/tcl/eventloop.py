@@ -71,7 +71,13 @@ class MainThreadLink:
 
         self._workers.submit(body)
 
+    @property
+    def closed(self) -> bool:
+        return self._read_fd < 0
+
     def close(self) -> None:
+        if self.closed:
+            return
         self._workers.close()
         try:
             self._tk.deletefilehandler(self._read_fd)
@@ -79,6 +85,7 @@ class MainThreadLink:
             pass
         os.close(self._read_fd)
         os.close(self._write_fd)
+        self._read_fd = self._write_fd = -1
 
 
 class WorkerThreads:
@@ -106,6 +113,10 @@ class WorkerThreads:
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
             job()
+            # The job may hold the last reference to a Tcl interpreter once
+            # its caller is done with it; an interpreter freed in this thread
+            # aborts the process. Let go now, while the caller still holds it.
+            job = None
             with self._lock:
                 if self._closed:
                     return
