@@ -22,8 +22,9 @@ import bisect
 import json
 import os
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -637,10 +638,14 @@ def tcl_files(root: Path) -> Iterator[Path]:
                 yield path
 
 
-def scan(root: Path) -> list[FileReport]:
+def scan(root: Path, warn: Callable[[str], None] = print) -> list[FileReport]:
     reports = []
     for path in tcl_files(root):
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        try:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError as exc:
+            warn(f"tclbridge scan: cannot read {path}: {exc.strerror or exc}")
+            continue
         shown = path.name if path == root else str(path.relative_to(root))
         report = analyse(text, shown)
         if report.uses_smtp_or_mime:
@@ -726,7 +731,7 @@ def main(opts: argparse.Namespace) -> int:
     if not root.exists():
         print(f"tclbridge scan: no such file or directory: {opts.dir}")
         return 2
-    reports = scan(root)
+    reports = scan(root, warn=lambda line: print(line, file=sys.stderr))
     if opts.json:
         result = {"root": str(root), "files": [r.to_json() for r in reports],
                   "summary": summary(reports)}

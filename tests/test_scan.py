@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -265,3 +266,21 @@ def test_deep_nesting_is_bounded() -> None:
             text = "set x " + opener * depth + "mime::uniqueID" + closer * depth + "\n"
             report = scan.analyse(text, "deep.tcl")
             assert ("mime::uniqueID" in report.commands()) is found
+
+
+def test_unreadable_file_is_reported_and_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = plant(tmp_path)
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "legacy.tcl":  # the fault: root can read any file
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    warnings: list[str] = []
+    reports = scan.scan(root, warn=warnings.append)
+    assert [r.path for r in reports] == ["dialog.exp", "sub/wrapper", "ui.tk"]
+    assert warnings == [f"tclbridge scan: cannot read {root / 'legacy.tcl'}: Permission denied"]
