@@ -22,6 +22,7 @@ import io
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -472,6 +473,55 @@ def test_reply_line_limit(cafile: str) -> None:
         res = run_bridge(script_args(cell, main, None), cafile)
     assert (res.rc, res.result) == (1, "reply line longer than 1048576 bytes")
     assert "Traceback" not in res.output
+
+
+# -- the fault server does what the table's columns say ------------------------
+
+
+def _greeting_chunks(fault: str, **extra: object) -> list[bytes]:
+    with FaultServer([Fault("greeting", fault, **extra)]) as srv:  # type: ignore[arg-type]
+        with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+            chunks = []
+            while not b"".join(chunks).endswith(b"\r\n"):
+                data = sock.recv(1 << 21)
+                if not data:
+                    break
+                chunks.append(data)
+    return chunks
+
+
+def test_fault_server_reply_faults() -> None:
+    assert b"".join(_greeting_chunks("4xx")).startswith(b"421 ")
+    assert b"".join(_greeting_chunks("5xx")).startswith(b"554 ")
+    assert b"".join(_greeting_chunks("garbage")) == b"HTTP/1.1 400 Bad Request\r\n"
+    assert b"".join(_greeting_chunks("short")) == b"25\r\n"
+    assert _greeting_chunks("close") == []
+    split = _greeting_chunks("split")
+    assert b"".join(split).startswith(b"220 ") and len(split) > 10
+    long = b"".join(_greeting_chunks("1mb", length=123_456))
+    assert long.startswith(b"220 ") and long.count(b"x") >= 123_456
+
+
+def test_fault_server_connect_faults() -> None:
+    with FaultServer([Fault("connect", "close")]) as srv:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((srv.host, srv.port), timeout=5)
+    with FaultServer([Fault("connect", "silent")]) as srv:
+        with pytest.raises(TimeoutError):
+            socket.create_connection((srv.host, srv.port), timeout=0.3)
+
+
+def test_fault_server_lost_reply_accepts_without_250() -> None:
+    with FaultServer([Fault("dot", "lost-reply")]) as srv:
+        with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+            sock.sendall(b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\nhi\r\n.\r\n")
+            received = b""
+            while data := sock.recv(65536):
+                received += data
+    assert b"354 " in received and b"message accepted" not in received
+    (transaction,) = srv.transactions()
+    assert (transaction.accepted, transaction.replied_250) == (True, False)
+    assert transaction.data == b"hi\r\n"
 
 
 def test_doc_shows_the_matrix() -> None:
