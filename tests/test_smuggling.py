@@ -350,9 +350,10 @@ def test_header_value(wire: Wire, name: str, form: str) -> None:
         "set tok [mime::initialize -canonical text/plain -string body]",
         "-header [list Subject $value]",
     )
-    if re.search(r"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])", value):
+    # Raw, every line break is refused; tcllib's Q words keep LF as it is.
+    breaks = "\n" if form == "quoted-printable" else "\r\n" if form == "raw" else ""
+    if any(ch in text for ch in breaks):
         assert_refused_before_connecting(sent, "header injection refused")
-        assert form != "base64"  # B words never hold a line break
         return
     message = assert_one_clean_delivery(sent)
     header_block = message.split(b"\r\n\r\n", 1)[0]
