@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import os
 import re
@@ -116,10 +117,58 @@ def low_bytes(text: str) -> bytes:
 def base64_encode(data: bytes | str, maxlen: int = 76) -> str:
     """tcllib `base64::encode` (76-character lines joined by LF, no final LF)."""
     raw = low_bytes(data) if isinstance(data, str) else data
-    encoded = base64.b64encode(raw).decode("ascii")
-    if maxlen <= 0 or len(encoded) <= maxlen:
+    return base64_lines(raw, 0, maxlen).decode("ascii")
+
+
+def base64_lines(raw: bytes, piece: int = 0, width: int = 76) -> bytes:
+    """tcllib's base64 of `raw` encoded `piece` bytes at a time (0: all at
+    once): each piece's output in lines of `width` characters joined by LF,
+    with no LF after a piece, so a piece's short last line runs on into the
+    next piece's first line (tcllib's file bodies look like that).
+
+    One C call encodes everything and one join cuts the lines, along line
+    boundaries computed once per length: a Python step per line would cost
+    more than the encoding."""
+    if not raw:
+        return b""
+    piece = piece or len(raw)
+    if piece % 3 == 0:
+        # Pieces of whole 3-byte groups encode the same apart or together.
+        encoded = binascii.b2a_base64(raw, newline=False)
+    else:
+        encoded = b"".join(
+            binascii.b2a_base64(raw[i : i + piece], newline=False)
+            for i in range(0, len(raw), piece)
+        )
+    if width <= 0:
         return encoded
-    return "\n".join(encoded[i : i + maxlen] for i in range(0, len(encoded), maxlen))
+    return b"\n".join(map(encoded.__getitem__, _line_slices(len(raw), piece, width)))
+
+
+def _piece_sizes(size: int, piece: int) -> list[int]:
+    """Base64 characters of each piece of `size` bytes cut every `piece` bytes."""
+    full, rest = divmod(size, piece)
+    return [-(-piece // 3) * 4] * full + ([-(-rest // 3) * 4] if rest else [])
+
+
+@functools.lru_cache(maxsize=64)
+def _line_slices(size: int, piece: int, width: int) -> tuple[slice, ...]:
+    cuts: list[int] = []
+    start = 0
+    for chars in _piece_sizes(size, piece):
+        cuts.extend(range(start + width, start + chars, width))
+        start += chars
+    return tuple(map(slice, [0, *cuts], [*cuts, start]))
+
+
+def base64_size(size: int, piece: int, width: int = 76) -> tuple[int, int]:
+    """(characters, line breaks) of `base64_lines` for `size` bytes, without
+    encoding them (for SMTP SIZE)."""
+    if not size:
+        return 0, 0
+    counts = _piece_sizes(size, piece or size)
+    breaks = sum((count - 1) // width for count in counts) if width > 0 else 0
+    return sum(counts), breaks
 
 
 def base64_decode(text: str) -> str:

@@ -9,10 +9,13 @@ piece, in large pieces.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import cast
 
 from tclbridge.errors import TclError
-from tclbridge.mime.codecs import base64_encode, qp_encode
+from tclbridge.mime.codecs import base64_encode, base64_lines, base64_size, qp_encode
 from tclbridge.mime.model import Part, read_file
 
 # Characters of base64 output per yielded piece of a string body (57 input
@@ -33,6 +36,19 @@ def check_writable(part: Part) -> None:
 def iter_text(part: Part) -> Iterator[str]:
     """The message as tcllib writes it to a channel, before the channel's
     encoding and translation."""
+    return cast(Iterator[str], _text(part, lengths=False))
+
+
+@dataclass(frozen=True)
+class EncodedLength:
+    """A base64 file body as `_text(..., lengths=True)` yields it: its
+    characters and LF line breaks, computed from the file's size."""
+
+    chars: int
+    breaks: int
+
+
+def _text(part: Part, lengths: bool) -> Iterator[str | EncodedLength]:
     check_writable(part)
     policy = part.policy
     yield "".join(f"{name}: {value}\n" for name, value in policy.header_fields(part))
@@ -40,12 +56,12 @@ def iter_text(part: Part) -> Iterator[str]:
         if part.content.startswith("message/"):
             yield "\n"
             if part.parts:
-                yield from iter_text(part.parts[0])
+                yield from _text(part.parts[0], lengths)
             return
         boundary = policy.boundary(part)
         for child in part.parts:
             yield f"\n--{boundary}\n"
-            yield from iter_text(child)
+            yield from _text(child, lengths)
         yield f"\n--{boundary}--\n"
         return
     converter = policy.body_converter(part)
@@ -57,6 +73,10 @@ def iter_text(part: Part) -> Iterator[str]:
     if part.value == "file":
         assert part.file is not None
         yield "\n"
+        if lengths and converter == "base64":
+            size = os.path.getsize(part.file)
+            yield EncodedLength(*base64_size(size, policy.file_piece))
+            return
         yield from _file_body(part.file, converter, policy.file_piece, policy.file_read)
         return
     if converter == "base64":
@@ -75,10 +95,11 @@ def _file_body(path: str, converter: str, piece: int, read_size: int) -> Iterato
     # tcllib encodes each `piece` bytes on its own and concatenates the
     # results, so we keep that framing while reading larger blocks.
     for block in read_file(path, read_size):
-        text = block.decode("latin-1")
         if converter == "base64":
-            yield "".join(base64_encode(text[i : i + piece]) for i in range(0, len(text), piece))
-        elif converter == "quoted-printable":
+            yield base64_lines(block, piece).decode("ascii")
+            continue
+        text = block.decode("latin-1")
+        if converter == "quoted-printable":
             yield "".join(qp_encode(text[i : i + piece]) for i in range(0, len(text), piece))
         else:
             yield text
@@ -107,6 +128,19 @@ def iter_message(part: Part, encoding: str = "utf-8", *, crlf: bool = True) -> I
             pending, size = [], 0
     if pending:
         yield b"".join(pending)
+
+
+def message_size(part: Part, encoding: str = "utf-8") -> int:
+    """`len(build_message(part, encoding))`, what SMTP SIZE announces, with
+    base64 file bodies counted from the file's size instead of encoded (a
+    second encoding pass would double the cost of a large attachment)."""
+    total = 0
+    for text in _text(part, lengths=True):
+        if isinstance(text, EncodedLength):
+            total += text.chars + 2 * text.breaks  # each LF goes out as CRLF
+        else:
+            total += len(encode_for_channel(text, encoding))
+    return total
 
 
 def build_message(part: Part, encoding: str = "utf-8") -> bytes:

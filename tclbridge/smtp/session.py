@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tclbridge.errors import SMTP_FAILURE, TCL_ERROR
-from tclbridge.mime.generator import iter_message
+from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.policy import Enforcer
 from tclbridge.smtp.conversation import Conversation, DebugLog
@@ -99,7 +99,7 @@ class Session:
         if not any(arg.startswith("SIZE") for arg in self.handshake.esmtp):
             return ""
         try:
-            size = sum(len(chunk) for chunk in iter_message(message, self.settings.encoding))
+            size = message_size(message, self.settings.encoding)
         except Exception:  # noqa: BLE001 - tcllib drops SIZE when building fails
             return ""
         return f" SIZE={size}"

@@ -1,0 +1,145 @@
+"""The fast paths of the hot loops give what the plain way gives: base64
+cut into tcllib's lines, SMTP SIZE computed without encoding, sends handed
+to reused worker threads. Nothing here is timed."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tclbridge.mime import build_message, new_part
+from tclbridge.mime.codecs import base64_lines, base64_size
+from tclbridge.mime.generator import message_size
+from tclbridge.mime.policy import TCLLIB
+from tclbridge.tcl.eventloop import WorkerThreads
+
+
+def piecewise_base64(raw: bytes, piece: int, width: int) -> bytes:
+    """The plain way: each piece on its own, cut every `width` characters,
+    lines joined by LF, pieces run together."""
+    out = []
+    for start in range(0, len(raw), piece or max(len(raw), 1)):
+        encoded = base64.b64encode(raw[start : start + (piece or len(raw))])
+        if width > 0:
+            encoded = b"\n".join(
+                encoded[i : i + width] for i in range(0, len(encoded), width)
+            )
+        out.append(encoded)
+    return b"".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.binary(max_size=700),
+    piece=st.sampled_from([0, 3, 5, 57, 58, 300]),
+    width=st.sampled_from([76, 4, 7, 0, -1]),
+)
+def test_base64_lines_match_piecewise_encoding(raw: bytes, piece: int, width: int) -> None:
+    got = base64_lines(raw, piece, width)
+    assert got == piecewise_base64(raw, piece, width)
+    chars, breaks = base64_size(len(raw), piece, width)
+    assert (chars, breaks) == (len(got) - got.count(b"\n"), got.count(b"\n"))
+
+
+def test_base64_lines_of_file_blocks() -> None:
+    raw = bytes(range(256)) * 1100  # more than two of tcllib's 32766-byte pieces
+    for size in (TCLLIB.file_piece, TCLLIB.file_piece + 1, len(raw)):
+        expected = piecewise_base64(raw[:size], TCLLIB.file_piece, 76)
+        assert base64_lines(raw[:size], TCLLIB.file_piece) == expected
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, 56, 57, TCLLIB.file_piece, TCLLIB.file_piece + 1, TCLLIB.file_read + 7]
+)
+def test_message_size_is_the_built_length(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    attached = new_part(canonical="application/octet-stream", file=str(path), encoding="base64")
+    text = new_part(canonical="text/plain", string="caf\u00e9 \u20ac\nline two\n")
+    qp = new_part(canonical="text/plain", string="x" * 200 + "\n.\nFrom me\n ")
+    plain = new_part(canonical="text/plain", file=str(path), encoding="7bit")
+    top = new_part(canonical="multipart/mixed", parts=[text, attached, qp, plain],
+                   headers=[("Subject", "size")])
+    for encoding in ("utf-8", "iso8859-1"):
+        assert message_size(top, encoding) == len(build_message(top, encoding))
+    assert message_size(attached) == len(build_message(attached))
+
+
+WAIT = 10
+
+
+def _run_and_wait(workers: WorkerThreads, job) -> None:
+    finished = threading.Event()
+
+    def wrapped() -> None:
+        job()
+        finished.set()
+
+    workers.submit(wrapped)
+    assert finished.wait(WAIT)
+
+
+def _wait_until_idle(workers: WorkerThreads) -> None:
+    """A worker counts itself idle only after its job returned."""
+    for _ in range(WAIT * 100):
+        if workers._idle:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the worker never became idle")
+
+
+def test_worker_thread_is_reused_for_the_next_job() -> None:
+    workers = WorkerThreads()
+    idents: list[int] = []
+    for _ in range(3):
+        _run_and_wait(workers, lambda: idents.append(threading.get_ident()))
+        _wait_until_idle(workers)
+    workers.close()
+    assert len(idents) == 3
+    assert len(set(idents)) == 1
+
+
+def test_job_submitted_while_worker_busy_runs_at_once_in_another_thread() -> None:
+    workers = WorkerThreads()
+    release = threading.Event()
+    started = threading.Event()
+    idents: list[int] = []
+
+    def blocking() -> None:
+        idents.append(threading.get_ident())
+        started.set()
+        release.wait(WAIT)
+
+    workers.submit(blocking)
+    assert started.wait(WAIT)
+    _run_and_wait(workers, lambda: idents.append(threading.get_ident()))
+    release.set()
+    workers.close()
+    assert len(set(idents)) == 2
+
+
+def test_close_ends_idle_workers() -> None:
+    workers = WorkerThreads()
+    threads: list[threading.Thread] = []
+    _run_and_wait(workers, lambda: threads.append(threading.current_thread()))
+    _wait_until_idle(workers)
+    workers.close()
+    threads[0].join(WAIT)
+    assert not threads[0].is_alive()
+
+
+def test_idle_worker_ends_after_its_timeout_and_the_next_job_still_runs() -> None:
+    workers = WorkerThreads(idle_timeout=0.05)
+    threads: list[threading.Thread] = []
+    _run_and_wait(workers, lambda: threads.append(threading.current_thread()))
+    threads[0].join(WAIT)
+    assert not threads[0].is_alive()
+    assert workers._idle == 0
+    _run_and_wait(workers, lambda: threads.append(threading.current_thread()))
+    assert threads[1] is not threads[0]
+    workers.close()
