@@ -95,11 +95,15 @@ class WorkerThreads:
     busy (a send from an `after` handler during another send) gets a new
     thread, so sends never wait for each other."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_timeout: float = 30.0) -> None:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        # Threads waiting for a job, less the jobs queued for them.
         self._idle = 0
         self._closed = False
+        # An idle thread ends after this long, so an interpreter that is
+        # never closed does not keep threads forever.
+        self._idle_timeout = idle_timeout
 
     def submit(self, job: Callable[[], None]) -> None:
         with self._lock:
@@ -111,7 +115,17 @@ class WorkerThreads:
             threading.Thread(target=self._serve, name="tclbridge-send", daemon=True).start()
 
     def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self._idle_timeout)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # else a job was queued for this thread
+                        self._idle -= 1
+                        return
+                continue
+            if job is None:
+                return
             job()
             # The job may hold the last reference to a Tcl interpreter once
             # its caller is done with it; an interpreter freed in this thread
