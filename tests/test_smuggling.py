@@ -429,10 +429,9 @@ def test_line_break_in_envelope_values_refused(wire: Wire, where: str, brk: str)
             f"header {error} contains a line break not followed by a space or tab"
             " (header injection refused)"
         )
-    else:
-        assert "line break in" in sent.result and "(SMTP command injection refused)" in (
-            sent.result
-        )
+    else:  # the header is well folded; the address taken out of it is not
+        pattern = rf"error in (To/)?{error}: line break in .* \(SMTP command injection refused\)"
+        assert re.fullmatch(pattern, sent.result, re.S)
     assert_refused_before_connecting(sent, "refused" if where != "-recipients-bare" else "")
     assert not wire.tcl.eval("set errorCode").startswith("TCLBRIDGE")
 
