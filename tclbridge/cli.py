@@ -23,7 +23,9 @@ def parse_server(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; for a known `command` only that subcommand's module is
+    imported (`run` must start fast: their imports cost more than Tcl's)."""
     parser = argparse.ArgumentParser(prog="tclbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
@@ -46,7 +48,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
-    for module in _subcommand_modules():
+    for module in _subcommand_modules(command):
         module.add_parser(sub)
     return parser
 
@@ -56,9 +58,13 @@ def _build_parser() -> argparse.ArgumentParser:
 _SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check", "scan": "tclbridge.scan"}
 
 
-def _subcommand_modules() -> list:
+def _subcommand_modules(command: str | None = None) -> list:
     import importlib
 
+    if command in _SUBCOMMANDS:
+        return [importlib.import_module(_SUBCOMMANDS[command])]
+    if command == "run":
+        return []
     return [importlib.import_module(name) for name in _SUBCOMMANDS.values()]
 
 
@@ -133,7 +139,8 @@ def _finish(code: int) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    opts = _build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    opts = _build_parser(words[0] if words else None).parse_args(words)
     if opts.command != "run":
         import importlib
 

@@ -5,6 +5,8 @@ to reused worker threads. Nothing here is timed."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -143,3 +145,30 @@ def test_idle_worker_ends_after_its_timeout_and_the_next_job_still_runs() -> Non
     _run_and_wait(workers, lambda: threads.append(threading.current_thread()))
     assert threads[1] is not threads[0]
     workers.close()
+
+
+def test_tclbridge_run_start_up_leaves_heavy_modules_unloaded(tmp_path: Path) -> None:
+    """`tclbridge run` is measured against tclsh's start-up: the Python API
+    (the email package) and the other subcommands (aiosmtpd, asyncio) must
+    not be imported for it."""
+    script = tmp_path / "probe.tcl"
+    script.write_text(
+        "package require smtp\npackage require mime\n"
+        "puts [join [lsort [::probe_modules]] { }]\n"
+    )
+    probe = (
+        "import sys, tclbridge.cli as cli, tclbridge.interp as interp\n"
+        "heavy = ('email.policy', 'tclbridge.smtp.api', 'tclbridge.check', 'aiosmtpd', 'asyncio')\n"
+        "orig = interp.Interp.__init__\n"
+        "def init(self, *a, **k):\n"
+        "    orig(self, *a, **k)\n"
+        "    self.tk.createcommand('::probe_modules',\n"
+        "                          lambda: [m for m in heavy if m in sys.modules] or ['none'])\n"
+        "interp.Interp.__init__ = init\n"
+        f"cli.main(['run', {str(script)!r}])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "none"
