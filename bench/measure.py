@@ -24,6 +24,13 @@ class Measured:
     peak_rss: int  # bytes: ru_maxrss of this process (and any children it waited for)
 
 
+def child_environment() -> dict[str, str]:
+    """This environment, but letting Python write its bytecode caches: an
+    installed tclbridge has them, so a run must not compile its modules from
+    source each time (PYTHONDONTWRITEBYTECODE would make it)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_measured(argv: Sequence[str], timeout: float, cwd: Path | None = None) -> Measured:
     """Run `argv` to completion and measure it.
 
@@ -32,7 +39,8 @@ def run_measured(argv: Sequence[str], timeout: float, cwd: Path | None = None) -
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
+            env=child_environment(),
         )
         timer = threading.Timer(timeout, proc.kill)
         timer.start()

@@ -61,6 +61,9 @@ def run_all(
         results.capacity = measure_capacity(
             sink.port, config.capacity_mb, config.capacity_messages
         )
+        progress("warming up (bytecode caches, page cache)")
+        for impl in workloads.IMPLEMENTATIONS:
+            run_measured(workloads.small_messages(impl, sink.port, 1), 60)
         if "a" in parts:
             _small(sink, config, results, progress)
         if "b" in parts:

@@ -25,7 +25,8 @@ IDLE_LIMIT = 300
 
 class DiscardSink:
     """Serves one connection at a time in a thread; `data_sizes` holds the
-    size of each DATA it discarded (dot-stuffed, terminator excluded)."""
+    size of each DATA it discarded, as sent (dot-stuffed, up to and with the
+    CRLF before the final ".")."""
 
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
