@@ -31,61 +31,82 @@ _QP_SPECIAL_LINES: tuple[tuple[str, str], ...] = (
     ("\nFrom ", "\n=46rom "),
 )
 _QP_LINE = 72
-_QP_CUT_AT_CODE = re.compile(r"(=|=.)$", re.S)
+# Lines tcllib cuts with soft breaks.
+_QP_LONG_LINE = re.compile(rf"[^\n]{{{_QP_LINE + 1},}}")
+
+
+def _escape_table(chars: re.Pattern[str]) -> dict[str, str]:
+    return {c: f"={ord(c):02X}" for c in map(chr, range(256)) if chars.match(c)}
+
+
+_QP_BODY_ESCAPES = _escape_table(_QP_BODY)
+_QP_WORD_ESCAPES = _escape_table(_QP_WORD)
 
 
 def string_map(text: str, mapping: Sequence[tuple[str, str]]) -> str:
     """Tcl's `string map`: one left-to-right pass, first matching key wins."""
-    firsts = {key[0] for key, _ in mapping if key}
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in firsts:
-            for key, repl in mapping:
-                if key and text.startswith(key, i):
-                    out.append(repl)
-                    i += len(key)
-                    break
-            else:
-                out.append(ch)
-                i += 1
+    pattern, replacements = _string_map_regex(tuple(mapping))
+    if pattern is None:
+        return text
+    return pattern.sub(lambda found: replacements[found.group()], text)
+
+
+@functools.lru_cache(maxsize=32)
+def _string_map_regex(
+    mapping: tuple[tuple[str, str], ...],
+) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    # A regex alternation tries its branches in order at each position, and
+    # re.sub moves on after a match: exactly `string map`'s rule.
+    replacements: dict[str, str] = {}
+    for key, value in mapping:
+        if key:
+            replacements.setdefault(key, value)
+    if not replacements:
+        return None, replacements
+    return re.compile("|".join(map(re.escape, replacements))), replacements
+
+
+def _escape_chars(text: str, escapes: dict[str, str]) -> str:
+    """Each character of `escapes` in `text` as its =XX. One C-level pass per
+    character present beats a Python call per occurrence; "=" goes first,
+    since the others bring more of it."""
+    present = [c for c in escapes if c in text]
+    if "=" in present:
+        present.remove("=")
+        text = text.replace("=", escapes["="])
+    for char in present:
+        text = text.replace(char, escapes[char])
+    return text
+
+
+def _soft_break(line: str) -> str:
+    """tcllib's cuts of a line longer than 72 characters: 73 at a time, or
+    fewer so that no =XX is split, each piece ending in a soft break."""
+    pieces = []
+    while len(line) > _QP_LINE:
+        # tcllib tests the 73 characters with `regexp (=|=.)$`.
+        if line[_QP_LINE - 1] == "=":
+            keep = _QP_LINE - 1
+        elif line[_QP_LINE] == "=":
+            keep = _QP_LINE
         else:
-            # Copy the run up to the next possible key start in one go.
-            j = i + 1
-            while j < n and text[j] not in firsts:
-                j += 1
-            out.append(text[i:j])
-            i = j
-    return "".join(out)
-
-
-def _qp_escape(match: re.Match[str]) -> str:
-    return f"={ord(match.group()):02X}"
+            keep = _QP_LINE + 1
+        pieces.append(line[:keep] + "=\n")
+        line = line[keep:]
+    pieces.append(line)
+    return "".join(pieces)
 
 
 def qp_encode(text: str, encoded_word: bool = False, no_softbreak: bool = False) -> str:
     """`mime::qp_encode string ?encoded_word? ?no_softbreak?`."""
     if encoded_word:
-        text = _QP_WORD.sub(_qp_escape, text)
+        text = _escape_chars(text, _QP_WORD_ESCAPES)
         text = string_map(text, ((" ", "_"),) + _QP_SPECIAL_LINES)
     else:
-        text = _QP_BODY.sub(_qp_escape, text)
+        text = _escape_chars(text, _QP_BODY_ESCAPES)
         text = string_map(text, _QP_SPECIAL_LINES)
     if not no_softbreak:
-        pieces: list[str] = []
-        for line in text.split("\n"):
-            while len(line) > _QP_LINE:
-                chunk = line[: _QP_LINE + 1]
-                found = _QP_CUT_AT_CODE.search(chunk)
-                if found:
-                    keep = _QP_LINE - len(found.group()) + 1
-                    chunk, line = line[:keep], line[keep:]
-                else:
-                    line = line[_QP_LINE + 1 :]
-                pieces.append(chunk + "=\n")
-            pieces.append(line + "\n")
-        text = "".join(pieces)[:-1]
+        text = _QP_LONG_LINE.sub(lambda found: _soft_break(found.group()), text)
     if text.endswith(" "):
         text = text[:-1] + "=20"
     elif text.endswith("\t"):
