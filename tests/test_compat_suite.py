@@ -141,6 +141,14 @@ def test_compat_bare_cr() -> None:
     assert cmp.compare(_outcome(tcllib), _outcome(bridge), compat=[{"entry": "bare-cr"}]) == []
 
 
+def test_compat_qp_dot_line() -> None:
+    tcllib = _msg(body=b"a=2E\r\nb=2E\r\n=2E\r\n")
+    bridge = _msg(body=b"a\r\n=2E\r\nb\r\n=2E\r\n=2E\r\n")
+    assert cmp.compare(_outcome(tcllib), _outcome(bridge))
+    assert cmp.compare(_outcome(tcllib), _outcome(bridge),
+                       compat=[{"entry": "qp-dot-line"}]) == []
+
+
 def test_compat_token_restored_and_literal_expectations() -> None:
     first = _msg()
     dup = first.replace(b"Subject: Hi\r\n", b"Subject: Hi\r\nSubject: Hi\r\n")

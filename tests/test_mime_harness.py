@@ -8,10 +8,12 @@ duplicate lines (fixed in 1.7.2 / on purpose) are dropped from its output.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 TCLSH = shutil.which("tclsh")
 TCLLIB_MIME = Path("/usr/share/tcltk/tcllib1.21/mime/mime.tcl")
@@ -37,6 +39,26 @@ proc readbin {name} {
     close $f
     return $data
 }
+"""
+
+# The reference runs with tcllib's quoted-printable line-loss bug fixed in
+# place (COMPAT `qp-dot-line`): its "\n.\n" -> "=2E\n" map becomes
+# "\n.\n" -> "\n=2E\n", the rest of its qp_encode unchanged.
+TCLLIB_QP_FIX = r"""
+apply {{} {
+    set params {}
+    foreach name [info args ::mime::qp_encode] {
+        if {[info default ::mime::qp_encode $name value]} {
+            lappend params [list $name $value]
+        } else {
+            lappend params $name
+        }
+    }
+    set body [info body ::mime::qp_encode]
+    set fixed [string map [list {\n\.\n =2E\n} {\n\.\n \n=2E\n}] $body]
+    if {$fixed eq $body} { error "tcllib's qp_encode has changed: no dot-line map to fix" }
+    proc ::mime::qp_encode $params $fixed
+}}
 """
 
 _UNIQUE = re.compile(r"<\d+\.\d+\.\d+@[^>\s]+>")
@@ -71,8 +93,7 @@ def fix_tcllib_170(text: str) -> str:
 
 def run_tclsh(script: str, workdir: Path) -> str:
     (workdir / "snippet.tcl").write_text(script, encoding="utf-8")
-    driver = HARNESS + r"""
-package require mime
+    driver = HARNESS + "package require mime\n" + TCLLIB_QP_FIX + r"""
 set dir [pwd]
 set f [open snippet.tcl]; fconfigure $f -encoding utf-8; set __s [read $f]; close $f
 set __r [__run $__s]
@@ -87,13 +108,15 @@ puts -nonewline [encoding convertto utf-8 $__r]
 
 
 def run_bridge(script: str, workdir: Path) -> str:
-    import os
-
     from tclbridge import Interp
 
     here = os.getcwd()
+    with Interp() as tcl:
+        return _run_in(tcl, script, workdir, here)
+
+
+def _run_in(tcl: Any, script: str, workdir: Path, here: str) -> str:
     try:
-        tcl = Interp()
         tcl.eval(HARNESS)
         tcl.eval("package require mime")
         tcl.call("cd", str(workdir))

@@ -17,6 +17,7 @@ from tests.test_mime_harness import (
     HARNESS,
     HAVE_TCLLIB,
     TCLLIB_MIME,
+    TCLLIB_QP_FIX,
     TCLSH,
     fix_tcllib_170,
     mask,
@@ -214,6 +215,7 @@ def run_reference(script: str, workdir: Path) -> str:
 package require mime
 set f [open {{{TCLLIB_MIME}}}]; set __src [read $f]; close $f
 eval [string map [list {{$x-2]]}} {{$x-2]}}] $__src]
+""" + TCLLIB_QP_FIX + """
 set f [open snippet.tcl]; fconfigure $f -encoding utf-8; set __s [read $f]; close $f
 set __r [__run $__s]
 fconfigure stdout -translation binary

@@ -7,6 +7,7 @@ tcllib 1.7.0 cannot parse its own multipart output (COMPAT `boundary-once`).
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from tclbridge import Interp
 from tests.test_mime_property import Container, Leaf, ScriptWriter, Tree, tcl_word, trees
 
-TREES = 200
+TREES = int(os.environ.get("TCLBRIDGE_ROUNDTRIP_TREES", "200"))
 
 # Headers the builder writes itself; everything else must come back as given.
 _GENERATED_HEADERS = {"mime-version", "content-id", "content-type", "content-transfer-encoding"}
@@ -34,23 +35,36 @@ def tcl() -> Iterator[Interp]:
         yield bridge
 
 
-def _line_ends(data: bytes) -> bytes:
-    """Text bodies leave the builder with CRLF line ends (RFC 2045 canonical form)."""
-    return re.sub(rb"\r?\n", b"\r\n", data)
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n", "\n", value).strip()
+
+
+def _lines(data: bytes) -> bytes:
+    """Line ends are not the tree's to fix: the builder writes CRLF, turns a
+    CR into CR CR LF or =0D, and the parser gives CRLF at the top and LF in
+    nested parts (as tcllib). Any run of CRs and LFs counts as one line end."""
+    return re.sub(rb"[\r\n]+", b"\n", data).strip(b"\n")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _expected_body(leaf: Leaf) -> bytes | None:
     """The body the parser must give back, or None where the tree does not
-    fix it (Unicode text becomes bytes by the Tcl system encoding)."""
+    fix it."""
     if leaf.unicode:
-        return None
+        return None  # characters become bytes by the charset's encoding
     encoding = (leaf.encoding or "").lower()
-    if encoding == "base64":
-        return leaf.body
-    # Every other transfer encoding writes lines: any CR/LF run is a line end.
-    if encoding == "quoted-printable":
-        return _line_ends(leaf.body)
-    return None if b"\r" in leaf.body.replace(b"\r\n", b"") else _line_ends(leaf.body)
+    if encoding not in ("base64", "quoted-printable") and not _is_utf8(leaf.body):
+        # Unencoded text goes through the Tcl system encoding (UTF-8 here)
+        # both ways, as in tcllib: bytes that are not UTF-8 do not survive.
+        return None
+    return leaf.body
 
 
 def _compare(tcl: Interp, token: str, tree: Tree, where: str) -> list[str]:
@@ -74,7 +88,9 @@ def _compare(tcl: Interp, token: str, tree: Tree, where: str) -> list[str]:
         if name.lower() in _GENERATED_HEADERS:
             continue
         values = tcl.tk.splitlist(tcl.eval(f"mime::getheader {token} {tcl_word(name)}"))
-        if value.replace("\n", "\r\n").strip() not in [v.strip() for v in values]:
+        # Header values go out as UTF-8 octets and are read back as octets.
+        values = [_unfold(v.encode("latin-1").decode("utf-8")) for v in values]
+        if _unfold(value) not in values:
             problems.append(f"{where}: header {name} {values!r}, built with {value!r}")
     if isinstance(tree, Container):
         children = tcl.tk.splitlist(prop("parts"))
@@ -84,10 +100,14 @@ def _compare(tcl: Interp, token: str, tree: Tree, where: str) -> list[str]:
             problems += _compare(tcl, child, sub, f"{where}/{i}")
         return problems
     expected = _expected_body(tree)
+    if content.startswith("message/"):
+        # Any message/* body is parsed as the message it carries (as tcllib).
+        expected = None
     if expected is not None:
         # Through hex: tkinter's eval cuts a result at a NUL character.
         body = bytes.fromhex(tcl.eval(f"binary encode hex [mime::getbody {token}]"))
-        if body.rstrip(b"\r\n") != expected.rstrip(b"\r\n"):
+        exact = (tree.encoding or "").lower() == "base64" and not content.startswith("text/")
+        if body != expected if exact else _lines(body) != _lines(expected):
             problems.append(f"{where}: body {body[:80]!r}, built with {expected[:80]!r}")
     return problems
 
@@ -99,8 +119,22 @@ def _writable(text: str) -> str:
     return "".join(c for c in text if c not in '"\\' and c.isascii())
 
 
+_given_boundaries = iter(range(10**9))
+
+
 def _representable(tree: Tree) -> Tree:
     tree.params = [(k, _writable(v)) for k, v in tree.params]
+    # A boundary the script gives twice (parent and child) cannot be told
+    # apart by any parser.
+    tree.params = [(k, f"given-{next(_given_boundaries)}" if k == "boundary" else v)
+                   for k, v in tree.params]
+    if isinstance(tree, Container) and tree.content.lower().startswith("message/"):
+        tree.children = tree.children[:1]  # a message/* part carries one message
+    if isinstance(tree, Leaf) and tree.content.lower().startswith("message/"):
+        # The parser reads any message/* body as a message (as tcllib does):
+        # random bytes there are a bad header, not a body to give back.
+        # (LF only: a -file body's CRLF goes out as CR CR LF, as in tcllib.)
+        tree.body, tree.unicode = b"Subject: inner\n\nhello\n", False
     if isinstance(tree, Container):
         tree.children = [_representable(child) for child in tree.children]
     return tree

@@ -28,14 +28,15 @@ from tclbridge.mime import (
 )
 from tclbridge.mime.codecs import base64_encode, qp_decode, qp_encode, string_map
 from tclbridge.mime.policy import TCLLIB, LineScan, tcl_array_order
-from tests.test_mime_harness import HAVE_TCLLIB, TCLSH, fix_tcllib_170, mask
+from tests.test_mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH, fix_tcllib_170, mask
 
 needs_tclsh = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 
 
 def tclsh(script: str) -> str:
     """Run `script` under tclsh with tcllib's mime; its stdout as Tcl chars."""
-    driver = "package require mime\nfconfigure stdout -translation binary -encoding utf-8\n"
+    driver = ("package require mime\n" + TCLLIB_QP_FIX
+              + "fconfigure stdout -translation binary -encoding utf-8\n")
     out = subprocess.run(
         [TCLSH], input=(driver + script).encode(), capture_output=True, check=True
     ).stdout

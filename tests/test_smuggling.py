@@ -14,9 +14,8 @@ to what the script put in, as far as the encoding can carry it:
 - base64 carries any bytes: the decoded bytes are the input.
 - quoted-printable carries any bytes, with LF as the line break (tcllib
   writes CR as =0D). tcllib's encoder maps "\\n.\\n" to "=2E\\n", dropping
-  the line break before a lone dot, and the bridge keeps that
-  (tclbridge/mime/codecs.py `_QP_SPECIAL_LINES`); QP_DOT_LINE_LOSS below
-  states the rule and the tests check it exactly.
+  the line break before a lone dot; the bridge keeps it (COMPAT
+  `qp-dot-line`), so the decoded bytes are the input.
 - 7bit, 8bit and binary are written as they are, and SMTP DATA cannot carry
   a lone CR or LF: a CRLF, a lone CR and a lone LF each arrive as one CRLF
   (tcllib sends a lone CR bare, and a CRLF in the text as CR CR LF); NUL is
@@ -247,12 +246,6 @@ def canonical_part_body(data: bytes) -> bytes:
     return canonical_lines(data.removesuffix(b"\r") if data.endswith(b"\r") else data)
 
 
-def qp_dot_line_loss(data: bytes) -> bytes:
-    """tcllib's quoted-printable encoder writes "\\n.\\n" as "=2E\\n" (one
-    left-to-right pass), so the line break before a lone dot is lost."""
-    return data.replace(b"\n.\n", b".\n")
-
-
 def decoded(body: bytes, encoding: str) -> bytes:
     if encoding == "base64":
         return base64.b64decode(body, validate=False)
@@ -266,7 +259,7 @@ def expected(data: bytes, encoding: str) -> bytes:
     if encoding == "base64":
         return data
     if encoding == "quoted-printable":
-        return qp_dot_line_loss(data)
+        return data
     return canonical_lines(data)
 
 

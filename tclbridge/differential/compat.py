@@ -36,10 +36,22 @@ def _bare_cr(data: bytes) -> bytes:
     return stuff(content)
 
 
+# "=2E" only comes from the dot-line map (quoted-printable leaves "." alone).
+_QP_DOT_JOINED = re.compile(rb"(?<=[^\n])=2E\r\n")
+
+
+def _qp_dot_line(data: bytes) -> bytes:
+    """tcllib's quoted-printable writes "X\\n.\\nY" as "X=2E\\nY"; the bridge
+    keeps the line break: "X\\n=2E\\nY". (Exact while the joined line is
+    shorter than tcllib's 73-character soft-break limit.)"""
+    return _QP_DOT_JOINED.sub(b"\r\n=2E\r\n", data)
+
+
 _DATA_TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
     "cte-once": _cte_once,
     "boundary-once": _boundary_once,
     "bare-cr": _bare_cr,
+    "qp-dot-line": _qp_dot_line,
 }
 
 
@@ -84,14 +96,14 @@ _STREAM_TRANSFORMS: dict[str, Callable[[str], str]] = {"auth-hidden": _auth_hidd
 
 # Entries whose expectation follows from tcllib's outcome alone, so they hold for
 # any script (the others need a case to say what the bridge does instead).
-GENERAL_ENTRIES = ("cte-once", "boundary-once", "bare-cr", "auth-hidden")
+GENERAL_ENTRIES = ("cte-once", "boundary-once", "bare-cr", "qp-dot-line", "auth-hidden")
 
 
 def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
     """Outcome-level part of the COMPAT expectations (before masking).
 
-    Each item: ``entry`` (a docs/COMPAT.md name; cte-once, boundary-once and
-    bare-cr rewrite tcllib's DATA, token-restored its resent headers, auth-hidden
+    Each item: ``entry`` (a docs/COMPAT.md name; cte-once, boundary-once,
+    bare-cr and qp-dot-line rewrite tcllib's DATA, token-restored its resent headers, auth-hidden
     the AUTH payloads in its stdout/stderr transcript) and optionally ``stdout``/
     ``stderr`` (the literal expected text), ``stdout_replace`` ([old, new]
     pairs), ``exit``, ``keep_sessions`` / ``keep_messages`` (indices of

@@ -27,7 +27,8 @@ _QP_WORD = re.compile(r"[\x00-\x08\x0B-\x1E\x21-\x24\x3D\x40\x5B-\x5E\x60\x7B-\x
 _QP_SPECIAL_LINES: tuple[tuple[str, str], ...] = (
     (" \n", "=20\n"),
     ("\t\n", "=09\n"),
-    ("\n.\n", "=2E\n"),  # sic: tcllib drops the line break before the dot
+    # tcllib writes "=2E\n", losing the line break before the dot (COMPAT qp-dot-line).
+    ("\n.\n", "\n=2E\n"),
     ("\nFrom ", "\n=46rom "),
 )
 _QP_LINE = 72

@@ -558,7 +558,9 @@ def _read_file(path: str) -> str:
 def decode_body(text: str, encoding: str) -> str:
     """tcllib's decoding of a parsed body (base64 strict at the end of input)."""
     if encoding == "quoted-printable":
-        return codecs.qp_decode(text)
+        # qp_decode knows only "=\n" soft breaks; a body with CRLF line ends
+        # (every top-level part of real mail) has "=\r\n" (COMPAT qp-crlf).
+        return codecs.qp_decode(text.replace("=\r\n", ""))
     clean = _NOT_BASE64.sub("", text)
     if len(clean) % 4 == 1:
         raise TclError(
