@@ -301,3 +301,22 @@ def test_missing_file_error_is_tcls(tmp_path) -> None:
     part = new_part(canonical="text/plain", file=str(tmp_path / "nope"), encoding="7bit")
     with pytest.raises(TclError, match='^couldn\'t open ".*nope": no such file or directory$'):
         build_message(part)
+
+
+@needs_tclsh
+def test_charset_decoding_is_as_lenient_as_tcl() -> None:
+    # Tcl's `encoding convertfrom` never fails: word_encode/field_decode of
+    # bytes that are not valid in the charset must give what tcllib gives.
+    from tclbridge.mime.charsets import tcl_decode
+
+    cases = [("utf-8", "c3bc"), ("utf-8", "fc"), ("utf-8", "e282"), ("utf-8", "c080"),
+             ("utf-8", "f4908080"), ("utf-8", "41e282ac42"), ("ascii", "80"),
+             ("iso8859-8", "a1"), ("cp1252", "81"), ("iso8859-1", "ff")]
+    script = "".join(
+        f"puts [binary encode hex [encoding convertto utf-8"
+        f" [encoding convertfrom {enc} [binary decode hex {data}]]]]\n"
+        for enc, data in cases
+    )
+    expected = [bytes.fromhex(line).decode("utf-8") for line in tclsh(script).split()]
+    actual = [tcl_decode(enc, bytes.fromhex(data).decode("latin-1")) for enc, data in cases]
+    assert actual == expected

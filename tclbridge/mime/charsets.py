@@ -95,7 +95,20 @@ def tcl_encode(tcl_enc: str, text: str) -> str:
     return text.encode(python_codec(tcl_enc), errors="replace").decode("latin-1")
 
 
+def _tcl_lenient(exc: UnicodeError) -> tuple[str, int]:
+    """Tcl 8.6's `encoding convertfrom` never fails: a byte it cannot decode
+    stands for itself (U+0080 for 0x80...), and C0 80 is UTF-8 for NUL."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    if exc.object[exc.start:exc.start + 2] == b"\xc0\x80":
+        return "\x00", exc.start + 2
+    return chr(exc.object[exc.start]), exc.start + 1
+
+
+codecs.register_error("tclbridge-tcl-lenient", _tcl_lenient)
+
+
 def tcl_decode(tcl_enc: str, data: str) -> str:
     """`encoding convertfrom` of a byte string."""
     raw = bytes(ord(c) & 0xFF for c in data)
-    return raw.decode(python_codec(tcl_enc), errors="replace")
+    return raw.decode(python_codec(tcl_enc), errors="tclbridge-tcl-lenient")
