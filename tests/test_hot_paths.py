@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tclbridge.mime import build_message, new_part
 from tclbridge.mime.codecs import base64_lines, base64_size, qp_encode
 from tclbridge.mime.generator import message_size
-from tclbridge.mime.policy import TCLLIB
+from tclbridge.mime.policy import TCL_SPACE, TCLLIB, LineScan
 from tclbridge.tcl.eventloop import WorkerThreads
 from tests.test_mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 
@@ -55,6 +55,42 @@ def test_base64_lines_of_file_blocks() -> None:
     for size in (TCLLIB.file_piece, TCLLIB.file_piece + 1, len(raw)):
         expected = piecewise_base64(raw[:size], TCLLIB.file_piece, 76)
         assert base64_lines(raw[:size], TCLLIB.file_piece) == expected
+
+
+def plain_line_check(text: str, long_line: int) -> tuple[bool, bool]:
+    """tcllib's two questions, line by line: only tab, LF and printable
+    ASCII (a character above U+00FF counts by its low byte)? No line longer
+    than `long_line`, ending in white space, or starting "." or "From "?"""
+    def plain(char: str) -> bool:
+        code = ord(char)
+        return char in "\t\n" or 32 <= (code & 0xFF if code > 0xFF else code) <= 126
+
+    ascii_only = all(plain(c) for c in text)
+    safe = not any(
+        len(line) > long_line or line[-1:] in tuple(TCL_SPACE) or line.startswith((".", "From "))
+        for line in text.split("\n")
+    )
+    return ascii_only, safe
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    words=st.lists(
+        st.sampled_from(["a", "bc ", " ", "\t", "\n", "\n\n", ".", "From ", "From", "x" * 40,
+                         "\xa0", "\u2028", "\u0141", "\u0105", "\x85", "\xe9", "\r", "\x7f"]),
+        max_size=40,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6),
+)
+def test_line_scan_answers_as_line_by_line(words: list[str], cuts: list[int]) -> None:
+    text = "".join(words)
+    scan = LineScan(76)
+    start = 0
+    for cut in sorted(cuts) + [len(text)]:
+        scan.feed(text[start:cut])
+        start = max(start, cut)
+    scan.close()
+    assert (scan.ascii, scan.safe) == plain_line_check(text, 76)
 
 
 def _qp_samples() -> list[str]:

@@ -9,6 +9,7 @@ encoding is chosen for you, and the chunking that shapes encoded file bodies.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -85,11 +86,20 @@ class LineScan:
         return not self.ascii and not self.safe
 
     def feed(self, text: str) -> None:
-        pieces = text.split("\n")
-        for i, piece in enumerate(pieces):
-            if i:
-                self._end_line()
-            self._extend(piece)
+        first, newline, rest = text.partition("\n")
+        self._extend(first)
+        if not newline:
+            return
+        self._end_line()
+        # The whole lines in between are checked by a few regex scans rather
+        # than a Python step per line (a large text part has ~100k lines).
+        middle, newline, last = rest.rpartition("\n")
+        if newline:
+            if self.ascii and not _is_ascii(middle):
+                self.ascii = False
+            if self.safe and _has_unsafe_line(middle, self.long_line):
+                self.safe = False
+        self._extend(last)
 
     def close(self) -> None:
         if self._length:
@@ -115,6 +125,22 @@ class LineScan:
             self.safe = False
         self._length = 0
         self._head = self._last = ""
+
+
+def _has_unsafe_line(lines: str, long_line: int) -> bool:
+    """Whether any of these LF-separated lines is one `_end_line` calls
+    unsafe. Each pattern begins with a literal or a character class, which
+    the regex engine skips to quickly; one alternation of them all would be
+    tried at every position, ten times slower."""
+    first, later, blank_end = _unsafe_patterns(long_line)
+    return bool(first.match(lines) or later.search(lines) or blank_end.search(lines))
+
+
+@functools.lru_cache(maxsize=4)
+def _unsafe_patterns(long_line: int) -> tuple[re.Pattern[str], ...]:
+    start = rf"(?:[^\n]{{{long_line + 1}}}|\.|From )"
+    blanks = re.escape(TCL_SPACE.replace("\n", ""))
+    return re.compile(start), re.compile("\n" + start), re.compile(rf"[{blanks}](?:\n|\Z)")
 
 
 def _is_ascii(text: str) -> bool:
