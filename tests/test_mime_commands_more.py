@@ -330,6 +330,30 @@ foreach args {
 set r""")
 
 
+# -- getbody -command callbacks -----------------------------------------------------------
+GETBODY_CALLBACK = """
+proc collect {args} { lappend ::got $args; return }
+proc fails {args} { lappend ::got $args; if {[lindex $args 0] eq "data"} { error "no thanks" } }
+set r {}
+foreach init {
+    {-canonical text/plain -string "a b \\{ \\[x\\] \\$y\\nline2"}
+    {-canonical text/plain -encoding base64 -string "0123456789abcdef"}
+    {-canonical text/plain -encoding quoted-printable -string "caf\\u00e9 ok"}
+    {-canonical text/plain -string ""}
+} {
+    set p [mime::initialize {*}[subst $init]]
+    foreach cb {collect fails} size {3 5} {
+        set ::got {}
+        lappend r [catch {mime::getbody $p -command $cb -blocksize $size} x] $x $::got
+    }
+    lappend r [catch {mime::getbody $p -blocksize 2} x] $x
+}
+set r"""
+case("getbody-callbacks", GETBODY_CALLBACK)
+case("getbody-blocksize-errors", each(["0", "-1", "-x", "00"],
+                                       "mime::getbody [mime::initialize -canonical text/plain"
+                                       " -string abc] -blocksize VALUE"))
+
 # Bridge bugs in files this test's author does not own, reported with these
 # cases as reproducers; remove an entry when its case passes.
 
@@ -360,3 +384,35 @@ def zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
 def test_parsedatetime_in_time_zone(zone: str, tmp_path: Path) -> None:
     assert_same(date_script(DATES, STEADY_PROPS), tmp_path)
     assert_same(date_script(CLOCK_DATES), tmp_path)
+
+
+def test_getbody_callback_break_and_continue(tmp_path: Path) -> None:
+    """COMPAT getbody-callback-codes: break ends the data calls (then `end`),
+    continue is an ordinary return (tcllib loops forever on it)."""
+    from tclbridge import Interp
+
+    with Interp() as tcl:
+        tcl.eval("package require mime")
+        tcl.eval("set p [mime::initialize -canonical text/plain -string abcdefghij]")
+        tcl.eval("proc stop {args} {\n lappend ::got $args\n"
+                 " if {[llength $::got] == 2} { return -code break }\n}")
+        tcl.eval("proc skip {args} { lappend ::got $args; return -code continue }")
+        tcl.eval("set got {}; mime::getbody $p -command stop -blocksize 3")
+        assert tcl.tk.splitlist(tcl.eval("set got")) == ("data abc", "data def", "end")
+        tcl.eval("set got {}; mime::getbody $p -command skip -blocksize 4")
+        assert tcl.tk.splitlist(tcl.eval("set got")) == (
+            "data abcd", "data efgh", "data ij", "end")
+
+
+@pytest.mark.parametrize("value", ["abc", "2.5", "1e3", ""])
+def test_getbody_blocksize_not_an_integer(value: str) -> None:
+    """COMPAT getbody-blocksize: refused up front, where tcllib fails later."""
+    from tclbridge import Interp
+
+    with Interp() as tcl:
+        tcl.eval("package require mime")
+        tcl.eval("set p [mime::initialize -canonical text/plain -string abc]")
+        tcl.tk.setvar("v", value)
+        assert tcl.eval("list [catch {mime::getbody $p -blocksize $v} x] $x") == (
+            f"1 {{-blocksize expects a positive integer, not {value}}}"
+            if value else "1 {-blocksize expects a positive integer, not }")

@@ -270,9 +270,7 @@ class MimeCommands:
         if decode:
             rest.remove("-decode")
         options = {"-command": "", "-blocksize": "4096", **_options(rest)}
-        blocksize = int(self._tcl("expr", f"int({options['-blocksize']})"))
-        if blocksize < 1:
-            raise TclError(f"-blocksize expects a positive integer, not {options['-blocksize']}")
+        blocksize = self._blocksize(options["-blocksize"])
         if part.value == "parts":
             raise TclError("MIME part isn't a leaf")
         callback = options["-command"]
@@ -304,13 +302,36 @@ class MimeCommands:
                 if not callback:
                     pieces.append(fragment)
                     continue
-                try:
-                    self._callback(callback, "data", fragment)
-                except TclError as exc:
-                    return str(exc.result)
+                code, result = self._callback_code(callback, "data", fragment)
+                if code == _TCL_ERROR:
+                    return result
+                if code == _TCL_BREAK:
+                    break  # the script has seen enough (COMPAT getbody-callback-codes)
         except BodyError as exc:
             return str(exc.result)
         return None
+
+    def _blocksize(self, value: str) -> int:
+        # tcllib compares a non-number as a string and fails later, inside
+        # the read loop (COMPAT getbody-blocksize): refuse it here.
+        if not self.tk.getboolean(self._tcl("string", "is", "integer", "-strict", value)):
+            raise TclError(f"-blocksize expects a positive integer, not {value}")
+        size = int(self._tcl("expr", f"{{{value}}}"))
+        if size < 1:
+            raise TclError(f"-blocksize expects a positive integer, not {value}")
+        return size
+
+    def _callback_code(self, command: str, *words: str) -> tuple[int, str]:
+        """Run a -command callback as tcllib's loop does; (return code, result).
+        tkinter's call passes break/continue/return as success, so `catch`."""
+        self.tk.setvar("::tclbridge::callback_command", command)
+        self._tcl("set", "::tclbridge::callback_words", words)
+        code = int(self._tcl(
+            "catch",
+            "uplevel #0 $::tclbridge::callback_command $::tclbridge::callback_words",
+            "::tclbridge::callback_result",
+        ))
+        return code, str(self._tcl("set", "::tclbridge::callback_result"))
 
     def _callback(self, command: str, *words: str) -> str:
         result = self._tcl("uplevel", "#0", command, self._tcl("list", *words))
@@ -398,6 +419,9 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("reversemapencoding", " mimeType")
         return charsets.tcl_encoding(args[0])
+
+
+_TCL_ERROR, _TCL_BREAK = 1, 3
 
 
 def _blocks(pieces: Iterator[str], size: int) -> Iterator[str]:
