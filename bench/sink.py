@@ -133,7 +133,7 @@ def measure_capacity(port: int, megabytes: int = 200, messages: int = 500) -> Ca
     """Blast the sink at `port` from a child process (so the client does not
     share this process's interpreter with the sink's thread)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.sink", str(port), str(megabytes), str(messages)],
+        [sys.executable, "-m", "bench.sink", "blast", str(port), str(megabytes), str(messages)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -189,6 +189,18 @@ def _blast(port: int, megabytes: int, messages: int) -> dict[str, float]:
     return {"mb_per_s": mb_per_s, "messages_per_s": messages_per_s}
 
 
+def _serve_until_stdin_closes() -> None:
+    """A sink in a process of its own (for the profiler): prints its port,
+    serves until stdin is closed, then prints how many messages it got."""
+    with DiscardSink() as sink:
+        print(sink.port, flush=True)
+        sys.stdin.read()
+        print(len(sink.data_sizes), flush=True)
+
+
 if __name__ == "__main__":
-    port_arg, mb_arg, count_arg = sys.argv[1:4]
-    print(json.dumps(_blast(int(port_arg), int(mb_arg), int(count_arg))))
+    if sys.argv[1:2] == ["serve"]:
+        _serve_until_stdin_closes()
+    else:
+        port_arg, mb_arg, count_arg = sys.argv[2:5]
+        print(json.dumps(_blast(int(port_arg), int(mb_arg), int(count_arg))))

@@ -5,6 +5,8 @@ the numbers are only checked to exist."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -71,3 +73,15 @@ def test_sink_finds_the_end_of_data_split_across_reads() -> None:
             _send_data(sink.port, [stream[:at], stream[at:]])
         _send_data(sink.port, [message[:5], message[5:], b".\r\n"])
     assert sink.data_sizes == [len(message)] * (len(stream) - end + 3)
+
+
+def test_profile_command_profiles_both_threads() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "small", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sink received 2 messages" in proc.stdout
+    assert "===== Tcl thread" in proc.stdout
+    worker = proc.stdout.split("===== SMTP worker thread")[1]
+    assert "tclbridge/smtp/" in worker
