@@ -416,3 +416,19 @@ def test_getbody_blocksize_not_an_integer(value: str) -> None:
         assert tcl.eval("list [catch {mime::getbody $p -blocksize $v} x] $x") == (
             f"1 {{-blocksize expects a positive integer, not {value}}}"
             if value else "1 {-blocksize expects a positive integer, not }")
+
+
+def test_finalize_all_after_a_child_was_finalized() -> None:
+    """COMPAT finalize-gone-part: tcllib stops with `can't read "state(value)"`
+    at the finalized child and leaves the others alive; the bridge skips it."""
+    from tclbridge import Interp
+
+    with Interp() as tcl:
+        tcl.eval("package require mime")
+        tcl.eval("set a [mime::initialize -canonical text/plain -string a]")
+        tcl.eval("set b [mime::initialize -canonical text/plain -string b]")
+        tcl.eval("set m [mime::initialize -canonical multipart/mixed -parts [list $a $b]]")
+        tcl.eval("mime::finalize $a")
+        assert tcl.eval("catch {mime::finalize $m -subordinates all}") == "0"
+        for token in ("$m", "$b"):
+            assert tcl.eval(f"catch {{mime::getproperty {token} content}}") == "1"
