@@ -13,7 +13,16 @@ from typing import Any
 from tclbridge.config import BridgeConfig
 from tclbridge.tcl.boundary import tcl_command
 
-SHIM_DIR = Path(__file__).resolve().parent.parent / "tcl_shims"
+def _shim_dir() -> Path:
+    """tcl_shims/ beside the package in a source tree; installed, the same
+    files are the package data of tclbridge._shims."""
+    source = Path(__file__).resolve().parent.parent / "tcl_shims"
+    if (source / "pkgIndex.tcl").exists():
+        return source
+    return Path(__file__).resolve().parent / "_shims"
+
+
+SHIM_DIR = _shim_dir()
 
 # Installed into every interpreter. `package unknown` is wrapped so that
 # whatever index files a scan sources (tcllib's among them), the bridge's
