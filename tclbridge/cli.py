@@ -145,8 +145,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         import importlib
 
         module = importlib.import_module(_SUBCOMMANDS[opts.command])
+        try:
+            code = module.main(opts)
+        except KeyboardInterrupt:
+            _finish(130)
+        except Exception as exc:  # noqa: BLE001 - report, never a traceback
+            _internal_error(exc)
         sys.stdout.flush()
-        _finish(module.main(opts))
+        _finish(code)
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -176,9 +182,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         code = run_script(opts.script, opts.args, config)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
-        sys.stderr.write(f"tclbridge: internal error: {type(exc).__name__}: {exc}\n")
-        _finish(70)
+        _internal_error(exc)
     _finish(code)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    sys.stderr.write(f"tclbridge: internal error: {type(exc).__name__}: {exc}\n")
+    _finish(70)
 
 
 def entry() -> None:

@@ -179,3 +179,17 @@ def test_no_secret_in_any_output_or_capture_file(tmp_path: Path) -> None:
     assert any("<hidden>" in t for t in texts[2:])
     for secret in secrets:
         assert all(secret not in text for text in texts)
+
+
+def test_a_subcommand_failing_inside_gives_no_traceback(tmp_path) -> None:
+    # A fault injected into `tclbridge scan` (nothing real makes it fail).
+    code = (
+        "import tclbridge.scan, tclbridge.cli\n"
+        "def broken(opts):\n    raise KeyError('injected')\n"
+        "tclbridge.scan.main = broken\n"
+        f"tclbridge.cli.main(['scan', {str(tmp_path)!r}])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 70
+    assert proc.stderr == "tclbridge: internal error: KeyError: 'injected'\n"
