@@ -182,6 +182,9 @@ def plot(results: Results, path: Path, title: str = "") -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
 
     sizes = sorted(results.attach)
     mbs = [s / MB for s in sizes]
@@ -193,9 +196,13 @@ def plot(results: Results, path: Path, title: str = "") -> Path:
                    label=LABELS[impl])
     right.axhline(PEAK_RSS_LIMIT / MB, color="grey", linestyle="--", linewidth=1,
                   label="target for the bridge (64 MB)")
+    left.set_yscale("log")
+    right.set_ylim(bottom=0)
     for ax, ylabel in ((left, "time to build and send (s)"), (right, "peak RSS (MB)")):
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("attachment size (MB, base64-encoded when sent)")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)

@@ -58,9 +58,7 @@ def run_all(
     results.load.append(os.getloadavg()[0])
     with DiscardSink() as sink:
         progress("measuring what the sink absorbs")
-        results.capacity = measure_capacity(
-            sink.port, config.capacity_mb, config.capacity_messages
-        )
+        results.capacity = measure_capacity(sink, config.capacity_mb, config.capacity_messages)
         progress("warming up (bytecode caches, page cache)")
         for impl in workloads.IMPLEMENTATIONS:
             run_measured(workloads.small_messages(impl, sink.port, 1), 60)
