@@ -88,7 +88,10 @@ _NAMES_ONLY = frozenset({"info", "namespace", "package"})
 _AUTH = ("auth-plaintext", "auth-mechanisms", "auth-charset", "auth-hidden")
 _ADDRESS = ("command-injection", "utf8-commands")
 COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
-    "smtp::sendmessage": ("token-restored", "bare-cr", "connect-error-text"),
+    "smtp::sendmessage": (
+        "token-restored", "bare-cr", "connect-error-text", "write-error-text", "size-bytes",
+        "bcc-failure",
+    ),
     "smtp::sendmessage (STARTTLS, the default)": ("tls-verify",),
     "smtp::sendmessage -usetls": ("tls-verify",),
     "smtp::sendmessage -tlspolicy": ("tls-verify",),
@@ -101,7 +104,7 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "smtp::sendmessage -recipients": _ADDRESS,
     "smtp::sendmessage -client": ("command-injection",),
     "mime::initialize -header": ("header-injection",),
-    "mime::initialize -encoding": ("cte-once",),
+    "mime::initialize -encoding": ("cte-once", "qp-dot-line"),
     "mime::initialize -parts": ("boundary-once", "parts-checked"),
     "mime::initialize -file": ("body-error-no-dot",),
     "mime::initialize (parse)": ("parse-cr-headers", "parse-depth", "parse-failed-piece"),
@@ -111,6 +114,11 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::initialize -count": ("internal-options",),
     "mime::initialize -lineslist": ("internal-options",),
     "mime::setheader": ("header-injection", "setheader-atomic"),
+    "mime::qp_encode": ("qp-dot-line",),
+    "mime::getbody": ("qp-crlf",),
+    "mime::getbody -command": ("getbody-callback-codes",),
+    "mime::getbody -blocksize": ("getbody-blocksize",),
+    "mime::finalize -subordinates": ("finalize-gone-part",),
     "package require (version)": ("package-version",),
 }
 
