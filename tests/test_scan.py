@@ -66,6 +66,7 @@ LEGACY_EXPECTED = {
         **{entry: ["smtp::sendmessage -password", "smtp::sendmessage -username"]
            for entry in ("auth-charset", "auth-hidden", "auth-mechanisms", "auth-plaintext")},
         "bare-cr": ["smtp::sendmessage"],
+        "bcc-failure": ["smtp::sendmessage"],
         "body-error-no-dot": ["mime::initialize -file"],
         "command-injection": ["smtp::sendmessage -recipients"],
         "connect-error-text": ["smtp::sendmessage"],
@@ -81,11 +82,14 @@ LEGACY_EXPECTED = {
         "parse-encoding-scan": ["mime::initialize (parse) -file"],
         "parse-failed-piece": ["mime::initialize (parse)"],
         "parse-shrinking-file": ["mime::initialize (parse) -file"],
+        "qp-dot-line": ["mime::initialize -encoding"],
         "setheader-atomic": ["mime::setheader"],
+        "size-bytes": ["smtp::sendmessage"],
         # Line 15 keeps the default -usetls 1; line 13 names -usetls.
         "tls-verify": ["smtp::sendmessage (STARTTLS, the default)", "smtp::sendmessage -usetls"],
         "token-restored": ["smtp::sendmessage"],
         "utf8-commands": ["smtp::sendmessage -recipients"],
+        "write-error-text": ["smtp::sendmessage"],
     },
     "unsupported": [
         {"line": 3, "feature": "package require -exact smtp 1.5.1",
@@ -180,8 +184,9 @@ def test_planted_files_give_exactly_the_expected_report(tmp_path: Path) -> None:
         "commands": {"mime::finalize": 1, "mime::getContentType": 1, "mime::initialize": 1,
                      "mime::parseaddress": 1, "mime::setheader": 1, "mime::uniqueID": 1,
                      "smtp::sendmessage": 2, "smtp::talk": 1},
-        "compat": {entry: (2 if entry in {"bare-cr", "connect-error-text", "tls-verify",
-                                          "token-restored"} else 1)
+        "compat": {entry: (2 if entry in {"bare-cr", "bcc-failure", "connect-error-text",
+                                          "size-bytes", "tls-verify", "token-restored",
+                                          "write-error-text"} else 1)
                    for entry in LEGACY_EXPECTED["compat"]},  # type: ignore[union-attr]
     }
 
@@ -203,7 +208,7 @@ def test_text_report_and_summary_table(tmp_path: Path) -> None:
     assert rows[1:5] == [
         ["dialog.exp", "0", "1", "0", "0", "0"],
         ["legacy.tcl", "3", "6", str(len(LEGACY_EXPECTED["compat"])), "4", "1"],
-        ["sub/wrapper", "1", "0", "4", "0", "1"],
+        ["sub/wrapper", "1", "0", "7", "0", "1"],
         ["ui.tk", "0", "1", "0", "0", "0"],
     ]
     assert text.splitlines()[-1] == (
