@@ -15,6 +15,7 @@ import itertools
 import os
 import re
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -148,9 +149,9 @@ def base64_lines(raw: bytes, piece: int = 0, width: int = 76) -> bytes:
     with no LF after a piece, so a piece's short last line runs on into the
     next piece's first line (tcllib's file bodies look like that).
 
-    One C call encodes everything and one join cuts the lines, along line
-    boundaries computed once per length: a Python step per line would cost
-    more than the encoding."""
+    One C call encodes everything, one `struct` unpack cuts the lines (its
+    format, made once per length, lists their lengths) and one join puts
+    them together: a Python step per line would cost more than the encoding."""
     if not raw:
         return b""
     piece = piece or len(raw)
@@ -164,7 +165,7 @@ def base64_lines(raw: bytes, piece: int = 0, width: int = 76) -> bytes:
         )
     if width <= 0:
         return encoded
-    return b"\n".join(map(encoded.__getitem__, _line_slices(len(raw), piece, width)))
+    return b"\n".join(_line_layout(len(raw), piece, width).unpack(encoded))
 
 
 def _piece_sizes(size: int, piece: int) -> list[int]:
@@ -173,14 +174,17 @@ def _piece_sizes(size: int, piece: int) -> list[int]:
     return [-(-piece // 3) * 4] * full + ([-(-rest // 3) * 4] if rest else [])
 
 
-@functools.lru_cache(maxsize=64)
-def _line_slices(size: int, piece: int, width: int) -> tuple[slice, ...]:
+@functools.lru_cache(maxsize=16)
+def _line_layout(size: int, piece: int, width: int) -> struct.Struct:
+    """The lines of the base64 text of `size` bytes, as a struct format of
+    their lengths ("76s76s...64s...")."""
     cuts: list[int] = []
     start = 0
     for chars in _piece_sizes(size, piece):
         cuts.extend(range(start + width, start + chars, width))
         start += chars
-    return tuple(map(slice, [0, *cuts], [*cuts, start]))
+    ends = zip([0, *cuts], [*cuts, start], strict=True)
+    return struct.Struct("".join(f"{end - begin}s" for begin, end in ends))
 
 
 def base64_size(size: int, piece: int, width: int = 76) -> tuple[int, int]:
