@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--messages", type=int, default=500, help="(a) messages per run")
     parser.add_argument("--sizes", type=run.parse_sizes, default=run.Config.sizes,
                         help="(b) attachment sizes, e.g. 1M,10M,100M or 64K")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=run.Config.rounds,
                         help="runs per implementation of (a) and of each size of (b)")
     parser.add_argument("--startup-runs", type=int, default=20, help="(c) runs each")
     parser.add_argument("--parts", default="abc", help="which of a, b, c to run")

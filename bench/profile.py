@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench import workloads
 from bench.run import MB
+from bench.sink import ROOT
 
 QP_SCRIPT = r"""
 lassign $argv port megabytes
@@ -80,7 +81,7 @@ def main(argv: list[str]) -> int:
     workload, amount = argv[0], argv[1:2]
     sink = subprocess.Popen(
         [sys.executable, "-m", "bench.sink", "serve"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     assert sink.stdin is not None and sink.stdout is not None
     port = sink.stdout.readline().strip()

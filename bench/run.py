@@ -29,7 +29,7 @@ class BenchError(Exception):
 class Config:
     messages: int = 500  # (a) small messages per run
     sizes: tuple[int, ...] = (1 * MB, 10 * MB, 100 * MB)  # (b) attachment sizes
-    rounds: int = 3  # runs of (a) and of each size of (b), per implementation
+    rounds: int = 5  # runs of (a) and of each size of (b), per implementation
     startup_runs: int = 20  # (c) runs per implementation
     capacity_mb: int = 200  # sink capacity: one DATA this large ...
     capacity_messages: int = 500  # ... and this many small messages

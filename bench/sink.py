@@ -15,7 +15,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+# Where `python -m bench...` finds the package, whatever the caller's cwd.
+ROOT = Path(__file__).resolve().parent.parent
 RECV_SIZE = 1 << 20
 END = b"\r\n.\r\n"
 # Seconds a client may stay silent before the sink gives up on it: long
@@ -143,7 +146,7 @@ def measure_capacity(sink: DiscardSink, megabytes: int = 200, messages: int = 50
         argv = ["blast", str(sink.port), str(megabytes), str(messages)]
         proc = subprocess.run(
             [sys.executable, "-m", "bench.sink", *argv],
-            capture_output=True, text=True, timeout=300, check=True,
+            capture_output=True, text=True, timeout=300, check=True, cwd=ROOT,
         )
         return float(proc.stdout)
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from bench import report, run
-from bench.sink import DiscardSink
+from bench.sink import ROOT, DiscardSink
 from bench.workloads import IMPLEMENTATIONS, LABELS
 from tests.conftest import TCLLIB_PRESENT
 
@@ -78,7 +78,7 @@ def test_sink_finds_the_end_of_data_split_across_reads() -> None:
 def test_profile_command_profiles_both_threads() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.profile", "small", "2"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
     assert "sink received 2 messages" in proc.stdout
