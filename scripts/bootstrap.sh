@@ -34,7 +34,7 @@ case "${1:-test}" in
         exec .venv/bin/tclbridge run --capture capture examples/send_simple_message.tcl
         ;;
     test)
-        .venv/bin/python -m ruff check tclbridge tests compat_suite
+        .venv/bin/python -m ruff check tclbridge tests compat_suite bench
         exec .venv/bin/python -m pytest -q -p no:cacheprovider tests
         ;;
     *)

@@ -13,6 +13,7 @@ from typing import Any
 from tclbridge.config import BridgeConfig
 from tclbridge.tcl.boundary import tcl_command
 
+
 def _shim_dir() -> Path:
     """tcl_shims/ beside the package in a source tree; installed, the same
     files are the package data of tclbridge._shims."""

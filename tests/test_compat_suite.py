@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
 from compat_suite import compare as cmp
-from compat_suite.runner import CASES_DIR, Case, check_case, compat_entries, discover
+from compat_suite.runner import (
+    CASES_DIR,
+    REPORT_PATH,
+    Case,
+    CaseResult,
+    check_case,
+    compat_entries,
+    discover,
+    write_report,
+)
 
 
 def _tcllib_available() -> str | None:
@@ -30,10 +40,23 @@ CASES = discover()
 # -- the suite ---------------------------------------------------------------------------
 
 
+_RESULTS: dict[str, CaseResult] = {}
+
+
+@pytest.fixture(scope="module")
+def report() -> Iterator[dict[str, CaseResult]]:
+    """compat_suite/REPORT.md from this run, once every case has run (a
+    selection of cases leaves the report alone)."""
+    yield _RESULTS
+    if set(_RESULTS) == {c.name for c in CASES}:
+        write_report([_RESULTS[c.name] for c in CASES], REPORT_PATH, reference_only=False)
+
+
 @pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bridge_matches_tcllib(case: Case) -> None:
+def test_bridge_matches_tcllib(case: Case, report: dict[str, CaseResult]) -> None:
     result = check_case(case)
+    report[case.name] = result
     assert result.error is None, result.error
     assert not result.differences, "\n".join(str(d) for d in result.differences)
 

@@ -53,8 +53,8 @@ def test_legacy_script_through_postfix(tmp_path: Path, postfix_relay: PostfixRel
     assert message.mail_from == "reports@example.org"
     assert b"Subject: Nightly report" in message.content
     assert b"with ESMTPSA" in message.content  # authenticated, over TLS
-    # tcllib's quoted-printable turns a lone "." line into "=2E" on the line before.
-    assert message.content.endswith(b"Nightly report=2E\r\nAll green.\r\n")
+    # A lone "." line goes out as "=2E" on a line of its own (COMPAT qp-dot-line).
+    assert message.content.endswith(b"Nightly report\r\n=2E\r\nAll green.\r\n")
     # The transcript shows the TLS upgrade and AUTH, never the password.
     assert "--> STARTTLS" in out.stderr and "<-- 235 " in out.stderr
     assert postfix_relay.password not in out.stderr + out.stdout
