@@ -12,10 +12,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+
+from bench.loopback import LoopbackServer
 
 # Where `python -m bench...` finds the package, whatever the caller's cwd.
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,39 +35,31 @@ class DiscardSink:
     CRLF before the final ".")."""
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
+        self._server = LoopbackServer(
+            lambda conn: partial(self._serve, conn), concurrent=False, backlog=64,
+            name="discard-sink",
+        )
+        self.port = self._server.port
         self.data_sizes: list[int] = []
         # CPU time the sink's thread spent serving (what it costs per message).
         self.cpu_seconds = 0.0
         self._window = bytearray(RECV_SIZE)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="discard-sink", daemon=True)
 
     def __enter__(self) -> DiscardSink:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._listener.close()
+        self._server.close()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(IDLE_LIMIT)
-                started = time.thread_time()
-                try:
-                    self._session(conn)
-                except OSError:
-                    pass  # a client that went away; the next one is served
-                self.cpu_seconds += time.thread_time() - started
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(IDLE_LIMIT)
+        started = time.thread_time()
+        try:
+            self._session(conn)
+        except OSError:
+            pass  # a client that went away; the next one is served
+        self.cpu_seconds += time.thread_time() - started
 
     def _session(self, conn: socket.socket) -> None:
         conn.sendall(b"220 sink\r\n")
