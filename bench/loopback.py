@@ -28,7 +28,7 @@ class LoopbackServer(socketserver.TCPServer):
         accept: Callable[[socket.socket], Serve],
         *,
         concurrent: bool = True,
-        backlog: int = 5,
+        backlog: int = 128,  # what socket.listen() picks by default
         name: str = "loopback-server",
     ) -> None:
         self.request_queue_size = backlog

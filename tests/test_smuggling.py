@@ -36,12 +36,14 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from bench.loopback import LoopbackServer
 from tclbridge import Interp
 from tclbridge.recorder import Message, RecordingServer
 from tests.conftest import new_interp
@@ -73,38 +75,21 @@ class RawTap:
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.port = self.listener.getsockname()[1]
         self.streams: list[bytearray] = []
-        self._open: list[threading.Thread] = []
-        self._stop = threading.Event()
-        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._server = LoopbackServer(self._accept, name="raw-tap")
+        self.port = self._server.port
 
     def __enter__(self) -> RawTap:
-        self._acceptor.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._acceptor.join(5)
-        self.listener.close()
-        for thread in self._open:
-            thread.join(5)
+        self._server.close()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            stream = bytearray()
-            self.streams.append(stream)
-            thread = threading.Thread(target=self._relay, args=(client, stream), daemon=True)
-            self._open.append(thread)
-            thread.start()
+    def _accept(self, client: socket.socket) -> Callable[[], None]:
+        stream = bytearray()
+        self.streams.append(stream)
+        return partial(self._relay, client, stream)
 
     def _relay(self, client: socket.socket, stream: bytearray) -> None:
         with client, socket.create_connection(self.upstream, timeout=30) as server:
@@ -131,7 +116,7 @@ class RawTap:
     def wait_closed(self, timeout: float = 10) -> None:
         """Wait until every relayed connection has ended."""
         deadline = time.monotonic() + timeout
-        for thread in list(self._open):
+        for thread in list(self._server.connection_threads):
             thread.join(max(0.0, deadline - time.monotonic()))
             assert not thread.is_alive(), "a client connection stayed open"
 
