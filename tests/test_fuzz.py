@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +32,7 @@ from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
 from tclbridge.smtp.protocol import LineBuffer, Reply, ReplyParser
 from tests.conftest import new_interp, scripted_server
+from tests.replay_server import ReplayServer
 from tests.test_mime_parse_fuzz import WALK
 from tests.test_mime_parse_fuzz import messages as mime_messages
 
@@ -331,56 +330,6 @@ def test_reply_parser_bytes(data: bytes, cuts: list[int]) -> None:
                     assert isinstance(reply, Reply) and isinstance(reply.code, int)
                     assert all(isinstance(x, str) for x in reply.as_tcl()[:2])
     assert lines_in.pending == len(data) - (data.rfind(b"\n") + 1)
-
-
-class ReplayServer:
-    """A raw server on 127.0.0.1: it sends `replies` one after the other, the
-    first on connect and the next after each line the client sends (or after
-    `silence` seconds without one), then closes the connection. `received` keeps what each
-    connection's client sent."""
-
-    def __init__(self, silence: float = 0.02) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.port = self.listener.getsockname()[1]
-        self.silence = silence
-        self.replies: list[bytes] = []
-        self.received: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            received = bytearray()
-            self.received.append(received)
-            with conn:
-                self._talk(conn, list(self.replies), received)
-
-    def _talk(self, conn: socket.socket, replies: list[bytes], received: bytearray) -> None:
-        conn.settimeout(self.silence)
-        try:
-            for reply in replies:
-                conn.sendall(reply)
-                line_end = len(received)
-                while b"\n" not in received[line_end:]:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    received += chunk
-        except (TimeoutError, OSError):
-            pass
 
 
 @pytest.fixture(scope="module")

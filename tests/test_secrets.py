@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.replay_server import ReplayServer
 from tests.sasl_server import ALL_MECHANISMS, PASSWORD, TOKEN, USERNAME, SaslServer
-from tests.test_fuzz import ReplayServer
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD_MECHANISMS = [m for m in ALL_MECHANISMS if m not in ("XOAUTH2", "OAUTHBEARER")]
