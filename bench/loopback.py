@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 
 Serve = Callable[[], None]
+# How often the accept loop looks for a stop request: what close() waits for.
+POLL_INTERVAL = 0.02
 
 
 class LoopbackServer(socketserver.TCPServer):
@@ -38,7 +40,7 @@ class LoopbackServer(socketserver.TCPServer):
         self._accept = accept
         self._concurrent = concurrent
         self._serving = threading.Thread(
-            target=self.serve_forever, args=(0.2,), name=name, daemon=True
+            target=self.serve_forever, args=(POLL_INTERVAL,), name=name, daemon=True
         )
 
     def start(self) -> LoopbackServer:

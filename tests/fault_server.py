@@ -44,9 +44,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 
 import trustme
+
+from bench.loopback import LoopbackServer
 
 STAGES = (
     "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body", "dot",
@@ -130,9 +133,9 @@ class FaultServer:
         self.connections: list[Connection] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._listener: socket.socket | None = None
+        self._server: LoopbackServer | None = None
+        self._listener: socket.socket | None = None  # only for the "connect silent" fault
         self._filler: socket.socket | None = None
-        self._threads: list[threading.Thread] = []
         self._socks: list[socket.socket] = []
 
     # -- lifecycle ----------------------------------------------------------
@@ -142,28 +145,33 @@ class FaultServer:
 
     def start(self) -> FaultServer:
         connect_faults = {f.kind for f in self.faults_for(0) if f.stage == "connect"}
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.host, 0))
-        self.port = listener.getsockname()[1]
         if "close" in connect_faults:
-            listener.close()  # connection refused
+            self._bound_socket().close()  # connection refused
             return self
         if "silent" in connect_faults:
             # A full accept queue: the kernel drops further SYNs unanswered.
+            listener = self._bound_socket()
             listener.listen(0)
             self._filler = socket.create_connection((self.host, self.port))
             self._listener = listener
             return self
-        listener.listen(128)
-        listener.settimeout(0.1)
-        self._listener = listener
-        self._spawn(self._accept_loop)
+        self._server = LoopbackServer(self._accept, name="fault-server").start()
+        self.port = self._server.port
         return self
 
+    def _bound_socket(self) -> socket.socket:
+        """A socket on a free port of 127.0.0.1, which becomes `port`."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, 0))
+        self.port = sock.getsockname()[1]
+        return sock
+
     def stop(self) -> None:
-        self._stop.set()
-        for sock in [self._listener, self._filler, *self._socks]:
+        self._stop.set()  # also refuses connections still being accepted
+        with self._lock:
+            socks = [self._listener, self._filler, *self._socks]
+        for sock in socks:
             if sock is None:
                 continue
             try:
@@ -171,8 +179,8 @@ class FaultServer:
             except OSError:
                 pass
             sock.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        if self._server is not None:
+            self._server.close()
 
     def __enter__(self) -> FaultServer:
         return self.start()
@@ -181,12 +189,6 @@ class FaultServer:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    def _spawn(self, target: Callable[..., None], *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        with self._lock:
-            self._threads.append(thread)
-        thread.start()
 
     # -- records ------------------------------------------------------------
 
@@ -199,22 +201,15 @@ class FaultServer:
 
     # -- serving ------------------------------------------------------------
 
-    def _accept_loop(self) -> None:
-        assert self._listener is not None
-        index = 0
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+    def _accept(self, sock: socket.socket) -> Callable[[], None]:
+        if self._stop.is_set():
+            return lambda: None  # stopping: the connection is just closed
+        with self._lock:
+            index = len(self.connections)
             conn = Connection(index)
-            with self._lock:
-                self.connections.append(conn)
-                self._socks.append(sock)
-            self._spawn(self._serve, sock, conn, self.faults_for(index))
-            index += 1
+            self.connections.append(conn)
+            self._socks.append(sock)
+        return partial(self._serve, sock, conn, self.faults_for(index))
 
     def _serve(self, sock: socket.socket, conn: Connection, faults: list[Fault]) -> None:
         session = _Session(self, sock, conn, faults)
