@@ -6,19 +6,17 @@ flags the uses that behave differently under the bridge (entries of
 docs/COMPAT.md) or that the bridge does not provide, and ends with a summary
 table; `--json` prints the same for tools. Scripts are parsed, never run.
 
-The parser follows Tcl's word rules (braces, quotes, [command
-substitution], $variables, {*}, comments, backslash-newline) and reads every
-braced word as a script too, so calls inside proc bodies, catch, if, foreach
-and `eval [linsert $opts 0 smtp::sendmessage ...]` are found. Options that
-come from a variable are followed through `set VAR [list ...]` (or a braced
-list) when the file assigns VAR only that once; otherwise the call is
-reported as "options not literal".
+Scripts are read by tclbridge.tclsource (Tcl's word rules); every braced
+word is read as a script too, so calls inside proc bodies, catch, if,
+foreach and `eval [linsert $opts 0 smtp::sendmessage ...]` are found.
+Options that come from a variable are followed through `set VAR [list ...]`
+(or a braced list) when the file assigns VAR only that once; otherwise the
+call is reported as "options not literal".
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import json
 import os
 import re
@@ -29,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tclbridge.tcl.mime_commands import COMMANDS as BRIDGE_MIME_COMMANDS
+from tclbridge.tclsource import MAX_DEPTH, Command, Word, parse_script, split_list
 
 TCL_SUFFIXES = (".tcl", ".tk", ".exp")
 _SHEBANG = re.compile(r"^#!.*\b(?:tclsh|wish|expect)[\d.]*\b|^exec\s+(?:\S*/)?(?:tclsh|wish)")
 MAX_FILE_SIZE = 4 * 1024 * 1024  # larger "scripts" are data
-# Braced words inside braced words read as scripts, and nested [...], at most.
-MAX_DEPTH = 40
 
 # tcllib 1.21's procs, public and internal (a script may call either).
 TCLLIB_SMTP = frozenset({
@@ -121,189 +118,6 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::finalize -subordinates": ("finalize-gone-part",),
     "package require (version)": ("package-version",),
 }
-
-
-# -- Tcl words ----------------------------------------------------------------
-
-
-@dataclass
-class Word:
-    line: int
-    literal: str | None = None  # the value, when the word has no substitution
-    var: str | None = None  # the name, when the word is exactly one $variable
-    braced: str | None = None  # the text between the braces of a braced word
-    body_line: int = 0  # the line where `braced` starts
-    scripts: list[list[Command]] = field(default_factory=list)  # [command substitutions]
-    expand: bool = False  # {*}
-
-
-@dataclass
-class Command:
-    line: int
-    words: list[Word]
-
-
-_VAR_NAME = re.compile(r"(?:::)*[A-Za-z0-9_]+(?:::+[A-Za-z0-9_]+)*")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-
-
-class _Parser:
-    """Tcl's word rules, enough to find commands and their literal words."""
-
-    def __init__(self, text: str, first_line: int = 1) -> None:
-        self.s = text
-        self.i = 0
-        self.first_line = first_line
-        self.nesting = 0  # [command substitutions] open around the current word
-        self.newlines = [m.start() for m in re.finditer("\n", text)]
-
-    def line(self, pos: int) -> int:
-        return self.first_line + bisect.bisect_left(self.newlines, pos)
-
-    def _at(self, k: int = 0) -> str:
-        j = self.i + k
-        return self.s[j] if j < len(self.s) else ""
-
-    def script(self, close: str = "") -> list[Command]:
-        commands: list[Command] = []
-        while self.i < len(self.s):
-            c = self._at()
-            if c in " \t\r\n;" or (c == "\\" and self._at(1) == "\n"):
-                self.i += 2 if c == "\\" else 1
-            elif close and c == close:
-                self.i += 1
-                return commands
-            elif c == "#":
-                self._skip_comment()
-            else:
-                command = self._command(close)
-                if command.words:
-                    commands.append(command)
-        return commands
-
-    def _skip_comment(self) -> None:
-        while self.i < len(self.s) and self._at() != "\n":
-            self.i += 2 if self._at() == "\\" else 1
-
-    def _command(self, close: str) -> Command:
-        command = Command(self.line(self.i), [])
-        while self.i < len(self.s):
-            c = self._at()
-            if c in " \t\r" or (c == "\\" and self._at(1) == "\n"):
-                self.i += 2 if c == "\\" else 1
-            elif c in "\n;" or (close and c == close):
-                break
-            else:
-                command.words.append(self._word(close))
-        return command
-
-    def _word(self, close: str) -> Word:
-        expand = self.s.startswith("{*}", self.i) and self._at(3) not in ("", " ", "\t", "\n", ";")
-        if expand:
-            self.i += 3
-        word = Word(self.line(self.i), expand=expand)
-        if self._at() == "{":
-            start = self.i + 1
-            self._skip_braces()
-            word.braced = word.literal = self.s[start:self.i - 1]
-            word.body_line = self.line(start)
-            if self._at() not in ("", " ", "\t", "\r", "\n", ";", close):
-                self._rest_of_word(word, close, quoted=False, value=[word.literal])
-            return word
-        quoted = self._at() == '"'
-        if quoted:
-            self.i += 1
-        self._rest_of_word(word, close, quoted, value=[])
-        return word
-
-    def _skip_braces(self) -> None:
-        depth = 0
-        while self.i < len(self.s):
-            c = self._at()
-            self.i += 1
-            if c == "\\":
-                self.i += 1
-            elif c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return
-
-    def _rest_of_word(self, word: Word, close: str, quoted: bool, value: list[str]) -> None:
-        substituted = False
-        pieces = 0
-        while self.i < len(self.s):
-            c = self._at()
-            if quoted and c == '"':
-                self.i += 1
-                break
-            if not quoted and (c in " \t\r\n;" or (close and c == close)):
-                break
-            if not quoted and c == "\\" and self._at(1) == "\n":
-                break
-            pieces += 1
-            if c == "\\":
-                nxt = self._at(1)
-                value.append(_ESCAPES.get(nxt, nxt))
-                self.i += 2
-            elif c == "[" and self.nesting < MAX_DEPTH:
-                self.i += 1
-                self.nesting += 1
-                word.scripts.append(self.script("]"))
-                self.nesting -= 1
-                substituted = True
-            elif c == "$" and (name := self._variable()) is not None:
-                substituted = True
-                if name and pieces == 1 and self._word_ends(quoted, close):
-                    word.var = name
-            else:
-                value.append(c)
-                self.i += 1
-        word.literal = None if substituted else "".join(value)
-
-    def _word_ends(self, quoted: bool, close: str) -> bool:
-        c = self._at()
-        if quoted:
-            return c == '"'
-        return c in ("", " ", "\t", "\r", "\n", ";") or bool(close and c == close)
-
-    def _variable(self) -> str | None:
-        """After a "$": skip the variable and return its name ("" for an
-        array element); None when the "$" is a plain character."""
-        if self._at(1) == "{":
-            end = self.s.find("}", self.i + 2)
-            end = len(self.s) if end < 0 else end
-            name = self.s[self.i + 2:end]
-            self.i = end + 1
-            return name
-        match = _VAR_NAME.match(self.s, self.i + 1)
-        if match is None:
-            return None
-        self.i = match.end()
-        if self._at() == "(":
-            depth = 0
-            while self.i < len(self.s):
-                c = self._at()
-                self.i += 1
-                if c == "(":
-                    depth += 1
-                elif c == ")":
-                    depth -= 1
-                    if depth == 0:
-                        break
-            return ""  # an array element: not a list we can follow
-        return match.group()
-
-
-def parse_script(text: str, first_line: int = 1) -> list[Command]:
-    return _Parser(text, first_line).script()
-
-
-def split_list(text: str, line: int) -> list[Word]:
-    """A literal Tcl list as words (close enough: a ";" or a leading "#" in
-    an element would be read as Tcl reads a script)."""
-    return [w for c in parse_script(text, line) for w in c.words]
 
 
 # -- what a file uses -----------------------------------------------------------
