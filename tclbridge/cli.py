@@ -12,7 +12,7 @@ import tkinter
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from tclbridge.config import BridgeConfig, parse_host_port
+from tclbridge.config import BridgeConfig, parse_host_port, use_for_process
 from tclbridge.interp import Interp
 
 
@@ -179,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 sys.stderr.write(line + "\n")
 
         _exit_hooks.append(report)
+    use_for_process(config)
     try:
         code = run_script(opts.script, opts.args, config)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback

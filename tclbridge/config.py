@@ -65,3 +65,19 @@ class BridgeConfig:
     )
     # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see policy.py.
     policy: SitePolicy | None = field(default_factory=_env_policy)
+
+
+# The settings `tclbridge run` was given (--server, --capture, --policy, ...):
+# Python code the script calls (tclbridge::call -> tclbridge.smtp.sendmessage,
+# load_tcl) must send under the same rules, not around them.
+_process_config: BridgeConfig | None = None
+
+
+def use_for_process(config: BridgeConfig) -> None:
+    global _process_config
+    _process_config = config
+
+
+def process_config() -> BridgeConfig:
+    """The settings of this process's `tclbridge run`, else from the environment."""
+    return _process_config if _process_config is not None else BridgeConfig()

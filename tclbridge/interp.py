@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tclbridge.config import BridgeConfig
+from tclbridge.config import BridgeConfig, process_config
 from tclbridge.tcl.boundary import tcl_command
 
 
@@ -87,7 +87,7 @@ class Interp:
     """
 
     def __init__(self, config: BridgeConfig | None = None) -> None:
-        self.config = config or BridgeConfig()
+        self.config = config or process_config()
         self._registered: list[str] = []
         self.tk = tkinter.Tcl()
         _match_tclsh_encoding(self.tk.tk)

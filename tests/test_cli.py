@@ -193,3 +193,27 @@ def test_a_subcommand_failing_inside_gives_no_traceback(tmp_path) -> None:
                           timeout=60)
     assert proc.returncode == 70
     assert proc.stderr == "tclbridge: internal error: KeyError: 'injected'\n"
+
+
+def test_python_called_by_the_script_sends_under_the_same_settings(tmp_path) -> None:
+    # --capture (like --server and --policy) must hold for mail that the
+    # script's Python helpers send through tclbridge.smtp.sendmessage.
+    from tclbridge.recorder import RecordingServer
+
+    (tmp_path / "helper.py").write_text(
+        "from email.message import EmailMessage\n"
+        "from tclbridge.smtp import sendmessage\n"
+        "def send(port):\n"
+        "    msg = EmailMessage()\n"
+        "    msg['From'], msg['To'], msg['Subject'] = 'me@example.com', 'you@example.com', 's'\n"
+        "    msg.set_content('hi')\n"
+        "    return sendmessage(msg, servers=['127.0.0.1'], ports=[int(port)])\n"
+    )
+    script = tmp_path / "mixed.tcl"
+    script.write_text("puts sent:[tclbridge::call helper.send [lindex $argv 0]]\n")
+    with RecordingServer() as elsewhere:
+        proc = bridge("--capture", str(tmp_path / "cap"), str(script), str(elsewhere.port))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "sent:\n"
+    assert elsewhere.sessions == []
+    assert sorted(p.name for p in (tmp_path / "cap").iterdir()) == ["0001.eml", "0001.json"]

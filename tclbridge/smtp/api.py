@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from tclbridge.config import BridgeConfig
+from tclbridge.config import BridgeConfig, process_config
 from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclFailure
 from tclbridge.mime.from_email import envelope_headers, to_part
 from tclbridge.mime.model import Part, validate_header_value
@@ -131,7 +131,7 @@ def sendmessage(
     except TclFailure as exc:
         raise SMTPUsageError(str(exc.result), tcl_result=exc.result) from None
     settings = settings_from_config(
-        config or BridgeConfig(), encoding=encoding, final_wait=_final_wait(maxsecs)
+        config or process_config(), encoding=encoding, final_wait=_final_wait(maxsecs)
     )
     session = Session(opts, envelope, settings, debug=_debug_log(debug), tls_policy=tlspolicy)
     outcome = session.run()
