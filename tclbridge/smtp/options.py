@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tclbridge.errors import TclError
+from tclbridge.tcllist import format_list
 
 # Headers the caller may not set: mime owns them.
 PROTECTED_HEADERS = ("content-type", "content-transfer-encoding", "content-md5", "mime-version")
@@ -90,6 +91,15 @@ class SendOptions:
         return f"SendOptions(servers={self.servers!r}, username={self.username!r}, ...)"
 
 
+def _hide_password(args: list[str], args_text: str) -> str:
+    """tcllib quotes the whole list back, password included (COMPAT auth-hidden)."""
+    if "-password" not in args[:-1]:
+        return args_text
+    return format_list(
+        "<hidden>" if i and args[i - 1] == "-password" else word for i, word in enumerate(args)
+    )
+
+
 def parse_options(
     args: list[str],
     args_text: str,
@@ -99,7 +109,8 @@ def parse_options(
     """Parse sendmessage's `args`. `args_text` is the list as the script wrote
     it (tcllib quotes it back in the odd-length error)."""
     if len(args) % 2:
-        raise TclError(f"Each option must have a value!  Invalid option list: {args_text}")
+        shown = _hide_password(args, args_text)
+        raise TclError(f"Each option must have a value!  Invalid option list: {shown}")
     opts = SendOptions()
     for option, value in zip(args[::2], args[1::2], strict=True):
         if option in ("-atleastone", "-debug", "-queue", "-usetls", "-tlsimport"):
