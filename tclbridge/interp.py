@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import tkinter
 from collections.abc import Callable
 from pathlib import Path
@@ -75,7 +76,21 @@ def _match_tclsh_encoding(tk: Any) -> None:
             tk.call("fconfigure", chan, "-encoding", "iso8859-1")
 
 
-_closed_interpreters: list[Any] = []  # see Interp.close
+# Closed interpreters' Tcl apps, each with the thread that made it (see
+# Interp.close): freed by a sweep in that thread once nothing else uses them.
+_closed_interpreters: list[tuple[int, Any]] = []
+
+
+def _free_closed_interpreters() -> None:
+    """Drop the parked Tcl apps of this thread that only the park refers to:
+    their deletion then happens here, in the thread that made them."""
+    me = threading.get_ident()
+    for i in reversed(range(len(_closed_interpreters))):
+        owner, app = _closed_interpreters[i]
+        # References: the parked tuple, `app` here, getrefcount's argument.
+        if owner == me and sys.getrefcount(app) <= 3:
+            del app
+            del _closed_interpreters[i]
 
 
 class Interp:
@@ -87,7 +102,10 @@ class Interp:
     """
 
     def __init__(self, config: BridgeConfig | None = None) -> None:
+        _free_closed_interpreters()
         self.config = config or process_config()
+        self.closed = False
+        self._owner = threading.get_ident()
         self._registered: list[str] = []
         self.tk = tkinter.Tcl()
         _match_tclsh_encoding(self.tk.tk)
@@ -125,16 +143,22 @@ class Interp:
         descriptor passes FD_SETSIZE). The Tcl interpreter itself is kept:
         once unreferenced, Python could free it from whichever thread runs
         the garbage collector, and Tcl hangs when an interpreter is deleted
-        outside the thread that made it."""
-        if self.smtp.link.closed:
+        outside the thread that made it: it is parked, and freed by a later
+        close() or Interp() in its own thread once nothing else refers to it."""
+        if self.closed:
             return
+        self.closed = True
         self.smtp.link.close()
         while self._registered:
             try:
                 self.tk.tk.deletecommand(self._registered.pop())
             except tkinter.TclError:
                 pass  # the script renamed or deleted it
-        _closed_interpreters.append(self.tk.tk)
+        # Break the Python cycles too, so that dropping this object frees it
+        # (and its hold on the Tcl app) at once, in the caller's thread.
+        self.mime = self.smtp = self.python = None  # type: ignore[assignment]
+        _closed_interpreters.append((self._owner, self.tk.tk))
+        _free_closed_interpreters()
 
     def __enter__(self) -> Interp:
         return self

@@ -82,3 +82,20 @@ def test_close_twice_is_harmless() -> None:
     tcl = Interp()
     tcl.close()
     tcl.close()
+
+
+def test_closed_interpreters_are_freed_in_their_own_thread() -> None:
+    # close() parks the Tcl app (deleting it from another thread hangs Tcl)
+    # and frees parked apps of its own thread that nothing else holds: a
+    # loop of interpreters (load_tcl in a long-running program) stays flat.
+    from tclbridge import interp as interp_module
+
+    for _ in range(30):
+        with Interp() as tcl:
+            tcl.eval("package require smtp; package require mime")
+        del tcl
+        assert len(interp_module._closed_interpreters) <= 1
+    held = Interp()
+    held.close()
+    Interp().close()  # `held` still refers to its app: that one stays parked
+    assert any(app is held.tk.tk for _, app in interp_module._closed_interpreters)
