@@ -4,6 +4,8 @@ recording server, and what the two servers received must be the same."""
 
 from __future__ import annotations
 
+import email
+import email.message
 import gc
 import socket
 import ssl
@@ -12,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -413,6 +416,47 @@ def test_bytes_and_non_ascii_headers() -> None:
     with RecordingServer() as email_srv:
         sendmessage(msg, servers="127.0.0.1", ports=email_srv.port)
     assert received(email_srv) == received(tcl_srv)
+
+
+def test_address_headers_are_taken_decoded_as_a_script_passes_them() -> None:
+    # tcllib derives the envelope from the -header text; an encoded word in
+    # it would become part of the RCPT TO address.
+    with RecordingServer() as tcl_srv:
+        options = (f"-servers 127.0.0.1 -ports {tcl_srv.port} -header {{From a@x.y}}"
+                   " -header {To {\u00dcn\u00efcode <\u00fc@x.com>}} -header {Subject Hi}")
+        code, _, _ = with_tcl(lambda tcl: tcl_send(
+            tcl, "mime::initialize -canonical text/plain -string hello\\n", options))
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@x.y", "\u00dcn\u00efcode <\u00fc@x.com>", "Hi"
+    msg.set_payload("hello\n")
+    # The same message parsed from bytes with encoded words (compat32 and
+    # EmailMessage alike), folded over two lines.
+    raw = (b"From: a@x.y\r\nTo: =?utf-8?q?=C3=9Cn=C3=AFcode?=\r\n <=?utf-8?q?=C3=BC?=@x.com>\r\n"
+           b"Subject: Hi\r\n\r\nhello\r\n")
+    parsed = [email.message_from_bytes(raw), email.message_from_bytes(raw, policy=default)]
+    assert code == 0
+    # The address itself, not its RFC 2047 form (tcllib writes it byte-wise).
+    [[rcpt]] = [m.rcpt_tos for m in tcl_srv.messages]
+    assert rcpt.endswith("@x.com") and "=?" not in rcpt
+    for message in (msg, *parsed):
+        with RecordingServer() as py_srv:
+            assert sendmessage(message, servers="127.0.0.1", ports=py_srv.port) == []
+        assert received(py_srv) == received(tcl_srv)
+
+
+def test_line_breaks_in_compat32_headers_are_usage_errors() -> None:
+    # compat32 keeps a value with a line break as given; email's own
+    # HeaderParseError would slip past `except SMTPError`.
+    for name, value in (("Subject", "hi\nBcc: evil@evil.com"), ("To", "a@x.y\r\nBcc: e@e.com"),
+                        ("X-Note", "a\rb")):
+        msg = email.message.Message()
+        msg["To"] = "a@x.y"
+        msg[name] = value
+        msg.set_payload("x\n")
+        with RecordingServer() as srv:
+            with pytest.raises(SMTPUsageError, match=f"^header {name} contains a line break"):
+                sendmessage(msg, servers="127.0.0.1", ports=srv.port)
+        assert srv.sessions == []
 
 
 def test_usage_errors_carry_tcllib_texts() -> None:

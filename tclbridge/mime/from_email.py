@@ -11,7 +11,13 @@ Rules a caller may notice:
 
 - MIME-Version and Content-MD5 are dropped (mime writes its own MIME-Version);
   a multipart's preamble and epilogue are dropped.
-- Header values are taken in their encoded form (RFC 2047 words, folded).
+- Header values are taken in their encoded form (RFC 2047 words, folded),
+  except the top level's address headers (To, Cc, Bcc, From, Sender,
+  Reply-To, Resent-*): those are taken decoded, as a script passes them to
+  `-header`, so that the envelope is derived from the same addresses as for
+  the Tcl command.
+- A header value with a line break that would start a new header is
+  refused (a `TclError` naming the header), as for `-header`.
 - A part whose body is not ASCII and has no base64/quoted-printable encoding
   is sent as it is when it decodes in `codec` (the channel encoding), else
   base64-encoded.
@@ -19,24 +25,46 @@ Rules a caller may notice:
 
 from __future__ import annotations
 
+import email.headerregistry
 import email.message
 import email.policy
 import email.utils
+import re
 
-from tclbridge.mime.model import Part, new_part
+from tclbridge.mime.model import Part, new_part, validate_header_value
 
 _DROPPED = ("mime-version", "content-md5", "content-type", "content-transfer-encoding")
 _IDENTITY = ("7bit", "8bit", "binary")
+# RFC 5322 unfolding: a line break followed by a space or tab.
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
-def header_value(msg: email.message.Message, name: str, value: object) -> str:
-    """The header's value as it would be written: encoded words, folded lines."""
-    policy = msg.policy.clone(linesep="\n")
-    folded = policy.fold(name, value)
+def header_value(
+    msg: email.message.Message, name: str, value: object, *, decode_addresses: bool = False
+) -> str:
+    """The header's value as it would be written (encoded words, folded
+    lines); with `decode_addresses`, an address header's decoded. A line break that
+    would start a new header is refused here, as for -header (compat32 keeps
+    such values as given and email would raise its own HeaderParseError)."""
+    if isinstance(value, str):
+        validate_header_value(name, value)
+    if decode_addresses and _is_address_header(name):
+        # Unfold, then decode RFC 2047 words as unstructured text: nothing
+        # else is rewritten, so no address is lost or changed.
+        text = _FOLD.sub("", str(value))
+        return str(email.policy.default.header_factory("Comments", text))
+    folded = msg.policy.clone(linesep="\n").fold(name, value)
     return folded[len(name) + 1 :].strip(" \t\n")
 
 
-def _header_pairs(msg: email.message.Message, content: bool | None) -> list[tuple[str, str]]:
+def _is_address_header(name: str) -> bool:
+    kind = email.policy.default.header_factory[name.lower()]
+    return issubclass(kind, email.headerregistry.AddressHeader)
+
+
+def _header_pairs(
+    msg: email.message.Message, content: bool | None, *, decode_addresses: bool = False
+) -> list[tuple[str, str]]:
     """The headers of `msg` that mime does not compute, in order: only the
     Content-* ones (`content` True), only the others (False), or all (None)."""
     pairs = []
@@ -44,14 +72,15 @@ def _header_pairs(msg: email.message.Message, content: bool | None) -> list[tupl
         lower = name.lower()
         if lower in _DROPPED or content not in (None, lower.startswith("content-")):
             continue
-        pairs.append((name, header_value(msg, name, value)))
+        pairs.append((name, header_value(msg, name, value, decode_addresses=decode_addresses)))
     return pairs
 
 
 def envelope_headers(msg: email.message.Message) -> list[tuple[str, str]]:
     """The top level's headers that sendmessage takes as -header options
-    (all but Content-* and MIME-Version)."""
-    return _header_pairs(msg, content=False)
+    (all but Content-* and MIME-Version), address headers decoded: the
+    envelope is derived from them."""
+    return _header_pairs(msg, content=False, decode_addresses=True)
 
 
 def _params(msg: email.message.Message) -> list[tuple[str, str]]:
