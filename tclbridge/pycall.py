@@ -6,7 +6,10 @@ back as a Tcl value: None -> "", bool -> 1/0, str/int/float -> their
 string, list/tuple -> a Tcl list, dict -> a Tcl dict (nested values
 converted the same way). A Python exception becomes a Tcl error whose
 message is "module.function: Type: text" and whose errorCode is
-{PYTHON Type text}; the script never sees a traceback.
+{PYTHON Type text}; the script never sees a traceback. SystemExit and
+KeyboardInterrupt too ("module.function: SystemExit: 3", errorCode
+{PYTHON SystemExit 3}): a called function cannot end the script's process
+or leave it a stale result.
 
 Modules are imported from sys.path and from the directory of the Tcl
 script being run (as Python does for its main script), so a script can
@@ -80,7 +83,7 @@ class PythonCaller:
         self._add_script_dir()
         try:
             return resolve(target)(*args)
-        except Exception as exc:  # noqa: BLE001 - every Python error becomes a Tcl error
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit becomes a Tcl error
             raise python_error(target, exc) from None
 
     def _add_script_dir(self) -> None:

@@ -43,6 +43,14 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
+def leave(code: str) -> None:
+    sys.exit(int(code))
+
+
+def interrupt() -> None:
+    raise KeyboardInterrupt
+
+
 class Report:
     @staticmethod
     def title(name: str) -> str:
@@ -110,6 +118,9 @@ def test_arguments_arrive_as_strings(tcl: Interp) -> None:
          "'missing'}"),
         ("nodots", "nodots: ValueError: expected module.function, got 'nodots'",
          "PYTHON ValueError {expected module.function, got 'nodots'}"),
+        (f"{HERE}.leave 3", f"{HERE}.leave: SystemExit: 3", "PYTHON SystemExit 3"),
+        (f"{HERE}.interrupt", f"{HERE}.interrupt: KeyboardInterrupt",
+         "PYTHON KeyboardInterrupt {}"),
     ],
 )
 def test_python_errors_become_tcl_errors(
