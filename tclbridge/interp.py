@@ -54,6 +54,7 @@ proc ::tclbridge::package_unknown {args} {
 package unknown ::tclbridge::package_unknown
 ::tclbridge::claim_packages
 source [file join $::tclbridge::shims bridge.tcl]
+source [file join $::tclbridge::shims children.tcl]
 """
 
 

@@ -117,6 +117,7 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::getbody -blocksize": ("getbody-blocksize",),
     "mime::finalize -subordinates": ("finalize-gone-part",),
     "package require (version)": ("package-version",),
+    "interp create": ("child-interp",),
 }
 
 
@@ -139,6 +140,7 @@ class FileReport:
     packages: dict[str, str | None] = field(default_factory=dict)  # name -> version asked
     calls: list[Call] = field(default_factory=list)
     unsupported: list[dict[str, object]] = field(default_factory=list)
+    child_interps: bool = False  # `interp create` somewhere in the file
 
     @property
     def uses_smtp_or_mime(self) -> bool:
@@ -162,6 +164,8 @@ class FileReport:
         found: set[str] = set()
         if any(version is not None for version in self.packages.values()):
             found.add("package require (version)")
+        if self.child_interps:
+            found.add("interp create")
         for call in self.calls:
             found.add(call.command)
             found.update(f"{call.command} {option}" for option in call.options)
@@ -215,6 +219,8 @@ class _Analysis:
         head = words[0].literal
         if head == "package" and len(words) >= 3 and words[1].literal == "require":
             self.package(command)
+        elif head in ("interp", "::interp") and len(words) >= 2 and _is_create(words[1]):
+            self.report.child_interps = True
         elif head == "namespace" and len(words) >= 3 and words[1].literal == "import":
             for word in words[2:]:
                 if word.literal and word.literal != "-force":
@@ -422,6 +428,12 @@ def _list_value(word: Word) -> list[Word] | None:
 def _spliced(word: Word) -> Word:
     """`word` as eval or linsert splice it: a list of unknown length."""
     return Word(word.line, var=word.var, expand=True, scripts=word.scripts)
+
+
+def _is_create(word: Word) -> bool:
+    """`interp create`, or an unambiguous abbreviation of it (`interp cr`)."""
+    sub = word.literal or ""
+    return len(sub) > 1 and "create".startswith(sub)
 
 
 def analyse(text: str, path: str) -> FileReport:

@@ -99,3 +99,21 @@ def test_closed_interpreters_are_freed_in_their_own_thread() -> None:
     held.close()
     Interp().close()  # `held` still refers to its app: that one stays parked
     assert any(app is held.tk.tk for _, app in interp_module._closed_interpreters)
+
+
+def test_child_interpreters_refuse_smtp_and_mime() -> None:
+    # COMPAT child-interp: a child would load tcllib's smtp from auto_path
+    # and send around --server, --capture and the site policy.
+    with Interp() as tcl:
+        tcl.eval("interp create a; interp create -safe s; a eval {interp create b}")
+        refused = "is not available in a child interpreter"
+        for script in ("a eval {package require smtp}", "a eval {package require mime}",
+                       "a eval {package require -exact smtp 1.5.1}",
+                       "a eval {b eval {package require smtp}}"):
+            assert tcl.eval(f"catch {{{script}}} e") == "1", script
+            assert refused in tcl.eval("set e"), script
+        assert tcl.eval("catch {s eval {package require smtp}}") == "1"
+        assert tcl.eval("a eval {package require base64}") == "2.5"  # other packages load
+        assert tcl.eval("lsort [interp children]") == "a s"
+        tcl.eval("interp delete a")
+        assert tcl.eval("package require smtp") == "1.5.2"

@@ -291,3 +291,10 @@ def test_unreadable_file_is_reported_and_skipped(
     reports = scan.scan(root, warn=warnings.append)
     assert [r.path for r in reports] == ["dialog.exp", "sub/wrapper", "ui.tk"]
     assert warnings == [f"tclbridge scan: cannot read {root / 'legacy.tcl'}: Permission denied"]
+
+
+def test_child_interpreters_are_flagged() -> None:
+    text = "package require smtp\ninterp cr kid\nkid eval {package require smtp}\n"
+    assert scan.analyse(text, "kid.tcl").compat()["child-interp"] == ["interp create"]
+    assert "child-interp" not in scan.analyse("package require smtp\ninterp children\n",
+                                              "x.tcl").compat()

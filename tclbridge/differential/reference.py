@@ -6,6 +6,7 @@ from ``::smtp::initialize`` (``tls::import`` on that socket for -tlsimport;
 STARTTLS also reuses it), so a preamble that wraps ``socket`` for calls from
 the ``::smtp`` namespace redirects all of them, and nothing else: like the
 bridge's ``--server``, other connections the script makes are left alone.
+Child interpreters the script creates get the same wrapper.
 The preamble then runs the script as ``tclsh SCRIPT ARGS...`` would (argv0,
 argv, argc; an uncaught error prints errorInfo and exits 1).
 """
@@ -25,16 +26,41 @@ PREAMBLE = r"""
 namespace eval ::tclbridge_check {
     variable host [lindex $::argv 0]
     variable port [lindex $::argv 1]
-    rename ::socket [namespace current]::socket
-}
-proc ::socket {args} {
-    # A client socket (host and port last) opened by tcllib's smtp goes to the check's server.
-    if {[llength $args] >= 2 && "-server" ni $args
-            && [uplevel 1 {namespace current}] eq "::smtp"} {
-        set args [lreplace $args end-1 end $::tclbridge_check::host $::tclbridge_check::port]
+    variable redirect {
+        rename ::socket ::tclbridge_check::socket
+        proc ::socket {args} {
+            # A client socket (host and port last) opened by tcllib's smtp
+            # goes to the check's server.
+            if {[llength $args] >= 2 && "-server" ni $args
+                    && [uplevel 1 {namespace current}] eq "::smtp"} {
+                set args [lreplace $args end-1 end \
+                    $::tclbridge_check::host $::tclbridge_check::port]
+            }
+            tailcall ::tclbridge_check::socket {*}$args
+        }
     }
-    tailcall ::tclbridge_check::socket {*}$args
+    # Child interpreters (and theirs) get the same redirection.
+    variable guard {
+        rename ::interp ::tclbridge_check::interp
+        proc ::interp {args} {
+            set child [uplevel 1 [list ::tclbridge_check::interp {*}$args]]
+            set sub [lindex $args 0]
+            if {[string length $sub] > 1 && [string first $sub create] == 0} {
+                set setup [list namespace eval ::tclbridge_check [list variable \
+                    host $::tclbridge_check::host port $::tclbridge_check::port \
+                    redirect $::tclbridge_check::redirect guard $::tclbridge_check::guard]]
+                ::tclbridge_check::interp eval $child $setup
+                if {[::tclbridge_check::interp eval $child {info commands ::socket}] ne ""} {
+                    ::tclbridge_check::interp eval $child $::tclbridge_check::redirect
+                }
+                ::tclbridge_check::interp eval $child $::tclbridge_check::guard
+            }
+            return $child
+        }
+    }
 }
+eval $::tclbridge_check::redirect
+eval $::tclbridge_check::guard
 set argv0 [lindex $argv 2]
 set argv [lrange $argv 3 end]
 set argc [llength $argv]
