@@ -82,12 +82,26 @@ class SitePolicy:
 
     def recipient_refusal(self, address: str) -> str | None:
         """Why the policy refuses `address`, or None when it may be sent to."""
-        domain = address.rpartition("@")[2].lower() if "@" in address else ""
+        local, at, domain = address.rpartition("@")
+        if not at:
+            local, domain = address, ""
+        domain = domain.lower()
+        # The lists judge only the domain after the last "@"; a relay that
+        # honours source routing, the percent hack or a bang path would
+        # deliver "a@evil.com@ok.com" or "a%evil.com@ok.com" to evil.com.
+        if (self.allow_domains is not None or self.deny_domains) and any(
+            c in local for c in _ROUTING
+        ):
+            return f"routing in the local part {local} is refused"
         if _matches(domain, self.deny_domains):
             return f"domain {domain} is in deny_domains"
         if self.allow_domains is not None and not _matches(domain, self.allow_domains):
             return f"domain {domain or '(none)'} is not in allow_domains"
         return None
+
+
+# Characters that route mail on through another host when found in a local part.
+_ROUTING = "@%!"
 
 
 def _matches(domain: str, patterns: Iterable[str]) -> bool:

@@ -172,6 +172,38 @@ def test_allow_list_refusing_everyone_never_connects(
     assert not any("example.net" in c for c in server.sessions[0].commands)
 
 
+ROUTED = ("a@evil.com@ok.com", '"a@evil.com"@ok.com', "a%evil.com@ok.com", "evil.com!a@ok.com",
+          "evil.com!a")
+
+
+@pytest.mark.parametrize("lists", [{"allow_domains": ["ok.com"]}, {"deny_domains": ["evil.com"]}])
+def test_routing_in_the_local_part_refused_under_a_domain_list(lists: dict) -> None:
+    # Only the domain after the last "@" is matched; a relay that applies
+    # the percent hack or a bang path would deliver these to evil.com.
+    site = policy.parse({"recipients": lists})
+    for address in ROUTED:
+        local = address.rpartition("@")[0] or address
+        assert site.recipient_refusal(address) == (
+            f"routing in the local part {local} is refused")
+    assert site.recipient_refusal("good@ok.com") is None
+    # Without a recipient list the policy does not judge addresses.
+    assert all(policy.parse({}).recipient_refusal(a) is None for a in ROUTED)
+
+
+def test_routed_recipients_never_reach_the_server(server: RecordingServer) -> None:
+    tcl = bridge(policy.parse({"recipients": {"allow_domains": ["ok.com"]}}))
+    to = 'good@ok.com, "a@evil.com"@ok.com, a%evil.com@ok.com, evil.com!a@ok.com'
+    code, result = send(tcl, f"-servers 127.0.0.1 -ports {server.port} -atleastone 1"
+                             f" -header {{To {{{to}}}}}")
+    assert code == 0
+    assert tcl.eval(f"lindex {{{result}}} 0") == (
+        '{"a@evil.com"@ok.com} 550 {5.7.1 <"a@evil.com"@ok.com>: recipient refused by site '
+        'policy (routing in the local part "a@evil.com" is refused)}')
+    assert tcl.eval(f"llength {{{result}}}") == "3"
+    assert [m.rcpt_tos for m in server.messages] == [["good@ok.com"]]
+    assert not any("evil" in c for c in server.sessions[0].commands)
+
+
 # -- TLS required -------------------------------------------------------------
 
 
