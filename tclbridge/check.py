@@ -9,12 +9,15 @@ SIZE values, ports) are masked. The script's -servers/-ports are replaced in
 both runs, so no mail leaves the machine. The server accepts everything and
 offers AUTH PLAIN LOGIN, but no STARTTLS and no implicit TLS: a script with
 -tlsimport 1 cannot connect (tcllib waits until the timeout, the bridge fails at once).
+The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcllib
+knows no policy, so its relay, recipient and TLS rules would only be differences.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -37,6 +40,7 @@ from tclbridge.differential.reference import (
     write_preamble,
 )
 from tclbridge.differential.run import ServerSpec, run_against_servers
+from tclbridge.policy import POLICY_ENV
 from tclbridge.recorder import RecordingServer, ServerScript
 
 DEFAULT_TIMEOUT = 60.0
@@ -114,7 +118,9 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
         tcllib = run_against_servers(
             lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
             [ServerSpec(CHECK_SERVER)], timeout=timeout)
-    bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout)
+    without_policy = {k: v for k, v in os.environ.items() if k != POLICY_ENV}
+    bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
+                                 env=without_policy)
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
     return CheckResult(script, list(args), tcllib, bridge, differences)
 

@@ -63,6 +63,20 @@ def test_manual_example_is_the_same() -> None:
 
 
 @needs_tcllib
+def test_site_policy_in_the_environment_is_not_applied(tmp_path: Path) -> None:
+    # tls.required would fail every bridge run (the check server has no
+    # STARTTLS); the deny list would refuse the example's recipient.
+    site = tmp_path / "policy.toml"
+    site.write_text('[tls]\nrequired = true\n[recipients]\ndeny_domains = ["somewhere.com"]\n')
+    done = check("examples/send_simple_message.tcl",
+                 env={**os.environ, "TCLBRIDGE_POLICY": str(site)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "same: tcllib and the bridge agree (exit code 0, 1 SMTP session, 1 message delivered)")
+    assert "without the site policy" in check("--help").stdout.replace("\n", " ")
+
+
+@needs_tcllib
 def test_planted_difference_in_plain_words(tmp_path: Path) -> None:
     (tmp_path / "planted.tcl").write_text(PLANTED_CONTENT)
     done = check("planted.tcl", cwd=tmp_path)
