@@ -4,12 +4,13 @@
 # and theirs, refuse both packages with a clear error (COMPAT child-interp).
 
 namespace eval ::tclbridge {
-    # Run in each child: every index entry for smtp/mime becomes an error.
+    # Run in each child, after the main interpreter's package_unknown was
+    # copied there: every index entry for smtp/mime becomes an error.
     variable refuse {
         namespace eval ::tclbridge {
             variable next_unknown [package unknown]
         }
-        proc ::tclbridge::refuse_packages {} {
+        proc ::tclbridge::claim_packages {} {
             foreach pkg {mime smtp} {
                 foreach version [package versions $pkg] {
                     package ifneeded $pkg $version [list error "package $pkg is not\
@@ -18,15 +19,8 @@ namespace eval ::tclbridge {
                 }
             }
         }
-        proc ::tclbridge::refusing_unknown {args} {
-            variable next_unknown
-            if {$next_unknown ne ""} {
-                uplevel #0 $next_unknown $args
-            }
-            refuse_packages
-        }
-        package unknown ::tclbridge::refusing_unknown
-        ::tclbridge::refuse_packages
+        package unknown ::tclbridge::package_unknown
+        ::tclbridge::claim_packages
     }
     # Run in the main interpreter and in each child: `interp create` guards
     # the new interpreter.
@@ -45,6 +39,8 @@ namespace eval ::tclbridge {
             variable wrapper
             ::tclbridge::tcl_interp eval $path [list namespace eval ::tclbridge \
                 [list variable refuse $refuse wrapper $wrapper]]
+            ::tclbridge::tcl_interp eval $path [list proc ::tclbridge::package_unknown \
+                [info args ::tclbridge::package_unknown] [info body ::tclbridge::package_unknown]]
             ::tclbridge::tcl_interp eval $path $refuse
             ::tclbridge::tcl_interp eval $path $wrapper
         }
