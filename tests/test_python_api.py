@@ -528,3 +528,16 @@ def test_works_without_tkinter() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]", "False"]
     assert len(srv.messages) == 1
+
+
+@pytest.mark.parametrize(("arguments", "named"), [
+    ({"recipients": [1, 2]}, "recipients"), ({"servers": None}, "servers"),
+    ({"ports": [25, None]}, "ports"), ({"ports": True}, "ports"), ({"maxsecs": "x"}, "maxsecs"),
+    ({"headers": [("Subject",)]}, "headers"), ({"tlspolicy": 5}, "tlspolicy"),
+    ({"username": None}, "username"), ({"atleastone": "yes"}, "atleastone"),
+    ({"message": 5}, "message"), ({"message": None}, "message"),
+])
+def test_wrong_argument_types_are_usage_errors(arguments: dict, named: str) -> None:
+    message = arguments.pop("message", "To: a@example.com\n\nhi\n")
+    with pytest.raises(SMTPUsageError, match=f"^{named} must be "):
+        sendmessage(message, servers=arguments.pop("servers", "127.0.0.1"), **arguments)

@@ -104,6 +104,7 @@ def sendmessage(
     the connection lost: tcllib's return code 7); each carries `code` and
     `diagnostic`.
     """
+    _check_types(locals())
     part, message_headers = _bridge_part(message, encoding)
     args = _OptionList()
     args.add_list("-servers", [servers] if isinstance(servers, str) else servers)
@@ -144,6 +145,48 @@ def sendmessage(
         for transaction in outcome.transactions
         for address, code, text in transaction
     ]
+
+
+# Argument -> (accepted types, what to call them). Sequences are checked item by item.
+_ARGUMENT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "message": ((Part, bytes, str, email.message.Message),
+                "an email.message.Message, bytes, str or a bridge mime part"),
+    "servers": ((str,), "a host name or a sequence of them"),
+    "ports": ((int, str), "a port or a sequence of them"),
+    "originator": ((str, type(None)), "a str or None"),
+    "recipients": ((str,), "a str or a sequence of str"),
+    "atleastone": ((bool, int), "a bool"), "queue": ((bool, int), "a bool"),
+    "usetls": ((bool, int), "a bool"), "tlsimport": ((bool, int), "a bool"),
+    "username": ((str,), "a str"), "password": ((str,), "a str"), "client": ((str,), "a str"),
+    "maxsecs": ((int, float), "a number"), "encoding": ((str,), "a str"),
+}
+_SEQUENCE_ARGUMENTS = {"servers", "ports", "recipients"}
+
+
+def _type_ok(item: object, types: tuple[type, ...]) -> bool:
+    if isinstance(item, bool) and bool not in types:
+        return False  # True is not a port or a number of seconds
+    return isinstance(item, types)
+
+
+def _check_types(arguments: dict[str, object]) -> None:
+    """Wrong types are usage errors, said in the caller's terms."""
+    for name, (types, what) in _ARGUMENT_TYPES.items():
+        value = arguments[name]
+        if name == "recipients" and value is None:
+            continue
+        many = name in _SEQUENCE_ARGUMENTS and isinstance(value, Sequence) and not isinstance(
+            value, (str, bytes))
+        if not all(_type_ok(item, types) for item in (value if many else [value])):  # type: ignore[union-attr]
+            raise SMTPUsageError(f"{name} must be {what}, not {value!r}")
+    for pair in arguments["headers"]:  # type: ignore[attr-defined]
+        if not (isinstance(pair, Sequence) and len(pair) == 2
+                and all(isinstance(x, str) for x in pair)):
+            raise SMTPUsageError(f"headers must be (name, value) pairs of str, not {pair!r}")
+    for name in ("tlspolicy", "debug"):
+        value = arguments[name]
+        if value is not None and not isinstance(value, bool) and not callable(value):
+            raise SMTPUsageError(f"{name} must be callable, not {value!r}")
 
 
 class _OptionList:
