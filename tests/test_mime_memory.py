@@ -147,6 +147,43 @@ def test_sendmessage_streams_100mb(big_file: tuple[Path, str], tmp_path: Path) -
     assert peak < PEAK_LIMIT_KB, f"peak RSS {peak // 1024} MB"
 
 
+PARSE = r"""
+lassign $argv path
+package require mime
+set top [mime::initialize -file $path]
+set parts [mime::getproperty $top parts]
+set attachment [lindex $parts 1]
+proc count {reason {data ""}} {
+    if {$reason eq "data"} { incr ::bytes [string length $data] }
+    return
+}
+set ::bytes 0
+mime::getbody $attachment -command count -blocksize 65536
+puts "[llength $parts] [mime::getproperty $attachment content] $::bytes"
+"""
+
+
+def test_parsing_a_100mb_message_file_streams(big_file: tuple[Path, str], tmp_path: Path) -> None:
+    # `initialize -file` reads the file line by line to find the parts, and
+    # getbody reads the attachment in blocks: the 137 MB file never in memory.
+    path, _ = big_file
+    (tmp_path / "copy.tcl").write_text(COPY)
+    message = tmp_path / "big.eml"
+    run_measured(tmp_path / "copy.tcl", str(path), str(message), "0")
+    script = tmp_path / "parse.tcl"
+    script.write_text(PARSE)
+    wrapper = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "tclbridge", "run",
+         str(script), str(message)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert wrapper.returncode == 0, wrapper.stderr
+    printed, measured = wrapper.stdout.splitlines()
+    assert printed == f"2 application/octet-stream {BIG}"
+    code, peak = measured.split()
+    assert code == "0" and int(peak) < PEAK_LIMIT_KB, f"peak RSS {int(peak) // 1024} MB"
+
+
 # -- the same bytes as tcllib, for a smaller file ----------------------------------------
 
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from tclbridge.errors import TclError
 from tclbridge.mime import codecs
@@ -191,22 +193,25 @@ class _LineView:
 
 
 class _FileCursor:
-    """`gets` over a file's bytes (as latin-1 chars) with a seekable position."""
+    """`gets` over a file (bytes as latin-1 chars) with a seekable position.
+    Reads line by line: a parsed file is never held in memory whole."""
 
-    def __init__(self, data: str) -> None:
-        self.data = data
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle = handle
+        self.size = size
         self.pos = 0
+        self._at = 0  # where the handle is
 
     def gets(self) -> tuple[str, int]:
         """The next line without its LF and its length, or ("", -1) at EOF."""
-        if self.pos >= len(self.data):
+        if self.pos >= self.size:
             return "", -1
-        stop = self.data.find("\n", self.pos)
-        if stop < 0:
-            line, self.pos = self.data[self.pos :], len(self.data)
-        else:
-            line, self.pos = self.data[self.pos : stop], stop + 1
-        return line, len(line)
+        if self._at != self.pos:
+            self._handle.seek(self.pos)
+        raw = self._handle.readline()
+        self.pos = self._at = self.pos + len(raw)
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        return line.decode("latin-1"), len(line)
 
 
 # -- headers ------------------------------------------------------------------------
@@ -538,19 +543,19 @@ def parse_part(part: Part, policy: TcllibPolicy) -> Part:
     """Parse the `-string` or `-file` value given to `mime::initialize`."""
     if part.value == "file":
         assert part.file is not None
-        data = _read_file(part.file)
         shared = FilePartsPolicy(**{k: getattr(policy, k) for k in policy.__dataclass_fields__})
-        top = _drive(_parse_file(_FileCursor(data), part.file, 0, len(data), shared, 1))
+        with _open_file(part.file) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            top = _drive(_parse_file(_FileCursor(handle, size), part.file, 0, size, shared, 1))
         top.file_root = True
         return top
     lines = part.string.split("\n")
     return _drive(_parse_string(_LineView(lines, 0, len(lines)), policy, 1))
 
 
-def _read_file(path: str) -> str:
+def _open_file(path: str) -> BinaryIO:
     try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("latin-1")
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise file_error(path, exc) from None
 
