@@ -1,7 +1,11 @@
 # tclbridge's mime package: thin procs over the Python implementation, one
 # per command the Python side lists.
 package require Tcl 8.5
-namespace eval ::mime {}
+# The commands tcllib exports (for `namespace import ::mime::*`).
+namespace eval ::mime {
+    namespace export copymessage finalize getbody getheader getproperty initialize \
+        mapencoding parseaddress parsedatetime reversemapencoding setheader uniqueID
+}
 lassign [::tclbridge::py::mime::commands] ::tclbridge::code ::tclbridge::names
 foreach ::tclbridge::cmd $::tclbridge::names {
     ::tclbridge::forward ::mime::$::tclbridge::cmd ::tclbridge::py::mime::$::tclbridge::cmd

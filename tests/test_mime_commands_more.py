@@ -284,6 +284,12 @@ lappend r [catch {mime::getsize $gone} x] $x
 lappend r [catch {mime::getsize} x] $x [catch {mime::getsize a b} x] $x
 """
 case("getsize", GETSIZE)
+case("namespace-exports", "lsort [namespace eval ::mime {namespace export}]")
+case("namespace-import", """
+namespace eval ::user { namespace import ::mime::* }
+set t [::user::initialize -canonical text/plain -string hi]
+::user::setheader $t Subject imported
+list [::user::getheader $t Subject] [lsort [info commands ::user::*]]""")
 case("getsize-bad-token", "mime::getsize ::mime::999")
 
 # -- getproperty errors -----------------------------------------------------------------------
