@@ -536,8 +536,15 @@ def test_works_without_tkinter() -> None:
     ({"headers": [("Subject",)]}, "headers"), ({"tlspolicy": 5}, "tlspolicy"),
     ({"username": None}, "username"), ({"atleastone": "yes"}, "atleastone"),
     ({"message": 5}, "message"), ({"message": None}, "message"),
+    ({"headers": None}, "headers"), ({"config": "x"}, "config"),
+    ({"maxsecs": float("nan")}, "maxsecs"),
 ])
 def test_wrong_argument_types_are_usage_errors(arguments: dict, named: str) -> None:
     message = arguments.pop("message", "To: a@example.com\n\nhi\n")
     with pytest.raises(SMTPUsageError, match=f"^{named} must be "):
         sendmessage(message, servers=arguments.pop("servers", "127.0.0.1"), **arguments)
+
+
+def test_unknown_encoding_is_a_usage_error() -> None:
+    with pytest.raises(SMTPUsageError, match="^unknown encoding 'nope'"):
+        sendmessage("To: a@example.com\n\nhi\n", servers="127.0.0.1", encoding="nope")

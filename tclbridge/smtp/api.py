@@ -28,9 +28,11 @@ Example::
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.message
 import email.policy
+import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
@@ -179,6 +181,18 @@ def _check_types(arguments: dict[str, object]) -> None:
             value, (str, bytes))
         if not all(_type_ok(item, types) for item in (value if many else [value])):  # type: ignore[union-attr]
             raise SMTPUsageError(f"{name} must be {what}, not {value!r}")
+    if not math.isfinite(arguments["maxsecs"]):  # type: ignore[arg-type]
+        raise SMTPUsageError(f"maxsecs must be a finite number, not {arguments['maxsecs']!r}")
+    try:
+        codecs.lookup(arguments["encoding"])  # type: ignore[arg-type]
+    except LookupError:
+        raise SMTPUsageError(f"unknown encoding {arguments['encoding']!r}") from None
+    config = arguments["config"]
+    if config is not None and not isinstance(config, BridgeConfig):
+        raise SMTPUsageError(f"config must be a BridgeConfig or None, not {config!r}")
+    if isinstance(arguments["headers"], (str, bytes)) or not isinstance(
+            arguments["headers"], Iterable):
+        raise SMTPUsageError(f"headers must be (name, value) pairs, not {arguments['headers']!r}")
     for pair in arguments["headers"]:  # type: ignore[attr-defined]
         if not (isinstance(pair, Sequence) and len(pair) == 2
                 and all(isinstance(x, str) for x in pair)):
