@@ -12,7 +12,7 @@ import tkinter
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from tclbridge.config import BridgeConfig, parse_host_port, use_for_process
+from tclbridge.config import BridgeConfig, ConfigError, parse_host_port, use_for_process
 from tclbridge.interp import Interp
 
 
@@ -163,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except policy.PolicyError as exc:
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
-    config = BridgeConfig(server_override=opts.server, policy=site)
+    try:
+        config = BridgeConfig(server_override=opts.server, policy=site)
+    except ConfigError as exc:
+        sys.stderr.write(f"tclbridge: {exc}\n")
+        _finish(2)
     config.cafiles += opts.cafile
     if opts.tls_no_verify:
         config.tls_verify = False

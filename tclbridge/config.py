@@ -17,16 +17,27 @@ def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
     if not sep or "]" in port:
         return text.strip("[]"), default_port
     try:
-        return host.strip("[]"), int(port)
+        number = int(port)
     except ValueError:
         raise ValueError(f"bad port in {text!r}") from None
+    if not 0 < number < 65536:
+        raise ValueError(f"bad port in {text!r}: not between 1 and 65535")
+    return host.strip("[]"), number
+
+
+class ConfigError(ValueError):
+    """A setting from the environment or the command line that cannot work."""
 
 
 def _timeout_scale() -> float:
+    text = os.environ.get("TCLBRIDGE_TIMEOUT_SCALE", "1")
     try:
-        return float(os.environ.get("TCLBRIDGE_TIMEOUT_SCALE", "1"))
+        scale = float(text)
     except ValueError:
-        return 1.0
+        scale = float("nan")
+    if not (0 < scale < float("inf")):
+        raise ConfigError(f"TCLBRIDGE_TIMEOUT_SCALE must be a number greater than 0, not {text!r}")
+    return scale
 
 
 def _env_cafiles() -> list[str]:

@@ -217,3 +217,17 @@ def test_python_called_by_the_script_sends_under_the_same_settings(tmp_path) -> 
     assert proc.stdout == "sent:\n"
     assert elsewhere.sessions == []
     assert sorted(p.name for p in (tmp_path / "cap").iterdir()) == ["0001.eml", "0001.json"]
+
+
+@pytest.mark.parametrize("value", ["inf", "-1", "nan", "0", "abc"])
+def test_a_timeout_scale_that_cannot_work_is_refused(value: str) -> None:
+    proc = bridge("x.tcl", env={**os.environ, "TCLBRIDGE_TIMEOUT_SCALE": value})
+    assert proc.returncode == 2
+    assert proc.stderr == (f"tclbridge: TCLBRIDGE_TIMEOUT_SCALE must be a number greater than 0,"
+                           f" not {value!r}\n").encode()
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    proc = bridge("--server", "h:99999", "x.tcl")
+    assert proc.returncode == 2
+    assert "not between 1 and 65535" in proc.stderr
