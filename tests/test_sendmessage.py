@@ -462,3 +462,11 @@ def test_server_that_stops_reading_gives_timeout_not_hang() -> None:
         "7", "diagnostic {read from server timed out} args {} code 400"
     )
     assert elapsed < 10
+
+
+def test_maxsecs_nan_is_tcls_domain_error(tcl: Interp, server: RecordingServer) -> None:
+    # As tcllib: Tcl's expr fails on NaN, before anything is sent.
+    code, result = send(tcl, server, "-header {To a@b.c} -maxsecs NaN")
+    assert (code, result) == (1, "domain error: argument not in valid range")
+    assert tcl.eval("lrange $::errorCode 0 1") == "ARITH DOMAIN"
+    assert server.sessions == []

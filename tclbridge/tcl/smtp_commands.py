@@ -87,9 +87,13 @@ class SmtpCommands:
 
     def _final_wait(self, maxsecs: str) -> FinalWait:
         tk = self.bridge.tk.tk
-        shown, mode, value = (
-            str(v) for v in tk.splitlist(tk.call("::tclbridge::smtp::final_wait", maxsecs))
-        )
+        try:
+            answer = tk.call("::tclbridge::smtp::final_wait", maxsecs)
+        except tkinter.TclError as exc:
+            # tcllib's own expr fails the same way (NaN: a domain error).
+            code = tuple(map(str, tk.splitlist(tk.getvar("::errorCode"))))
+            raise TclError(str(exc), code) from None
+        shown, mode, value = (str(v) for v in tk.splitlist(answer))
         if mode == "error":
             # tcllib hits this only after the message went out (docs/COMPAT.md).
             raise TclError(value)
