@@ -11,6 +11,8 @@ offers AUTH PLAIN LOGIN, but no STARTTLS and no implicit TLS: a script with
 -tlsimport 1 cannot connect (tcllib waits until the timeout, the bridge fails at once).
 The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcllib
 knows no policy, so its relay, recipient and TLS rules would only be differences.
+A run stopped at --timeout did not finish, so it is never reported as agreeing:
+check exits 2 and names the run(s) that timed out.
 """
 
 from __future__ import annotations
@@ -69,10 +71,20 @@ class CheckResult:
     differences: list[Difference]
 
     @property
+    def timed_out(self) -> list[str]:
+        """The runs that were stopped at the timeout: nothing to compare them by."""
+        return [name for name, run in (("tcllib", self.tcllib), ("bridge", self.bridge))
+                if run.exit is None]
+
+    @property
     def agree(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.timed_out
 
     def summary(self) -> str:
+        if self.timed_out:
+            runs = " and ".join(self.timed_out)
+            return (f"incomplete: the {runs} run{'s' if len(self.timed_out) > 1 else ''} "
+                    "timed out, so the runs cannot be compared")
         if self.agree:
             return f"same: tcllib and the bridge agree ({_shape(self.tcllib)})"
         counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
@@ -85,6 +97,7 @@ class CheckResult:
             "script": self.script,
             "args": self.args,
             "agree": self.agree,
+            "timed_out": self.timed_out,
             "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
                              "bridge": d.actual} for d in self.differences],
             "summary": self.summary(),
@@ -95,9 +108,8 @@ class CheckResult:
 
 
 def _shape(outcome: Outcome) -> str:
-    exit_text = "timed out" if outcome.exit is None else f"exit code {outcome.exit}"
     sessions, messages = len(outcome.sessions), len(outcome.messages)
-    return (f"{exit_text}, {sessions} SMTP session{'s' if sessions != 1 else ''}, "
+    return (f"exit code {outcome.exit}, {sessions} SMTP session{'s' if sessions != 1 else ''}, "
             f"{messages} message{'s' if messages != 1 else ''} delivered")
 
 
@@ -166,7 +178,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(opts: argparse.Namespace) -> int:
-    """0: the runs agree, 1: they differ, 2: no comparison (tcllib missing, no script)."""
+    """0: the runs agree, 1: they differ, 2: no comparison (tcllib missing, no script,
+    a run timed out)."""
     tclsh = find_tclsh()
     missing = tcllib_missing(tclsh)
     if missing is not None:
@@ -180,6 +193,8 @@ def main(opts: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=1))
     else:
         print(render(result, shutil.get_terminal_size().columns))
+    if result.timed_out:
+        return 2
     return 0 if result.agree else 1
 
 

@@ -167,10 +167,25 @@ def test_timeout_per_run(tmp_path: Path) -> None:
     started = time.monotonic()
     done = check("--json", "--timeout", "2", "hang.tcl", cwd=tmp_path)
     assert time.monotonic() - started < 30
-    assert done.returncode == 1, done.stdout + done.stderr
-    differences = json.loads(done.stdout)["differences"]
+    assert done.returncode == 2, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert (result["agree"], result["timed_out"]) == (False, ["bridge"])
     assert {"aspect": "exit", "where": "exit code", "tcllib": "0",
-            "bridge": "a timeout"} in differences
+            "bridge": "a timeout"} in result["differences"]
+
+
+@needs_tcllib
+def test_both_runs_timed_out_is_not_agreement(tmp_path: Path) -> None:
+    (tmp_path / "forever.tcl").write_text("puts start\nvwait forever\n")
+    done = check("--timeout", "2", "forever.tcl", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    last = done.stdout.splitlines()[-1]
+    assert last == ("incomplete: the tcllib and bridge runs timed out, "
+                    "so the runs cannot be compared")
+    done = check("--json", "--timeout", "2", "forever.tcl", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert (result["agree"], result["timed_out"]) == (False, ["tcllib", "bridge"])
 
 
 def test_without_tclsh_exit_2_with_install_command(tmp_path: Path) -> None:
