@@ -147,11 +147,16 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         module = importlib.import_module(_SUBCOMMANDS[opts.command])
         try:
             code = module.main(opts)
+            sys.stdout.flush()
         except KeyboardInterrupt:
             _finish(130)
+        except BrokenPipeError:
+            # The reader went away (`tclbridge scan DIR | head`): end as a
+            # tool killed by SIGPIPE does, without a word.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _finish(141)
         except Exception as exc:  # noqa: BLE001 - report, never a traceback
             _internal_error(exc)
-        sys.stdout.flush()
         _finish(code)
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.

@@ -231,3 +231,15 @@ def test_a_port_out_of_range_is_refused() -> None:
     proc = bridge("--server", "h:99999", "x.tcl")
     assert proc.returncode == 2
     assert "not between 1 and 65535" in proc.stderr
+
+
+def test_a_closed_pipe_ends_a_subcommand_quietly() -> None:
+    # `tclbridge scan DIR | head -1`: the reader goes away early.
+    proc = subprocess.run(
+        f"{sys.executable} -m tclbridge scan {REPO / 'compat_suite'} | head -1; "
+        "echo status=${PIPESTATUS[0]}",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout.splitlines()[-1] == "status=141"
+    assert proc.stderr == ""
