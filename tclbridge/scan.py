@@ -118,6 +118,7 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::finalize -subordinates": ("finalize-gone-part",),
     "package require (version)": ("package-version",),
     "interp create": ("child-interp",),
+    "info nameofexecutable": ("nameofexecutable",),
 }
 
 
@@ -141,6 +142,7 @@ class FileReport:
     calls: list[Call] = field(default_factory=list)
     unsupported: list[dict[str, object]] = field(default_factory=list)
     child_interps: bool = False  # `interp create` somewhere in the file
+    executable_name: bool = False  # `info nameofexecutable` somewhere in the file
 
     @property
     def uses_smtp_or_mime(self) -> bool:
@@ -166,6 +168,8 @@ class FileReport:
             found.add("package require (version)")
         if self.child_interps:
             found.add("interp create")
+        if self.executable_name:
+            found.add("info nameofexecutable")
         for call in self.calls:
             found.add(call.command)
             found.update(f"{call.command} {option}" for option in call.options)
@@ -221,6 +225,9 @@ class _Analysis:
             self.package(command)
         elif head in ("interp", "::interp") and len(words) >= 2 and _is_create(words[1]):
             self.report.child_interps = True
+        elif head in ("info", "::info") and len(words) >= 2 and (
+                words[1].literal == "nameofexecutable"):
+            self.report.executable_name = True
         elif head == "namespace" and len(words) >= 3 and words[1].literal == "import":
             for word in words[2:]:
                 if word.literal and word.literal != "-force":

@@ -243,3 +243,12 @@ def test_a_closed_pipe_ends_a_subcommand_quietly() -> None:
     )
     assert proc.stdout.splitlines()[-1] == "status=141"
     assert proc.stderr == ""
+
+
+def test_nameofexecutable_is_the_python_running_the_bridge(tmp_path: Path) -> None:
+    # COMPAT nameofexecutable: documented, and flagged by `tclbridge scan`.
+    script = tmp_path / "noe.tcl"
+    script.write_text("puts [info nameofexecutable]\n")
+    proc = bridge(str(script))
+    assert proc.returncode == 0
+    assert os.path.realpath(proc.stdout.strip()) == os.path.realpath(sys.executable)

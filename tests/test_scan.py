@@ -298,3 +298,8 @@ def test_child_interpreters_are_flagged() -> None:
     assert scan.analyse(text, "kid.tcl").compat()["child-interp"] == ["interp create"]
     assert "child-interp" not in scan.analyse("package require smtp\ninterp children\n",
                                               "x.tcl").compat()
+
+
+def test_info_nameofexecutable_is_flagged() -> None:
+    text = "package require smtp\nexec [info nameofexecutable] other.tcl\n"
+    assert scan.analyse(text, "x.tcl").compat()["nameofexecutable"] == ["info nameofexecutable"]
