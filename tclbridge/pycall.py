@@ -3,8 +3,11 @@
 Present in every bridge interpreter (`package require tclbridge` works but
 is not needed). The arguments arrive as Python strings; the result goes
 back as a Tcl value: None -> "", bool -> 1/0, str/int/float -> their
-string, list/tuple -> a Tcl list, dict -> a Tcl dict (nested values
-converted the same way). A Python exception becomes a Tcl error whose
+string, bytes -> a Tcl byte string, list/tuple -> a Tcl list, dict -> a Tcl
+dict (nested values converted the same way; keys str/int/float). Any other
+result (a set, a generator, an object) is a Tcl error "module.function
+returned a set, which has no Tcl value", errorCode {PYTHON TypeError ...},
+rather than its repr. A Python exception becomes a Tcl error whose
 message is "module.function: Type: text" and whose errorCode is
 {PYTHON Type text}; the script never sees a traceback. SystemExit and
 KeyboardInterrupt too ("module.function: SystemExit: 3", errorCode
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tclbridge.errors import TclError
+from tclbridge.tcl.boundary import to_tcl
 
 if TYPE_CHECKING:
     from tclbridge.interp import Interp
@@ -66,6 +70,35 @@ def python_error(target: str, exc: BaseException) -> TclError:
                     ("PYTHON", kind, text))
 
 
+_SCALARS = (str, int, float, bytes, bytearray)  # bool is an int
+
+
+def _unsupported(value: Any) -> str:
+    """"" if `value` has a documented Tcl value, else what it is ("a set",
+    "a list holding a generator"); anything else would reach Tcl as its repr."""
+    if value is None or isinstance(value, _SCALARS):
+        return ""
+    if isinstance(value, (list, tuple)):
+        items: list[Any] = list(value)
+    elif isinstance(value, dict):
+        odd_key = next((k for k in value if not isinstance(k, (str, int, float))), None)
+        if odd_key is not None:
+            return f"a dict with {_a(odd_key)} key"
+        items = list(value.values())
+    else:
+        return _a(value)
+    for item in items:
+        inner = _unsupported(item)
+        if inner:
+            return f"{_a(value)} holding {inner}"
+    return ""
+
+
+def _a(value: Any) -> str:
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
 class PythonCaller:
     def __init__(self, bridge: Interp) -> None:
         self.bridge = bridge
@@ -82,9 +115,16 @@ class PythonCaller:
         target, args = words[0], words[1:]
         self._add_script_dir()
         try:
-            return resolve(target)(*args)
+            result = resolve(target)(*args)
+            # Checked and converted inside the try: a list that holds itself
+            # (RecursionError) is a Python error like any other.
+            unsupported = _unsupported(result)
+            if not unsupported:
+                return to_tcl(result)
         except BaseException as exc:  # noqa: BLE001 - even SystemExit becomes a Tcl error
             raise python_error(target, exc) from None
+        text = f"{target} returned {unsupported}, which has no Tcl value"
+        raise TclError(text, ("PYTHON", "TypeError", text))
 
     def _add_script_dir(self) -> None:
         script = str(self.bridge.call("info", "script"))

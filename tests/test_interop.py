@@ -32,6 +32,21 @@ def give(kind: str) -> object:
         "list": ["a b", "c", ["nested", 1]],
         "tuple": ("x", 2),
         "dict": {"name": "web 01", "up": True, "tags": ["a", "b"]},
+        "bytes": b"a\x00\xff",
+    }[kind]
+
+
+def give_odd(kind: str) -> object:
+    """Results that have no Tcl value."""
+    looped: list = ["a"]
+    looped.append(looped)
+    return {
+        "set": {1, 2},
+        "generator": (n for n in range(3)),
+        "object": Report(),
+        "nested": ["ok", {"k": frozenset()}],
+        "tuple_key": {("a", 1): "x"},
+        "looped": looped,
     }[kind]
 
 
@@ -88,6 +103,7 @@ def test_call_is_there_without_package_require(tcl: Interp) -> None:
         ("tuple", "set r", "x 2"),
         ("dict", "list [dict get $r name] [dict get $r up] [lindex [dict get $r tags] 1]",
          "{web 01} 1 b"),
+        ("bytes", "list [string length $r] [scan [string index $r 2] %c]", "3 255"),
     ],
 )
 def test_values_converted_to_tcl(tcl: Interp, kind: str, script: str, expected: str) -> None:
@@ -130,6 +146,30 @@ def test_python_errors_become_tcl_errors(
     assert tcl.eval("set msg") == message
     assert tcl.eval("dict get $opts -errorcode") == errorcode
     assert "Traceback" not in tcl.eval("dict get $opts -errorinfo")
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        ("set", "a set"),
+        ("generator", "a generator"),
+        ("object", "a Report"),
+        ("nested", "a list holding a dict holding a frozenset"),
+        ("tuple_key", "a dict with a tuple key"),
+    ],
+)
+def test_results_without_tcl_value_are_errors(tcl: Interp, kind: str, what: str) -> None:
+    assert tcl.eval(f"catch {{tclbridge::call {HERE}.give_odd {kind}}} msg opts") == "1"
+    message = f"{HERE}.give_odd returned {what}, which has no Tcl value"
+    assert tcl.eval("set msg") == message
+    errorcode = tcl.tk.splitlist(tcl.eval("dict get $opts -errorcode"))
+    assert errorcode == ("PYTHON", "TypeError", message)
+
+
+def test_result_conversion_failure_is_a_python_error(tcl: Interp) -> None:
+    assert tcl.eval(f"catch {{tclbridge::call {HERE}.give_odd looped}} msg opts") == "1"
+    assert tcl.eval("set msg").startswith(f"{HERE}.give_odd: RecursionError: ")
+    assert tcl.eval("lrange [dict get $opts -errorcode] 0 1") == "PYTHON RecursionError"
 
 
 def test_wrong_args(tcl: Interp) -> None:
