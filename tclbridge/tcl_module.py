@@ -15,6 +15,11 @@ strings (`call_list` splits a list result).
 A Tcl error raises `TclCallError` (message, errorCode, errorInfo); a proc
 that passes on sendmessage's return code 7 raises `SMTPRefusedError`, as
 `tclbridge.smtp.sendmessage` would.
+
+`exit` cannot end the Python process: while the file is sourced, `exit` (or
+`exit 0`) stops sourcing there, keeping the procs defined so far, and
+`exit N` raises `TclCallError`; in a later call, `exit N` raises
+`TclCallError` with errorCode {TCLBRIDGE EXIT N}.
 """
 
 from __future__ import annotations
@@ -40,6 +45,21 @@ proc ::tclbridge::invoke {args} {
 }
 """
 
+# tkinter's interpreters have no `exit`; this one ends the running Tcl code
+# with an error that Python recognizes by its errorCode.
+_EXIT = r"""
+proc exit {{code 0}} {
+    if {![string is integer -strict $code]} {
+        return -code error "expected integer but got \"$code\""
+    }
+    set code [expr {$code + 0}] ;# decimal, as Python reads it (0x10 -> 16)
+    catch {flush stdout}
+    catch {flush stderr}
+    return -code error -errorcode [list TCLBRIDGE EXIT $code] \
+        "exit $code: a Tcl file loaded with tclbridge.load_tcl cannot end the Python process"
+}
+"""
+
 
 class TclCallError(Exception):
     """A Tcl error (or another return code than ok) from a loaded file."""
@@ -59,14 +79,27 @@ class TclModule:
         self.path = os.fspath(path)
         self.interp = interp or Interp()
         self.interp.eval(_INVOKE)
+        self.interp.eval(_EXIT)
         self.interp.call("set", "::argv", "")
         self.interp.call("set", "::argc", "0")
         try:
-            self._invoke("source", self.path)
+            self._source()
         except BaseException:
             if interp is None:
                 self.interp.close()
             raise
+
+    def _source(self) -> None:
+        """Source the file; `exit 0` there ends the sourcing, as tclsh would end."""
+        try:
+            self._invoke("source", self.path)
+        except TclCallError as exc:
+            status = self._exit_status(exc.errorcode)
+            if status is None:
+                raise
+            if status != 0:
+                raise TclCallError(f"{self.path} called exit {status} while being loaded",
+                                   exc.code, exc.errorcode, exc.errorinfo) from None
 
     def call(self, command: str, *args: object) -> str:
         """Run Tcl command (a proc) `command` with `args`; its result as a string."""
@@ -82,6 +115,13 @@ class TclModule:
 
     def eval(self, script: str) -> str:
         return self.call("eval", script)
+
+    def _exit_status(self, errorcode: str) -> int | None:
+        """N if `errorcode` is our `exit N`'s {TCLBRIDGE EXIT N}, else None."""
+        words = self.split_list(errorcode)
+        if len(words) == 3 and words[:2] == ["TCLBRIDGE", "EXIT"]:
+            return int(words[2])
+        return None
 
     def getvar(self, name: str) -> str:
         return self.call("set", name)

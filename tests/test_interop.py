@@ -275,3 +275,41 @@ def test_load_errors_raise(tmp_path: Path) -> None:
     with pytest.raises(TclCallError, match="couldn't read file"):
         load_tcl(tmp_path / "missing.tcl")
     gc.collect()
+
+
+EXITS = r"""
+proc early {} { return "defined before exit" }
+proc leave {code} { exit $code }
+exit 0
+proc late {} { return "after exit" }
+"""
+
+
+def test_exit_while_loading_stops_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "exits.tcl"
+    path.write_text(EXITS)
+    with load_tcl(path) as module:
+        assert module.early() == "defined before exit"
+        assert module.eval("info procs late") == ""  # sourcing stopped at exit
+        with pytest.raises(TclCallError) as caught:
+            module.leave("1")
+        assert str(caught.value) == (
+            "exit 1: a Tcl file loaded with tclbridge.load_tcl cannot end the Python process")
+        assert caught.value.errorcode == "TCLBRIDGE EXIT 1"
+        assert '(procedure "leave" line 1)' in caught.value.errorinfo
+        with pytest.raises(TclCallError, match=r"^exit 0: ") as caught:
+            module.leave("0")
+        assert caught.value.errorcode == "TCLBRIDGE EXIT 0"
+        with pytest.raises(TclCallError, match='^expected integer but got "x"$'):
+            module.leave("x")
+    gc.collect()
+
+
+def test_exit_nonzero_while_loading_raises(tmp_path: Path) -> None:
+    path = tmp_path / "fails.tcl"
+    path.write_text("proc ok {} {}\nexit 3\n")
+    with pytest.raises(TclCallError) as caught:
+        load_tcl(path)
+    assert str(caught.value) == f"{path} called exit 3 while being loaded"
+    assert caught.value.errorcode == "TCLBRIDGE EXIT 3"
+    gc.collect()
