@@ -16,9 +16,16 @@ Stages: connect, greeting, ehlo, starttls, auth, mail, rcpt (`occurrence`
 picks the RCPT), data, body (once the first body bytes arrived), dot (the
 reply to the final dot), quit. Faults: close, 4xx, 5xx, garbage, short,
 split (the normal reply, one byte per segment), 1mb (the normal reply with a
-1 MB text), silent (say nothing; at "body": stop reading). Two more for load
-tests: "delay" (the normal reply after `delay` seconds) and "lost-reply" (at
-"dot": the message is accepted, then the connection drops before the 250).
+1 MB text), silent (say nothing; at "body": stop reading), endless (a
+multi-line reply that never ends: a "CODE-" line every 50 ms). Two more for
+load tests: "delay" (the normal reply after `delay` seconds; at "body": read
+64 KiB per `delay` seconds) and "lost-reply"
+(at "dot": the message is accepted, then the connection drops before the
+250). Two for attacks: "flood" (a multi-line reply of 64 MiB as fast as the
+client reads, then its last line) and "inject" (at "starttls": the 220 and,
+in the same segment, plain-text replies for EHLO, MAIL, RCPT, DATA and the
+dot, as a man in the middle would send them; `delay` > 0 sends them in a
+segment of their own that much later).
 
 At "connect" there is no reply to spoil: close means nothing listens on the
 port (connection refused) and silent that the SYN is never answered (the
@@ -55,8 +62,9 @@ STAGES = (
     "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body", "dot",
     "quit",
 )
-FAULTS = ("close", "4xx", "5xx", "garbage", "short", "split", "1mb", "silent")
+FAULTS = ("close", "4xx", "5xx", "garbage", "short", "split", "1mb", "silent", "endless")
 LOAD_FAULTS = ("delay", "lost-reply")
+ATTACK_FAULTS = ("flood", "inject")
 
 USERNAME = "fault-user"
 PASSWORD = "fault-pass-Zq7"
@@ -67,6 +75,13 @@ SHORT = b"25\r\n"
 # server thread outlives a test by much.
 SILENCE_LIMIT = 30.0
 SPLIT_PAUSE = 0.0005
+ENDLESS_PAUSE = 0.05
+SLOW_READ = 65536  # what a "delay" fault at "body" reads per pause
+FLOOD_LIMIT = 64 << 20
+# What a man in the middle makes the client read as the TLS side's replies:
+# EHLO without AUTH, then MAIL, RCPT, DATA and the final dot accepted.
+INJECTED = (b"250-fault.example\r\n250 HELP\r\n250 2.1.0 ok\r\n250 2.1.5 ok\r\n"
+            b"354 go ahead\r\n250 2.0.0 accepted\r\n")
 MAX_COMMAND = 4096
 
 TEMP_CODES = {"greeting": "421 4.3.2", "starttls": "454 4.7.0", "auth": "454 4.7.0"}
@@ -82,7 +97,7 @@ class Fault:
     length: int = LONG_TEXT  # the extra text of a "1mb" reply
 
     def __post_init__(self) -> None:
-        if self.stage not in STAGES or self.kind not in FAULTS + LOAD_FAULTS:
+        if self.stage not in STAGES or self.kind not in FAULTS + LOAD_FAULTS + ATTACK_FAULTS:
             raise ValueError(f"no such fault: {self.stage} {self.kind}")
 
 
@@ -104,6 +119,7 @@ class Connection:
     faults_hit: list[Fault] = field(default_factory=list)
     tls: bool = False
     authenticated: bool = False
+    reply_bytes: int = 0  # what an endless or flood reply sent before the client left
 
 
 class _Closed(Exception):
@@ -268,6 +284,14 @@ class _Session:
             raise _Closed()
         if kind == "silent":
             self.stay_silent(reading=True)
+        if kind in ("endless", "flood"):
+            return self.endless_reply(normal[:3], fault)
+        if kind == "inject":
+            self.send(normal.encode("latin-1") + b"\r\n" + (b"" if fault.delay else INJECTED))
+            if fault.delay:
+                time.sleep(fault.delay)
+                self.send(INJECTED)
+            return True
         if kind == "4xx":
             self.send(f"{TEMP_CODES.get(stage, '451 4.3.0')} fault injected\r\n".encode())
             return False
@@ -310,6 +334,23 @@ class _Session:
                     break
             except TimeoutError:
                 continue
+        raise _Closed()
+
+    def endless_reply(self, code: str, fault: Fault) -> bool:
+        """CODE- lines, slowly and forever ("endless", until the client
+        leaves or the silence limit) or as fast as they are read up to
+        FLOOD_LIMIT bytes ("flood", then the last line)."""
+        line = f"{code}-{'x' * 60}\r\n".encode()
+        burst = line * (1 if fault.kind == "endless" else 1024)
+        deadline = time.monotonic() + SILENCE_LIMIT
+        while time.monotonic() < deadline and not self.server._stop.is_set():
+            if fault.kind == "flood" and self.conn.reply_bytes >= FLOOD_LIMIT:
+                self.send(f"{code} end of flood\r\n".encode())
+                return True
+            self.send(burst)
+            self.conn.reply_bytes += len(burst)
+            if fault.kind == "endless":
+                time.sleep(ENDLESS_PAUSE)
         raise _Closed()
 
     # -- I/O -------------------------------------------------------------------
@@ -449,6 +490,8 @@ class _Session:
             data, self.buffer = self.buffer, bytearray()
         early = False
         fault = self.fault_at("body")
+        if fault is not None and fault.kind == "delay":
+            return self._read_body_slowly(transaction, data, fault.delay)
         if fault is not None:
             if fault.kind == "close":
                 raise _Closed()
@@ -464,6 +507,22 @@ class _Session:
             self.recv()
             data += self.buffer
             self.buffer = bytearray()
+
+    def _read_body_slowly(self, transaction: Transaction, data: bytearray, pause: float) -> bool:
+        """A slow reader: SLOW_READ bytes every `pause` seconds."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_READ)
+        deadline = time.monotonic() + SILENCE_LIMIT
+        while _final_dot(data) < 0:
+            if time.monotonic() > deadline or self.server._stop.wait(pause):
+                raise _Closed()
+            chunk = self.sock.recv(SLOW_READ)
+            if not chunk:
+                raise _Closed()
+            data += chunk
+        end = _final_dot(data)
+        transaction.data = bytes(data[:end])
+        self.buffer = bytearray(data[end + 3 :])
+        return False
 
     def _early_reply(self, kind: str) -> bool:
         replies = {"4xx": b"451 4.3.0 fault injected\r\n", "5xx": b"554 5.3.0 fault injected\r\n",

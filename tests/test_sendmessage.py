@@ -15,6 +15,7 @@ import pytest
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
 from tests.conftest import new_interp, scripted_server
+from tests.support.waiting import wait_until_closed
 
 
 def send(tcl: Interp, srv: RecordingServer, options: str, body: str = "hello") -> tuple[int, str]:
@@ -225,6 +226,8 @@ def test_refusal_returns_code_7(stage: str) -> None:
         tcl = new_interp()
         code, result = send(tcl, srv, "-header {From f@x.y} -header {To a@x.y}")
         assert (code, result) == (7, "diagnostic {go away} args {} code 554")
+        # Written without waiting, as tcllib; the server reads them after.
+        assert wait_until_closed(srv)
         assert verbs(srv)[-2:] == ["RSET", "QUIT"]
 
 

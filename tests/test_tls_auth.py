@@ -69,7 +69,8 @@ def test_usetls_0_never_upgrades(tmp_path: Path, starttls_server: SaslServer) ->
     ],
 )
 def test_certificate_failures(
-    tmp_path: Path, host: str, server_options: dict, reason: str
+    tmp_path: Path, host: str, server_options: dict, reason: str,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     expiry = datetime.datetime(2020, 1, 1) if server_options.get("expired") else None
     with SaslServer(["PLAIN"], tls="starttls", cert_not_after=expiry) as srv:
@@ -80,15 +81,28 @@ def test_certificate_failures(
         assert f"TLS certificate of {host} could not be verified" in result
         assert reason in result and "--cafile" in result and "TCLBRIDGE_TLS_VERIFY=0" in result
         assert srv.messages == [] and srv.succeeded == []
-        # A policy that says "secure" gives up too; "insecure" goes on unverified.
+        # A policy that says "secure" gives up too; "insecure" goes on
+        # unverified, with a warning, but never with the password.
         assert send(trusting, host, srv.port, "-tlspolicy {policy secure}")[0] == 1
-        code, _ = send(
+        capfd.readouterr()
+        code, result = send(
             trusting, host, srv.port, "-tlspolicy {policy insecure} -username $user -password $pass"
         )
-        assert code == 0
-        assert len(srv.messages) == 1 and srv.succeeded == ["PLAIN"]
+        assert code == 1 and srv.messages == [] and srv.attempts == []
+        assert result.startswith(f"refusing to send the password for {USERNAME} to {host}: ")
+        assert reason in result and "TCLBRIDGE_TLS_VERIFY=0" in result
+        warning = capfd.readouterr().err
+        assert f"-tlspolicy accepted the certificate of {host}" in warning and reason in warning
+        assert PASSWORD not in warning
+        # Without credentials the legacy policy keeps working.
+        assert send(trusting, host, srv.port, "-tlspolicy {policy insecure}")[0] == 0
+        assert len(srv.messages) == 1 and srv.succeeded == []
         calls = trusting.eval("set ::policy_calls")
         assert calls.startswith("{554 {certificate verify failed: ") and reason in calls
+        # The documented opt-out is what allows the password to such a server.
+        opted_out = bridge(tls_verify=False)
+        code, _ = send(opted_out, host, srv.port, "-username $user -password $pass")
+        assert code == 0 and srv.succeeded == ["PLAIN"]
 
 
 def test_tls_no_verify_restores_tcllib_behaviour(tmp_path: Path, starttls_server) -> None:

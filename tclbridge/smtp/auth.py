@@ -90,15 +90,12 @@ def _exchange(conv: Conversation, mech: Mechanism) -> Reply:
     command = auth_command(mech)
     shown = command if command == f"AUTH {mech.name}" else f"AUTH {mech.name} <hidden>"
     reply = conv.talk(AUTH_WAIT, command, shown=shown)
-    assert reply is not None
     while reply.code == 334:
         try:
             answer = mech.step(decode_challenge(reply.diagnostic))
         except SaslError:
             # RFC 4954: "*" cancels the exchange; the server answers 501.
             reply = conv.talk(AUTH_WAIT, "*")
-            assert reply is not None
             raise
         reply = conv.talk(AUTH_WAIT, encode_response(answer), shown="<hidden>")
-        assert reply is not None
     return reply

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +23,12 @@ from tclbridge.smtp.conversation import Conversation, DebugLog
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply
 from tclbridge.smtp.tls import client_context, verification_failure
-from tclbridge.smtp.transport import SocketTransport, Transport, TransportError
+from tclbridge.smtp.transport import (
+    PlaintextBeforeTls,
+    SocketTransport,
+    Transport,
+    TransportError,
+)
 
 GREETING_WAIT = 600
 COMMAND_WAIT = 300
@@ -29,10 +36,16 @@ COMMAND_WAIT = 300
 # (tcllib only ever passes the STARTTLS reply's code).
 CERT_POLICY_CODE = 554
 PLAINTEXT_AUTH_ENV = "TCLBRIDGE_ALLOW_PLAINTEXT_AUTH"
+NO_VERIFY_HINT = "--tls-no-verify or TCLBRIDGE_TLS_VERIFY=0"
 
 Connector = Callable[[str, int, float], Transport]
 # Called as tcllib calls -tlspolicy: with a code and a diagnostic.
 TlsPolicy = Callable[[int, str], str]
+
+
+def warn_on_stderr(text: str) -> None:
+    sys.stderr.write(f"tclbridge: warning: {text}\n")
+    sys.stderr.flush()
 
 
 @dataclass
@@ -46,6 +59,8 @@ class ConnectSettings:
     cafiles: tuple[str, ...] = ()
     allow_plaintext_auth: bool = False
     policy: SitePolicy | None = None
+    # Where the user is told what they should know but the script is not.
+    warn: Callable[[str], None] = warn_on_stderr
 
 
 class ConnectFailed(Exception):
@@ -96,6 +111,9 @@ class Handshake:
         self._tls_policy = tls_policy
         self.enforcer = enforcer or Enforcer(settings.policy, debug)
         self.esmtp: tuple[str, ...] = ()
+        # Why this connection's certificate failed, when -tlspolicy said to
+        # carry on anyway: no credentials go over it.
+        self._unverified: str | None = None
 
     def log(self, line: str) -> None:
         if self._debug is not None:
@@ -139,8 +157,12 @@ class Handshake:
                         f"could not be verified ({exc.reason}); trust its CA with --cafile "
                         "FILE or TCLBRIDGE_CAFILE=FILE", TLS_ERRORCODE)
                 elif self._ask_policy(CERT_POLICY_CODE, f"certificate verify failed: {exc.reason}"):
+                    self.settings.warn(
+                        f"-tlspolicy accepted the certificate of {host}, which could not be "
+                        f"verified ({exc.reason}); no credentials are sent over this connection"
+                    )
                     try:
-                        return self._open(host, port, verify=False)
+                        return self._open(host, port, verify=False, unverified=exc.reason)
                     except _NextServer as again:
                         failure = again
         if failure is None:
@@ -155,19 +177,26 @@ class Handshake:
             return False
         return self._tls_policy(code, diagnostic) == "insecure"
 
-    def _open(self, host: str, port: str, verify: bool) -> Conversation:
+    def _open(
+        self, host: str, port: str, verify: bool, unverified: str | None = None
+    ) -> Conversation:
         self.log(f"Trying {host}...")
+        self._unverified = unverified
         scale = self.settings.timeout_scale
+        # Connecting (every address of the name), implicit TLS and the
+        # greeting share one window, as tcllib's `socket -async` + 600 s.
+        window = GREETING_WAIT * scale
+        deadline = time.monotonic() + window
         try:
-            transport = self.settings.connect(host, _port_number(port), GREETING_WAIT * scale)
+            transport = self.settings.connect(host, _port_number(port), window)
         except TransportError as exc:
             raise _NextServer(str(exc)) from None
         self.enforcer.connected(transport.local_address())
         conv = Conversation(transport, self._debug, scale)
         try:
             if self.opts.tlsimport:
-                self._upgrade(conv, host, verify, failure="")
-            greeting = conv.hear(GREETING_WAIT)
+                self._upgrade(conv, host, verify, failure="", deadline=deadline)
+            greeting = conv.hear_by(deadline)
             if greeting.code != 220:
                 raise _NextServer(greeting.diagnostic)
             if not self._hello(conv, host, verify, greeting):
@@ -177,14 +206,24 @@ class Handshake:
             conv.close()
             raise
 
-    def _upgrade(self, conv: Conversation, host: str, verify: bool, failure: str) -> None:
+    def _upgrade(
+        self, conv: Conversation, host: str, verify: bool, failure: str,
+        deadline: float | None = None,
+    ) -> None:
         context = client_context(verify, self.settings.cafiles)
+        if deadline is None:
+            deadline = conv.deadline_in(COMMAND_WAIT)
         try:
-            conv.transport.start_tls(context, host, COMMAND_WAIT * self.settings.timeout_scale)
+            conv.transport.start_tls(context, host, max(0.0, deadline - time.monotonic()))
+        except PlaintextBeforeTls as exc:
+            # Never the greeting's text here: the script must learn why.
+            conv.failure = f"{host}: {exc}"
+            self.log(f"    ... {conv.failure} ...")
+            raise _NextServer(conv.failure) from None
         except ssl.SSLCertVerificationError as exc:
             self.log(f"    ... {verification_failure(host, exc)} ...")
             raise _CertificateRejected(host, exc) from None
-        except (ssl.SSLError, OSError) as exc:
+        except (ssl.SSLError, OSError, TransportError) as exc:
             conv.failure = f"TLS handshake with {host} failed: {exc}"
             self.log(f"    ... {conv.failure} ...")
             if self.enforcer.require_tls:
@@ -196,10 +235,8 @@ class Handshake:
     def _hello(self, conv: Conversation, host: str, verify: bool, greeting: Reply) -> bool:
         client = self.client_name()
         reply = conv.talk(COMMAND_WAIT, f"EHLO {client}")
-        assert reply is not None
         if 500 <= reply.code <= 599:
             reply = conv.talk(COMMAND_WAIT, f"HELO {client}")
-            assert reply is not None
         if reply.code != 250:
             return False
         self.esmtp = reply.args
@@ -217,7 +254,6 @@ class Handshake:
                 self.enforcer.note("tls", f"STARTTLS with {host} although the script says "
                                    "-usetls 0")
             started = conv.talk(COMMAND_WAIT, "STARTTLS")
-            assert started is not None
             if started.code == 220:
                 self._upgrade(conv, host, verify, failure=greeting.diagnostic)
                 return self._hello(conv, host, verify, greeting)
@@ -256,6 +292,13 @@ class Handshake:
                 f"refusing to send the password for {creds.username} to {host} over an "
                 "unencrypted connection (the server offered no STARTTLS, or -usetls is off); "
                 f"set {PLAINTEXT_AUTH_ENV}=1 to allow it"
+            )
+        if self._unverified is not None:
+            raise ConnectFailed(
+                f"refusing to send the password for {creds.username} to {host}: its TLS "
+                f"certificate could not be verified ({self._unverified}) and -tlspolicy "
+                f"carried on anyway; trust its CA with --cafile FILE or TCLBRIDGE_CAFILE=FILE, "
+                f"or allow unverified TLS with {NO_VERIFY_HINT}"
             )
         mechanisms = auth.mechanisms_for(
             creds.username, creds.password, creds.oauth_token_command

@@ -30,8 +30,6 @@ from tclbridge.smtp.transport import WRITE_CHUNK, TransportTimeout
 MAIL_WAIT = 600
 RCPT_WAIT = 3600
 QUIT_WAIT = 120
-# How long an aborted connection may take to close after RSET and QUIT.
-ABORT_LINGER = 2
 
 
 class Refused(Exception):
@@ -109,7 +107,6 @@ class Session:
     ) -> list[list[str]]:
         """MAIL, RCPT..., then DATA or RSET. Returns the refused recipients."""
         mail = conv.talk(MAIL_WAIT, f"MAIL FROM:<{sender}>{self._size_option(message)}")
-        assert mail is not None
         if mail.code != 250:
             raise Refused(mail)
         accepted = 0
@@ -119,7 +116,6 @@ class Session:
                 refused.append(self.policy_refused[recipient])
                 continue
             reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{recipient}>")
-            assert reply is not None
             if reply.code in (250, 251):
                 accepted += 1
             else:
@@ -132,16 +128,18 @@ class Session:
 
     def _data(self, conv: Conversation, message: Part) -> None:
         reply = conv.talk(COMMAND_WAIT, "DATA")
-        assert reply is not None
         if reply.code != 354:
             raise Refused(reply)
         wait = self.settings.final_wait
+        # One window for the body and the reply to the final dot, as tcllib's
+        # -maxsecs timer: a slow reader cannot stretch it block by block.
+        deadline = conv.deadline_in(wait.seconds or COMMAND_WAIT)
         # LF line ends, so that a CRLF in the script's text is one line break
         # (as CRLF, tcllib's CR CR LF would be two: a folded header value
         # would end the header block).
         body = encode_data(iter_message(message, self.settings.encoding, crlf=False))
         try:
-            conv.write_stream(body, WRITE_CHUNK, wait.seconds or COMMAND_WAIT)
+            conv.write_stream(body, WRITE_CHUNK, deadline)
         except TransportTimeout as exc:
             # The server stopped reading: what tcllib reports when the reply
             # to the final dot does not come.
@@ -159,7 +157,7 @@ class Session:
             # tcllib does not read the reply then, and returns code 7 with an
             # empty result (it still holds DATA's 354).
             raise Refused(None)
-        final = conv.hear(wait.seconds)
+        final = conv.hear_by(deadline)
         if final.code not in (250, 251):
             raise Refused(final)
 
@@ -216,8 +214,5 @@ class Session:
         if orderly:
             conv.talk(QUIT_WAIT, "QUIT")
         else:
-            # tcllib writes both without waiting for replies.
-            conv.talk(0, "RSET")
-            conv.talk(0, "QUIT")
-            conv.transport.linger_close(ABORT_LINGER * self.settings.timeout_scale)
+            conv.abort("RSET", "QUIT")
         return outcome

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
+from collections import deque
 from typing import Protocol
 
 from tclbridge.smtp.protocol import LineBuffer
@@ -23,6 +25,9 @@ WRITE_CHUNK = 256 * 1024
 
 EOF_DIAGNOSTIC = "premature end-of-file from server"
 TIMEOUT_DIAGNOSTIC = "read from server timed out"
+# How long an aborted connection is kept, in the background, for the server
+# to read our RSET and QUIT and close its end.
+ABORT_LINGER = 2.0
 
 
 class TransportError(Exception):
@@ -34,6 +39,17 @@ class TransportTimeout(TransportError):
         super().__init__(TIMEOUT_DIAGNOSTIC)
 
 
+class PlaintextBeforeTls(TransportError):
+    """The server sent bytes before the TLS handshake that would be read as
+    coming from inside TLS (STARTTLS response injection, CVE-2011-0411)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the server sent data before the TLS handshake, which would have been read as "
+            "coming from inside TLS (STARTTLS response injection); connection dropped"
+        )
+
+
 class Transport(Protocol):
     def read_line(self, timeout: float | None) -> str: ...
     def write(self, data: bytes, timeout: float | None) -> None: ...
@@ -41,7 +57,7 @@ class Transport(Protocol):
         self, context: ssl.SSLContext, server_hostname: str, timeout: float | None
     ) -> None: ...
     def close(self) -> None: ...
-    def linger_close(self, timeout: float) -> None: ...
+    def abort(self, data: bytes) -> None: ...
     @property
     def is_tls(self) -> bool: ...
     def peer_is_loopback(self) -> bool: ...
@@ -53,28 +69,44 @@ class SocketTransport:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock: socket.socket = sock
-        self._lines: list[str] = []
+        self._lines: deque[str] = deque()
         self._buffer = LineBuffer()
         self._closed = False
 
     @classmethod
     def connect(cls, host: str, port: int, timeout: float | None) -> SocketTransport:
+        """Connect to the first address of `host` that answers. `timeout`
+        covers all of them together, as tcllib's one window does (not each
+        address again, as `socket.create_connection` would)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            sock = socket.create_connection((host, port), timeout=timeout)
+            addresses = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise TransportError(f"couldn't open socket: {exc.strerror}") from exc
         except (UnicodeError, ValueError) as exc:
             # A name the resolver cannot even encode (e.g. "a..b").
             raise TransportError("couldn't open socket: Name or service not known") from exc
-        except TimeoutError as exc:
-            raise TransportTimeout() from exc
-        except OSError as exc:
-            reason = (exc.strerror or str(exc)).lower()
-            raise TransportError(f"couldn't open socket: {reason}") from exc
-        # Commands are small and each waits for its reply: never let Nagle
-        # hold one back. Bodies are coalesced by the session instead.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(sock)
+        failure: OSError = OSError("no address")
+        for family, kind, proto, _, address in addresses:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TransportTimeout()
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(remaining)
+                sock.connect(address)
+            except TimeoutError as exc:
+                sock.close()
+                raise TransportTimeout() from exc
+            except OSError as exc:
+                sock.close()
+                failure = exc
+                continue
+            # Commands are small and each waits for its reply: never let
+            # Nagle hold one back. Bodies are coalesced by the session instead.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return cls(sock)
+        raise TransportError(f"couldn't open socket: {_reason(failure)}")
 
     def read_line(self, timeout: float | None) -> str:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -99,11 +131,13 @@ class SocketTransport:
             self._lines.extend(self._buffer.feed(data))
             if self._buffer.pending > MAX_LINE:
                 raise TransportError(f"reply line longer than {MAX_LINE} bytes")
-        return self._lines.pop(0)
+        return self._lines.popleft()
 
     def write(self, data: bytes, timeout: float | None) -> None:
         """Send all of `data` within `timeout` seconds: a server that stops
         reading must not hang the script."""
+        if timeout is not None and timeout <= 0:
+            raise TransportTimeout()  # (a timeout of 0 would mean non-blocking)
         try:
             self._sock.settimeout(timeout)
             self._sock.sendall(data)
@@ -115,8 +149,24 @@ class SocketTransport:
     def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float | None
     ) -> None:
+        """The TLS handshake. Nothing received before it may ever be used:
+        what the server sent after its 220 (already buffered here, or
+        waiting in the kernel) would otherwise be read as TLS-protected."""
+        if self._lines or self._buffer.pending or self._kernel_has_data():
+            raise PlaintextBeforeTls()
+        if timeout is not None and timeout <= 0:
+            raise TransportTimeout()
         self._sock.settimeout(timeout)
         self._sock = context.wrap_socket(self._sock, server_hostname=server_hostname)
+
+    def _kernel_has_data(self) -> bool:
+        try:
+            self._sock.setblocking(False)
+            return bool(self._sock.recv(1, socket.MSG_PEEK))
+        except OSError:
+            # Nothing there (EAGAIN), or a broken connection, which the
+            # handshake reports itself.
+            return False
 
     @property
     def is_tls(self) -> bool:
@@ -142,18 +192,35 @@ class SocketTransport:
         except OSError:
             pass
 
-    def linger_close(self, timeout: float) -> None:
-        """Close after the server has read what we wrote: half-close, then
-        read until its EOF (or `timeout`). Closing with its replies unread
-        would send a RST, and the server could lose our last commands."""
+    def abort(self, data: bytes) -> None:
+        """Write what fits of `data` without waiting and return at once, as
+        tcllib does (its socket is non-blocking and it never reads the
+        replies to an abort's RSET and QUIT). The socket is closed in the
+        background once the server has read that and closed its end, so
+        that no RST makes the server drop our last commands."""
+        sock = self._sock
         try:
-            self._sock.shutdown(socket.SHUT_WR)
-            self._sock.settimeout(timeout)
-            while self._sock.recv(RECV_SIZE):
-                pass
+            sock.setblocking(False)
+            sock.send(data)
         except (OSError, ValueError):
             pass
-        self.close()
+        threading.Thread(target=_linger_close, args=(sock,), daemon=True,
+                         name="smtp-abort-close").start()
+
+
+def _linger_close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(ABORT_LINGER)
+        deadline = time.monotonic() + ABORT_LINGER
+        while time.monotonic() < deadline and sock.recv(RECV_SIZE):
+            pass
+    except (OSError, ValueError):
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
 
 
 def _reason(exc: OSError) -> str:
