@@ -123,8 +123,8 @@ def check_cafiles(paths: list[str], source: str = "--cafile") -> None:
             with open(path, "rb"):
                 pass
             ssl.create_default_context().load_verify_locations(cafile=path)
-        except OSError as exc:
-            raise ConfigError(f"{source} {path}: cannot read it: {exc.strerror or exc}") from None
-        except ssl.SSLError as exc:
+        except ssl.SSLError as exc:  # an OSError too: first
             raise ConfigError(f"{source} {path}: not a PEM certificate: "
                               f"{exc.reason or exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{source} {path}: cannot read it: {exc.strerror or exc}") from None
