@@ -211,10 +211,7 @@ def _capture(option: str | None, config: BridgeConfig, site: SitePolicy | None) 
     wanted = option if option is not None else os.environ.get(sandbox.CAPTURE_ENV) or None
     inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
     if inherited and option is None:
-        try:
-            server = parse_host_port(inherited)
-        except ValueError as exc:
-            raise ConfigError(f"{sandbox.CAPTURE_SERVER_ENV}: {exc}") from None
+        server = sandbox.inherited_server(inherited)
         if wanted is None or sandbox.reachable(server):
             config.server_override = server
             return

@@ -23,6 +23,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import ipaddress
 import os
 import shutil
 import socket
@@ -86,7 +87,11 @@ def isolate() -> Isolation:
     except OSError as exc:
         return Isolation(False, False, f"unshare: {exc.strerror or exc}")
     if user:
-        _map_ids(uid, gid)
+        try:
+            _map_ids(uid, gid)
+        except OSError as exc:
+            raise SandboxError(exc.errno, f"cannot map uid {uid} into the user namespace: "
+                                          f"{exc.strerror or exc}") from None
     if mounts:
         # Bind mounts made later must not propagate back to the host.
         try:
@@ -204,6 +209,21 @@ def child_env(server: tuple[str, int], shim: SendmailShim | None,
         path = env.get("PATH", os.defpath)
         env["PATH"] = f"{shim.directory}{os.pathsep}{path}"
     return env
+
+
+def inherited_server(text: str) -> tuple[str, int]:
+    """$TCLBRIDGE_CAPTURE_SERVER as (host, port): a capture server is always on
+    loopback, so any other address is refused (it would be a way out)."""
+    from tclbridge.config import ConfigError, parse_host_port
+
+    try:
+        host, port = parse_host_port(text)
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError as exc:
+        raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: {exc}") from None
+    if not loopback:
+        raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: not a loopback address")
+    return host, port
 
 
 def reachable(server: tuple[str, int], timeout: float = 2.0) -> bool:

@@ -196,3 +196,29 @@ def test_a_caller_that_is_not_root_gets_a_user_namespace(tmp_path: Path) -> None
     assert done.stdout == "1:couldn't open socket: network is unreachable\n" * 2 + "1000\n"
     assert done.stderr == ""
     assert host_loopback.sessions == []
+
+
+def test_a_child_whose_parent_server_is_gone_captures_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
+    (tmp_path / "envcap").mkdir()
+    (tmp_path / "envcap" / "0001.eml").write_text("the parent's")
+    with RecordingServer() as gone:
+        pass  # stopped: its port is closed, as after the parent exited
+    with RecordingServer() as outside:
+        done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
+                         env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap"),
+                                        TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{gone.port}"))
+    assert outside.sessions == []
+    assert done.returncode == 0, done.stderr
+    assert numbered(tmp_path / "envcap") == ["0001.eml", "0002.eml", "0002.json"]
+
+
+@pytest.mark.parametrize("value", ["192.0.2.1:25", "mail.example.com:25", "127.0.0.1:x"])
+def test_an_inherited_capture_server_must_be_on_loopback(tmp_path: Path, value: str) -> None:
+    (tmp_path / "hi.tcl").write_text("puts hi\n")
+    done = tclbridge("run", "hi.tcl", cwd=tmp_path,
+                     env=bridge_env(TCLBRIDGE_CAPTURE_SERVER=value))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"tclbridge: TCLBRIDGE_CAPTURE_SERVER={value}: ")
+    assert done.stderr.count("\n") == 1
