@@ -8,9 +8,10 @@ change from run to run (dates, message ids, boundaries, the client's host name,
 SIZE values, ports) are masked. The script's -servers/-ports are replaced in
 both runs, and both run in one private network namespace with the servers
 (tclbridge.sandbox): no mail leaves the machine by any path; a child
-`tclbridge run` or `sendmail` delivers to its run's server and is counted. The server accepts everything and
-offers AUTH PLAIN LOGIN, but no STARTTLS and no implicit TLS: a script with
--tlsimport 1 cannot connect (tcllib waits until the timeout, the bridge fails at once).
+`tclbridge run` or `sendmail` delivers to its run's server and is counted.
+The server accepts everything and offers AUTH PLAIN LOGIN, but no STARTTLS and
+no implicit TLS: a script with -tlsimport 1 cannot connect (tcllib waits until
+the timeout, the bridge fails at once).
 The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcllib
 knows no policy, so its relay, recipient and TLS rules would only be differences.
 A run stopped at --timeout did not finish, so it is never reported as agreeing:
