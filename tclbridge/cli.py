@@ -39,7 +39,11 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tclbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
-    run.add_argument("--capture", metavar="DIR", help="deliver all mail into DIR instead")
+    run.add_argument(
+        "--capture", metavar="DIR",
+        help="deliver all mail into DIR instead, in a private network namespace"
+        " (default: $TCLBRIDGE_CAPTURE)",
+    )
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
         help="send all mail to this server instead of the script's -servers",
@@ -217,7 +221,7 @@ def _capture(option: str | None, config: BridgeConfig, site: SitePolicy | None) 
             return
     if wanted is None:
         return
-    directory = capture_directory(wanted)
+    directory = capture_directory(wanted, from_env=option is None)
     isolation = sandbox.isolate()
     warning = isolation.warning()
     if warning:
@@ -226,7 +230,10 @@ def _capture(option: str | None, config: BridgeConfig, site: SitePolicy | None) 
 
     shim = sandbox.SendmailShim(isolation)
     capture = Capture(directory, policy_journal=site.journal if site else None)
-    config.server_override = capture.start()
+    try:
+        config.server_override = capture.start()
+    except OSError as exc:
+        raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
     os.environ.update(sandbox.child_env(config.server_override, shim))
     os.environ[sandbox.CAPTURE_ENV] = str(directory)
 

@@ -95,20 +95,22 @@ def process_config() -> BridgeConfig:
     return _process_config if _process_config is not None else BridgeConfig()
 
 
-def capture_directory(text: str) -> Path:
-    """The --capture directory, created if needed; a ConfigError says why it cannot be."""
+def capture_directory(text: str, from_env: bool = False) -> Path:
+    """The capture directory (--capture, or $TCLBRIDGE_CAPTURE with `from_env`),
+    created if needed; a ConfigError says why it cannot be."""
     if not text:
         raise ConfigError("--capture needs a directory name, not an empty string")
+    where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
     path = Path(text)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise ConfigError(f"--capture {text}: not a directory") from None
+        raise ConfigError(f"{where}: not a directory") from None
     except OSError as exc:
-        raise ConfigError(f"--capture {text}: cannot create the directory: "
+        raise ConfigError(f"{where}: cannot create the directory: "
                           f"{exc.strerror or exc}") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"--capture {text}: the directory is not writable")
+        raise ConfigError(f"{where}: the directory is not writable")
     return path.resolve()
 
 

@@ -320,3 +320,11 @@ def test_a_bridge_option_after_the_script_goes_to_the_script_with_a_warning(
     assert not (tmp_path / "cap").exists()
     assert tclsh("s.tcl", "--capture", "cap", "x", "--server=h:25",
                  cwd=tmp_path).stdout == proc.stdout
+
+
+def test_tclbridge_capture_naming_a_file_is_the_same_error(tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    (tmp_path / "taken").write_text("a file")
+    env = {**os.environ, "TCLBRIDGE_CAPTURE": "taken"}
+    _one_line_error(_text(bridge("s.tcl", cwd=tmp_path, env=env)),
+                    "TCLBRIDGE_CAPTURE=taken: not a directory")
