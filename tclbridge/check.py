@@ -6,9 +6,12 @@ Compared: exit code, stdout, the client's SMTP commands, the envelope, and each
 delivered message (headers in order, MIME tree, decoded bodies); values that
 change from run to run (dates, message ids, boundaries, the client's host name,
 SIZE values, ports) are masked. The script's -servers/-ports are replaced in
-both runs, so no mail leaves the machine. The server accepts everything and
-offers AUTH PLAIN LOGIN, but no STARTTLS and no implicit TLS: a script with
--tlsimport 1 cannot connect (tcllib waits until the timeout, the bridge fails at once).
+both runs, and both run in one private network namespace with the servers
+(tclbridge.sandbox): no mail leaves the machine by any path; a child
+`tclbridge run` or `sendmail` delivers to its run's server and is counted.
+The server accepts everything and offers AUTH PLAIN LOGIN, but no STARTTLS and
+no implicit TLS: a script with -tlsimport 1 cannot connect (tcllib waits until
+the timeout, the bridge fails at once).
 The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcllib
 knows no policy, so its relay, recipient and TLS rules would only be differences.
 A run stopped at --timeout did not finish, so it is never reported as agreeing:
@@ -44,6 +47,7 @@ from tclbridge.differential.reference import (
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.policy import POLICY_ENV
 from tclbridge.recorder import RecordingServer, ServerScript
+from tclbridge.sandbox import CAPTURE_ENV, SandboxError, SendmailShim, child_env, isolate
 
 DEFAULT_TIMEOUT = 60.0
 # Like capture mode: accept everything, offer AUTH so that scripts with
@@ -114,25 +118,35 @@ def _shape(outcome: Outcome) -> str:
 
 
 def run_check(script: str, args: Sequence[str], *, tclsh: str,
-              timeout: float = DEFAULT_TIMEOUT) -> CheckResult:
-    """Run `script` under tclsh + tcllib, then under the bridge, and compare."""
+              timeout: float = DEFAULT_TIMEOUT,
+              shim: SendmailShim | None = None) -> CheckResult:
+    """Run `script` under tclsh + tcllib, then under the bridge, and compare.
+    Each run's children (a `tclbridge run`, `shim` as sendmail) send to that
+    run's server."""
 
     def server(servers: Sequence[RecordingServer]) -> tuple[str, int]:
         return servers[0].host, servers[0].port
+
+    def children(servers: Sequence[RecordingServer]) -> dict[str, str]:
+        path = {"PATH": os.environ.get("PATH", os.defpath)}
+        return child_env(server(servers), shim, base=path)
 
     def bridge_argv(servers: Sequence[RecordingServer]) -> list[str]:
         host, port = server(servers)
         return [sys.executable, "-m", "tclbridge", "run", "--server", f"{host}:{port}",
                 script, *args]
 
+    # A capture the check runs under (TCLBRIDGE_CAPTURE) is not the check's.
+    without_capture = {k: v for k, v in os.environ.items() if k != CAPTURE_ENV}
     with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
         preamble = write_preamble(Path(tmp))
         tcllib = run_against_servers(
             lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
-            [ServerSpec(CHECK_SERVER)], timeout=timeout)
-    without_policy = {k: v for k, v in os.environ.items() if k != POLICY_ENV}
+            [ServerSpec(CHECK_SERVER)], timeout=timeout, env=without_capture,
+            server_env=children)
+    without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
     bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
-                                 env=without_policy)
+                                 env=without_policy, server_env=children)
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
     return CheckResult(script, list(args), tcllib, bridge, differences)
 
@@ -188,7 +202,21 @@ def main(opts: argparse.Namespace) -> int:
     if not Path(opts.script).is_file():
         return _cannot_compare(opts, f"cannot read the script {opts.script}")
     assert tclsh is not None
-    result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout)
+    # Both runs, their children and the servers share one private network
+    # namespace: no connection of the script's can leave the machine.
+    try:
+        isolation = isolate()
+    except SandboxError as exc:
+        return _cannot_compare(opts, str(exc))
+    warning = isolation.warning()
+    if warning:
+        print(warning, file=sys.stderr)
+    shim = SendmailShim(isolation)
+    try:
+        result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
+                           shim=shim)
+    finally:
+        shim.cleanup()
     if opts.json:
         print(json.dumps(result.to_json(), indent=1))
     else:

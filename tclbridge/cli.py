@@ -10,10 +10,20 @@ import signal
 import sys
 import tkinter
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from tclbridge.config import BridgeConfig, ConfigError, parse_host_port, use_for_process
+from tclbridge.config import (
+    BridgeConfig,
+    ConfigError,
+    capture_directory,
+    check_cafiles,
+    parse_host_port,
+    use_for_process,
+)
 from tclbridge.interp import Interp
+
+if TYPE_CHECKING:
+    from tclbridge.policy import SitePolicy
 
 
 def parse_server(text: str) -> tuple[str, int]:
@@ -29,7 +39,11 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tclbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
-    run.add_argument("--capture", metavar="DIR", help="deliver all mail into DIR instead")
+    run.add_argument(
+        "--capture", metavar="DIR",
+        help="deliver all mail into DIR instead, in a private network namespace"
+        " (default: $TCLBRIDGE_CAPTURE)",
+    )
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
         help="send all mail to this server instead of the script's -servers",
@@ -161,39 +175,75 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
+    if late:
+        sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
+                         "goes to the script; put bridge options before it\n")
     from tclbridge import policy
+    from tclbridge.sandbox import SandboxError
 
     try:
         site = policy.load(opts.policy) if opts.policy else policy.from_env()
-    except policy.PolicyError as exc:
-        sys.stderr.write(f"tclbridge: {exc}\n")
-        _finish(2)
-    try:
         config = BridgeConfig(server_override=opts.server, policy=site)
-    except ConfigError as exc:
+        check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
+        check_cafiles(opts.cafile)
+        config.cafiles += opts.cafile
+        if opts.tls_no_verify:
+            config.tls_verify = False
+        _capture(opts.capture, config, site)
+    except (policy.PolicyError, ConfigError, SandboxError) as exc:
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
-    config.cafiles += opts.cafile
-    if opts.tls_no_verify:
-        config.tls_verify = False
-    if opts.capture:
-        from tclbridge.capture import Capture
-
-        capture = Capture(opts.capture, policy_journal=site.journal if site else None)
-        config.server_override = capture.start()
-
-        def report() -> None:
-            capture.stop()
-            for line in capture.summary_lines():
-                sys.stderr.write(line + "\n")
-
-        _exit_hooks.append(report)
     use_for_process(config)
     try:
         code = run_script(opts.script, opts.args, config)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
         _internal_error(exc)
     _finish(code)
+
+
+_RUN_OPTIONS = ("--capture", "--server", "--cafile", "--tls-no-verify", "--policy")
+
+
+def _capture(option: str | None, config: BridgeConfig, site: SitePolicy | None) -> None:
+    """Capture mode, from --capture DIR or $TCLBRIDGE_CAPTURE: the script runs in
+    a private network namespace with the capture server, mail from child
+    `tclbridge run`s and sendmail goes there too. A child of a capturing run
+    sends to its parent's server while that is reachable."""
+    from tclbridge import sandbox
+
+    wanted = option if option is not None else os.environ.get(sandbox.CAPTURE_ENV) or None
+    inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
+    if inherited and option is None:
+        server = sandbox.inherited_server(inherited)
+        if wanted is None or sandbox.reachable(server):
+            config.server_override = server
+            return
+    if wanted is None:
+        return
+    directory = capture_directory(wanted, from_env=option is None)
+    isolation = sandbox.isolate()
+    warning = isolation.warning()
+    if warning:
+        sys.stderr.write(warning + "\n")
+    from tclbridge.capture import Capture
+
+    shim = sandbox.SendmailShim(isolation)
+    capture = Capture(directory, policy_journal=site.journal if site else None)
+    try:
+        config.server_override = capture.start()
+    except OSError as exc:
+        raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
+    os.environ.update(sandbox.child_env(config.server_override, shim))
+    os.environ[sandbox.CAPTURE_ENV] = str(directory)
+
+    def report() -> None:
+        capture.stop()
+        shim.cleanup()
+        for line in capture.summary_lines():
+            sys.stderr.write(line + "\n")
+
+    _exit_hooks.append(report)
 
 
 def _internal_error(exc: Exception) -> NoReturn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -92,3 +93,40 @@ def use_for_process(config: BridgeConfig) -> None:
 def process_config() -> BridgeConfig:
     """The settings of this process's `tclbridge run`, else from the environment."""
     return _process_config if _process_config is not None else BridgeConfig()
+
+
+def capture_directory(text: str, from_env: bool = False) -> Path:
+    """The capture directory (--capture, or $TCLBRIDGE_CAPTURE with `from_env`),
+    created if needed; a ConfigError says why it cannot be."""
+    if not text:
+        raise ConfigError("--capture needs a directory name, not an empty string")
+    where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
+    path = Path(text)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{where}: not a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot create the directory: "
+                          f"{exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where}: the directory is not writable")
+    return path.resolve()
+
+
+def check_cafiles(paths: list[str], source: str = "--cafile") -> None:
+    """Each CA file must load now, not at the first TLS connection."""
+    if not paths:
+        return
+    import ssl  # only here: `run` without --cafile starts without it
+
+    for path in paths:
+        try:
+            with open(path, "rb"):
+                pass
+            ssl.create_default_context().load_verify_locations(cafile=path)
+        except ssl.SSLError as exc:  # an OSError too: first
+            raise ConfigError(f"{source} {path}: not a PEM certificate: "
+                              f"{exc.reason or exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{source} {path}: cannot read it: {exc.strerror or exc}") from None

@@ -143,10 +143,11 @@ class FileReport:
     unsupported: list[dict[str, object]] = field(default_factory=list)
     child_interps: bool = False  # `interp create` somewhere in the file
     executable_name: bool = False  # `info nameofexecutable` somewhere in the file
+    bypass: list[dict[str, object]] = field(default_factory=list)  # mail around the bridge
 
     @property
     def uses_smtp_or_mime(self) -> bool:
-        return bool(self.calls or self.packages)
+        return bool(self.calls or self.packages or self.bypass)
 
     def commands(self) -> dict[str, dict[str, object]]:
         result: dict[str, dict[str, object]] = {}
@@ -203,6 +204,7 @@ class FileReport:
             "compat": self.compat(),
             "unsupported": self.unsupported,
             "not_literal": self.not_literal(),
+            "bypass": self.bypass,
         }
 
 
@@ -228,6 +230,8 @@ class _Analysis:
         elif head in ("info", "::info") and len(words) >= 2 and (
                 words[1].literal == "nameofexecutable"):
             self.report.executable_name = True
+        elif head in _BYPASS_COMMANDS:
+            self.bypass_check(head.lstrip(":"), words[1:], command.line)
         elif head == "namespace" and len(words) >= 3 and words[1].literal == "import":
             for word in words[2:]:
                 if word.literal and word.literal != "-force":
@@ -247,6 +251,26 @@ class _Analysis:
                 self.walk(script, depth + 1)
             if word.braced:  # maybe a body (proc, catch, if, foreach, after ...)
                 self.walk(parse_script(word.braced, word.body_line), depth + 1)
+
+    def bypass_check(self, verb: str, args: list[Word], line: int) -> None:
+        """Mail that goes around the bridge: a raw socket, a mail program or
+        tclsh run as a child, tcllib's own smtp.tcl sourced."""
+        feature: str | None = None
+        if verb == "socket" and args and not any(w.literal == "-server" for w in args):
+            feature = "socket"
+        elif verb == "source" and args and _names_smtp_tcl(args[-1]):
+            feature = "source smtp.tcl"
+        elif verb == "exec":
+            words = [w for w in args if not (w.literal or "").startswith("-")]
+            program = _program(words[0].fixed) if words else ""
+            feature = f"exec {program}" if program else None
+        elif verb == "open" and args:
+            program = _program(_pipe_command(args[0]))
+            feature = f"open |{program}" if program else None
+        if feature is not None:
+            kind = feature.split()[-1].lstrip("|")
+            reason = _BYPASS_REASONS.get(kind, _BYPASS_REASONS["mail program"])
+            self.report.bypass.append({"line": line, "feature": feature, "reason": reason})
 
     def resolve(self, word: Word) -> str | None:
         """The smtp/mime command a literal word names, or None."""
@@ -437,6 +461,53 @@ def _spliced(word: Word) -> Word:
     return Word(word.line, var=word.var, expand=True, scripts=word.scripts)
 
 
+_BYPASS_COMMANDS = frozenset(
+    {"socket", "::socket", "exec", "::exec", "open", "::open", "source", "::source"})
+MAIL_PROGRAMS = frozenset({
+    "sendmail", "mail", "mailx", "Mail", "s-nail", "mutt", "msmtp", "ssmtp", "postdrop",
+    "exim", "exim4", "nullmailer-inject", "dma", "esmtp", "swaks", "sendmail.postfix",
+})
+_TCL_SHELL = re.compile(r"^(?:tclsh|wish|expect)[\d.]*$")
+_WITHOUT_SANDBOX = "; without one it can reach real servers"
+_BYPASS_REASONS = {
+    "socket": "a raw socket: the bridge does not see what it sends; under run --capture and "
+              "check it reaches only loopback (a private network namespace)" + _WITHOUT_SANDBOX,
+    "sendmail": "captured under run --capture and check (their sendmail on PATH and over "
+                "/usr/sbin/sendmail); otherwise the system's sendmail delivers it",
+    "mail program": "a mail program: under run --capture and check it cannot reach a server, "
+                    "so its mail fails unless it hands it to sendmail" + _WITHOUT_SANDBOX,
+    "tclsh": "a child tclsh runs tcllib's smtp, not the bridge: under run --capture and check "
+             "its connections fail; run the child with `tclbridge run` to capture it",
+    "smtp.tcl": "tcllib's own smtp replaces the bridge's: under run --capture and check its "
+                "connections fail" + _WITHOUT_SANDBOX,
+}
+
+
+def _program(command_word: str) -> str:
+    """The mail program or Tcl shell a command line starts, by name, or ""."""
+    name = (command_word.split() or [""])[0].rsplit("/", 1)[-1]
+    if name in MAIL_PROGRAMS:
+        return name
+    return "tclsh" if _TCL_SHELL.match(name) else ""
+
+
+def _pipe_command(word: Word) -> str:
+    """What `open` runs for a "|cmd ..." word or [list |cmd ...], else ""."""
+    if word.fixed.startswith("|"):
+        return word.fixed[1:]
+    if len(word.scripts) == 1 and len(word.scripts[0]) == 1:
+        inner = word.scripts[0][0].words
+        if inner[0].literal == "list" and len(inner) > 1 and inner[1].fixed.startswith("|"):
+            return inner[1].fixed[1:]
+    return ""
+
+
+def _names_smtp_tcl(word: Word) -> bool:
+    """`source .../smtp.tcl`, `source $dir/smtp.tcl`, `source [file join $d smtp.tcl]`."""
+    texts = [word.fixed] + [w.fixed for script in word.scripts for c in script for w in c.words]
+    return any(text.rsplit("/", 1)[-1] == "smtp.tcl" for text in texts)
+
+
 def _is_create(word: Word) -> bool:
     """`interp create`, or an unambiguous abbreviation of it (`interp cr`)."""
     sub = word.literal or ""
@@ -506,6 +577,7 @@ def summary(reports: list[FileReport]) -> dict[str, object]:
         "files_with_compat": sum(1 for r in reports if r.compat()),
         "files_with_unsupported": sum(1 for r in reports if r.unsupported),
         "files_not_literal": sum(1 for r in reports if r.not_literal()),
+        "files_with_bypass": sum(1 for r in reports if r.bypass),
         "commands": tally("commands"),
         "compat": tally("compat"),
     }
@@ -529,6 +601,9 @@ def render(reports: list[FileReport]) -> str:
                          f"{item['reason']}")
         for item in report.not_literal():
             lines.append(f"    options not literal: {item['command']} (line {item['line']})")
+        for item in report.bypass:
+            lines.append(f"    around the bridge (line {item['line']}): {item['feature']}: "
+                         f"{item['reason']}")
         lines.append("")
     lines += _table(reports)
     return "\n".join(lines)
@@ -554,7 +629,9 @@ def _table(reports: list[FileReport]) -> list[str]:
     lines.append(
         f"{total['files']} files use smtp/mime: {total['files_with_compat']} with COMPAT "
         f"entries, {total['files_with_unsupported']} with unsupported uses, "
-        f"{total['files_not_literal']} with options that are not literal")
+        f"{total['files_not_literal']} with options that are not literal"
+        + (f", {total['files_with_bypass']} sending mail around the bridge"
+           if total["files_with_bypass"] else ""))
     return lines
 
 

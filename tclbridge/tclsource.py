@@ -28,6 +28,7 @@ class Word:
     body_line: int = 0  # the line where `braced` starts
     scripts: list[list[Command]] = field(default_factory=list)  # [command substitutions]
     expand: bool = False  # {*}
+    fixed: str = ""  # the word's own characters, substitutions left out ("$d/x" -> "/x")
 
 
 @dataclass
@@ -98,7 +99,7 @@ class _Parser:
         if self._at() == "{":
             start = self.i + 1
             self._skip_balanced("{", "}", backslash=True)
-            word.braced = word.literal = self.s[start:self.i - 1]
+            word.braced = word.literal = word.fixed = self.s[start:self.i - 1]
             word.body_line = self.line(start)
             if self._at() not in ("", " ", "\t", "\r", "\n", ";", close):
                 self._rest_of_word(word, close, quoted=False, value=[word.literal])
@@ -155,7 +156,8 @@ class _Parser:
             else:
                 value.append(c)
                 self.i += 1
-        word.literal = None if substituted else "".join(value)
+        word.fixed = "".join(value)
+        word.literal = None if substituted else word.fixed
 
     def _word_ends(self, quoted: bool, close: str) -> bool:
         c = self._at()

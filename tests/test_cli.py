@@ -252,3 +252,79 @@ def test_nameofexecutable_is_the_python_running_the_bridge(tmp_path: Path) -> No
     proc = bridge(str(script))
     assert proc.returncode == 0
     assert os.path.realpath(proc.stdout.strip()) == os.path.realpath(sys.executable)
+
+
+# -- no silent loss of capture (issue 12, point 3) ---------------------------------
+
+
+def _one_line_error(proc: subprocess.CompletedProcess, text: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == f"tclbridge: {text}\n"
+
+
+def test_capture_into_an_empty_name_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    proc = bridge("--capture", "", "s.tcl", cwd=tmp_path)
+    _one_line_error(proc, "--capture needs a directory name, not an empty string")
+
+
+def test_capture_into_a_regular_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    (tmp_path / "taken").write_text("a file")
+    _one_line_error(bridge("--capture", "taken", "s.tcl", cwd=tmp_path),
+                    "--capture taken: not a directory")
+    _one_line_error(bridge("--capture", "taken/sub", "s.tcl", cwd=tmp_path),
+                    "--capture taken/sub: cannot create the directory: Not a directory")
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
+def test_capture_into_a_directory_that_cannot_be_made_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    _one_line_error(bridge("--capture", "/proc/tclbridge-capture", "s.tcl", cwd=tmp_path),
+                    "--capture /proc/tclbridge-capture: cannot create the directory: "
+                    "No such file or directory")
+
+
+def test_a_cafile_that_cannot_be_read_is_an_error_at_start(tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    _one_line_error(bridge("--cafile", "missing.pem", "s.tcl", cwd=tmp_path),
+                    "--cafile missing.pem: cannot read it: No such file or directory")
+    _one_line_error(bridge("--cafile", str(tmp_path), "s.tcl", cwd=tmp_path),
+                    f"--cafile {tmp_path}: cannot read it: Is a directory")
+    proc = bridge("--cafile", "junk.pem", "s.tcl", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("tclbridge: --cafile junk.pem: not a PEM certificate: ")
+    assert proc.stderr.count("\n") == 1
+    env = {**os.environ, "TCLBRIDGE_CAFILE": str(tmp_path / "gone.pem")}
+    _one_line_error(_text(bridge("s.tcl", cwd=tmp_path, env=env)),
+                    f"TCLBRIDGE_CAFILE {tmp_path / 'gone.pem'}: cannot read it: "
+                    "No such file or directory")
+
+
+def _text(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """`bridge(env=...)` gives bytes; the same process with text output."""
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
+                                       proc.stderr.decode())
+
+
+def test_a_bridge_option_after_the_script_goes_to_the_script_with_a_warning(
+        tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts $argv\n")
+    proc = bridge("s.tcl", "--capture", "cap", "x", "--server=h:25", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout == "--capture cap x --server=h:25\n"  # as tclsh would pass them
+    assert proc.stderr == ("tclbridge: warning: --capture --server=h:25 after the script name "
+                           "goes to the script; put bridge options before it\n")
+    assert not (tmp_path / "cap").exists()
+    assert tclsh("s.tcl", "--capture", "cap", "x", "--server=h:25",
+                 cwd=tmp_path).stdout == proc.stdout
+
+
+def test_tclbridge_capture_naming_a_file_is_the_same_error(tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    (tmp_path / "taken").write_text("a file")
+    env = {**os.environ, "TCLBRIDGE_CAPTURE": "taken"}
+    _one_line_error(_text(bridge("s.tcl", cwd=tmp_path, env=env)),
+                    "TCLBRIDGE_CAPTURE=taken: not a directory")

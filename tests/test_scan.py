@@ -103,6 +103,7 @@ LEGACY_EXPECTED = {
     ],
     # $args of the eval'd linsert is a proc argument: its options cannot be told.
     "not_literal": [{"command": "smtp::sendmessage", "line": 15}],
+    "bypass": [],
 }
 
 SH_WRAPPER = """#!/bin/sh
@@ -180,7 +181,7 @@ def test_planted_files_give_exactly_the_expected_report(tmp_path: Path) -> None:
     assert files["ui.tk"]["compat"] == {} and files["ui.tk"]["unsupported"] == []
     assert result["summary"] == {
         "files": 4, "files_with_compat": 2, "files_with_unsupported": 1,
-        "files_not_literal": 2,
+        "files_not_literal": 2, "files_with_bypass": 0,
         "commands": {"mime::finalize": 1, "mime::getContentType": 1, "mime::initialize": 1,
                      "mime::parseaddress": 1, "mime::setheader": 1, "mime::uniqueID": 1,
                      "smtp::sendmessage": 2, "smtp::talk": 1},
@@ -303,3 +304,39 @@ def test_child_interpreters_are_flagged() -> None:
 def test_info_nameofexecutable_is_flagged() -> None:
     text = "package require smtp\nexec [info nameofexecutable] other.tcl\n"
     assert scan.analyse(text, "x.tcl").compat()["nameofexecutable"] == ["info nameofexecutable"]
+
+
+AROUND_THE_BRIDGE = r"""
+set s [socket mail.example.com 25]
+set l [socket -server accept 0]
+set f [open "|/usr/sbin/sendmail -t -f $from" w]
+set g [open [list |mutt -s hi $to] w]
+set h [open "|sort" r]
+exec -ignorestderr -- tclsh8.6 child.tcl
+exec sendmail -oi x@y << $msg
+exec tclbridge run child.tcl
+exec ls
+source $dir/smtp.tcl
+source [file join $tcllib mime smtp.tcl]
+source other.tcl
+proc p {} { exec mailx -s hi a@b < f }
+"""
+
+
+def test_mail_around_the_bridge_is_flagged(tmp_path: Path) -> None:
+    # Issue 12: paths that deliver without the bridge's smtp.
+    report = scan.analyse(AROUND_THE_BRIDGE, "around.tcl")
+    assert [(b["line"], b["feature"]) for b in report.bypass] == [
+        (2, "socket"), (4, "open |sendmail"), (5, "open |mutt"), (7, "exec tclsh"),
+        (8, "exec sendmail"), (11, "source smtp.tcl"), (12, "source smtp.tcl"),
+        (14, "exec mailx")]
+    assert "captured under run --capture" in str(report.bypass[1]["reason"])
+    assert report.uses_smtp_or_mime  # listed although it never names smtp or mime
+    (tmp_path / "around.tcl").write_text(AROUND_THE_BRIDGE)
+    out = run_scan(str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "    around the bridge (line 2): socket: a raw socket: " in out.stdout
+    assert out.stdout.splitlines()[-1].endswith(", 1 sending mail around the bridge")
+    result = json.loads(run_scan("--json", str(tmp_path)).stdout)
+    assert result["summary"]["files_with_bypass"] == 1
+    assert len(result["files"][0]["bypass"]) == 8

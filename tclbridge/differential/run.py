@@ -63,9 +63,11 @@ def run_against_servers(
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     trust_ca: bool = True,
+    server_env: Callable[[Sequence[RecordingServer]], Mapping[str, str]] | None = None,
 ) -> Outcome:
     """Start a server per spec, run ``argv(servers)`` (stdin empty, killed after
-    `timeout` seconds) and return what it printed and what the servers recorded."""
+    `timeout` seconds) and return what it printed and what the servers recorded.
+    ``server_env(servers)``, if given, adds to the environment of the run."""
     if not specs:
         raise ValueError("at least one server is needed")
     bad = {s.tls for s in specs if s.tls is not None and s.tls not in TLS_MODES}
@@ -87,6 +89,8 @@ def run_against_servers(
                 spec.script, tls_context=context if spec.tls else None,
                 implicit_tls=spec.tls == "implicit"))
             for spec in specs]
+        if server_env is not None:
+            run_env.update(server_env(servers))
         try:
             proc = subprocess.run(list(argv(servers)), capture_output=True, timeout=timeout,
                                   cwd=cwd, env=run_env, stdin=subprocess.DEVNULL)

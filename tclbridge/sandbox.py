@@ -1,0 +1,234 @@
+"""Hermetic runs for `run --capture` and `check`: nothing the script does can
+deliver mail anywhere but the capture server.
+
+`isolate()` moves this process (before it starts any thread) into a new
+network namespace that holds only loopback, brought up here, plus a mount
+namespace of its own where one can be had. The capture server, the script
+and every child the script starts then share that namespace: a connection to
+any other address fails with "network is unreachable", and the host's own
+127.0.0.1 is out of reach (the namespace's loopback is another one). As root
+a plain network namespace is used; otherwise a user namespace that maps the
+caller's own uid and gid, where the kernel allows one.
+
+`SendmailShim` puts a `sendmail` on the children's PATH (and, in the mount
+namespace, over /usr/sbin/sendmail) that hands the message to the capture
+server over SMTP, and `child_env` is what children inherit:
+TCLBRIDGE_CAPTURE_SERVER, so that a child `tclbridge run` and the shim send
+to the same server.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import ipaddress
+import os
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+CAPTURE_ENV = "TCLBRIDGE_CAPTURE"  # DIR: `tclbridge run` captures there, as --capture DIR
+CAPTURE_SERVER_ENV = "TCLBRIDGE_CAPTURE_SERVER"  # HOST:PORT of the running capture server
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_MS_BIND = 0x1000
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+# Where scripts name sendmail by its full path (/usr/lib/sendmail is a link to
+# the first on Debian).
+SENDMAIL_PATHS = ("/usr/sbin/sendmail", "/usr/lib/sendmail")
+
+
+class SandboxError(OSError):
+    """The namespace was made but cannot be used (loopback would not come up)."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    network: bool  # in a private network namespace with only loopback
+    mounts: bool  # also in a private mount namespace (bind mounts stay here)
+    reason: str = ""  # why there is no network namespace
+
+    def warning(self) -> str | None:
+        """The one line to print at start when the run is not hermetic."""
+        if self.network:
+            return None
+        return (f"tclbridge: warning: no private network namespace ({self.reason}): "
+                "mail the script sends other than through the bridge's smtp or sendmail "
+                "on PATH can reach real servers")
+
+
+def isolate() -> Isolation:
+    """Enter new network (and mount) namespaces with loopback up; must run
+    before this process starts a thread."""
+    if not sys.platform.startswith("linux"):
+        return Isolation(False, False, "network namespaces are Linux-only")
+    if threading.active_count() > 1:
+        return Isolation(False, False, "the process already runs threads")
+    uid, gid = os.geteuid(), os.getegid()
+    user = () if uid == 0 else (_CLONE_NEWUSER,)
+    try:
+        mounts = _try_unshare(_CLONE_NEWNET | _CLONE_NEWNS, *user)
+        if not mounts:
+            _unshare(_CLONE_NEWNET, *user)
+    except OSError as exc:
+        return Isolation(False, False, f"unshare: {exc.strerror or exc}")
+    if user:
+        try:
+            _map_ids(uid, gid)
+        except OSError as exc:
+            raise SandboxError(exc.errno, f"cannot map uid {uid} into the user namespace: "
+                                          f"{exc.strerror or exc}") from None
+    if mounts:
+        # Bind mounts made later must not propagate back to the host.
+        try:
+            _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        except OSError:
+            mounts = False
+    try:
+        _loopback_up()
+    except OSError as exc:
+        raise SandboxError(exc.errno, f"cannot bring up loopback in the namespace: "
+                                      f"{exc.strerror or exc}") from None
+    return Isolation(True, mounts)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _unshare(*flags: int) -> None:
+    value = 0
+    for flag in flags:
+        value |= flag
+    native = getattr(os, "unshare", None)  # Python 3.12+
+    if native is not None:
+        native(value)
+        return
+    if _libc().unshare(value) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _try_unshare(*flags: int) -> bool:
+    try:
+        _unshare(*flags)
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EINVAL):
+            return False
+        raise
+    return True
+
+
+def _map_ids(uid: int, gid: int) -> None:
+    """In a new user namespace: be the same uid and gid as outside."""
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
+    def arg(text: str | None) -> bytes | None:
+        return None if text is None else os.fsencode(text)
+
+    if _libc().mount(arg(source), arg(target), arg(fstype), flags, None) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), target)
+
+
+def _loopback_up() -> None:
+    """`ip link set lo up` with one ioctl, so iproute2 is not needed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sh22x", b"lo", 0)
+        flags = struct.unpack("16sh22x", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | _IFF_UP))
+
+
+# -- what children inherit ------------------------------------------------------------
+
+
+_SHIM = """#!/bin/sh
+# tclbridge's sendmail: hands the message to the capture server.
+exec {python} -I -S {module} "$@"
+"""
+
+
+class SendmailShim:
+    """A directory with a `sendmail` that delivers to $TCLBRIDGE_CAPTURE_SERVER;
+    with a private mount namespace it is also bound over /usr/sbin/sendmail."""
+
+    def __init__(self, isolation: Isolation) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="tclbridge_sendmail_"))
+        self.program = self.directory / "sendmail"
+        module = Path(__file__).with_name("sendmail_shim.py")
+        self.program.write_text(_SHIM.format(python=_quote(sys.executable),
+                                             module=_quote(str(module))))
+        self.program.chmod(0o755)
+        self.covers_system_sendmail = isolation.mounts and self._bind_over_system_sendmail()
+
+    def _bind_over_system_sendmail(self) -> bool:
+        bound = False
+        for path in SENDMAIL_PATHS:
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue  # a link follows its target; no file, no mount point
+            try:
+                _mount(str(self.program), path, None, _MS_BIND)
+                bound = True
+            except OSError:
+                pass
+        return bound
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def child_env(server: tuple[str, int], shim: SendmailShim | None,
+              base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default os.environ) with the capture server and the shim's PATH."""
+    env = dict(os.environ if base is None else base)
+    host, port = server
+    env[CAPTURE_SERVER_ENV] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if shim is not None:
+        path = env.get("PATH", os.defpath)
+        env["PATH"] = f"{shim.directory}{os.pathsep}{path}"
+    return env
+
+
+def inherited_server(text: str) -> tuple[str, int]:
+    """$TCLBRIDGE_CAPTURE_SERVER as (host, port): a capture server is always on
+    loopback, so any other address is refused (it would be a way out)."""
+    from tclbridge.config import ConfigError, parse_host_port
+
+    try:
+        host, port = parse_host_port(text)
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError as exc:
+        raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: {exc}") from None
+    if not loopback:
+        raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: not a loopback address")
+    return host, port
+
+
+def reachable(server: tuple[str, int], timeout: float = 2.0) -> bool:
+    try:
+        with socket.create_connection(server, timeout=timeout):
+            return True
+    except OSError:
+        return False

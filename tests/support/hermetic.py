@@ -1,0 +1,104 @@
+"""Scripts that try every way out of a hermetic run, and how to run them.
+
+Each script in `ESCAPES` tries to deliver one message to 127.0.0.1:PORT
+(argv 0: PORT) by a path other than the bridge's own smtp and prints what
+happened. A test starts a recording server on 127.0.0.1 in the host's
+network namespace and passes its port: inside the sandbox that address is
+the sandbox's own loopback, so the server must receive nothing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+TCLLIB_SMTP = next(iter(sorted(glob.glob("/usr/share/tcltk/tcllib*/mime/smtp.tcl"))), None)
+
+RAW_SOCKET = r"""
+proc expect {chan} { gets $chan line; puts "server: $line" }
+if {[catch {
+    set s [socket 127.0.0.1 [lindex $argv 0]]
+    fconfigure $s -translation crlf -buffering line
+    expect $s
+    foreach line {"HELO me" "MAIL FROM:<a@example.com>" "RCPT TO:<b@example.com>" DATA} {
+        puts $s $line; expect $s
+    }
+    puts $s "Subject: raw\n\nraw socket mail\n."; expect $s
+    puts $s QUIT; close $s
+} err]} { puts "failed: $err" } else { puts delivered }
+"""
+
+SOURCED_TCLLIB = r"""
+source {@SMTP_TCL@}
+set tok [mime::initialize -canonical text/plain -string "sourced smtp.tcl\n"]
+if {[catch {smtp::sendmessage $tok -servers 127.0.0.1 -ports [lindex $argv 0] \
+        -originator a@example.com -recipients b@example.com} err]} {
+    puts "failed: $err"
+} else { puts "result: $err" }
+"""
+
+PYTHON_SMTPLIB = r"""
+if {[catch {tclbridge::call escape_helper.send [lindex $argv 0]} err]} {
+    puts "failed: $err"
+} else { puts delivered }
+"""
+
+PYTHON_HELPER = """
+import smtplib
+
+def send(port):
+    with smtplib.SMTP("127.0.0.1", int(port), timeout=10) as client:
+        client.sendmail("a@example.com", ["b@example.com"], b"Subject: py\\r\\n\\r\\nsmtplib\\r\\n")
+"""
+
+# A tcllib script the escapes run with `exec tclsh` (real tcllib, no bridge).
+TCLLIB_CHILD = r"""
+package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "child of tclsh\n"]
+smtp::sendmessage $tok -servers [lindex $argv 0] -ports [lindex $argv 1] \
+    -originator a@example.com -recipients b@example.com
+puts "child sent"
+"""
+
+EXEC_TCLSH = r"""
+if {[catch {exec tclsh tcllib_child.tcl 127.0.0.1 [lindex $argv 0]} err]} {
+    puts "failed: [lindex [split $err \n] 0]"
+} else { puts "child: $err" }
+"""
+
+ESCAPES = {
+    "raw socket": RAW_SOCKET,
+    "sourced tcllib smtp.tcl": SOURCED_TCLLIB,
+    "tclbridge::call smtplib": PYTHON_SMTPLIB,
+    "exec tclsh child": EXEC_TCLSH,
+}
+
+
+def write_escape(directory: Path, name: str) -> Path:
+    """The escape script `name` in `directory`, with the files it needs."""
+    (directory / "escape_helper.py").write_text(PYTHON_HELPER)
+    (directory / "tcllib_child.tcl").write_text(TCLLIB_CHILD)
+    script = directory / "escape.tcl"
+    script.write_text(ESCAPES[name].replace("@SMTP_TCL@", TCLLIB_SMTP or "smtp.tcl"))
+    return script
+
+
+def bridge_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), **extra}
+
+
+def tclbridge(*args: str, cwd: Path, env: dict[str, str] | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m tclbridge ARGS...` in `cwd`."""
+    return subprocess.run([sys.executable, "-m", "tclbridge", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout,
+                          env=bridge_env() if env is None else env)
+
+
+def numbered(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []

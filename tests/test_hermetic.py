@@ -1,0 +1,224 @@
+"""`run --capture` and `check` are hermetic: whatever path a script takes, its
+mail reaches the capture server or fails; it never reaches another server.
+
+The real thing is used: a private network namespace (tclbridge.sandbox), real
+tclsh + tcllib children, a real recording server on the host's 127.0.0.1
+that must receive nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tclbridge.recorder import RecordingServer
+from tests.support.hermetic import (
+    ESCAPES,
+    TCLLIB_SMTP,
+    bridge_env,
+    numbered,
+    tclbridge,
+    write_escape,
+)
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("tclsh") is None or TCLLIB_SMTP is None,
+    reason="needs Linux namespaces, tclsh and tcllib")
+
+# What a script prints when its connection to 127.0.0.1:PORT finds nobody
+# there (tcllib's async socket reports it at the first read).
+FAILED_TO_CONNECT = re.compile(r"^failed: .*(connection refused|socket is not connected)",
+                               re.IGNORECASE | re.MULTILINE)
+
+BRIDGE_CHILD = r"""
+package require smtp
+set tok [mime::initialize -canonical text/plain -string "child of the bridge\n"]
+smtp::sendmessage $tok -servers [lindex $argv 0] -ports [lindex $argv 1] \
+    -header {To c@example.com} -header [list Subject "from the child"]
+puts "child sent"
+"""
+
+EXEC_BRIDGE = f"""
+puts [exec {sys.executable} -m tclbridge run bridge_child.tcl 127.0.0.1 [lindex $argv 0]]
+"""
+
+# The only outside address this touches is one the sandbox cannot route; it
+# tries that only when the host's loopback is out of reach (else: "not isolated").
+OUTSIDE = r"""
+if {![catch {close [socket 127.0.0.1 [lindex $argv 0]]}]} { puts "not isolated"; exit 1 }
+puts [catch {socket 192.0.2.1 25} err]:$err
+puts [catch {socket 10.1.2.3 587} err]:$err
+"""
+
+
+@pytest.mark.parametrize("escape", sorted(ESCAPES))
+def test_run_capture_lets_no_mail_out(tmp_path: Path, escape: str) -> None:
+    script = write_escape(tmp_path, escape)
+    with RecordingServer() as outside:
+        done = tclbridge("run", "--capture", "cap", script.name, str(outside.port), cwd=tmp_path)
+    assert outside.sessions == [], done.stdout
+    assert done.returncode == 0, done.stderr
+    # The script tried, and its connection failed inside the sandbox.
+    assert FAILED_TO_CONNECT.search(done.stdout), done.stdout
+    assert numbered(tmp_path / "cap") == []
+
+
+@pytest.mark.parametrize("escape", sorted(ESCAPES))
+def test_check_lets_no_mail_out(tmp_path: Path, escape: str) -> None:
+    script = write_escape(tmp_path, escape)
+    with RecordingServer() as outside:
+        done = tclbridge("check", "--json", script.name, str(outside.port), cwd=tmp_path)
+    assert outside.sessions == [], done.stdout
+    result = json.loads(done.stdout)
+    assert result["timed_out"] == [], done.stdout
+
+
+def test_outside_addresses_are_unreachable(tmp_path: Path) -> None:
+    (tmp_path / "out.tcl").write_text(OUTSIDE)
+    with RecordingServer() as host_loopback:
+        done = tclbridge("run", "--capture", "cap", "out.tcl", str(host_loopback.port),
+                         cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ("1:couldn't open socket: network is unreachable\n" * 2)
+    assert done.stderr == ""  # isolated: no warning
+
+
+def test_a_child_bridge_run_is_captured_by_the_parent(tmp_path: Path) -> None:
+    (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
+    (tmp_path / "parent.tcl").write_text(EXEC_BRIDGE + r"""
+package require smtp
+set tok [mime::initialize -canonical text/plain -string "parent\n"]
+smtp::sendmessage $tok -servers 192.0.2.1 -header {To p@example.com} -header {Subject parent}
+""")
+    with RecordingServer() as outside:
+        done = tclbridge("run", "--capture", "cap", "parent.tcl", str(outside.port), cwd=tmp_path)
+    assert outside.sessions == []
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "child sent\n"
+    # One server, one numbering; the parent prints both lines.
+    assert numbered(tmp_path / "cap") == ["0001.eml", "0001.json", "0002.eml", "0002.json"]
+    first = json.loads((tmp_path / "cap/0001.json").read_text())
+    assert first["rcpt_tos"] == ["c@example.com"]
+    assert [line.split(":")[0] for line in done.stderr.splitlines()] == [
+        "captured 0001.eml", "captured 0002.eml"]
+
+
+def test_tclbridge_capture_in_the_environment_alone(tmp_path: Path) -> None:
+    (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
+    with RecordingServer() as outside:
+        done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
+                         env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap")))
+    assert outside.sessions == []
+    assert done.returncode == 0, done.stderr
+    assert numbered(tmp_path / "envcap") == ["0001.eml", "0001.json"]
+    assert "captured 0001.eml" in done.stderr
+
+
+SENDMAIL = r"""
+set f [open "|sendmail -t" w]
+puts $f "From: app@example.com\nTo: to@example.com\nCc: cc@example.com"
+puts $f "Bcc: hidden@example.com\nSubject: piped\n\nfirst\n.\nnot sent"
+close $f
+exec sendmail -f ops@example.com -oi args@example.com << "Subject: exec\n\n.\nkept\n"
+set f [open "|/usr/sbin/sendmail -t -i" w]
+puts $f "To: sbin@example.com\nSubject: full path\n\nbody"
+close $f
+puts done
+"""
+
+
+def test_sendmail_mail_is_captured(tmp_path: Path) -> None:
+    (tmp_path / "sm.tcl").write_text(SENDMAIL)
+    done = tclbridge("run", "--capture", "cap", "sm.tcl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    cap = tmp_path / "cap"
+    records = [json.loads((cap / f"000{n}.json").read_text()) for n in (1, 2, 3)]
+    assert [r["rcpt_tos"] for r in records] == [
+        ["to@example.com", "cc@example.com", "hidden@example.com"], ["args@example.com"],
+        ["sbin@example.com"]]
+    assert records[1]["mail_from"] == "ops@example.com"  # -f
+    piped = (cap / "0001.eml").read_bytes()
+    assert piped == (b"From: app@example.com\r\nTo: to@example.com\r\nCc: cc@example.com\r\n"
+                     b"Subject: piped\r\n\r\nfirst\r\n")  # Bcc removed, cut at the lone dot
+    assert (cap / "0002.eml").read_bytes() == b"Subject: exec\r\n\r\n.\r\nkept\r\n"  # -oi
+    assert (cap / "0003.eml").read_bytes().endswith(b"\r\n\r\nbody\r\n")
+    # The host's sendmail is untouched by the bind mount.
+    assert b"tclbridge" not in Path("/usr/sbin/sendmail").read_bytes()[:200]
+
+
+def test_check_counts_the_mail_of_children(tmp_path: Path) -> None:
+    (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
+    (tmp_path / "kids.tcl").write_text(EXEC_BRIDGE + SENDMAIL.replace("/usr/sbin/", ""))
+    with RecordingServer() as outside:
+        done = tclbridge("check", "--json", "kids.tcl", str(outside.port), cwd=tmp_path)
+    assert outside.sessions == []
+    result = json.loads(done.stdout)
+    assert result["agree"], done.stdout
+    assert result["runs"]["tcllib"]["messages"] == result["runs"]["bridge"]["messages"] == 4
+
+
+def test_without_a_namespace_it_says_so_at_start(tmp_path: Path) -> None:
+    # The fault: unshare refused, as where user namespaces are not allowed.
+    (tmp_path / "hi.tcl").write_text("puts hi\n")
+    code = (
+        "import errno, tclbridge.sandbox, tclbridge.cli\n"
+        "def refused(*flags):\n    raise OSError(errno.EPERM, 'Operation not permitted')\n"
+        "tclbridge.sandbox._unshare = refused\n"
+        "tclbridge.cli.main(['run', '--capture', 'cap', 'hi.tcl'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60, env=bridge_env())
+    assert done.returncode == 0
+    assert done.stdout == "hi\n"
+    assert done.stderr == (
+        "tclbridge: warning: no private network namespace (unshare: Operation not permitted): "
+        "mail the script sends other than through the bridge's smtp or sendmail on PATH can "
+        "reach real servers\n")
+
+
+def test_a_caller_that_is_not_root_gets_a_user_namespace(tmp_path: Path) -> None:
+    # `unshare --map-user` makes the bridge start as uid 1000 (not root), so
+    # it takes the unprivileged path: a user namespace of its own.
+    (tmp_path / "out.tcl").write_text(OUTSIDE + "puts [exec id -u]\n")
+    with RecordingServer() as host_loopback:
+        done = subprocess.run(
+            ["unshare", "--map-user=1000", "--map-group=1000", sys.executable, "-m", "tclbridge",
+             "run", "--capture", "cap", "out.tcl", str(host_loopback.port)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60, env=bridge_env())
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"this kernel refuses user namespaces: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == "1:couldn't open socket: network is unreachable\n" * 2 + "1000\n"
+    assert done.stderr == ""
+    assert host_loopback.sessions == []
+
+
+def test_a_child_whose_parent_server_is_gone_captures_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
+    (tmp_path / "envcap").mkdir()
+    (tmp_path / "envcap" / "0001.eml").write_text("the parent's")
+    with RecordingServer() as gone:
+        pass  # stopped: its port is closed, as after the parent exited
+    with RecordingServer() as outside:
+        done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
+                         env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap"),
+                                        TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{gone.port}"))
+    assert outside.sessions == []
+    assert done.returncode == 0, done.stderr
+    assert numbered(tmp_path / "envcap") == ["0001.eml", "0002.eml", "0002.json"]
+
+
+@pytest.mark.parametrize("value", ["192.0.2.1:25", "mail.example.com:25", "127.0.0.1:x"])
+def test_an_inherited_capture_server_must_be_on_loopback(tmp_path: Path, value: str) -> None:
+    (tmp_path / "hi.tcl").write_text("puts hi\n")
+    done = tclbridge("run", "hi.tcl", cwd=tmp_path,
+                     env=bridge_env(TCLBRIDGE_CAPTURE_SERVER=value))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"tclbridge: TCLBRIDGE_CAPTURE_SERVER={value}: ")
+    assert done.stderr.count("\n") == 1
