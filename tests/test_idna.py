@@ -124,6 +124,7 @@ def test_policy_credentials_only_for_the_host_really_connected() -> None:
 # -- SMTPUTF8 ----------------------------------------------------------------------
 
 UTF8_RECIPIENTS = ["j\u00fcrgen@example.com", "\u7528\u6237@example.com"]
+GREEK = "\u03b1\u03b2@example.com"
 
 
 def test_non_ascii_recipient_refused_locally_without_smtputf8() -> None:
@@ -142,6 +143,15 @@ def test_non_ascii_recipient_refused_locally_without_smtputf8() -> None:
                             atleastone=False)
         assert (code, len(result), len(server.messages)) == (0, 1, 1)
         assert server.sessions[-1].commands[-2:] == ["RSET", "QUIT"]
+
+
+def test_local_refusals_are_in_the_debug_transcript(capfd: pytest.CaptureFixture[str]) -> None:
+    with RecordingServer() as server:
+        send(bridge(), server.port, ["ok@example.com", UTF8_RECIPIENTS[1]], extra="-debug 1")
+        send(bridge(), server.port, ["ok@example.com"], sender=GREEK, extra="-debug 1")
+    err = capfd.readouterr().err
+    assert f"    ... RCPT TO:<{UTF8_RECIPIENTS[1]}> not sent: {NEEDS_SMTPUTF8} ...\n" in err
+    assert f"    ... MAIL FROM:<{GREEK}> not sent: {NEEDS_SMTPUTF8} ...\n" in err
 
 
 def test_non_ascii_recipients_delivered_with_smtputf8() -> None:
@@ -182,9 +192,6 @@ def test_invalid_internationalized_domain_refused_locally() -> None:
         assert result[0][2].startswith("5.1.3 domain b\u00fccher\u3002\u3002example is not a "
                                        "valid internationalized domain name (Empty Label")
         assert sum(c.startswith("RCPT") for c in commands(server)) == 1
-
-
-GREEK = "\u03b1\u03b2@example.com"
 
 
 def test_non_ascii_sender_without_smtputf8_is_a_refused_mail_from() -> None:

@@ -112,6 +112,7 @@ class Session:
         wire = smtputf8.plan(sender, [r for r in recipients if r not in self.policy_refused],
                              self.handshake.esmtp)
         if isinstance(wire.sender, Reply):
+            conv.log(f"    ... MAIL FROM:<{sender}> not sent: {wire.sender.diagnostic} ...")
             raise Refused(wire.sender)
         mail = conv.talk(MAIL_WAIT, f"MAIL FROM:<{wire.sender}>"
                          f"{self._size_option(message)}{wire.mail_parameter}")
@@ -126,6 +127,7 @@ class Session:
                 continue
             form = wire.recipients[recipient]
             if isinstance(form, Reply):  # refused here: it cannot go to this server
+                conv.log(f"    ... RCPT TO:<{recipient}> not sent: {form.diagnostic} ...")
                 refused.append([recipient, str(form.code), form.diagnostic])
                 continue
             reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{form}>")

@@ -16,17 +16,17 @@ def bridge(site: policy.SitePolicy | None = None) -> Interp:
 
 def send(
     tcl: Interp, port: int, recipients: list[str], *, sender: str = "me@example.com",
-    atleastone: bool = True,
+    atleastone: bool = True, extra: str = "",
 ) -> tuple[int, list[tuple[str, ...]]]:
     """sendmessage to 127.0.0.1:`port`; the return code and the result as a
     list of tuples (refused-recipient items, or the key/value words of a
-    code-7 reply list as one tuple)."""
+    code-7 reply list as one tuple). `extra`: more options, as Tcl words."""
     tcl.call("set", "::to", ",".join(recipients))
     tcl.call("set", "::from", sender)
     tcl.eval("set tok [mime::initialize -canonical text/plain -string hello]")
     code = int(tcl.eval(
-        "catch {smtp::sendmessage $tok -servers 127.0.0.1 -ports "
-        f"{port} -atleastone {int(atleastone)} -originator $::from -recipients $::to}} res"))
+        f"catch {{smtp::sendmessage $tok -servers 127.0.0.1 -ports {port}"
+        f" -atleastone {int(atleastone)} -originator $::from -recipients $::to {extra}}} res"))
     result = tcl.eval("set res")
     split = tcl.tk.splitlist
     if code == 7:
