@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +120,8 @@ _ROUTING = "@%!"
 
 def _routes(local: str) -> bool:
     if not local.isascii():
+        import unicodedata  # only for non-ASCII local parts (start-up time)
+
         # Full-width forms (U+FF20 and so on) become "@%!" under NFKC, which a
         # relay may apply.
         local += unicodedata.normalize("NFKC", local)
