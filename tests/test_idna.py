@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from tclbridge import domains, policy
+from tclbridge.mime import new_part
 from tclbridge.recorder import RecordingServer, ServerScript
+from tclbridge.smtp import RefusedRecipient, SMTPRefusedError, sendmessage
 from tests.support.sending import bridge, send
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,6 +145,20 @@ def test_non_ascii_recipient_refused_locally_without_smtputf8() -> None:
                             atleastone=False)
         assert (code, len(result), len(server.messages)) == (0, 1, 1)
         assert server.sessions[-1].commands[-2:] == ["RSET", "QUIT"]
+
+
+def test_python_api_reports_local_refusals_alike() -> None:
+    message = new_part(canonical="text/plain", string="hello\n")
+    with RecordingServer() as server:
+        refused = sendmessage(message, servers="127.0.0.1", ports=server.port, atleastone=True,
+                              originator="me@example.com",
+                              recipients=["ok@example.com", UTF8_RECIPIENTS[0]])
+        assert refused == [RefusedRecipient(UTF8_RECIPIENTS[0], 553, NEEDS_SMTPUTF8)]
+        with pytest.raises(SMTPRefusedError) as caught:
+            sendmessage(message, servers="127.0.0.1", ports=server.port, originator=GREEK,
+                        recipients=["ok@example.com"])
+        assert (caught.value.code, caught.value.diagnostic) == (553, NEEDS_SMTPUTF8)
+        assert [m.rcpt_tos for m in server.messages] == [["ok@example.com"]]
 
 
 def test_local_refusals_are_in_the_debug_transcript(capfd: pytest.CaptureFixture[str]) -> None:
