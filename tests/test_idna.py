@@ -21,6 +21,7 @@ from tclbridge import domains, policy
 from tclbridge.mime import new_part
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import RefusedRecipient, SMTPRefusedError, sendmessage
+from tests.postfix_harness import PostfixRelay, postfix_relay  # noqa: F401 - fixture
 from tests.support.sending import bridge, send
 
 REPO = Path(__file__).resolve().parent.parent
@@ -287,3 +288,37 @@ def test_idna_is_imported_only_when_needed(tmp_path: Path) -> None:
     deny = tmp_path / "policy.toml"
     deny.write_text('recipients.deny_domains = ["rivals.example"]\n')
     assert imports_idna(tmp_path, "a@example.com", "--policy", str(deny))
+
+
+# -- a real MTA ----------------------------------------------------------------------
+
+UTF8_SCRIPT = r"""
+package require smtp
+lassign $argv host port user pass
+set tok [mime::initialize -canonical text/plain -string "Gr\u00fc\u00dfe\n"]
+set rc [catch {
+    smtp::sendmessage $tok -servers [list $host] -ports [list $port] \
+        -username $user -password $pass -atleastone 1 \
+        -originator "\u03b1\u03b2@example.org" \
+        -recipients "j\u00fcrgen@example.org, user@b\u00fccher.example"
+} res]
+puts "rc=$rc res=$res"
+"""
+
+
+@pytest.mark.postfix
+def test_smtputf8_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:  # noqa: F811
+    seen = len(postfix_relay.messages)
+    script = tmp_path / "utf8.tcl"
+    script.write_text(UTF8_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "run", "--cafile", str(postfix_relay.ca_file),
+         str(script), "localhost", str(postfix_relay.port), postfix_relay.username,
+         postfix_relay.password],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (out.returncode, out.stdout) == (0, "rc=0 res=\n"), out.stderr
+    [message] = postfix_relay.wait_for_message(since=seen)
+    # Postfix took SMTPUTF8 from the bridge and used it for the next hop.
+    assert message.mail_from == "\u03b1\u03b2@example.org"
+    assert message.rcpt_tos == ["j\u00fcrgen@example.org", "user@xn--bcher-kva.example"]
+    assert "SMTPUTF8" in message.mail_options
