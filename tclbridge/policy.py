@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tclbridge.config import parse_host_port
+from tclbridge.domains import DomainError, matching_form, normalize, shown
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,33 +71,46 @@ class Credentials:
 class SitePolicy:
     source: str = ""
     relay: tuple[str, int] | None = None
-    # None: no allow-list. Domains match themselves and their subdomains.
+    # None: no allow-list. Domains match themselves and their subdomains;
+    # both lists hold normalised names (domains.matching_form).
     allow_domains: tuple[str, ...] | None = None
     deny_domains: tuple[str, ...] = ()
     require_tls: bool = False
-    # Lower-case host name -> default credentials for connections to it.
+    # Host name (A-labels, lower case) -> default credentials for it.
     credentials: dict[str, Credentials] = field(default_factory=dict, repr=False)
     originator: str | None = None
     # What was decided under this policy, for capture files.
     journal: PolicyJournal = field(default_factory=PolicyJournal, repr=False, compare=False)
 
+    @property
+    def has_domain_lists(self) -> bool:
+        return self.allow_domains is not None or bool(self.deny_domains)
+
     def recipient_refusal(self, address: str) -> str | None:
         """Why the policy refuses `address`, or None when it may be sent to."""
+        if not self.has_domain_lists:
+            return None
         local, at, domain = address.rpartition("@")
         if not at:
             local, domain = address, ""
-        domain = domain.lower()
         # The lists judge only the domain after the last "@"; a relay that
         # honours source routing, the percent hack or a bang path would
         # deliver "a@evil.com@ok.com" or "a%evil.com@ok.com" to evil.com.
-        if (self.allow_domains is not None or self.deny_domains) and any(
-            c in local for c in _ROUTING
-        ):
+        if _routes(local):
             return f"routing in the local part {local} is refused"
-        if _matches(domain, self.deny_domains):
-            return f"domain {domain} is in deny_domains"
-        if self.allow_domains is not None and not _matches(domain, self.allow_domains):
-            return f"domain {domain or '(none)'} is not in allow_domains"
+        if domain.startswith("["):
+            return f"address literal {shown(domain)} cannot be matched against the domain lists"
+        # Judged in the form resolvers and relays use (UTS #46, IDNA 2008):
+        # "rivals\u3002example" and "rivals.example\u200b" are rivals.example.
+        try:
+            name = matching_form(domain) if domain else ""
+        except DomainError as exc:
+            return f"domain {shown(domain)} cannot be normalised (IDNA: {exc})"
+        named = name if name == domain.lower() else f"{shown(domain)} (that is {name})"
+        if _matches(name, self.deny_domains):
+            return f"domain {named} is in deny_domains"
+        if self.allow_domains is not None and not _matches(name, self.allow_domains):
+            return f"domain {named or '(none)'} is not in allow_domains"
         return None
 
 
@@ -104,8 +118,34 @@ class SitePolicy:
 _ROUTING = "@%!"
 
 
+def _routes(local: str) -> bool:
+    if not local.isascii():
+        import unicodedata  # only for non-ASCII local parts (start-up time)
+
+        # Full-width forms (U+FF20 and so on) become "@%!" under NFKC, which a
+        # relay may apply.
+        local += unicodedata.normalize("NFKC", local)
+    return any(c in local for c in _ROUTING)
+
+
 def _matches(domain: str, patterns: Iterable[str]) -> bool:
     return any(domain == p or domain.endswith("." + p) for p in patterns)
+
+
+def _credentials_key(host: str) -> str:
+    """A [credentials] key as compared: its name in A-labels, lower case."""
+    return host.lower() if host.isascii() else normalize(host)
+
+
+def _connect_name(host: str) -> str | None:
+    """The name a connection to `host` really resolves: Python's socket module
+    encodes a non-ASCII host with its IDNA 2003 codec. None if it cannot."""
+    if host.isascii():
+        return host.lower()
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
 
 
 # -- the decisions -----------------------------------------------------------
@@ -156,7 +196,7 @@ class Enforcer:
                 continue
             why = self.policy.recipient_refusal(address)
             if why is None:
-                if self.policy.allow_domains is not None or self.policy.deny_domains:
+                if self.policy.has_domain_lists:
                     self.note("recipients", f"allowed <{address}>")
                 continue
             self.note("recipients", f"refused <{address}>: {why}")
@@ -179,7 +219,10 @@ class Enforcer:
     def credentials(self, host: str, username: str, password: str) -> Credentials:
         """The script's -username/-password, or the policy's defaults for
         `host` when the script gives no user name."""
-        default = self.policy.credentials.get(host.lower()) if self.policy else None
+        # Matched against the name the connection went to, so the policy's
+        # secret never goes to a host that only looks like the key.
+        name = _connect_name(host) if self.policy and self.policy.credentials else None
+        default = self.policy.credentials.get(name) if self.policy and name else None
         if default is None:
             return Credentials(username, password)
         if username:
@@ -271,7 +314,11 @@ def parse(data: dict[str, Any], source: str = "") -> SitePolicy:
         where = f"credentials.{_toml_key(host)}"
         if not host or any(c.isspace() or c in "@/:" for c in host):
             raise PolicyError(f"{where}: the key must be a host name")
-        policy.credentials[host.lower()] = _credentials(entry, where)
+        try:
+            key = _credentials_key(host)
+        except DomainError as exc:
+            raise PolicyError(f"{where}: the key must be a host name ({exc})") from None
+        policy.credentials[key] = _credentials(entry, where)
     return policy
 
 
@@ -332,7 +379,10 @@ def _domains(value: object, where: str) -> tuple[str, ...]:
         domain = _string(item, where + "[]").strip().lower().lstrip(".")
         if "@" in domain or any(c.isspace() for c in domain) or not domain:
             raise PolicyError(f"{where}: {item!r} is not a domain name")
-        domains.append(domain)
+        try:
+            domains.append(matching_form(domain))
+        except DomainError as exc:
+            raise PolicyError(f"{where}: {item!r} is not a domain name ({exc})") from None
     return tuple(domains)
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tclbridge.recorder import Message, RecordingServer
+from tclbridge.recorder import Message, RecordingServer, ServerScript
 
 PACKAGES = ("postfix", "sasl2-bin", "libsasl2-modules")
 POSTFIX = "/usr/sbin/postfix"
@@ -228,6 +228,9 @@ smtp_host_lookup = native
 smtp_tls_security_level = none
 smtp_sasl_auth_enable = no
 smtpd_peername_lookup = no
+# RFC 6531 both ways (the default depends on compatibility_level): clients
+# may send non-ASCII addresses, and the recorder takes them on.
+smtputf8_enable = yes
 
 # The client side under test: STARTTLS, then AUTH; relaying only when authenticated.
 smtpd_tls_security_level = may
@@ -271,7 +274,7 @@ class PostfixRelay:
         self.domain = domain
         self.port = 0
         self.mechanisms: list[str] = []
-        self.recorder = RecordingServer()
+        self.recorder = RecordingServer(ServerScript(capabilities=["SMTPUTF8"]))
         self._root: Path | None = None
         self._started = False
 

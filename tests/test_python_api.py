@@ -420,8 +420,10 @@ def test_bytes_and_non_ascii_headers() -> None:
 
 def test_address_headers_are_taken_decoded_as_a_script_passes_them() -> None:
     # tcllib derives the envelope from the -header text; an encoded word in
-    # it would become part of the RCPT TO address.
-    with RecordingServer() as tcl_srv:
+    # it would become part of the RCPT TO address. (A non-ASCII local part
+    # goes only to a server that offers SMTPUTF8: COMPAT utf8-commands.)
+    utf8 = ServerScript(capabilities=["SMTPUTF8"])
+    with RecordingServer(utf8) as tcl_srv:
         options = (f"-servers 127.0.0.1 -ports {tcl_srv.port} -header {{From a@x.y}}"
                    " -header {To {\u00dcn\u00efcode <\u00fc@x.com>}} -header {Subject Hi}")
         code, _, _ = with_tcl(lambda tcl: tcl_send(
@@ -439,7 +441,7 @@ def test_address_headers_are_taken_decoded_as_a_script_passes_them() -> None:
     [[rcpt]] = [m.rcpt_tos for m in tcl_srv.messages]
     assert rcpt.endswith("@x.com") and "=?" not in rcpt
     for message in (msg, *parsed):
-        with RecordingServer() as py_srv:
+        with RecordingServer(utf8) as py_srv:
             assert sendmessage(message, servers="127.0.0.1", ports=py_srv.port) == []
         assert received(py_srv) == received(tcl_srv)
 

@@ -32,7 +32,10 @@ class _Syntax(Exception):
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.input = text
+        # The text and a position in it: the lexer never copies the rest of
+        # the input (which made long addresses quadratic).
+        self.text = text
+        self.pos = 0
         self.glevel = 0
         self.buffer = ""
         self.last = "END"
@@ -41,13 +44,16 @@ class _Parser:
     # -- lexer ----------------------------------------------------------------
 
     def lex(self) -> str:
+        text = self.text
         while True:
-            self.input = self.input.lstrip(TCL_SPACE)
-            if not self.input:
+            while self.pos < len(text) and text[self.pos] in TCL_SPACE:
+                self.pos += 1
+            if self.pos >= len(text):
                 self.buffer = "end-of-input"
                 self.last = "END"
                 return self.last
-            c, self.input = self.input[0], self.input[1:]
+            c = text[self.pos]
+            self.pos += 1
             if c == "(":
                 if self._comment():
                     continue  # a comment is noted, then skipped
@@ -60,11 +66,11 @@ class _Parser:
                 self.buffer = c
                 self.last = _SPECIALS[c]
                 return self.last
-            end = 0
-            while end < len(self.input) and self.input[end] not in _ATOM_END:
+            end = self.pos
+            while end < len(text) and text[end] not in _ATOM_END:
                 end += 1
-            self.buffer = c + self.input[:end]
-            self.input = self.input[end:]
+            self.buffer = c + text[self.pos:end]
+            self.pos = end
             self.last = "ATOM"
             return self.last
 
@@ -86,11 +92,12 @@ class _Parser:
                     old = self.state.get("comment")
                     self.state["comment"] = note if old is None else f"{old} {note}"
                     return True
-            if not self.input:
+            if self.pos >= len(self.text):
                 self.buffer = "end-of-input during comment"
                 self.last = "ERR"
                 return False
-            c, self.input = self.input[0], self.input[1:]
+            c = self.text[self.pos]
+            self.pos += 1
 
     def _delimited(self, c: str, close: str, kind: str, what: str, skip_first=False) -> str:
         text, quoted, first = [], False, skip_first
@@ -106,11 +113,12 @@ class _Parser:
                     self.last = kind
                     return kind
                 first = False
-            if not self.input:
+            if self.pos >= len(self.text):
                 self.buffer = f"end-of-input during {what}"
                 self.last = "ERR"
                 return self.last
-            c, self.input = self.input[0], self.input[1:]
+            c = self.text[self.pos]
+            self.pos += 1
 
     # -- grammar --------------------------------------------------------------
 
@@ -122,9 +130,9 @@ class _Parser:
                 return False
             if self.last not in ("COMMA", "END"):
                 # pick up a trailing comment without consuming anything else
-                saved = self.input
+                saved = self.pos
                 self.lex()
-                self.input = saved
+                self.pos = saved
         except _Syntax as exc:
             self.state["error"] = str(exc)
             while self.last not in ("COMMA", "END"):
@@ -133,7 +141,7 @@ class _Parser:
 
     def specification(self) -> bool:
         st = self.state
-        saved = self.input
+        saved = self.pos
         kind = self.lex()
         if kind in ("ATOM", "QSTRING"):
             st["phrase"] = self.buffer
@@ -151,7 +159,7 @@ class _Parser:
         elif kind == "LBRACKET":
             return self.routeaddr()
         elif kind == "ATSIGN":
-            self.input = saved
+            self.pos = saved
             return self.routeaddr(check=False)
         else:
             raise _Syntax(f"unexpected character at beginning (found {self.buffer})")
@@ -185,11 +193,11 @@ class _Parser:
         return True
 
     def routeaddr(self, check: bool = True) -> bool:
-        saved = self.input
+        saved = self.pos
         if self.lex() == "ATSIGN":
             self.route()
         else:
-            self.input = saved
+            self.pos = saved
         self.local()
         if self.last == "ATSIGN":
             self.domain()
@@ -226,30 +234,47 @@ class _Parser:
                 raise _Syntax(f"expecting colon to terminate route (found {self.buffer})")
 
     def domain(self) -> None:
+        # Pieces are joined once at the end (or on error): a str kept in a
+        # dict is copied by every +=.
         st = self.state
-        while True:
-            if self.lex() not in ("ATOM", "DLITERAL"):
-                raise _Syntax(f"expecting sub-domain in domain-part (found {self.buffer})")
-            st["domain"] = st.get("domain", "") + self.buffer
-            kind = self.lex()
-            if kind == "DOT":
-                st["domain"] += self.buffer
-            elif kind == "ATSIGN":
-                st["local"] = st.get("local", "") + "%" + st.pop("domain")
-            else:
-                return
+        parts = [st.pop("domain")] if "domain" in st else []
+        local = None
+        try:
+            while True:
+                if self.lex() not in ("ATOM", "DLITERAL"):
+                    raise _Syntax(f"expecting sub-domain in domain-part (found {self.buffer})")
+                parts.append(self.buffer)
+                kind = self.lex()
+                if kind == "DOT":
+                    parts.append(self.buffer)
+                elif kind == "ATSIGN":
+                    local = local or [st.pop("local", "")]
+                    local += ["%", *parts]
+                    parts = []
+                else:
+                    return
+        finally:
+            if parts:
+                st["domain"] = "".join(parts)
+            if local is not None:
+                st["local"] = "".join(local)
 
     def local(self) -> None:
         st = self.state
         st["memberP"] = str(self.glevel)
-        while True:
-            if self.lex() not in ("ATOM", "QSTRING"):
-                raise _Syntax(f"expecting mailbox in local-part (found {self.buffer})")
-            st["local"] = st.get("local", "") + self.buffer
-            if self.lex() == "DOT":
-                st["local"] += self.buffer
-            else:
-                return
+        parts = [st.pop("local")] if "local" in st else []
+        try:
+            while True:
+                if self.lex() not in ("ATOM", "QSTRING"):
+                    raise _Syntax(f"expecting mailbox in local-part (found {self.buffer})")
+                parts.append(self.buffer)
+                if self.lex() == "DOT":
+                    parts.append(self.buffer)
+                else:
+                    return
+        finally:
+            if parts:
+                st["local"] = "".join(parts)
 
     def phrase(self) -> bool:
         st = self.state
@@ -270,14 +295,14 @@ class _Parser:
         if self.glevel > 1:
             raise _Syntax(f"nested groups not allowed (found {st['phrase']})")
         st["group"] = st.pop("phrase")
-        saved = self.input
+        saved = self.pos
         while True:
             kind = self.lex()
             if kind in ("SEMICOLON", "END"):
                 self.glevel = 0
                 return True
             if kind != "COMMA":
-                self.input = saved
+                self.pos = saved
                 return self.specification()
 
     def end(self) -> None:

@@ -101,12 +101,11 @@ class LineBuffer:
 
 
 def encode_command(command: str) -> bytes:
-    """A command line as bytes. Tcl writes characters up to U+00FF as single
-    bytes; anything beyond that is sent as UTF-8 instead of being truncated."""
-    try:
-        return command.encode("latin-1") + CRLF
-    except UnicodeEncodeError:
-        return command.encode("utf-8") + CRLF
+    """A command line as bytes: UTF-8 (RFC 6531). Tcl writes the low byte of
+    each character, which truncates anything beyond U+00FF and makes Latin-1
+    bytes of the rest; non-ASCII addresses reach this point only for a server
+    that offers SMTPUTF8 (smtputf8.plan)."""
+    return command.encode("utf-8") + CRLF
 
 
 @dataclass

@@ -13,6 +13,7 @@ from tclbridge.errors import SMTP_FAILURE, TCL_ERROR
 from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.policy import Enforcer
+from tclbridge.smtp import smtputf8
 from tclbridge.smtp.conversation import Conversation, DebugLog
 from tclbridge.smtp.envelope import Envelope
 from tclbridge.smtp.handshake import (
@@ -106,7 +107,13 @@ class Session:
         self, conv: Conversation, message: Part, sender: str, recipients: list[str]
     ) -> list[list[str]]:
         """MAIL, RCPT..., then DATA or RSET. Returns the refused recipients."""
-        mail = conv.talk(MAIL_WAIT, f"MAIL FROM:<{sender}>{self._size_option(message)}")
+        wire = smtputf8.plan(sender, [r for r in recipients if r not in self.policy_refused],
+                             self.handshake.esmtp)
+        if isinstance(wire.sender, Reply):
+            conv.log(f"    ... MAIL FROM:<{sender}> not sent: {wire.sender.diagnostic} ...")
+            raise Refused(wire.sender)
+        mail = conv.talk(MAIL_WAIT, f"MAIL FROM:<{wire.sender}>"
+                         f"{self._size_option(message)}{wire.mail_parameter}")
         if mail.code != 250:
             raise Refused(mail)
         accepted = 0
@@ -115,7 +122,12 @@ class Session:
             if recipient in self.policy_refused:
                 refused.append(self.policy_refused[recipient])
                 continue
-            reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{recipient}>")
+            form = wire.recipients[recipient]
+            if isinstance(form, Reply):  # refused here: it cannot go to this server
+                conv.log(f"    ... RCPT TO:<{recipient}> not sent: {form.diagnostic} ...")
+                refused.append([recipient, str(form.code), form.diagnostic])
+                continue
+            reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{form}>")
             if reply.code in (250, 251):
                 accepted += 1
             else:

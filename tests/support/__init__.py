@@ -1,1 +1,1 @@
-"""Helpers shared by the test modules (servers, namespaces, waiting)."""
+"""Helpers shared by the test modules (servers, namespaces, waiting); no tests here."""
