@@ -23,6 +23,16 @@ def parse_server(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def positive_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes (1 or more), not {text!r}")
+    return size
+
+
 def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; for a known `command` only that subcommand's module is
     imported (`run` must start fast: their imports cost more than Tcl's)."""
@@ -30,6 +40,10 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
     run.add_argument("--capture", metavar="DIR", help="deliver all mail into DIR instead")
+    run.add_argument(
+        "--capture-max-size", metavar="BYTES", type=positive_size,
+        help="with --capture: refuse (552) a message larger than this (default: any size)",
+    )
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
         help="send all mail to this server instead of the script's -servers",
@@ -140,7 +154,10 @@ def _finish(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
-    opts = _build_parser(words[0] if words else None).parse_args(words)
+    parser = _build_parser(words[0] if words else None)
+    opts = parser.parse_args(words)
+    if opts.command == "run" and opts.capture_max_size is not None and not opts.capture:
+        parser.error("--capture-max-size needs --capture")
     if opts.command != "run":
         import importlib
 
@@ -179,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if opts.capture:
         from tclbridge.capture import Capture
 
-        capture = Capture(opts.capture, policy_journal=site.journal if site else None)
+        capture = Capture(opts.capture, policy_journal=site.journal if site else None,
+                          max_size=opts.capture_max_size)
         config.server_override = capture.start()
 
         def report() -> None:

@@ -41,7 +41,7 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
 - ``drop``: keys at which the server closes the connection instead of replying.
 
 ``RecordingServer(script=None, host="127.0.0.1", port=0, *, auth_hide=True,
-tls_context=None, implicit_tls=False, on_message=None)``: ``port=0`` binds a
+tls_context=None, implicit_tls=False, on_message=None, data_sink=None)``: ``port=0`` binds a
 free port (read ``.port`` after start()); ``tls_context`` makes an advertised
 STARTTLS work, or with ``implicit_tls=True`` wraps every connection in TLS from
 the start (port 465 style; STARTTLS then gets a 454);
@@ -57,6 +57,17 @@ server thread before the client sees the corresponding reply, so a client that
 has its reply can read them. ``on_message`` is called (in the server thread)
 for each accepted message before the client sees the 250; if it raises, the
 client gets a 451 instead and the message is not recorded.
+
+Streaming, for capture mode: with ``data_sink`` (a factory, called once per
+DATA before the 354) each message's DATA goes to a new `DataSink` piece by
+piece as it arrives, as on the wire, and is neither kept in ``messages`` nor
+passed to ``on_message``: the sink's ``finish(delivery)`` runs before the 250
+(if it raises, the client gets a 451), its ``discard()`` when the message is
+not accepted (connection lost, refused, over the size limit). Memory stays
+flat whatever the message size. `Unstuffer` removes dot-stuffing from such
+pieces. DATA longer than the advertised SIZE limit (on the wire) is read to
+its end and refused with aiosmtpd's "552 Error: Too much mail data"; an
+advertised "SIZE" without a number sets no limit.
 
 Subprocess mode, for other languages' tests::
 
@@ -85,7 +96,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.smtp import (
     MISSING,
@@ -102,6 +113,7 @@ STOP_TIMEOUT = 2.0
 MAX_LINE = 65536  # longest command line recorded in full (memory bound)
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
+_NOT_STORED = "451 4.3.0 Could not store the message"
 log = logging.getLogger(__name__)
 _STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
 _IMPLEMENTED_AUTH = {"PLAIN", "LOGIN", "CRAM-MD5"}  # aiosmtpd's two and our CRAM-MD5
@@ -175,6 +187,69 @@ class Message:
     def content(self) -> bytes:
         """The message as delivered: dot-stuffing removed."""
         return _STUFFED_DOT.sub(b"", self.data)
+
+
+@dataclass
+class Delivery:
+    """A streamed message's envelope, given to its `DataSink` once the final dot arrived."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    mail_options: list[str]
+    session: int
+
+
+class DataSink(Protocol):
+    """Where one message's DATA goes as it arrives (see ``data_sink``)."""
+
+    def write(self, data: bytes) -> None:
+        """The next piece of DATA as on the wire (CRLF, dot-stuffed)."""
+
+    def finish(self, delivery: Delivery) -> None:
+        """All of DATA arrived and is accepted; store it (raise: the client gets a 451)."""
+
+    def discard(self) -> None:
+        """The message is not accepted: forget what was written (a no-op after finish)."""
+
+
+class Unstuffer:
+    """Removes dot-stuffing from DATA given in pieces: a "." that begins a line
+    (at the start, or after CRLF) is dropped, as `Message.content` does."""
+
+    def __init__(self) -> None:
+        self._tail = b"\r\n"  # the last two bytes fed; DATA starts at a line start
+
+    def feed(self, wire: bytes) -> bytes:
+        joined = self._tail + wire
+        self._tail = joined[-2:]
+        # Each removed dot lies past the two bytes fed before, so those stay.
+        return joined.replace(b"\r\n.", b"\r\n")[2:]
+
+
+class _MemorySink:
+    """The default sink: the message kept in `RecordingServer.messages`."""
+
+    def __init__(self, owner: RecordingServer) -> None:
+        self._owner = owner
+        self._data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._data += data
+
+    def discard(self) -> None:
+        self._data = bytearray()
+
+    def finish(self, delivery: Delivery) -> None:
+        message = Message(delivery.mail_from, delivery.rcpt_tos, delivery.mail_options,
+                          bytes(self._data), delivery.session)
+        # Recorded before on_message, so that a transcript it saves ends with it.
+        self._owner.messages.append(message)
+        try:
+            if self._owner.on_message is not None:
+                self._owner.on_message(message)
+        except Exception:
+            self._owner.messages.remove(message)
+            raise
 
 
 class _Drop(Exception):
@@ -468,51 +543,90 @@ class _RecordingSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
+        try:
+            sink = self.owner.new_sink()
+        except Exception:  # e.g. capture's directory is gone
+            log.exception("cannot store a message")
+            await self.push(_NOT_STORED)
+            return
+        try:
+            await self._deliver(sink, override)
+        finally:
+            sink.discard()  # a no-op once the sink has finished
+
+    async def _deliver(self, sink: DataSink, override: str | None) -> None:
         await self.push(override or "354 End data with <CR><LF>.<CR><LF>")
-        data = await self._read_data()
+        status = await self._read_data(sink)
         reply = await self._stage("DOT") or "250 OK"
         envelope = self.envelope
+        assert envelope is not None
         self._set_post_data_state()
+        if status is not None:
+            reply = status
         if not reply.startswith("2"):
             await self.push(reply)
             return
-        message = Message(
+        delivery = Delivery(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             mail_options=list(envelope.mail_options),
-            data=data,
             session=self.index,
         )
-        # Recorded before the client can see the reply, and before on_message so
-        # that a transcript saved by on_message ends with it.
-        self.owner.messages.append(message)
+        # Recorded before the client can see the reply, and before the sink
+        # stores the message, so that a transcript saved with it ends with it.
         self._record_reply(reply)
         try:
-            if self.owner.on_message is not None:
-                self.owner.on_message(message)
+            sink.finish(delivery)
         except Exception:  # e.g. capture's disk is full: the client must not get a 250
-            log.exception("on_message failed")
-            self.owner.messages.remove(message)
+            log.exception("storing the message failed")
             assert self.record is not None
             self.record.replies.pop()
-            await self.push("451 4.3.0 Could not store the message")
+            await self.push(_NOT_STORED)
             return
         self._write(reply)
         await self._writer.drain()
 
-    async def _read_data(self) -> bytes:
-        """Read DATA up to CRLF.CRLF and return it raw (no unstuffing)."""
-        buf = bytearray()
+    async def _read_data(self, sink: DataSink) -> str | None:
+        """Read DATA up to CRLF.CRLF into `sink`, raw (no unstuffing). None when
+        it is all there, else the reply that refuses it (the rest is read and dropped).
+
+        Reads up to each ".\r\n" or, when none is near, whatever the stream
+        holds (less the two bytes a split ".\r\n" could start with): large
+        pieces, and never a byte past the final dot (a pipelining client may
+        have sent its next command behind it).
+        """
+        limit = self.data_size_limit
+        size = 0
+        status: str | None = None
+        tail = b"\r\n"  # the last two bytes read; DATA starts at a line start
+        next_reset = 0.0
         while True:
             try:
-                chunk = await self._reader.readuntil(b"\r\n")
-            except asyncio.LimitOverrunError as error:  # a long line: take it in pieces
-                chunk = await self._reader.read(error.consumed)
-            at_line_start = not buf or buf.endswith(b"\r\n")
-            if at_line_start and chunk == b".\r\n":
-                return bytes(buf)
-            buf += chunk
-            self._reset_timeout()
+                piece = await self._reader.readuntil(b".\r\n")
+            except asyncio.LimitOverrunError as error:
+                piece = await self._reader.read(error.consumed)
+            now = self.loop.time()
+            if now >= next_reset:  # the idle timer, restarted at most once a second
+                self._reset_timeout()
+                next_reset = now + 1.0
+            before = piece[:-3]
+            end = piece.endswith(b".\r\n") and (
+                before.endswith(b"\r\n") if len(before) >= 2 else (tail + before).endswith(b"\r\n"))
+            data = before if end else piece
+            size += len(data)
+            if status is None and limit and size > limit:
+                status = "552 Error: Too much mail data"  # aiosmtpd's words
+                sink.discard()
+            if status is None:
+                try:
+                    sink.write(data)
+                except Exception:  # e.g. capture's disk is full: read on, then refuse
+                    log.exception("storing the message failed")
+                    status = _NOT_STORED
+                    sink.discard()
+            if end:
+                return status
+            tail = (tail + piece)[-2:]
 
 
 class RecordingServer:
@@ -528,6 +642,7 @@ class RecordingServer:
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         on_message: Callable[[Message], None] | None = None,
+        data_sink: Callable[[], DataSink] | None = None,
     ) -> None:
         self.script = script or ServerScript()
         self.host = host
@@ -538,6 +653,9 @@ class RecordingServer:
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.on_message = on_message
+        if data_sink is not None and on_message is not None:
+            raise ValueError("on_message is for kept messages; a data_sink stores its own")
+        self._data_sink = data_sink
         self.sessions: list[SessionRecord] = []
         self.messages: list[Message] = []
         self._live: set[_RecordingSMTP] = set()
@@ -603,6 +721,10 @@ class RecordingServer:
                 pass
         thread.join(STOP_TIMEOUT)
         self._thread = None
+
+    def new_sink(self) -> DataSink:
+        """Where the next message's DATA goes."""
+        return _MemorySink(self) if self._data_sink is None else self._data_sink()
 
     @property
     def open_connections(self) -> int:
