@@ -26,13 +26,14 @@ import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
+from tclbridge.differential.masking import hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
 from tclbridge.differential.reference import (
     INSTALL_COMMAND,
@@ -68,7 +69,8 @@ class CheckResult:
     args: list[str]
     tcllib: Outcome
     bridge: Outcome
-    differences: list[Difference]
+    differences: list[Difference]  # masked, secrets included
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)  # what args must not show
 
     @property
     def timed_out(self) -> list[str]:
@@ -95,7 +97,7 @@ class CheckResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "script": self.script,
-            "args": self.args,
+            "args": [hide_secrets(arg, self.secrets) for arg in self.args],
             "agree": self.agree,
             "timed_out": self.timed_out,
             "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
@@ -134,7 +136,8 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
     bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
                                  env=without_policy)
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
-    return CheckResult(script, list(args), tcllib, bridge, differences)
+    return CheckResult(script, list(args), tcllib, bridge, differences,
+                       frozenset(secrets_of(tcllib) | secrets_of(bridge)))
 
 
 # -- output ---------------------------------------------------------------------------

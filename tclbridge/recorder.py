@@ -51,7 +51,9 @@ stop() returns within a couple of seconds whatever the clients do;
 Records: ``sessions`` (one `SessionRecord` per connection: each client line as
 sent without its CRLF (a bare LF ending is kept: "NOOP\\n"), AUTH payloads
 replaced by "<hidden>" unless ``auth_hide=False``; each reply with its lines
-joined by "\\n") and ``messages``
+joined by "\\n"), ``passwords`` (each password a client sent in AUTH PLAIN or
+LOGIN, so that a caller can mask it wherever it shows; never in the JSON
+record) and ``messages``
 (each message that got a 2xx after the final dot). Both are appended from the
 server thread before the client sees the corresponding reply, so a client that
 has its reply can read them. ``on_message`` is called (in the server thread)
@@ -267,11 +269,14 @@ class _QuietSession(Session):
         self._login_data = value
 
 
-def _authenticator(script: ServerScript) -> Callable[..., AuthResult]:
-    """Accept anything, or (with ``script.credentials``) only a matching password."""
+def _authenticator(script: ServerScript, heard: set[str]) -> Callable[..., AuthResult]:
+    """Accept anything, or (with ``script.credentials``) only a matching password.
+    Each password a client sends (PLAIN, LOGIN) is added to `heard`."""
 
     def check(_server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str,
               data: Any) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            heard.add(data.password.decode("utf-8", "replace"))
         if not script.credentials:
             return AuthResult(success=True)
         if isinstance(data, LoginPassword):
@@ -315,7 +320,7 @@ class _RecordingSMTP(SMTP):
             enable_SMTPUTF8=self.script.keyword("SMTPUTF8") is not None,
             tls_context=None if owner.implicit_tls else owner.tls_context,
             auth_require_tls=False,
-            authenticator=_authenticator(self.script),
+            authenticator=_authenticator(self.script, owner.passwords),
             auth_exclude_mechanism=_IMPLEMENTED_AUTH - offered,
             timeout=300,
         )
@@ -658,6 +663,7 @@ class RecordingServer:
         self._data_sink = data_sink
         self.sessions: list[SessionRecord] = []
         self.messages: list[Message] = []
+        self.passwords: set[str] = set()  # heard in AUTH: what output must never show
         self._live: set[_RecordingSMTP] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

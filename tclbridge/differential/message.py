@@ -61,7 +61,8 @@ def _part(msg: email.message.Message, masker: Masker) -> Part:
     node = Part(headers=headers, content_type=msg.get_content_type(), params=params,
                 defects=[type(d).__name__ for d in msg.defects], body=None, encoded=None)
     if msg.is_multipart():
-        node.preamble, node.epilogue = msg.preamble, msg.epilogue
+        node.preamble, node.epilogue = (None if text is None else masker.hide(text)
+                                        for text in (msg.preamble, msg.epilogue))
         node.parts = [_part(sub, masker) for sub in msg.get_payload()]
     else:
         payload = msg.get_payload()
