@@ -95,7 +95,7 @@ import signal
 import ssl
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -116,6 +116,7 @@ MAX_LINE = 65536  # longest command line recorded in full (memory bound)
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
 _NOT_STORED = "451 4.3.0 Could not store the message"
+_DATA_END = b"\r\n.\r\n"
 log = logging.getLogger(__name__)
 _STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
 _IMPLEMENTED_AUTH = {"PLAIN", "LOGIN", "CRAM-MD5"}  # aiosmtpd's two and our CRAM-MD5
@@ -593,31 +594,17 @@ class _RecordingSMTP(SMTP):
 
     async def _read_data(self, sink: DataSink) -> str | None:
         """Read DATA up to CRLF.CRLF into `sink`, raw (no unstuffing). None when
-        it is all there, else the reply that refuses it (the rest is read and dropped).
-
-        Reads up to each ".\r\n" or, when none is near, whatever the stream
-        holds (less the two bytes a split ".\r\n" could start with): large
-        pieces, and never a byte past the final dot (a pipelining client may
-        have sent its next command behind it).
-        """
+        it is all there, else the reply that refuses it (the rest is read and dropped)."""
         limit = self.data_size_limit
         size = 0
         status: str | None = None
-        tail = b"\r\n"  # the last two bytes read; DATA starts at a line start
         next_reset = 0.0
-        while True:
-            try:
-                piece = await self._reader.readuntil(b".\r\n")
-            except asyncio.LimitOverrunError as error:
-                piece = await self._reader.read(error.consumed)
+        pieces = self._data_pieces()
+        async for data in pieces:
             now = self.loop.time()
             if now >= next_reset:  # the idle timer, restarted at most once a second
                 self._reset_timeout()
                 next_reset = now + 1.0
-            before = piece[:-3]
-            end = piece.endswith(b".\r\n") and (
-                before.endswith(b"\r\n") if len(before) >= 2 else (tail + before).endswith(b"\r\n"))
-            data = before if end else piece
             size += len(data)
             if status is None and limit and size > limit:
                 status = "552 Error: Too much mail data"  # aiosmtpd's words
@@ -629,9 +616,42 @@ class _RecordingSMTP(SMTP):
                     log.exception("storing the message failed")
                     status = _NOT_STORED
                     sink.discard()
-            if end:
-                return status
-            tail = (tail + piece)[-2:]
+        return status
+
+    async def _data_pieces(self) -> AsyncIterator[bytes]:
+        """DATA as it arrives, in pieces, without its final ".\r\n" and
+        without taking a byte past it (a pipelining client may have sent its
+        next command behind it).
+
+        Under way, each read takes up to CRLF.CRLF, or when none is near all
+        the stream holds but the 4 bytes a split CRLF.CRLF could begin with,
+        so no end can span two reads. Only at the start, where a line start
+        comes for free, is that settled byte by byte until it is past.
+        """
+        tail = b"\r\n"  # the last bytes read: DATA starts at a line start
+        matched = 2  # how much of CRLF.CRLF the bytes read end with
+        while matched:
+            byte = await self._reader.readexactly(1)
+            held = _DATA_END[2:matched]  # a "." or ".\r" that may be the end's
+            tail = (tail + byte)[-len(_DATA_END):]
+            matched = _end_matched(tail)
+            if matched == len(_DATA_END):
+                return
+            out = held + byte
+            yield out[: len(out) - max(0, matched - 2)]
+        while True:
+            try:
+                piece = await self._reader.readuntil(_DATA_END)
+            except asyncio.LimitOverrunError as error:
+                yield await self._reader.read(error.consumed)
+                continue
+            yield piece[:-3]  # its CRLF is the last line's
+            return
+
+
+def _end_matched(tail: bytes) -> int:
+    """The length of the longest start of CRLF.CRLF that `tail` ends with."""
+    return max(n for n in range(len(_DATA_END) + 1) if tail.endswith(_DATA_END[:n]))
 
 
 class RecordingServer:

@@ -129,6 +129,12 @@ HOSTILE = [
     b"x\r\n.\r\r\n.\n\r\n.\r\n",  # ".\r\r\n" and ".\n\r\n" do not end DATA
     b"L" * 5000 + b".\r\n.." + b"M" * 3000 + b"\r\n.\r\n",  # long lines, dots at their ends
     b"..\r\n" * 3000 + b".\r\n",
+    b"\r\n.\r\n",  # an empty line
+    b"\r\n\r\n..x\r\n.\r\n",
+    b".\r.\r\nz\r\n.\r\n",  # ".\r\n" after a bare CR is data
+    b".\rx\r\n.\r\n",
+    b"\r\r\n.\r\n",
+    b"\r\n" * 2000 + b"..\r\n.\r\n",  # many line starts before any text
 ]
 
 
