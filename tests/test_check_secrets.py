@@ -16,7 +16,7 @@ import pytest
 
 from tclbridge.differential.compare import compare
 from tclbridge.differential.masking import HIDDEN, hide_secrets, secrets_of
-from tclbridge.differential.outcome import ASPECTS, Outcome
+from tclbridge.differential.outcome import ASPECTS, Delivered, Outcome
 from tclbridge.differential.reference import reference_argv, write_preamble
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.recorder import ServerScript
@@ -156,3 +156,26 @@ def test_hide_secrets_linear_on_long_base64() -> None:
     assert hide_secrets(body + "\n" + body, {PASSWORD}) == "<hidden>\n<hidden>"
     odd = "-password \"" + "a" * 1_000_000  # unterminated quote: still one pass
     assert hide_secrets(odd) == "-password <hidden>"
+
+
+def test_every_compared_value_masked() -> None:
+    """Two runs that differ everywhere the password shows: each difference is
+    reported, none shows the password (heard in AUTH by the first run's server)."""
+    b64 = base64.b64encode(PASSWORD.encode()).decode()
+
+    def run(n: int, secrets: frozenset[str] = frozenset()) -> Outcome:
+        message = (f"Subject: {PASSWORD} {n}\r\nX-Token: {b64}{n}\r\n\r\n"
+                   f"pw={PASSWORD} #{n}\r\n").encode()
+        return Outcome(
+            exit=n, stdout=f"logged in with {PASSWORD} ({n})\n",
+            stderr=f"--> {b64}\nfailed {n}: {PASSWORD}\n",
+            sessions=[[f"AUTH PLAIN {b64}", f"XPW {PASSWORD} {n}"]],
+            messages=[Delivered(f"{PASSWORD}{n}@x", [f"b{n}@y"], [], message)],
+            secrets=secrets)
+
+    differences = compare(run(1, frozenset({PASSWORD})), run(2), aspects=ASPECTS)
+    aspects = {d.aspect for d in differences}
+    assert aspects == set(ASPECTS), differences
+    shown = "\n".join(str(d) for d in differences)
+    assert HIDDEN in shown
+    assert_hidden(shown)
