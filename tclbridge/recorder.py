@@ -303,7 +303,12 @@ class _RecordingSMTP(SMTP):
     The command loop is ours so that every line is recorded exactly as sent and
     the script can delay, drop or override any stage. DATA is ours because
     aiosmtpd removes the dot-stuffing and keeps no raw copy, and we need the
-    wire bytes to check a client's stuffing and line endings.
+    wire bytes to check a client's stuffing and line endings; and because it
+    holds each message in memory whole (its handler hook, ``handle_DATA``,
+    only sees the finished envelope), where capture mode streams it to disk.
+    Overriding ``smtp_DATA`` (already ours) was enough for that: no other
+    aiosmtpd member is replaced, and its ``data_size_limit`` still sets the
+    SIZE limit at MAIL and, here, for DATA.
     """
 
     def __init__(self, owner: RecordingServer, loop: asyncio.AbstractEventLoop) -> None:
@@ -619,7 +624,7 @@ class _RecordingSMTP(SMTP):
         return status
 
     async def _data_pieces(self) -> AsyncIterator[bytes]:
-        """DATA as it arrives, in pieces, without its final ".\r\n" and
+        """DATA as it arrives, in pieces, without its final ".\\r\\n" and
         without taking a byte past it (a pipelining client may have sent its
         next command behind it).
 
