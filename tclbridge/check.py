@@ -5,7 +5,9 @@ they differ.
 Compared: exit code, stdout, the client's SMTP commands, the envelope, and each
 delivered message (headers in order, MIME tree, decoded bodies); values that
 change from run to run (dates, message ids, boundaries, the client's host name,
-SIZE values, ports) are masked. The script's -servers/-ports are replaced in
+SIZE values, ports) are masked, and so is every secret, on both sides alike
+(`hide_secrets`: -password values quoted back, passwords the server heard in
+AUTH and their base64). The script's -servers/-ports are replaced in
 both runs, so no mail leaves the machine. The server accepts everything and
 offers AUTH PLAIN LOGIN, but no STARTTLS and no implicit TLS: a script with
 -tlsimport 1 cannot connect (tcllib waits until the timeout, the bridge fails at once).
