@@ -1,9 +1,12 @@
 """Capture mode for ``tclbridge run --capture DIR``: deliver mail into files.
 
 A `RecordingServer` on 127.0.0.1 accepts everything (any AUTH PLAIN/LOGIN
-credentials too). Each accepted message is saved at once, so a later crash
-cannot lose it, as ``DIR/NNNN.eml`` (the message as delivered: dot-stuffing
-removed, CRLF line endings) and ``DIR/NNNN.json`` (envelope, plus the session's
+credentials too), of any size unless ``max_size`` is given (advertised as
+SIZE; a message above it gets a 552). Each message is streamed to a temp file
+in DIR as it arrives (memory stays flat whatever its size), and saved before
+the client gets its 250, so a later crash cannot lose it, as ``DIR/NNNN.eml``
+(the message as delivered: dot-stuffing removed, CRLF line endings; linked
+into place complete, never partial) and ``DIR/NNNN.json`` (envelope, plus the session's
 client commands and server replies up to the 250 for this message, AUTH
 payloads hidden). Numbering continues after the numbered files already in DIR.
 With a site policy, each .json also lists the policy's decisions for the
@@ -16,17 +19,21 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import itertools
 import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tclbridge.policy import PolicyJournal
-from tclbridge.recorder import Message, RecordingServer, ServerScript
+from tclbridge.recorder import Delivery, RecordingServer, ServerScript, Unstuffer
 
 _NUMBERED = re.compile(r"^(\d+)\.(?:eml|json)$")
+HEAD_LIMIT = 262144  # bytes of a message kept in memory to read its Subject from
+_spool_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Capture:
         directory: str | os.PathLike[str],
         host: str = "127.0.0.1",
         policy_journal: PolicyJournal | None = None,
+        max_size: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.captured: list[Captured] = []
@@ -51,9 +59,13 @@ class Capture:
         self._journal = policy_journal
         if policy_journal is not None:
             policy_journal.on_unsent = self._save_unsent
+        if max_size is not None and max_size < 1:
+            raise ValueError(f"max_size must be at least 1, not {max_size}")
         # Offer AUTH too, so scripts with -username take their usual path.
-        script = ServerScript(capabilities=["AUTH PLAIN LOGIN"])
-        self._server = RecordingServer(script, host, on_message=self._save)
+        # "SIZE" without a number: clients still declare sizes, and no limit is set.
+        size = "SIZE" if max_size is None else f"SIZE {max_size}"
+        script = ServerScript(capabilities=["AUTH PLAIN LOGIN", size])
+        self._server = RecordingServer(script, host, data_sink=lambda: _Spool(self))
         self._lock = threading.Lock()
 
     def start(self) -> tuple[str, int]:
@@ -76,39 +88,45 @@ class Capture:
                    if (m := _NUMBERED.match(p.name))]
         return max(numbers, default=0) + 1
 
-    def _save(self, message: Message) -> None:
+    def _save(self, spool: _Spool, delivery: Delivery) -> None:
         """Called in the server thread before the client gets its 250."""
-        content = message.content
-        session = self._server.sessions[message.session]
+        session = self._server.sessions[delivery.session]
         with self._lock:
-            eml = self._claim(content)
-            record = {
-                "file": eml.name,
-                "mail_from": message.mail_from,
-                "rcpt_tos": message.rcpt_tos,
-                "mail_options": message.mail_options,
-                "peer": session.peer,
-                "commands": list(session.commands),
-                "replies": list(session.replies),
-            }
-            if self._journal is not None:
-                record["policy"] = self._journal.for_peer(session.peer) or []
-            _write_new(eml.with_suffix(".json"), json.dumps(record, indent=1).encode())
+            eml = self._claim(lambda path: os.link(spool.path, path))
+            try:
+                record = {
+                    "file": eml.name,
+                    "mail_from": delivery.mail_from,
+                    "rcpt_tos": delivery.rcpt_tos,
+                    "mail_options": delivery.mail_options,
+                    "peer": session.peer,
+                    "commands": list(session.commands),
+                    "replies": list(session.replies),
+                }
+                if self._journal is not None:
+                    record["policy"] = self._journal.for_peer(session.peer) or []
+                _write_new(eml.with_suffix(".json"), json.dumps(record, indent=1).encode())
+            except BaseException:
+                eml.unlink()  # the client gets a 451: leave no half of a capture
+                raise
             self.captured.append(Captured(
-                eml, message.mail_from, tuple(message.rcpt_tos), len(content), _subject(content)))
+                eml, delivery.mail_from, tuple(delivery.rcpt_tos), spool.size,
+                _subject(bytes(spool.head))))
 
     def _save_unsent(self, mail_from: str, decisions: list[dict[str, str]]) -> None:
         record = {"file": None, "mail_from": mail_from, "rcpt_tos": [], "policy": decisions}
+        data = json.dumps(record, indent=1).encode()
         with self._lock:
-            self.unsent.append(self._claim(json.dumps(record, indent=1).encode(), ".json"))
+            self.unsent.append(self._claim(lambda path: _write_new(path, data), ".json"))
 
-    def _claim(self, content: bytes, suffix: str = ".eml") -> Path:
-        # Never overwrite: another run may share DIR, so retry on a taken number.
+    def _claim(self, place: Callable[[Path], None], suffix: str = ".eml") -> Path:
+        """The next free NNNN`suffix`, made by `place` (which fails with
+        FileExistsError if it is taken: another run may share DIR)."""
         number = self._next_number()
         while True:
             path = self.directory / f"{number:04d}{suffix}"
             try:
-                _write_new(path, content)
+                place(path)
                 return path
             except FileExistsError:
                 number += 1
@@ -127,6 +145,41 @@ class Capture:
         lines += [f"not sent {p.name}: the site policy refused every recipient"
                   for p in unsent]
         return lines
+
+
+class _Spool:
+    """One message on its way into DIR (a `DataSink`): unstuffed into a temp
+    file as it arrives, linked to its number once complete."""
+
+    def __init__(self, capture: Capture) -> None:
+        self._capture = capture
+        self.path = capture.directory / f".incoming.{os.getpid()}.{next(_spool_numbers)}.tmp"
+        self._file = open(self.path, "xb")  # noqa: SIM115 - closed by finish/discard
+        self._unstuff = Unstuffer()
+        self.size = 0
+        self.head = bytearray()  # the start of the message, up to its blank line
+        self._head_done = False
+
+    def write(self, data: bytes) -> None:
+        content = self._unstuff.feed(data)
+        self._file.write(content)
+        self.size += len(content)
+        if not self._head_done:
+            start = max(0, len(self.head) - 3)
+            self.head += content[: HEAD_LIMIT - len(self.head)]
+            self._head_done = (len(self.head) >= HEAD_LIMIT
+                               or self.head.find(b"\r\n\r\n", start) != -1)
+
+    def finish(self, delivery: Delivery) -> None:
+        try:
+            self._file.close()
+            self._capture._save(self, delivery)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
 def _write_new(path: Path, data: bytes) -> None:

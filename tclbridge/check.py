@@ -5,8 +5,10 @@ they differ.
 Compared: exit code, stdout, the client's SMTP commands, the envelope, and each
 delivered message (headers in order, MIME tree, decoded bodies); values that
 change from run to run (dates, message ids, boundaries, the client's host name,
-SIZE values, ports) are masked. The script's -servers/-ports are replaced in
-both runs, and both run in one private network namespace with the servers
+SIZE values, ports) are masked, and so is every secret, on both sides alike
+(`hide_secrets`: -password values quoted back, passwords the server heard in
+AUTH and their base64). The script's -servers/-ports are replaced in both
+runs, and both run in one private network namespace with the servers
 (tclbridge.sandbox): no mail leaves the machine by any path; a child
 `tclbridge run` or `sendmail` delivers to its run's server and is counted.
 The server accepts everything and offers AUTH PLAIN LOGIN, but no STARTTLS and
@@ -29,13 +31,14 @@ import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
+from tclbridge.differential.masking import hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
 from tclbridge.differential.reference import (
     INSTALL_COMMAND,
@@ -72,7 +75,8 @@ class CheckResult:
     args: list[str]
     tcllib: Outcome
     bridge: Outcome
-    differences: list[Difference]
+    differences: list[Difference]  # masked, secrets included
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)  # what args must not show
 
     @property
     def timed_out(self) -> list[str]:
@@ -99,7 +103,7 @@ class CheckResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "script": self.script,
-            "args": self.args,
+            "args": [hide_secrets(arg, self.secrets) for arg in self.args],
             "agree": self.agree,
             "timed_out": self.timed_out,
             "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
@@ -148,7 +152,8 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
     bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
                                  env=without_policy, server_env=children)
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
-    return CheckResult(script, list(args), tcllib, bridge, differences)
+    return CheckResult(script, list(args), tcllib, bridge, differences,
+                       frozenset(secrets_of(tcllib) | secrets_of(bridge)))
 
 
 # -- output ---------------------------------------------------------------------------

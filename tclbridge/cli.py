@@ -33,6 +33,16 @@ def parse_server(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def positive_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes (1 or more), not {text!r}")
+    return size
+
+
 def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; for a known `command` only that subcommand's module is
     imported (`run` must start fast: their imports cost more than Tcl's)."""
@@ -43,6 +53,10 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--capture", metavar="DIR",
         help="deliver all mail into DIR instead, in a private network namespace"
         " (default: $TCLBRIDGE_CAPTURE)",
+    )
+    run.add_argument(
+        "--capture-max-size", metavar="BYTES", type=positive_size,
+        help="with --capture: refuse (552) a message larger than this (default: any size)",
     )
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
@@ -154,7 +168,10 @@ def _finish(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
-    opts = _build_parser(words[0] if words else None).parse_args(words)
+    parser = _build_parser(words[0] if words else None)
+    opts = parser.parse_args(words)
+    if opts.command == "run" and opts.capture_max_size is not None and not opts.capture:
+        parser.error("--capture-max-size needs --capture")
     if opts.command != "run":
         import importlib
 
@@ -190,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         config.cafiles += opts.cafile
         if opts.tls_no_verify:
             config.tls_verify = False
-        _capture(opts.capture, config, site)
+        _capture(opts.capture, config, site, opts.capture_max_size)
     except (policy.PolicyError, ConfigError, SandboxError) as exc:
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
@@ -205,7 +222,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 _RUN_OPTIONS = ("--capture", "--server", "--cafile", "--tls-no-verify", "--policy")
 
 
-def _capture(option: str | None, config: BridgeConfig, site: SitePolicy | None) -> None:
+def _capture(
+    option: str | None, config: BridgeConfig, site: SitePolicy | None, max_size: int | None
+) -> None:
     """Capture mode, from --capture DIR or $TCLBRIDGE_CAPTURE: the script runs in
     a private network namespace with the capture server, mail from child
     `tclbridge run`s and sendmail goes there too. A child of a capturing run
@@ -229,7 +248,7 @@ def _capture(option: str | None, config: BridgeConfig, site: SitePolicy | None) 
     from tclbridge.capture import Capture
 
     shim = sandbox.SendmailShim(isolation)
-    capture = Capture(directory, policy_journal=site.journal if site else None)
+    capture = Capture(directory, policy_journal=site.journal if site else None, max_size=max_size)
     try:
         config.server_override = capture.start()
     except OSError as exc:

@@ -41,7 +41,7 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
 - ``drop``: keys at which the server closes the connection instead of replying.
 
 ``RecordingServer(script=None, host="127.0.0.1", port=0, *, auth_hide=True,
-tls_context=None, implicit_tls=False, on_message=None)``: ``port=0`` binds a
+tls_context=None, implicit_tls=False, on_message=None, data_sink=None)``: ``port=0`` binds a
 free port (read ``.port`` after start()); ``tls_context`` makes an advertised
 STARTTLS work, or with ``implicit_tls=True`` wraps every connection in TLS from
 the start (port 465 style; STARTTLS then gets a 454);
@@ -51,12 +51,25 @@ stop() returns within a couple of seconds whatever the clients do;
 Records: ``sessions`` (one `SessionRecord` per connection: each client line as
 sent without its CRLF (a bare LF ending is kept: "NOOP\\n"), AUTH payloads
 replaced by "<hidden>" unless ``auth_hide=False``; each reply with its lines
-joined by "\\n") and ``messages``
+joined by "\\n"), ``passwords`` (each password a client sent in AUTH PLAIN or
+LOGIN, so that a caller can mask it wherever it shows; never in the JSON
+record) and ``messages``
 (each message that got a 2xx after the final dot). Both are appended from the
 server thread before the client sees the corresponding reply, so a client that
 has its reply can read them. ``on_message`` is called (in the server thread)
 for each accepted message before the client sees the 250; if it raises, the
 client gets a 451 instead and the message is not recorded.
+
+Streaming, for capture mode: with ``data_sink`` (a factory, called once per
+DATA before the 354) each message's DATA goes to a new `DataSink` piece by
+piece as it arrives, as on the wire, and is neither kept in ``messages`` nor
+passed to ``on_message``: the sink's ``finish(delivery)`` runs before the 250
+(if it raises, the client gets a 451), its ``discard()`` when the message is
+not accepted (connection lost, refused, over the size limit). Memory stays
+flat whatever the message size. `Unstuffer` removes dot-stuffing from such
+pieces. DATA longer than the advertised SIZE limit (on the wire) is read to
+its end and refused with aiosmtpd's "552 Error: Too much mail data"; an
+advertised "SIZE" without a number sets no limit.
 
 Subprocess mode, for other languages' tests::
 
@@ -82,10 +95,10 @@ import signal
 import ssl
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.smtp import (
     MISSING,
@@ -102,6 +115,8 @@ STOP_TIMEOUT = 2.0
 MAX_LINE = 65536  # longest command line recorded in full (memory bound)
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
+_NOT_STORED = "451 4.3.0 Could not store the message"
+_DATA_END = b"\r\n.\r\n"
 log = logging.getLogger(__name__)
 _STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
 _IMPLEMENTED_AUTH = {"PLAIN", "LOGIN", "CRAM-MD5"}  # aiosmtpd's two and our CRAM-MD5
@@ -177,6 +192,69 @@ class Message:
         return _STUFFED_DOT.sub(b"", self.data)
 
 
+@dataclass
+class Delivery:
+    """A streamed message's envelope, given to its `DataSink` once the final dot arrived."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    mail_options: list[str]
+    session: int
+
+
+class DataSink(Protocol):
+    """Where one message's DATA goes as it arrives (see ``data_sink``)."""
+
+    def write(self, data: bytes) -> None:
+        """The next piece of DATA as on the wire (CRLF, dot-stuffed)."""
+
+    def finish(self, delivery: Delivery) -> None:
+        """All of DATA arrived and is accepted; store it (raise: the client gets a 451)."""
+
+    def discard(self) -> None:
+        """The message is not accepted: forget what was written (a no-op after finish)."""
+
+
+class Unstuffer:
+    """Removes dot-stuffing from DATA given in pieces: a "." that begins a line
+    (at the start, or after CRLF) is dropped, as `Message.content` does."""
+
+    def __init__(self) -> None:
+        self._tail = b"\r\n"  # the last two bytes fed; DATA starts at a line start
+
+    def feed(self, wire: bytes) -> bytes:
+        joined = self._tail + wire
+        self._tail = joined[-2:]
+        # Each removed dot lies past the two bytes fed before, so those stay.
+        return joined.replace(b"\r\n.", b"\r\n")[2:]
+
+
+class _MemorySink:
+    """The default sink: the message kept in `RecordingServer.messages`."""
+
+    def __init__(self, owner: RecordingServer) -> None:
+        self._owner = owner
+        self._data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._data += data
+
+    def discard(self) -> None:
+        self._data = bytearray()
+
+    def finish(self, delivery: Delivery) -> None:
+        message = Message(delivery.mail_from, delivery.rcpt_tos, delivery.mail_options,
+                          bytes(self._data), delivery.session)
+        # Recorded before on_message, so that a transcript it saves ends with it.
+        self._owner.messages.append(message)
+        try:
+            if self._owner.on_message is not None:
+                self._owner.on_message(message)
+        except Exception:
+            self._owner.messages.remove(message)
+            raise
+
+
 class _Drop(Exception):
     """The script says: close the connection instead of replying."""
 
@@ -192,11 +270,14 @@ class _QuietSession(Session):
         self._login_data = value
 
 
-def _authenticator(script: ServerScript) -> Callable[..., AuthResult]:
-    """Accept anything, or (with ``script.credentials``) only a matching password."""
+def _authenticator(script: ServerScript, heard: set[str]) -> Callable[..., AuthResult]:
+    """Accept anything, or (with ``script.credentials``) only a matching password.
+    Each password a client sends (PLAIN, LOGIN) is added to `heard`."""
 
     def check(_server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str,
               data: Any) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            heard.add(data.password.decode("utf-8", "replace"))
         if not script.credentials:
             return AuthResult(success=True)
         if isinstance(data, LoginPassword):
@@ -222,7 +303,12 @@ class _RecordingSMTP(SMTP):
     The command loop is ours so that every line is recorded exactly as sent and
     the script can delay, drop or override any stage. DATA is ours because
     aiosmtpd removes the dot-stuffing and keeps no raw copy, and we need the
-    wire bytes to check a client's stuffing and line endings.
+    wire bytes to check a client's stuffing and line endings; and because it
+    holds each message in memory whole (its handler hook, ``handle_DATA``,
+    only sees the finished envelope), where capture mode streams it to disk.
+    Overriding ``smtp_DATA`` (already ours) was enough for that: no other
+    aiosmtpd member is replaced, and its ``data_size_limit`` still sets the
+    SIZE limit at MAIL and, here, for DATA.
     """
 
     def __init__(self, owner: RecordingServer, loop: asyncio.AbstractEventLoop) -> None:
@@ -240,7 +326,7 @@ class _RecordingSMTP(SMTP):
             enable_SMTPUTF8=self.script.keyword("SMTPUTF8") is not None,
             tls_context=None if owner.implicit_tls else owner.tls_context,
             auth_require_tls=False,
-            authenticator=_authenticator(self.script),
+            authenticator=_authenticator(self.script, owner.passwords),
             auth_exclude_mechanism=_IMPLEMENTED_AUTH - offered,
             timeout=300,
         )
@@ -468,51 +554,109 @@ class _RecordingSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
+        try:
+            sink = self.owner.new_sink()
+        except Exception:  # e.g. capture's directory is gone
+            log.exception("cannot store a message")
+            await self.push(_NOT_STORED)
+            return
+        try:
+            await self._deliver(sink, override)
+        finally:
+            sink.discard()  # a no-op once the sink has finished
+
+    async def _deliver(self, sink: DataSink, override: str | None) -> None:
         await self.push(override or "354 End data with <CR><LF>.<CR><LF>")
-        data = await self._read_data()
+        status = await self._read_data(sink)
         reply = await self._stage("DOT") or "250 OK"
         envelope = self.envelope
+        assert envelope is not None
         self._set_post_data_state()
+        if status is not None:
+            reply = status
         if not reply.startswith("2"):
             await self.push(reply)
             return
-        message = Message(
+        delivery = Delivery(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             mail_options=list(envelope.mail_options),
-            data=data,
             session=self.index,
         )
-        # Recorded before the client can see the reply, and before on_message so
-        # that a transcript saved by on_message ends with it.
-        self.owner.messages.append(message)
+        # Recorded before the client can see the reply, and before the sink
+        # stores the message, so that a transcript saved with it ends with it.
         self._record_reply(reply)
         try:
-            if self.owner.on_message is not None:
-                self.owner.on_message(message)
+            sink.finish(delivery)
         except Exception:  # e.g. capture's disk is full: the client must not get a 250
-            log.exception("on_message failed")
-            self.owner.messages.remove(message)
+            log.exception("storing the message failed")
             assert self.record is not None
             self.record.replies.pop()
-            await self.push("451 4.3.0 Could not store the message")
+            await self.push(_NOT_STORED)
             return
         self._write(reply)
         await self._writer.drain()
 
-    async def _read_data(self) -> bytes:
-        """Read DATA up to CRLF.CRLF and return it raw (no unstuffing)."""
-        buf = bytearray()
+    async def _read_data(self, sink: DataSink) -> str | None:
+        """Read DATA up to CRLF.CRLF into `sink`, raw (no unstuffing). None when
+        it is all there, else the reply that refuses it (the rest is read and dropped)."""
+        limit = self.data_size_limit
+        size = 0
+        status: str | None = None
+        next_reset = 0.0
+        pieces = self._data_pieces()
+        async for data in pieces:
+            now = self.loop.time()
+            if now >= next_reset:  # the idle timer, restarted at most once a second
+                self._reset_timeout()
+                next_reset = now + 1.0
+            size += len(data)
+            if status is None and limit and size > limit:
+                status = "552 Error: Too much mail data"  # aiosmtpd's words
+                sink.discard()
+            if status is None:
+                try:
+                    sink.write(data)
+                except Exception:  # e.g. capture's disk is full: read on, then refuse
+                    log.exception("storing the message failed")
+                    status = _NOT_STORED
+                    sink.discard()
+        return status
+
+    async def _data_pieces(self) -> AsyncIterator[bytes]:
+        """DATA as it arrives, in pieces, without its final ".\\r\\n" and
+        without taking a byte past it (a pipelining client may have sent its
+        next command behind it).
+
+        Under way, each read takes up to CRLF.CRLF, or when none is near all
+        the stream holds but the 4 bytes a split CRLF.CRLF could begin with,
+        so no end can span two reads. Only at the start, where a line start
+        comes for free, is that settled byte by byte until it is past.
+        """
+        tail = b"\r\n"  # the last bytes read: DATA starts at a line start
+        matched = 2  # how much of CRLF.CRLF the bytes read end with
+        while matched:
+            byte = await self._reader.readexactly(1)
+            held = _DATA_END[2:matched]  # a "." or ".\r" that may be the end's
+            tail = (tail + byte)[-len(_DATA_END):]
+            matched = _end_matched(tail)
+            if matched == len(_DATA_END):
+                return
+            out = held + byte
+            yield out[: len(out) - max(0, matched - 2)]
         while True:
             try:
-                chunk = await self._reader.readuntil(b"\r\n")
-            except asyncio.LimitOverrunError as error:  # a long line: take it in pieces
-                chunk = await self._reader.read(error.consumed)
-            at_line_start = not buf or buf.endswith(b"\r\n")
-            if at_line_start and chunk == b".\r\n":
-                return bytes(buf)
-            buf += chunk
-            self._reset_timeout()
+                piece = await self._reader.readuntil(_DATA_END)
+            except asyncio.LimitOverrunError as error:
+                yield await self._reader.read(error.consumed)
+                continue
+            yield piece[:-3]  # its CRLF is the last line's
+            return
+
+
+def _end_matched(tail: bytes) -> int:
+    """The length of the longest start of CRLF.CRLF that `tail` ends with."""
+    return max(n for n in range(len(_DATA_END) + 1) if tail.endswith(_DATA_END[:n]))
 
 
 class RecordingServer:
@@ -528,6 +672,7 @@ class RecordingServer:
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         on_message: Callable[[Message], None] | None = None,
+        data_sink: Callable[[], DataSink] | None = None,
     ) -> None:
         self.script = script or ServerScript()
         self.host = host
@@ -538,8 +683,12 @@ class RecordingServer:
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.on_message = on_message
+        if data_sink is not None and on_message is not None:
+            raise ValueError("on_message is for kept messages; a data_sink stores its own")
+        self._data_sink = data_sink
         self.sessions: list[SessionRecord] = []
         self.messages: list[Message] = []
+        self.passwords: set[str] = set()  # heard in AUTH: what output must never show
         self._live: set[_RecordingSMTP] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -603,6 +752,10 @@ class RecordingServer:
                 pass
         thread.join(STOP_TIMEOUT)
         self._thread = None
+
+    def new_sink(self) -> DataSink:
+        """Where the next message's DATA goes."""
+        return _MemorySink(self) if self._data_sink is None else self._data_sink()
 
     @property
     def open_connections(self) -> int:

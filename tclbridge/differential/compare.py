@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tclbridge.differential.compat import apply_compat, apply_compat_tree
-from tclbridge.differential.masking import Masker
+from tclbridge.differential.masking import Masker, secrets_of
 from tclbridge.differential.message import Part
 from tclbridge.differential.normalize import Normalized, normalize
 from tclbridge.differential.outcome import ASPECTS, DEFAULT_ASPECTS, Difference, Outcome
@@ -127,7 +127,8 @@ def compare(expected: Outcome, actual: Outcome, *, aspects: Iterable[str] = DEFA
             compat: Sequence[dict[str, Any]] = (),
             unmasked_headers: Iterable[str] = ()) -> list[Difference]:
     """Compare a tcllib run (`expected`) with a bridge run, honouring COMPAT entries."""
-    masker = Masker(unmasked_headers=frozenset(h.lower() for h in unmasked_headers))
+    masker = Masker(unmasked_headers=frozenset(h.lower() for h in unmasked_headers),
+                    secrets=frozenset(secrets_of(expected) | secrets_of(actual)))
     exp = normalize(apply_compat(expected, compat), masker)
     apply_compat_tree(exp, compat)
     return diff(exp, normalize(actual, masker), aspects)

@@ -1,10 +1,90 @@
-"""Masking of the values that differ from run to run of the same script."""
+"""Masking of the values that differ from run to run of the same script, and
+of the secrets a run handled, which no report may show (`hide_secrets`)."""
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from tclbridge.differential.outcome import Outcome
+
+HIDDEN = "<hidden>"
+# The Tcl word after -password, as tcllib quotes an option list back (braced,
+# quoted or bare with backslashes); each alternative takes a character one way only.
+_PASSWORD_WORD = re.compile(
+    r'(-password[ \t]+)(\{[^{}\r\n]*\}|"(?:[^"\\\r\n]|\\.)*"|(?:[^\s\\]|\\.)+)')
+_MIN_SECRET = 4  # shorter literals are not searched for (they would mask common text)
+_MIN_BASE64 = 8  # nor shorter base64 fragments of one
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _tcl_word(word: str) -> str:
+    """The value of a Tcl word as _PASSWORD_WORD matched it (near enough for a search)."""
+    if word.startswith("{") and word.endswith("}"):
+        return word[1:-1]
+    if len(word) > 1 and word.startswith('"') and word.endswith('"'):
+        word = word[1:-1]
+    return re.sub(r"\\(.)", r"\1", word)
+
+
+def _base64_forms(secret: bytes) -> list[str]:
+    """`secret` in base64 alone, and the groups it fills inside any longer payload
+    (b64("\\0user\\0" + secret), a LOGIN answer...) at each of the three offsets."""
+    forms = [base64.b64encode(secret).decode("ascii")]
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret)
+        start = 4 if offset else 0
+        forms.append(encoded[start:(offset + len(secret)) // 3 * 4].decode("ascii"))
+    return [f for f in forms if len(f) >= _MIN_BASE64]
+
+
+def secrets_of(outcome: Outcome) -> set[str]:
+    """The secrets a run handled: the passwords its client sent in AUTH, and each
+    -password value its output quotes (tcllib's odd-option error does)."""
+    found = set(outcome.secrets)
+    for text in (outcome.stdout, outcome.stderr):
+        found.update(_tcl_word(m.group(2)) for m in _PASSWORD_WORD.finditer(text))
+    found.discard(HIDDEN)
+    return found
+
+
+def hide_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every -password value, and each of `secrets` (as text, as
+    UTF-8 read as Latin-1, and any base64 token carrying it, whole), replaced
+    by "<hidden>". The one mask for secrets, applied to tcllib's run and the
+    bridge's alike."""
+    text = _PASSWORD_WORD.sub(lambda m: m.group(1) + HIDDEN, text)
+    literal: set[str] = set()
+    encoded: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET and secret != HIDDEN:
+            raw = secret.encode("utf-8", "surrogateescape")
+            literal.update((secret, raw.decode("latin-1")))
+            encoded.update(_base64_forms(raw))
+    forms = literal | encoded
+    if not forms:
+        return text
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+    out: list[str] = []
+    done = 0  # text[:done] is written; each character is looked at once
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if start < done:
+            continue
+        if match.group() in encoded and match.group() not in literal:
+            # The whole token: its other characters carry the secret's edges.
+            while start > done and text[start - 1] in _BASE64_CHARS:
+                start -= 1
+            while end < len(text) and (text[end] in _BASE64_CHARS or text[end] == "="):
+                end += 1
+        out += [text[done:start], HIDDEN]
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
 
 # Header values that are random per run (compared lower-case).
 RANDOM_HEADERS = {
@@ -43,9 +123,13 @@ class Masker:
 
     unmasked_headers: frozenset[str] = frozenset()  # lower-case names to keep as they are
     client_names: frozenset[str] = field(default_factory=lambda: frozenset(local_names()))
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)  # see hide_secrets
+
+    def hide(self, value: str) -> str:
+        return hide_secrets(value, self.secrets)
 
     def text(self, value: str, substitutions: dict[str, str]) -> str:
-        value = _UNIQUE_ID.sub("<UNIQUE-ID>", value)
+        value = _UNIQUE_ID.sub("<UNIQUE-ID>", self.hide(value))
         value = _TOKEN.sub(r"::\1::N", value)
         value = _CHANNEL.sub("sock<ID>", value)
         value = _SIZE.sub("SIZE=<N>", value)
@@ -71,8 +155,8 @@ class Masker:
         lower = name.lower()
         if lower in RANDOM_HEADERS and lower not in self.unmasked_headers:
             return RANDOM_HEADERS[lower]
-        return _UNIQUE_ID.sub("<UNIQUE-ID>", value)
+        return _UNIQUE_ID.sub("<UNIQUE-ID>", self.hide(value))
 
     def body(self, value: bytes) -> bytes:
-        text = _UNIQUE_ID.sub("<UNIQUE-ID>", value.decode("latin-1"))
+        text = _UNIQUE_ID.sub("<UNIQUE-ID>", self.hide(value.decode("latin-1")))
         return _DATE_TIME.sub("<DATE>", text).encode("latin-1")

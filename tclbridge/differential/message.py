@@ -58,10 +58,11 @@ def parse_message(data: bytes, masker: Masker) -> Part:
 def _part(msg: email.message.Message, masker: Masker) -> Part:
     headers = [(name, masker.header(name, str(value))) for name, value in msg.items()]
     params = [(k, masker.header(k, str(v))) for k, v in (msg.get_params() or [])[1:]]
-    node = Part(headers=headers, content_type=msg.get_content_type(), params=params,
+    node = Part(headers=headers, content_type=masker.hide(msg.get_content_type()), params=params,
                 defects=[type(d).__name__ for d in msg.defects], body=None, encoded=None)
     if msg.is_multipart():
-        node.preamble, node.epilogue = msg.preamble, msg.epilogue
+        node.preamble, node.epilogue = (None if text is None else masker.hide(text)
+                                        for text in (msg.preamble, msg.epilogue))
         node.parts = [_part(sub, masker) for sub in msg.get_payload()]
     else:
         payload = msg.get_payload()

@@ -26,7 +26,7 @@ def normalize(outcome: Outcome, masker: Masker) -> Normalized:
         stdout=masker.stream(outcome.stdout, subs),
         stderr=masker.stream(outcome.stderr, subs),
         commands=[[masker.command(c, subs) for c in s] for s in outcome.sessions],
-        envelope=[(m.mail_from, list(m.rcpt_tos), [masker.text(o, subs) for o in m.mail_options])
-                  for m in outcome.messages],
+        envelope=[(masker.hide(m.mail_from), [masker.hide(r) for r in m.rcpt_tos],
+                   [masker.text(o, subs) for o in m.mail_options]) for m in outcome.messages],
         messages=[parse_message(m.data, masker) for m in outcome.messages],
     )

@@ -28,6 +28,7 @@ class Outcome:
     sessions: list[list[str]]  # client command lines, one list per connection
     messages: list[Delivered]
     substitutions: dict[str, str] = field(default_factory=dict)  # run value -> placeholder
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)  # passwords heard in AUTH
 
 
 @dataclass(frozen=True)

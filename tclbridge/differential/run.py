@@ -110,4 +110,5 @@ def run_against_servers(
             messages=[Delivered(m.mail_from, list(m.rcpt_tos), list(m.mail_options), m.data)
                       for s in servers for m in s.messages],
             substitutions=subs,
+            secrets=frozenset(p for s in servers for p in s.passwords),
         )

@@ -1,0 +1,181 @@
+"""`tclbridge check` shows no secret, on either side: the -password value
+tcllib's odd-option error quotes back, the password a client sent in AUTH
+(heard by the check's server), and its base64 in tcllib's -debug transcript
+are masked by one function for tcllib's run and the bridge's alike."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tclbridge.differential.compare import compare
+from tclbridge.differential.masking import HIDDEN, hide_secrets, secrets_of
+from tclbridge.differential.outcome import ASPECTS, Delivered, Outcome
+from tclbridge.differential.reference import reference_argv, write_preamble
+from tclbridge.differential.run import ServerSpec, run_against_servers
+from tclbridge.recorder import ServerScript
+from tests.conftest import TCLLIB_PRESENT
+
+REPO = Path(__file__).resolve().parent.parent
+needs_tcllib = pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+
+PASSWORD = "s3cret-Pw"
+USER = "bob"
+
+
+def forms(password: str = PASSWORD) -> list[str]:
+    """The password as text, and the base64 a client sends for it (alone, and
+    in a PLAIN payload)."""
+    raw = password.encode()
+    return [password, base64.b64encode(raw).decode(),
+            base64.b64encode(b"\0" + USER.encode() + b"\0" + raw).decode()]
+
+
+def assert_hidden(text: str, password: str = PASSWORD) -> None:
+    for form in forms(password):
+        assert form not in text
+
+
+# An odd option list: tcllib's error quotes it back whole, -password included,
+# and its errorInfo shows it again; the bridge hides it in its error (COMPAT
+# auth-hidden), and its errorInfo differs from tcllib's, so the check has a
+# difference to show.
+ODD_OPTIONS = r"""
+package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "hello"]
+set rc [catch {
+    smtp::sendmessage $tok -servers localhost -recipients a@example.com \
+        -username bob -password s3cret-Pw -debug
+} result]
+puts "rc=$rc result=$result"
+puts $::errorInfo
+"""
+
+
+def run_check_cli(script: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tclbridge", "check", *options, str(script)],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+@needs_tcllib
+def test_odd_option_list_password_hidden_on_both_sides(tmp_path: Path) -> None:
+    script = tmp_path / "odd.tcl"
+    script.write_text(ODD_OPTIONS)
+    text = run_check_cli(script)
+    assert text.returncode == 1, text.stderr  # errorInfo differs: there is something to show
+    assert "standard output" in text.stdout
+    assert_hidden(text.stdout + text.stderr)
+    found = run_check_cli(script, "--json")
+    result = json.loads(found.stdout)
+    assert result["differences"]
+    # The error line agrees once both sides are masked the same way.
+    assert not any("Each option must have a value" in d["tcllib"]
+                   and "line 1" in d["where"] for d in result["differences"])
+    assert_hidden(found.stdout + found.stderr)
+
+
+AUTH_DEBUG = r"""
+package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "hello"]
+smtp::sendmessage $tok -servers 127.0.0.1 -recipients a@example.com \
+    -header {From b@example.com} -username bob -password $env(CHECK_PASSWORD) -debug 1
+puts "sent"
+"""
+
+
+@needs_tcllib
+def test_auth_payloads_in_the_debug_transcript_hidden(tmp_path: Path) -> None:
+    """Compared on every aspect, stderr too, without the COMPAT entries (as a
+    compat-suite case may be): tcllib's -debug transcript carries the base64
+    of the password the server heard, the bridge's shows <hidden>."""
+    script = tmp_path / "auth.tcl"
+    script.write_text(AUTH_DEBUG)
+    spec = [ServerSpec(ServerScript(capabilities=["AUTH LOGIN"]))]
+    env = {**os.environ, "CHECK_PASSWORD": PASSWORD, "PYTHONPATH": str(REPO)}
+    preamble = write_preamble(tmp_path)
+    tcllib = run_against_servers(
+        lambda s: reference_argv("tclsh", preamble, (s[0].host, s[0].port), str(script), []),
+        spec, timeout=60, env=env)
+    bridge = run_against_servers(
+        lambda s: [sys.executable, "-m", "tclbridge", "run", "--server",
+                   f"{s[0].host}:{s[0].port}", str(script)],
+        spec, timeout=60, env=env)
+    assert tcllib.exit == bridge.exit == 0
+    assert base64.b64encode(PASSWORD.encode()).decode() in tcllib.stderr  # the leak is there
+    assert tcllib.secrets == bridge.secrets == {PASSWORD}  # heard by the servers
+    differences = compare(tcllib, bridge, aspects=ASPECTS)
+    shown = "\n".join(str(d) for d in differences)
+    assert_hidden(shown)
+    # The AUTH lines agree once masked: only other stderr lines may differ.
+    assert not any(PASSWORD in d.expected or HIDDEN in d.expected for d in differences)
+
+
+def test_hide_secrets_forms() -> None:
+    plain = base64.b64encode(b"\0bob\0" + PASSWORD.encode()).decode()
+    text = (f"list: -servers x -password {PASSWORD} -debug\n"
+            "braced: -password {two words} -x\n"
+            'quoted: -password "q \\" z" y\n'
+            f"--> AUTH PLAIN {plain}\n"
+            f"--> {base64.b64encode(PASSWORD.encode()).decode()} (wait upto 300 seconds)\n"
+            f"said {PASSWORD}.\n")
+    assert hide_secrets(text, {PASSWORD}) == (
+        "list: -servers x -password <hidden> -debug\n"
+        "braced: -password <hidden> -x\n"
+        "quoted: -password <hidden> y\n"
+        "--> AUTH PLAIN <hidden>\n"  # the whole token: its ends carry the password's edges
+        "--> <hidden> (wait upto 300 seconds)\n"
+        "said <hidden>.\n")
+    assert hide_secrets("-password <hidden>") == "-password <hidden>"  # as the bridge writes it
+    assert hide_secrets("a pass of abc", {"abc"}) == "a pass of abc"  # too short to search
+
+
+def test_secrets_learned_from_either_run() -> None:
+    run = Outcome(exit=1, stdout="Invalid option list: -password {my pw} -debug\n",
+                  stderr="", sessions=[], messages=[], secrets=frozenset({"heard-in-auth"}))
+    assert secrets_of(run) == {"my pw", "heard-in-auth"}
+    other = Outcome(exit=1, stdout="Invalid option list: -password <hidden> -debug\n",
+                    stderr="", sessions=[], messages=[])
+    assert secrets_of(other) == set()
+
+
+def test_hide_secrets_linear_on_long_base64() -> None:
+    """A body of megabytes of base64 with the password's fragment at the end:
+    one pass (a token-expanding regex would backtrack for minutes)."""
+    core = base64.b64encode(PASSWORD.encode()).decode().rstrip("=")
+    body = "QUJD" * 500_000 + core + "QUJD" * 10
+    assert hide_secrets(body + "\n" + body, {PASSWORD}) == "<hidden>\n<hidden>"
+    odd = "-password \"" + "a" * 1_000_000  # unterminated quote: still one pass
+    assert hide_secrets(odd) == "-password <hidden>"
+
+
+def test_every_compared_value_masked() -> None:
+    """Two runs that differ everywhere the password shows: each difference is
+    reported, none shows the password (heard in AUTH by the first run's server)."""
+    b64 = base64.b64encode(PASSWORD.encode()).decode()
+
+    def run(n: int, secrets: frozenset[str] = frozenset()) -> Outcome:
+        message = (f"Subject: {PASSWORD} {n}\r\nX-Token: {b64}{n}\r\n\r\n"
+                   f"pw={PASSWORD} #{n}\r\n").encode()
+        return Outcome(
+            exit=n, stdout=f"logged in with {PASSWORD} ({n})\n",
+            stderr=f"--> {b64}\nfailed {n}: {PASSWORD}\n",
+            sessions=[[f"AUTH PLAIN {b64}", f"XPW {PASSWORD} {n}"]],
+            messages=[Delivered(f"{PASSWORD}{n}@x", [f"b{n}@y"], [], message)],
+            secrets=secrets)
+
+    differences = compare(run(1, frozenset({PASSWORD})), run(2), aspects=ASPECTS)
+    aspects = {d.aspect for d in differences}
+    assert aspects == set(ASPECTS), differences
+    shown = "\n".join(str(d) for d in differences)
+    assert HIDDEN in shown
+    assert_hidden(shown)
