@@ -61,10 +61,11 @@ class Capture:
             policy_journal.on_unsent = self._save_unsent
         if max_size is not None and max_size < 1:
             raise ValueError(f"max_size must be at least 1, not {max_size}")
-        # Offer AUTH too, so scripts with -username take their usual path.
+        # Offer AUTH too, so scripts with -username take their usual path, and
+        # SMTPUTF8 as a modern relay does (non-ASCII local parts need it).
         # "SIZE" without a number: clients still declare sizes, and no limit is set.
         size = "SIZE" if max_size is None else f"SIZE {max_size}"
-        script = ServerScript(capabilities=["AUTH PLAIN LOGIN", size])
+        script = ServerScript(capabilities=["AUTH PLAIN LOGIN", "SMTPUTF8", size])
         self._server = RecordingServer(script, host, data_sink=lambda: _Spool(self))
         self._lock = threading.Lock()
 

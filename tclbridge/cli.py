@@ -170,8 +170,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = _build_parser(words[0] if words else None)
     opts = parser.parse_args(words)
-    if opts.command == "run" and opts.capture_max_size is not None and not opts.capture:
-        parser.error("--capture-max-size needs --capture")
+    if (opts.command == "run" and opts.capture_max_size is not None and not opts.capture
+            and not os.environ.get("TCLBRIDGE_CAPTURE")):
+        parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
     if opts.command != "run":
         import importlib
 

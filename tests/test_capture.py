@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import smtplib
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +123,24 @@ def test_start_creates_directory_and_stop_closes(tmp_path: Path) -> None:
     c.stop()
     with pytest.raises(OSError):
         smtplib.SMTP(host, port, local_hostname="c", timeout=1)
+
+
+def test_non_ascii_local_part_is_captured(tmp_path: Path) -> None:
+    # The capture server offers SMTPUTF8, as a modern relay: an address the
+    # bridge only sends over SMTPUTF8 is captured, not refused (5.6.7).
+    script = tmp_path / "utf8.tcl"
+    script.write_text(
+        "package require smtp\n"
+        "set tok [mime::initialize -canonical text/plain -string hi]\n"
+        "puts [smtp::sendmessage $tok -header {To jürgen@example.com} "
+        "-header {From ops@example.com}]\n", encoding="utf-8")
+    out = tmp_path / "cap"
+    done = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "run", "--capture", str(out), str(script)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "LANG": "C.UTF-8"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "\n"  # nobody refused
+    record = json.loads(out.joinpath("0001.json").read_text())
+    assert record["rcpt_tos"] == ["jürgen@example.com"]
+    assert any(c.upper().endswith(" SMTPUTF8") for c in record["commands"]), record["commands"]
