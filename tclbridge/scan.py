@@ -104,7 +104,9 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::initialize -encoding": ("cte-once", "qp-dot-line"),
     "mime::initialize -parts": ("boundary-once", "parts-checked"),
     "mime::initialize -file": ("body-error-no-dot",),
-    "mime::initialize (parse)": ("parse-cr-headers", "parse-depth", "parse-failed-piece"),
+    "mime::initialize (parse)": (
+        "parse-cr-headers", "parse-depth", "parse-failed-piece", "parsed-header-injection",
+    ),
     "mime::initialize (parse) -file": ("parse-encoding-scan", "parse-shrinking-file"),
     "mime::initialize -root": ("internal-options",),
     "mime::initialize -offset": ("internal-options",),

@@ -82,6 +82,7 @@ LEGACY_EXPECTED = {
         "parse-encoding-scan": ["mime::initialize (parse) -file"],
         "parse-failed-piece": ["mime::initialize (parse)"],
         "parse-shrinking-file": ["mime::initialize (parse) -file"],
+        "parsed-header-injection": ["mime::initialize (parse)"],
         "qp-dot-line": ["mime::initialize -encoding"],
         "setheader-atomic": ["mime::setheader"],
         "size-bytes": ["smtp::sendmessage"],

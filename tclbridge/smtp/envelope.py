@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from tclbridge.errors import TclError
 from tclbridge.mime import address, codecs
 from tclbridge.mime import datetime as mime_datetime
+from tclbridge.mime.generator import check_headers
 from tclbridge.mime.model import Part, new_part
 from tclbridge.smtp.options import SendOptions, refuse_line_breaks
 
@@ -149,6 +150,9 @@ def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
     message = part.copy_top()
     for name, value in headers.items():
         message.set_header(name, value, "append")
+    # The caller's own headers too (a parsed message's may hold a bare CR):
+    # refused here, before connecting, rather than half-way through DATA.
+    check_headers(message)
 
     subject = headers.values.get("subject")
     return Envelope(
