@@ -17,7 +17,7 @@ from typing import cast
 
 from tclbridge.errors import TclError
 from tclbridge.mime.codecs import base64_encode, base64_lines, base64_size, qp_encode
-from tclbridge.mime.model import Part, read_file, validate_header_value
+from tclbridge.mime.model import Part, os_path, read_file, validate_header_value
 
 # Characters of base64 output per yielded piece of a string body (57 input
 # bytes make one 76-char line, so pieces join at line ends).
@@ -113,7 +113,7 @@ def _text(part: Part, lengths: bool) -> Iterator[str | EncodedLength]:
         assert part.file is not None
         yield "\n"
         if lengths and converter == "base64":
-            size = os.path.getsize(part.file)
+            size = os.path.getsize(os_path(part.file))
             yield EncodedLength(*base64_size(size, policy.file_piece))
             return
         yield from _file_body(part.file, converter, policy.file_piece, policy.file_read)

@@ -19,6 +19,7 @@ from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
 from tclbridge.mime.parser import BodyError
+from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
@@ -111,8 +112,9 @@ class MimeCommands:
             raise TclError(str(exc), ("TCL", "VALUE", "NUMBER")) from None
 
     def _tcl(self, *args: Any) -> Any:
+        """A Tcl command, with arguments and result in Tcl's characters."""
         try:
-            return self.tk.call(*args)
+            return from_tk(self.tk.call(*map(to_tk, args)))
         except tkinter.TclError as exc:
             code = self.tk.splitlist(self.tk.getvar("::errorCode"))
             raise TclError(str(exc), tuple(map(str, code)) or ("NONE",)) from None
@@ -324,7 +326,7 @@ class MimeCommands:
     def _callback_code(self, command: str, *words: str) -> tuple[int, str]:
         """Run a -command callback as tcllib's loop does; (return code, result).
         tkinter's call passes break/continue/return as success, so `catch`."""
-        self.tk.setvar("::tclbridge::callback_command", command)
+        self.tk.setvar("::tclbridge::callback_command", to_tk(command))
         self._tcl("set", "::tclbridge::callback_words", words)
         code = int(self._tcl(
             "catch",
