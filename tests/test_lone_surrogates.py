@@ -252,3 +252,12 @@ def test_no_option_gives_an_internal_error(
     for session in server.sessions:
         for command in session.commands:
             assert "\0" not in command and "\udced" not in command, command
+
+
+def test_python_called_from_tcl_sees_one_character(tcl: Interp) -> None:
+    """tclbridge::call hands Python the surrogate itself (one character,
+    as Tcl counts it), and a result holding one reaches Tcl intact."""
+    assert tcl.eval('tclbridge::call builtins.len "x\\ud800"') == "2"
+    assert tcl.eval(
+        'expr {[tclbridge::call html.unescape "x\\ud800&amp;"] eq "x\\ud800&"}'
+    ) == "1"

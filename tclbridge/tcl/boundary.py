@@ -23,8 +23,21 @@ log = logging.getLogger("tclbridge")
 TCL_OK = 0
 
 
+class Converted:
+    """A result already made with `to_tcl` (by a command that must convert
+    inside its own error handling); passed on as it is, since converting
+    twice would escape its surrogates twice."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def to_tcl(value: Any) -> Any:
     """Convert a Python result to something tkinter passes as a Tcl value."""
+    if isinstance(value, Converted):
+        return value.value
     if value is None:
         return ""
     if isinstance(value, bool):
