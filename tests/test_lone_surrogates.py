@@ -99,6 +99,15 @@ show mapencoding {mime::mapencoding "x$S"}
 show reversemapencoding {mime::reversemapencoding "x$S"}
 show parsedatetime {mime::parsedatetime "x$S" hour}
 show encoding {mime::encoding [mime::initialize -canonical text/plain -string "x$S"]}
+# Errors whose message quotes the text (from mime itself and from Tcl).
+set t [mime::initialize -canonical text/plain -string hi]
+show bad-boolean {mime::word_encode utf-8 base64 x -charset_encoded "1$S"}
+show bad-charset {mime::word_encode "utf$S" base64 x}
+show bad-property {mime::getproperty $t "x$S"}
+show bad-key {mime::getheader $t "x$S"}
+show bad-callback {mime::getbody $t -command "x$S"}
+show bad-channel {mime::copymessage $t "x$S"}
+show bad-option {mime::initialize "-x$S" 1}
 # A file whose name holds the surrogate, written by Tcl itself.
 set path [file join $env(TMPDIR) "f$S.txt"]
 set f [open $path w]

@@ -19,7 +19,7 @@ from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
 from tclbridge.mime.parser import BodyError
-from tclbridge.tcl.text import from_tk, to_tk
+from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
 from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
@@ -103,21 +103,23 @@ class MimeCommands:
         try:
             return split_list(self.tk, text)
         except tkinter.TclError as exc:
-            raise TclError(str(exc)) from None
+            raise TclError(from_tk(str(exc))) from None
 
     def _boolean(self, text: str) -> bool:
         try:
+            if has_surrogate(text):  # tkinter's getboolean takes no surrogate; no boolean has one
+                raise tkinter.TclError(f'expected boolean value but got "{text}"')
             return bool(self.tk.getboolean(text))
         except tkinter.TclError as exc:
-            raise TclError(str(exc), ("TCL", "VALUE", "NUMBER")) from None
+            raise TclError(from_tk(str(exc)), ("TCL", "VALUE", "NUMBER")) from None
 
     def _tcl(self, *args: Any) -> Any:
         """A Tcl command, with arguments and result in Tcl's characters."""
         try:
             return from_tk(self.tk.call(*map(to_tk, args)))
         except tkinter.TclError as exc:
-            code = self.tk.splitlist(self.tk.getvar("::errorCode"))
-            raise TclError(str(exc), tuple(map(str, code)) or ("NONE",)) from None
+            code = from_tk(self.tk.splitlist(self.tk.getvar("::errorCode")))
+            raise TclError(from_tk(str(exc)), tuple(map(str, code)) or ("NONE",)) from None
 
     # -- parts ----------------------------------------------------------------
 

@@ -52,7 +52,7 @@ class SmtpCommands:
         try:
             return split_list(self.bridge.tk.tk, text)
         except tkinter.TclError as exc:
-            raise TclError(str(exc)) from None
+            raise TclError(from_tk(str(exc))) from None
 
     def start(self, token: str, args_text: str) -> str:
         tk = self.bridge.tk.tk
@@ -92,8 +92,8 @@ class SmtpCommands:
             answer = tk.call("::tclbridge::smtp::final_wait", to_tk(maxsecs))
         except tkinter.TclError as exc:
             # tcllib's own expr fails the same way (NaN: a domain error).
-            code = tuple(map(str, tk.splitlist(tk.getvar("::errorCode"))))
-            raise TclError(str(exc), code) from None
+            code = from_tk(tuple(map(str, tk.splitlist(tk.getvar("::errorCode")))))
+            raise TclError(from_tk(str(exc)), code) from None
         shown, mode, value = (str(v) for v in tk.splitlist(answer))
         if mode == "error":
             # tcllib hits this only after the message went out (docs/COMPAT.md).
