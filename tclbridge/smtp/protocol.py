@@ -102,12 +102,11 @@ class LineBuffer:
 
 def encode_command(command: str) -> bytes:
     """A command line as bytes. Tcl writes characters up to U+00FF as single
-    bytes; anything beyond that is sent as UTF-8 instead of being truncated
-    (a lone surrogate, which options refuse before this, as Tcl's bytes)."""
+    bytes; anything beyond that is sent as UTF-8 instead of being truncated."""
     try:
         return command.encode("latin-1") + CRLF
     except UnicodeEncodeError:
-        return command.encode("utf-8", "surrogatepass") + CRLF
+        return command.encode("utf-8") + CRLF
 
 
 @dataclass
