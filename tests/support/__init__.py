@@ -1,1 +1,1 @@
-"""Helpers shared by test modules (test modules never import each other)."""
+"""Helpers shared by the test modules (servers, namespaces, waiting); no tests here."""
