@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tclbridge.errors import TclError
-from tclbridge.tcl.boundary import to_tcl
+from tclbridge.tcl.boundary import Converted, to_tcl
 
 if TYPE_CHECKING:
     from tclbridge.interp import Interp
@@ -120,7 +120,7 @@ class PythonCaller:
             # (RecursionError) is a Python error like any other.
             unsupported = _unsupported(result)
             if not unsupported:
-                return to_tcl(result)
+                return Converted(to_tcl(result))
         except BaseException as exc:  # noqa: BLE001 - even SystemExit becomes a Tcl error
             raise python_error(target, exc) from None
         text = f"{target} returned {unsupported}, which has no Tcl value"

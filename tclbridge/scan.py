@@ -83,7 +83,7 @@ _NAMES_ONLY = frozenset({"info", "namespace", "package"})
 
 # Features -> the docs/COMPAT.md entries whose difference they can show.
 _AUTH = ("auth-plaintext", "auth-mechanisms", "auth-charset", "auth-hidden")
-_ADDRESS = ("command-injection", "utf8-commands")
+_ADDRESS = ("command-injection", "utf8-commands", "lone-surrogate")
 COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "smtp::sendmessage": (
         "token-restored", "bare-cr", "connect-error-text", "write-error-text", "size-bytes",
@@ -99,12 +99,14 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "smtp::sendmessage -header": ("header-injection",),
     "smtp::sendmessage -originator": _ADDRESS,
     "smtp::sendmessage -recipients": _ADDRESS,
-    "smtp::sendmessage -client": ("command-injection",),
+    "smtp::sendmessage -client": ("command-injection", "lone-surrogate"),
     "mime::initialize -header": ("header-injection",),
     "mime::initialize -encoding": ("cte-once", "qp-dot-line"),
     "mime::initialize -parts": ("boundary-once", "parts-checked"),
     "mime::initialize -file": ("body-error-no-dot",),
-    "mime::initialize (parse)": ("parse-cr-headers", "parse-depth", "parse-failed-piece"),
+    "mime::initialize (parse)": (
+        "parse-cr-headers", "parse-depth", "parse-failed-piece", "parsed-header-injection",
+    ),
     "mime::initialize (parse) -file": ("parse-encoding-scan", "parse-shrinking-file"),
     "mime::initialize -root": ("internal-options",),
     "mime::initialize -offset": ("internal-options",),

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
+
 _SPECIAL = set(' \t\n\r\v\f;"$[]{}\\')
 
 
@@ -46,9 +48,10 @@ def format_list(items: Iterable[object]) -> str:
 
 
 def split_list(tk: Any, text: str) -> list[str]:
-    """Tcl's parsing of `text` as a list, with the Tcl app `tk`. tkinter's
-    splitlist() refuses a str holding NUL (which a Tcl string may hold), so
-    such text is parsed by Tcl itself. Raises tkinter.TclError for a bad list."""
-    if "\0" not in text:
+    """Tcl's parsing of `text` (Tcl's characters, see tclbridge.tcl.text)
+    as a list, with the Tcl app `tk`. tkinter's splitlist() refuses a str
+    holding NUL or a surrogate (which a Tcl string may hold), so such text
+    is parsed by Tcl itself. Raises tkinter.TclError for a bad list."""
+    if "\0" not in text and not has_surrogate(text):
         return list(tk.splitlist(text))
-    return list(tk.splitlist(tk.call("lrange", text, 0, "end")))
+    return list(from_tk(tk.splitlist(tk.call("lrange", to_tk(text), 0, "end"))))

@@ -74,6 +74,7 @@ LEGACY_EXPECTED = {
         "header-injection": ["mime::initialize -header", "mime::setheader",
                              "smtp::sendmessage -header"],
         "internal-options": ["mime::initialize -root"],
+        "lone-surrogate": ["smtp::sendmessage -recipients"],
         "maxsecs-number": ["smtp::sendmessage -maxsecs"],
         "package-version": ["package require (version)"],
         # -file without -canonical (line 18) and -string without it (line 20) parse.
@@ -82,6 +83,7 @@ LEGACY_EXPECTED = {
         "parse-encoding-scan": ["mime::initialize (parse) -file"],
         "parse-failed-piece": ["mime::initialize (parse)"],
         "parse-shrinking-file": ["mime::initialize (parse) -file"],
+        "parsed-header-injection": ["mime::initialize (parse)"],
         "qp-dot-line": ["mime::initialize -encoding"],
         "setheader-atomic": ["mime::setheader"],
         "size-bytes": ["smtp::sendmessage"],

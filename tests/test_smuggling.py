@@ -473,3 +473,117 @@ def test_folded_header_value_stays_one_header(wire: Wire, brk: str) -> None:
         b"MIME-Version", b"Content-ID", b"To", b"From", b"Subject", b"X-Note", b"Date",
         b"Message-ID", b"Content-Type",
     ]
+
+
+# -- injection through a parsed message -----------------------------------------------------
+#
+# mime::initialize -string/-file stores header values as they were read, so a
+# bare CR (which the parser does not split at) stays in the value. tcllib
+# writes it as it is; on the wire a bare CR is a line break (the DATA stream
+# makes it CRLF), so the rest of the value would be a header of its own, and
+# CR CR an empty line that ends the header block. The generator refuses it,
+# whatever the header's source (COMPAT `header-injection`).
+
+INJECTED_FROM = "ceo@example.com"
+BODY = "\n\nbody\n"
+# (header block of the parsed message, the header the error names)
+PARSED_INJECTIONS = {
+    "bare-CR": (f"Subject: hi\rFrom: {INJECTED_FROM}", "header Subject"),
+    "CR-CR": ("Subject: hi\r\rInjected body line", "header Subject"),
+    "folded-then-CR-CR": (f"Subject: a\n b\r\rFrom: {INJECTED_FROM}", "header Subject"),
+    "in-name": (f"X-Tag\rFrom: {INJECTED_FROM}", "header name X-Tag\rFrom"),
+    "mime-version": (f"MIME-Version: 1.0\rFrom: {INJECTED_FROM}", "header MIME-Version"),
+    "content-type-param": (
+        f'Content-Type: text/plain; charset="us-ascii\rFrom: {INJECTED_FROM}"',
+        "header Content-Type",
+    ),
+}
+
+
+def parse_command(source: str, tmp_path: Path, raw: str) -> str:
+    """The mime::initialize call that parses `raw` from a string or a file."""
+    if source == "string":
+        return "mime::initialize -string $raw"
+    path = tmp_path / "parsed.eml"
+    path.write_bytes(raw.encode("latin-1"))
+    return f"mime::initialize -file {{{path}}}"
+
+
+@pytest.mark.parametrize("source", ["string", "file"])
+@pytest.mark.parametrize("name", list(PARSED_INJECTIONS))
+def test_parsed_header_line_break_refused_by_sendmessage(
+    wire: Wire, tmp_path: Path, name: str, source: str
+) -> None:
+    """smtp::sendmessage of the parsed token is the Tcl error -header gives
+    for the same value, before connecting: nothing reaches the server."""
+    block, what = PARSED_INJECTIONS[name]
+    wire.tcl.call("set", "raw", block + BODY)
+    sent = send(wire, f"set tok [{parse_command(source, tmp_path, block + BODY)}]")
+    assert sent.result.startswith(what + " contains a line break")
+    assert_refused_before_connecting(sent, "(header injection refused)")
+    assert wire.tcl.eval("set errorCode") == "NONE"
+
+
+@pytest.mark.parametrize("name", list(PARSED_INJECTIONS))
+def test_parsed_header_line_break_refused_by_build_and_copy(
+    wire: Wire, tmp_path: Path, name: str
+) -> None:
+    """mime::buildmessage and mime::copymessage refuse it too; copymessage
+    writes nothing to the channel. Reading the part still works."""
+    block, what = PARSED_INJECTIONS[name]
+    wire.tcl.call("set", "raw", block + BODY)
+    out = tmp_path / "copy.eml"
+    wire.tcl.call("set", "out", str(out))
+    wire.tcl.eval("set tok [mime::initialize -string $raw]")
+    for command in ("mime::buildmessage $tok",
+                    "set ch [open $out w]; try {mime::copymessage $tok $ch} finally {close $ch}"):
+        assert wire.tcl.eval(f"catch {{{command}}} res") == "1"
+        result = str(wire.tcl.call("set", "res"))
+        assert result.startswith(what) and result.endswith("(header injection refused)")
+    assert out.read_bytes() == b""
+    assert wire.tcl.eval("mime::getbody $tok") == "body\n"
+
+
+def test_parsed_sub_part_header_refused(wire: Wire) -> None:
+    """A header of a parsed multipart's sub-part is checked as well."""
+    raw = (
+        'Content-Type: multipart/mixed; boundary="b1"\n\n--b1\n'
+        f"Content-Type: text/plain\nSubject: hi\rFrom: {INJECTED_FROM}\n\npart\n--b1--\n"
+    )
+    wire.tcl.call("set", "raw", raw)
+    sent = send(wire, "set tok [mime::initialize -string $raw]")
+    assert_refused_before_connecting(sent, "header Subject contains a line break")
+    assert wire.tcl.eval("catch {mime::buildmessage $tok} res") == "1"
+
+
+@pytest.mark.parametrize("fold", ["\r\n ", "\n ", "\n\t", "\r\r\n "])
+def test_parsed_folded_header_still_sent(wire: Wire, fold: str) -> None:
+    """Folding (a line break then a space or tab) in a parsed header is
+    legitimate: it goes out as one CRLF and the continuation line; no
+    header comes out of it. (A CR right before the LF is part of the line
+    end: the parser drops it.)"""
+    wire.tcl.call("set", "raw", f"Subject: hi{fold}From: {INJECTED_FROM}\n\nbody\n")
+    message = assert_one_clean_delivery(send(wire, "set tok [mime::initialize -string $raw]"))
+    header_block = message.split(b"\r\n\r\n", 1)[0]
+    continuation = fold.lstrip("\r\n").encode()
+    assert f"\r\nSubject: hi\r\n{continuation.decode()}From: {INJECTED_FROM}\r\n".encode() in (
+        b"\r\n" + header_block + b"\r\n"
+    )
+    names = [line.split(b":")[0] for line in header_block.split(b"\r\n")
+             if not line.startswith((b" ", b"\t"))]
+    assert names.count(b"From") == 1  # the -header From only
+
+
+def test_folded_value_with_cr_built_as_one_crlf(wire: Wire) -> None:
+    """The generator writes a folding break as one line end: buildmessage
+    of `a\\r\\n b` (from -header, setheader or a parse) is `a CRLF SP b`
+    (tcllib: `a CR CR LF SP b`, where the bare CR is a line break of its
+    own to many readers)."""
+    wire.tcl.call("set", "v", "a\r\n b\r c\n\td")
+    wire.tcl.eval("set tok [mime::initialize -canonical text/plain -header [list X-A $v]"
+                  " -string body]")
+    wire.tcl.eval("mime::setheader $tok X-B $v")
+    built = wire.tcl.eval("mime::buildmessage $tok").encode("latin-1")
+    for name in (b"X-A", b"X-B"):
+        assert name + b": a\r\n b\r\n c\r\n\td\r\n" in built
+    assert_only_crlf(built)

@@ -91,8 +91,11 @@ def python_codec(tcl_enc: str) -> str:
 
 
 def tcl_encode(tcl_enc: str, text: str) -> str:
-    """`encoding convertto`: a byte string (one char per byte), '?' if unmappable."""
-    return text.encode(python_codec(tcl_enc), errors="replace").decode("latin-1")
+    """`encoding convertto`: a byte string (one char per byte), '?' if
+    unmappable; Tcl's utf-8 writes a lone surrogate as ED A0 80 and so on."""
+    codec = python_codec(tcl_enc)
+    errors = "surrogatepass" if codec == "utf-8" else "replace"
+    return text.encode(codec, errors=errors).decode("latin-1")
 
 
 def _tcl_lenient(exc: UnicodeError) -> tuple[str, int]:

@@ -10,32 +10,72 @@ piece, in large pieces.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
 from tclbridge.errors import TclError
 from tclbridge.mime.codecs import base64_encode, base64_lines, base64_size, qp_encode
-from tclbridge.mime.model import Part, read_file
+from tclbridge.mime.model import Part, os_path, read_file, validate_header_value
 
 # Characters of base64 output per yielded piece of a string body (57 input
 # bytes make one 76-char line, so pieces join at line ends).
 _B64_STRING_PIECE = 57 * 1024
+# A line break inside a header value that passed validate_header_value: each
+# is folding (followed by a space or tab).
+_FOLD = re.compile(r"\r\n|\r|\n")
 
 
 def check_writable(part: Part) -> None:
-    """tcllib fails to write a part whose sub-parts were finalized."""
+    """Refuse, before anything is written, a part tcllib cannot write (its
+    sub-parts were finalized) or one with a header line break that is not
+    folding (see `check_headers`)."""
+    _check_finalized(part)
+    check_headers(part)
+
+
+def _check_finalized(part: Part) -> None:
     if part.finalized:
         raise TclError(
             'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME")
         )
     for child in part.parts if part.value == "parts" else ():
-        check_writable(child)
+        _check_finalized(child)
+
+
+def check_headers(part: Part) -> None:
+    """The header-injection check for every header line a write of `part`
+    would produce, whatever set the value: `-header`, `mime::setheader`, or
+    a parsed message (whose values are stored as they were read, so
+    `Subject: hi\rFrom: x` holds a bare CR). Cheap: no body is read."""
+    pending = [part]
+    while pending:
+        current = pending.pop()
+        for name, value in current.policy.header_fields(current, choose=False):
+            validate_header_value(name, value)
+        if current.value == "parts":
+            # message/* parts write their first sub-part only.
+            pending.extend(current.parts[:1] if current.content.startswith("message/")
+                           else current.parts)
+
+
+def _header_block(part: Part) -> str:
+    """The header lines of `part`: the one place header lines are written.
+    A value's folding breaks (CR, LF or CRLF before a space or tab) are
+    written as the generator's line end, so every channel and the DATA
+    stream carry them as one CRLF; any other break is refused."""
+    lines = []
+    for name, value in part.policy.header_fields(part):
+        validate_header_value(name, value)
+        lines.append(f"{name}: {_FOLD.sub(chr(10), value)}\n")
+    return "".join(lines)
 
 
 def iter_text(part: Part) -> Iterator[str]:
     """The message as tcllib writes it to a channel, before the channel's
     encoding and translation."""
+    check_writable(part)
     return cast(Iterator[str], _text(part, lengths=False))
 
 
@@ -49,9 +89,8 @@ class EncodedLength:
 
 
 def _text(part: Part, lengths: bool) -> Iterator[str | EncodedLength]:
-    check_writable(part)
     policy = part.policy
-    yield "".join(f"{name}: {value}\n" for name, value in policy.header_fields(part))
+    yield _header_block(part)
     if part.value == "parts":
         if part.content.startswith("message/"):
             yield "\n"
@@ -74,7 +113,7 @@ def _text(part: Part, lengths: bool) -> Iterator[str | EncodedLength]:
         assert part.file is not None
         yield "\n"
         if lengths and converter == "base64":
-            size = os.path.getsize(part.file)
+            size = os.path.getsize(os_path(part.file))
             yield EncodedLength(*base64_size(size, policy.file_piece))
             return
         yield from _file_body(part.file, converter, policy.file_piece, policy.file_read)
@@ -134,6 +173,7 @@ def message_size(part: Part, encoding: str = "utf-8") -> int:
     """`len(build_message(part, encoding))`, what SMTP SIZE announces, with
     base64 file bodies counted from the file's size instead of encoded (a
     second encoding pass would double the cost of a large attachment)."""
+    check_writable(part)
     total = 0
     for text in _text(part, lengths=True):
         if isinstance(text, EncodedLength):

@@ -48,6 +48,17 @@ def refuse_line_break(what: str, text: str) -> None:
         raise TclError(f"{what} contains a line break (header injection refused)")
 
 
+def os_path(path: str) -> str | bytes:
+    """`path` as an OS call takes it. A Tcl file name may hold a lone
+    surrogate, which has no file-system encoding; Tcl names the file with
+    the surrogate's UTF-8-style bytes (ED A0 80), and so do we."""
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogatepass")
+    return path
+
+
 def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> TclError:
     """A Tcl-style message for a file that cannot be used."""
     reason = {
@@ -211,7 +222,7 @@ class Part:
         if self.value == "file":
             assert self.file is not None
             try:
-                return os.path.getsize(self.file)
+                return os.path.getsize(os_path(self.file))
             except OSError as exc:
                 raise file_error(self.file, exc, "could not read") from None
         return len(self.string)
@@ -244,7 +255,7 @@ def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> I
     """Read a file lazily, `chunk_size` bytes at a time, from `offset`,
     at most `limit` bytes (all when negative)."""
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-safe
+        handle = open(os_path(path), "rb")  # noqa: SIM115 - closed below, generator-safe
     except OSError as exc:
         raise file_error(path, exc) from None
     with handle:

@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 from tclbridge.errors import TclError
 from tclbridge.mime import codecs
-from tclbridge.mime.model import Part, file_error
+from tclbridge.mime.model import Part, file_error, os_path
 from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
@@ -555,7 +555,7 @@ def parse_part(part: Part, policy: TcllibPolicy) -> Part:
 
 def _open_file(path: str) -> BinaryIO:
     try:
-        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(os_path(path), "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise file_error(path, exc) from None
 
@@ -586,7 +586,7 @@ def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
     assert part.file is not None
     encoding = part.encoding
     try:
-        handle = open(part.file, "rb")  # noqa: SIM115 - closed below
+        handle = open(os_path(part.file), "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise file_error(part.file, exc) from None
     with handle:

@@ -172,12 +172,16 @@ class TcllibPolicy:
 
     # -- headers ----------------------------------------------------------
 
-    def header_fields(self, part: Part) -> list[tuple[str, str]]:
+    def header_fields(self, part: Part, *, choose: bool = True) -> list[tuple[str, str]]:
         """What `mime::getheader $tok` lists, in order: MIME-Version, the
-        part's own headers, Content-Transfer-Encoding, Content-Type."""
+        part's own headers, Content-Transfer-Encoding, Content-Type.
+
+        With `choose` False, a transfer encoding the part does not name is
+        left out rather than chosen (which reads the body): every value
+        that can hold text from outside is still there."""
         fields = [("MIME-Version", part.version)]
         fields.extend(part.raw_fields())
-        encoding = self.transfer_encoding(part)
+        encoding = self.transfer_encoding(part) if choose else part.encoding
         if encoding:
             fields.append(("Content-Transfer-Encoding", encoding))
         fields.append(("Content-Type", self.content_type(part)))

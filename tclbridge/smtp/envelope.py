@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from tclbridge.errors import TclError
 from tclbridge.mime import address, codecs
 from tclbridge.mime import datetime as mime_datetime
+from tclbridge.mime.generator import check_headers
 from tclbridge.mime.model import Part, new_part
-from tclbridge.smtp.options import SendOptions, refuse_line_breaks
+from tclbridge.smtp.options import SendOptions, refuse_unsendable
 
 # tcllib's literal fallback text when parseaddress finds no address at all:
 # it is written in braces, so "$from" is never substituted.
@@ -66,7 +67,7 @@ def _first_address(text: str, who: str) -> str:
     error = addrs[0]["error"] if addrs else _NO_ADDRESS
     if error:
         raise TclError(f"error in {who}: {error}")
-    return refuse_line_breaks(who, addrs[0]["address"])
+    return refuse_unsendable(who, addrs[0]["address"])
 
 
 def _all_addresses(text: str, who: str) -> list[str]:
@@ -74,7 +75,7 @@ def _all_addresses(text: str, who: str) -> list[str]:
     for props in address.parse_address(text):
         if props["error"]:
             raise TclError(f"error in {who}: {props['error']}")
-        result.append(refuse_line_breaks(who, props["address"]))
+        result.append(refuse_unsendable(who, props["address"]))
     return result
 
 
@@ -149,6 +150,9 @@ def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
     message = part.copy_top()
     for name, value in headers.items():
         message.set_header(name, value, "append")
+    # The caller's own headers too (a parsed message's may hold a bare CR):
+    # refused here, before connecting, rather than half-way through DATA.
+    check_headers(message)
 
     subject = headers.values.get("subject")
     return Envelope(

@@ -89,7 +89,7 @@ def _port_number(port: str) -> int:
     except ValueError:
         try:
             return socket.getservbyname(port, "tcp")
-        except OSError:
+        except (OSError, UnicodeError):  # a lone surrogate has no service name
             raise TransportError(f'expected integer but got "{port}"') from None
 
 

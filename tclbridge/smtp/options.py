@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,11 +16,26 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def refuse_line_breaks(who: str, value: str) -> str:
-    """A CR or LF in an address or host name would end the SMTP command and
-    start another; tcllib sends it, we refuse (docs/COMPAT.md)."""
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+SURROGATE_ERRORCODE = ("TCLBRIDGE", "TEXT", "SURROGATE")
+
+
+def refuse_unsendable(who: str, value: str, *, shown: bool = True) -> str:
+    """A value that goes into an SMTP command (an address, the EHLO name,
+    an AUTH credential). A CR or LF would end the command and start
+    another; tcllib sends it, we refuse (COMPAT `command-injection`). A lone
+    surrogate (a character to Tcl, "\\ud800") has no bytes a server could
+    read: tcllib sends its low byte, a NUL; we refuse (COMPAT
+    `lone-surrogate`). `shown` False keeps the value out of the message."""
     if "\r" in value or "\n" in value:
         raise TclError(f"error in {who}: line break in {value!r} (SMTP command injection refused)")
+    found = _LONE_SURROGATE.search(value)
+    if found:
+        where = f" in {value!r}" if shown else ""
+        raise TclError(
+            f"error in {who}: lone surrogate U+{ord(found.group()):04X}{where} is not a"
+            " character and cannot be sent", SURROGATE_ERRORCODE,
+        )
     return value
 
 
@@ -143,12 +159,14 @@ def parse_options(
         elif option == "-ports":
             opts.ports = split_list(value)
         elif option == "-client":
-            opts.client = refuse_line_breaks("-client", value)
+            opts.client = refuse_unsendable("-client", value)
         elif option == "-username":
             # Sent base64-encoded, but a line break in a user name is never right.
-            opts.username = refuse_line_breaks("-username", value)
+            opts.username = refuse_unsendable("-username", value)
         elif option == "-password":
             opts.password = value
+            if _LONE_SURROGATE.search(value):
+                refuse_unsendable("-password", value, shown=False)
         else:
             raise TclError(f"unknown option {option}")
     return opts

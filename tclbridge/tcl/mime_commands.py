@@ -19,6 +19,7 @@ from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
 from tclbridge.mime.parser import BodyError
+from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
 from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
@@ -102,20 +103,23 @@ class MimeCommands:
         try:
             return split_list(self.tk, text)
         except tkinter.TclError as exc:
-            raise TclError(str(exc)) from None
+            raise TclError(from_tk(str(exc))) from None
 
     def _boolean(self, text: str) -> bool:
         try:
+            if has_surrogate(text):  # tkinter's getboolean takes no surrogate; no boolean has one
+                raise tkinter.TclError(f'expected boolean value but got "{text}"')
             return bool(self.tk.getboolean(text))
         except tkinter.TclError as exc:
-            raise TclError(str(exc), ("TCL", "VALUE", "NUMBER")) from None
+            raise TclError(from_tk(str(exc)), ("TCL", "VALUE", "NUMBER")) from None
 
     def _tcl(self, *args: Any) -> Any:
+        """A Tcl command, with arguments and result in Tcl's characters."""
         try:
-            return self.tk.call(*args)
+            return from_tk(self.tk.call(*map(to_tk, args)))
         except tkinter.TclError as exc:
-            code = self.tk.splitlist(self.tk.getvar("::errorCode"))
-            raise TclError(str(exc), tuple(map(str, code)) or ("NONE",)) from None
+            code = from_tk(self.tk.splitlist(self.tk.getvar("::errorCode")))
+            raise TclError(from_tk(str(exc)), tuple(map(str, code)) or ("NONE",)) from None
 
     # -- parts ----------------------------------------------------------------
 
@@ -324,7 +328,7 @@ class MimeCommands:
     def _callback_code(self, command: str, *words: str) -> tuple[int, str]:
         """Run a -command callback as tcllib's loop does; (return code, result).
         tkinter's call passes break/continue/return as success, so `catch`."""
-        self.tk.setvar("::tclbridge::callback_command", command)
+        self.tk.setvar("::tclbridge::callback_command", to_tk(command))
         self._tcl("set", "::tclbridge::callback_words", words)
         code = int(self._tcl(
             "catch",

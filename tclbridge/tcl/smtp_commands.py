@@ -23,6 +23,7 @@ from tclbridge.smtp.session import FinalWait, Outcome, Session
 from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl.eventloop import MainThreadLink
+from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcllist import split_list
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class SmtpCommands:
         try:
             return split_list(self.bridge.tk.tk, text)
         except tkinter.TclError as exc:
-            raise TclError(str(exc)) from None
+            raise TclError(from_tk(str(exc))) from None
 
     def start(self, token: str, args_text: str) -> str:
         tk = self.bridge.tk.tk
@@ -59,7 +60,7 @@ class SmtpCommands:
             self.split_list(args_text), args_text, self.split_list, validate_header_value
         )
         part = self.bridge.mime.part(token)
-        envelope = derive(opts, part, user=tk.globalgetvar("tcl_platform", "user"))
+        envelope = derive(opts, part, user=from_tk(tk.globalgetvar("tcl_platform", "user")))
         settings = settings_from_config(
             self.bridge.config,
             hostname=str(tk.call("info", "hostname")),
@@ -88,11 +89,11 @@ class SmtpCommands:
     def _final_wait(self, maxsecs: str) -> FinalWait:
         tk = self.bridge.tk.tk
         try:
-            answer = tk.call("::tclbridge::smtp::final_wait", maxsecs)
+            answer = tk.call("::tclbridge::smtp::final_wait", to_tk(maxsecs))
         except tkinter.TclError as exc:
             # tcllib's own expr fails the same way (NaN: a domain error).
-            code = tuple(map(str, tk.splitlist(tk.getvar("::errorCode"))))
-            raise TclError(str(exc), code) from None
+            code = from_tk(tuple(map(str, tk.splitlist(tk.getvar("::errorCode")))))
+            raise TclError(from_tk(str(exc)), code) from None
         shown, mode, value = (str(v) for v in tk.splitlist(answer))
         if mode == "error":
             # tcllib hits this only after the message went out (docs/COMPAT.md).
@@ -107,7 +108,9 @@ class SmtpCommands:
         def call(code: int, diagnostic: str) -> str:
             policy = opts.tlspolicy
             return self.link.call(
-                lambda: str(tk.call("::tclbridge::smtp::tls_policy", policy, code, diagnostic))
+                lambda: str(tk.call(
+                    "::tclbridge::smtp::tls_policy", to_tk(policy), code, to_tk(diagnostic)
+                ))
             )
 
         return call
@@ -125,7 +128,7 @@ class SmtpCommands:
         lists = [tuple(tuple(item) for item in t) for t in outcome.transactions if t]
         if len(lists) > 1:
             # tcllib appends the Bcc transaction's list to the first as a string.
-            return tk.call("string", "cat", *lists)
+            return from_tk(tk.call("string", "cat", *to_tk(lists)))
         return lists[0] if lists else ""
 
 

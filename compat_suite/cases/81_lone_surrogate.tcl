@@ -1,0 +1,26 @@
+# A lone surrogate ("\ud800", a character to Tcl 8.6) in a recipient: tcllib
+# writes its low byte, a NUL, into RCPT TO; the bridge refuses before
+# connecting. In a header value both send Tcl's bytes for it (ED A0 80).
+package require mime
+package require smtp
+
+lassign $argv host port
+set S "\ud800"
+
+set tok [mime::initialize -canonical text/plain -string "Hello.\n"]
+set code [catch {
+    smtp::sendmessage $tok -servers $host -ports $port \
+        -originator a@example.com -recipients "b${S}@example.com"
+} result]
+puts "recipient: code=$code result=\[$result\]"
+mime::finalize $tok
+
+set tok [mime::initialize -canonical text/plain -string "Hello.\n"]
+
+set code [catch {
+    smtp::sendmessage $tok -servers $host -ports $port \
+        -originator a@example.com -recipients b@example.com \
+        -header [list Subject "x${S}y"]
+} result]
+puts "subject: code=$code result=\[$result\]"
+mime::finalize $tok
