@@ -87,12 +87,12 @@ _ADDRESS = ("command-injection", "utf8-commands", "lone-surrogate")
 COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "smtp::sendmessage": (
         "token-restored", "bare-cr", "connect-error-text", "write-error-text", "size-bytes",
-        "bcc-failure",
+        "bcc-failure", "reply-wait-whole", "maxsecs-body",
     ),
-    "smtp::sendmessage (STARTTLS, the default)": ("tls-verify",),
-    "smtp::sendmessage -usetls": ("tls-verify",),
+    "smtp::sendmessage (STARTTLS, the default)": ("tls-verify", "starttls-injection"),
+    "smtp::sendmessage -usetls": ("tls-verify", "starttls-injection"),
     "smtp::sendmessage -tlspolicy": ("tls-verify",),
-    "smtp::sendmessage -tlsimport": ("tls-verify",),
+    "smtp::sendmessage -tlsimport": ("tls-verify", "starttls-injection"),
     "smtp::sendmessage -username": _AUTH,
     "smtp::sendmessage -password": _AUTH,
     "smtp::sendmessage -maxsecs": ("maxsecs-number",),

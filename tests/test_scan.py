@@ -86,8 +86,13 @@ LEGACY_EXPECTED = {
         "parsed-header-injection": ["mime::initialize (parse)"],
         "qp-dot-line": ["mime::initialize -encoding"],
         "setheader-atomic": ["mime::setheader"],
+        "maxsecs-body": ["smtp::sendmessage"],
+        "reply-wait-whole": ["smtp::sendmessage"],
         "size-bytes": ["smtp::sendmessage"],
         # Line 15 keeps the default -usetls 1; line 13 names -usetls.
+        "starttls-injection": [
+            "smtp::sendmessage (STARTTLS, the default)", "smtp::sendmessage -usetls",
+        ],
         "tls-verify": ["smtp::sendmessage (STARTTLS, the default)", "smtp::sendmessage -usetls"],
         "token-restored": ["smtp::sendmessage"],
         "utf8-commands": ["smtp::sendmessage -recipients"],
@@ -189,7 +194,8 @@ def test_planted_files_give_exactly_the_expected_report(tmp_path: Path) -> None:
                      "smtp::sendmessage": 2, "smtp::talk": 1},
         "compat": {entry: (2 if entry in {"bare-cr", "bcc-failure", "connect-error-text",
                                           "size-bytes", "tls-verify", "token-restored",
-                                          "write-error-text"} else 1)
+                                          "write-error-text", "maxsecs-body",
+                                          "reply-wait-whole", "starttls-injection"} else 1)
                    for entry in LEGACY_EXPECTED["compat"]},  # type: ignore[union-attr]
     }
 
@@ -211,7 +217,8 @@ def test_text_report_and_summary_table(tmp_path: Path) -> None:
     assert rows[1:5] == [
         ["dialog.exp", "0", "1", "0", "0", "0"],
         ["legacy.tcl", "3", "6", str(len(LEGACY_EXPECTED["compat"])), "4", "1"],
-        ["sub/wrapper", "1", "0", "7", "0", "1"],
+        # the sendmessage entries: plain (8) and STARTTLS by default (2)
+        ["sub/wrapper", "1", "0", "10", "0", "1"],
         ["ui.tk", "0", "1", "0", "0", "0"],
     ]
     assert text.splitlines()[-1] == (
