@@ -15,6 +15,10 @@ command -v tclsh >/dev/null 2>&1 || need_apt+=(tcl)
 dpkg -s tcl-tls >/dev/null 2>&1 || need_apt+=(tcl-tls)
 # Tk event-loop tests run a real X server.
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
+# Namespace tests (hermetic capture, a name with several addresses) use
+# unshare and mount (util-linux) and ip (iproute2).
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 PY=${PYTHON:-python3}
 "$PY" -c "import tkinter" 2>/dev/null || need_apt+=(python3-tk)
 "$PY" -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
