@@ -8,6 +8,7 @@ properties and the same error texts.
 
 from __future__ import annotations
 
+import re
 import socket
 
 from tclbridge.mime.policy import TCL_SPACE
@@ -20,6 +21,10 @@ _SPECIALS = {
     "[": "LSQUARE", "]": "RSQUARE", "\\": "QUOTE",
 }
 _ATOM_END = set(_SPECIALS) | {" ", "\t", "\n"}
+# The lexer walks the text with an index and finds runs with these (taking
+# the rest of the text apart one character at a time copied it each time).
+_SPACE_RUN = re.compile(f"[{re.escape(TCL_SPACE)}]*")
+_ATOM_RUN = re.compile(f"[^{re.escape(''.join(sorted(_ATOM_END)))}]*")
 PROPERTIES = (
     "address", "comment", "domain", "error", "friendly", "group",
     "local", "memberP", "phrase", "proper", "route",
@@ -32,22 +37,30 @@ class _Syntax(Exception):
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.input = text
+        self.text = text
+        self.pos = 0  # where the input not yet lexed starts
         self.glevel = 0
         self.buffer = ""
         self.last = "END"
         self.state: dict[str, str] = {}
+        # The current address's comments, joined by a space when it is done.
+        self.comments: list[str] = []
 
     # -- lexer ----------------------------------------------------------------
 
+    def _next_char(self) -> str:
+        c = self.text[self.pos]
+        self.pos += 1
+        return c
+
     def lex(self) -> str:
         while True:
-            self.input = self.input.lstrip(TCL_SPACE)
-            if not self.input:
+            self.pos = _SPACE_RUN.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos >= len(self.text):
                 self.buffer = "end-of-input"
                 self.last = "END"
                 return self.last
-            c, self.input = self.input[0], self.input[1:]
+            c = self._next_char()
             if c == "(":
                 if self._comment():
                     continue  # a comment is noted, then skipped
@@ -60,19 +73,16 @@ class _Parser:
                 self.buffer = c
                 self.last = _SPECIALS[c]
                 return self.last
-            end = 0
-            while end < len(self.input) and self.input[end] not in _ATOM_END:
-                end += 1
-            self.buffer = c + self.input[:end]
-            self.input = self.input[end:]
+            start = self.pos - 1
+            self.pos = _ATOM_RUN.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            self.buffer = self.text[start : self.pos]
             self.last = "ATOM"
             return self.last
 
     def _comment(self) -> bool:
-        depth, quoted, text = 0, False, []
+        depth, quoted, start = 0, False, self.pos - 1
         c = "("
         while True:
-            text.append(c)
             if quoted:
                 quoted = False
             elif c == "(":
@@ -82,76 +92,77 @@ class _Parser:
             elif c == ")":
                 depth -= 1
                 if depth < 1:
-                    note = "".join(text)
-                    old = self.state.get("comment")
-                    self.state["comment"] = note if old is None else f"{old} {note}"
+                    self.comments.append(self.text[start : self.pos])
                     return True
-            if not self.input:
+            if self.pos >= len(self.text):
                 self.buffer = "end-of-input during comment"
                 self.last = "ERR"
                 return False
-            c, self.input = self.input[0], self.input[1:]
+            c = self._next_char()
 
     def _delimited(self, c: str, close: str, kind: str, what: str, skip_first=False) -> str:
-        text, quoted, first = [], False, skip_first
+        quoted, first, start = False, skip_first, self.pos - 1
         while True:
-            text.append(c)
             if quoted:
                 quoted = False
             elif c == "\\":
                 quoted = True
             elif c == close:
                 if not first:
-                    self.buffer = "".join(text)
+                    self.buffer = self.text[start : self.pos]
                     self.last = kind
                     return kind
                 first = False
-            if not self.input:
+            if self.pos >= len(self.text):
                 self.buffer = f"end-of-input during {what}"
                 self.last = "ERR"
                 return self.last
-            c, self.input = self.input[0], self.input[1:]
+            c = self._next_char()
 
     # -- grammar --------------------------------------------------------------
 
     def next_address(self) -> bool:
         for prop in ("comment", "domain", "error", "group", "local", "memberP", "phrase", "route"):
             self.state.pop(prop, None)
+        self.comments.clear()
         try:
             if not self.specification():
                 return False
             if self.last not in ("COMMA", "END"):
                 # pick up a trailing comment without consuming anything else
-                saved = self.input
+                saved = self.pos
                 self.lex()
-                self.input = saved
+                self.pos = saved
         except _Syntax as exc:
             self.state["error"] = str(exc)
             while self.last not in ("COMMA", "END"):
                 self.lex()
+        if self.comments:
+            self.state["comment"] = " ".join(self.comments)
         return True
 
     def specification(self) -> bool:
         st = self.state
-        saved = self.input
-        kind = self.lex()
+        # Empty list elements are skipped in a loop (tcllib recurses, and
+        # fails past about a thousand of them).
+        while True:
+            saved = self.pos
+            kind = self.lex()
+            if kind == "SEMICOLON":
+                self.glevel -= 1
+                if self.glevel < 0:
+                    raise _Syntax("extraneous semi-colon")
+            elif kind != "COMMA":
+                break
+            self.comments.clear()
         if kind in ("ATOM", "QSTRING"):
             st["phrase"] = self.buffer
-        elif kind == "SEMICOLON":
-            self.glevel -= 1
-            if self.glevel < 0:
-                raise _Syntax("extraneous semi-colon")
-            st.pop("comment", None)
-            return self.specification()
-        elif kind == "COMMA":
-            st.pop("comment", None)
-            return self.specification()
         elif kind == "END":
             return False
         elif kind == "LBRACKET":
             return self.routeaddr()
         elif kind == "ATSIGN":
-            self.input = saved
+            self.pos = saved
             return self.routeaddr(check=False)
         else:
             raise _Syntax(f"unexpected character at beginning (found {self.buffer})")
@@ -185,11 +196,11 @@ class _Parser:
         return True
 
     def routeaddr(self, check: bool = True) -> bool:
-        saved = self.input
+        saved = self.pos
         if self.lex() == "ATSIGN":
             self.route()
         else:
-            self.input = saved
+            self.pos = saved
         self.local()
         if self.last == "ATSIGN":
             self.domain()
@@ -199,69 +210,98 @@ class _Parser:
             raise _Syntax(f"expecting right-bracket (found {self.buffer})")
         return True
 
+    # The parts of route, domain, local and phrase are collected in lists and
+    # joined once (also when a syntax error stops the address, whose parts
+    # so far are still reported): appending to a string each time is
+    # quadratic in the number of parts.
+
     def route(self) -> None:
-        st = self.state
-        st["route"] = "@"
-        while True:
-            if self.lex() not in ("ATOM", "DLITERAL"):
-                raise _Syntax(f"expecting sub-route in route-part (found {self.buffer})")
-            st["route"] += self.buffer
-            kind = self.lex()
-            if kind == "COMMA":
-                st["route"] += self.buffer
-                while True:
-                    kind = self.lex()
-                    if kind == "COMMA":
-                        continue
-                    if kind == "ATSIGN":
-                        st["route"] += self.buffer
-                        break
-                    raise _Syntax(f"expecting at-sign in route (found {self.buffer})")
-            elif kind in ("ATSIGN", "DOT"):
-                st["route"] += self.buffer
-            elif kind == "COLON":
-                st["route"] += self.buffer
-                return
-            else:
-                raise _Syntax(f"expecting colon to terminate route (found {self.buffer})")
+        hops = ["@"]
+        try:
+            while True:
+                if self.lex() not in ("ATOM", "DLITERAL"):
+                    raise _Syntax(f"expecting sub-route in route-part (found {self.buffer})")
+                hops.append(self.buffer)
+                kind = self.lex()
+                if kind == "COMMA":
+                    hops.append(self.buffer)
+                    while True:
+                        kind = self.lex()
+                        if kind == "COMMA":
+                            continue
+                        if kind == "ATSIGN":
+                            hops.append(self.buffer)
+                            break
+                        raise _Syntax(f"expecting at-sign in route (found {self.buffer})")
+                elif kind in ("ATSIGN", "DOT"):
+                    hops.append(self.buffer)
+                elif kind == "COLON":
+                    hops.append(self.buffer)
+                    return
+                else:
+                    raise _Syntax(f"expecting colon to terminate route (found {self.buffer})")
+        finally:
+            self.state["route"] = "".join(hops)
 
     def domain(self) -> None:
         st = self.state
-        while True:
-            if self.lex() not in ("ATOM", "DLITERAL"):
-                raise _Syntax(f"expecting sub-domain in domain-part (found {self.buffer})")
-            st["domain"] = st.get("domain", "") + self.buffer
-            kind = self.lex()
-            if kind == "DOT":
-                st["domain"] += self.buffer
-            elif kind == "ATSIGN":
-                st["local"] = st.get("local", "") + "%" + st.pop("domain")
+        domain = [st["domain"]] if "domain" in st else []
+        local: list[str] | None = None  # "local%domain" when another "@" follows
+        try:
+            while True:
+                if self.lex() not in ("ATOM", "DLITERAL"):
+                    raise _Syntax(f"expecting sub-domain in domain-part (found {self.buffer})")
+                domain.append(self.buffer)
+                kind = self.lex()
+                if kind == "DOT":
+                    domain.append(self.buffer)
+                elif kind == "ATSIGN":
+                    if local is None:
+                        local = [st.get("local", "")]
+                    local.append("%")
+                    local.extend(domain)
+                    domain = []
+                else:
+                    return
+        finally:
+            if local is not None:
+                st["local"] = "".join(local)
+            if domain:
+                st["domain"] = "".join(domain)
             else:
-                return
+                st.pop("domain", None)
 
     def local(self) -> None:
         st = self.state
         st["memberP"] = str(self.glevel)
-        while True:
-            if self.lex() not in ("ATOM", "QSTRING"):
-                raise _Syntax(f"expecting mailbox in local-part (found {self.buffer})")
-            st["local"] = st.get("local", "") + self.buffer
-            if self.lex() == "DOT":
-                st["local"] += self.buffer
-            else:
-                return
+        pieces = [st.get("local", "")]
+        try:
+            while True:
+                if self.lex() not in ("ATOM", "QSTRING"):
+                    raise _Syntax(f"expecting mailbox in local-part (found {self.buffer})")
+                pieces.append(self.buffer)
+                if self.lex() == "DOT":
+                    pieces.append(self.buffer)
+                else:
+                    return
+        finally:
+            st["local"] = "".join(pieces)
 
     def phrase(self) -> bool:
         st = self.state
-        while self.lex() in ("ATOM", "QSTRING"):
-            st["phrase"] += " " + self.buffer
+        words = [st["phrase"]]
+        # A "." continues the phrase (tcllib recurses there).
+        while True:
+            while self.lex() in ("ATOM", "QSTRING"):
+                words += (" ", self.buffer)
+            if self.last != "DOT":
+                break
+            words.append(self.buffer)
+        st["phrase"] = "".join(words)
         if self.last == "LBRACKET":
             return self.routeaddr()
         if self.last == "COLON":
             return self.group()
-        if self.last == "DOT":
-            st["phrase"] += self.buffer
-            return self.phrase()
         raise _Syntax(f"found phrase instead of mailbox ({st['phrase']}{self.buffer})")
 
     def group(self) -> bool:
@@ -270,14 +310,14 @@ class _Parser:
         if self.glevel > 1:
             raise _Syntax(f"nested groups not allowed (found {st['phrase']})")
         st["group"] = st.pop("phrase")
-        saved = self.input
+        saved = self.pos
         while True:
             kind = self.lex()
             if kind in ("SEMICOLON", "END"):
                 self.glevel = 0
                 return True
             if kind != "COMMA":
-                self.input = saved
+                self.pos = saved
                 return self.specification()
 
     def end(self) -> None:
