@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections import deque
 from typing import Protocol
 
 from tclbridge.smtp.protocol import LineBuffer
@@ -53,7 +54,9 @@ class SocketTransport:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock: socket.socket = sock
-        self._lines: list[str] = []
+        # Taken from the front: a deque, as list.pop(0) is quadratic in the
+        # lines of one read (64 KB of bare LFs took 0.9 s).
+        self._lines: deque[str] = deque()
         self._buffer = LineBuffer()
         self._closed = False
 
@@ -99,7 +102,7 @@ class SocketTransport:
             self._lines.extend(self._buffer.feed(data))
             if self._buffer.pending > MAX_LINE:
                 raise TransportError(f"reply line longer than {MAX_LINE} bytes")
-        return self._lines.pop(0)
+        return self._lines.popleft()
 
     def write(self, data: bytes, timeout: float | None) -> None:
         """Send all of `data` within `timeout` seconds: a server that stops
