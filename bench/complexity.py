@@ -58,7 +58,7 @@ def _params(n: int) -> str:
 
 
 def _cases() -> list[Case]:
-    from tclbridge.mime import address, codecs, generator, model, parser, policy
+    from tclbridge.mime import address, codecs, generator, model, policy
     from tclbridge.smtp import protocol
     from tclbridge.tclsource import parse_script
 
