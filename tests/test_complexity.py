@@ -12,6 +12,9 @@ n and 8n.
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import TCLLIB_PRESENT
@@ -126,6 +129,30 @@ def test_qp_encode_of_one_long_line() -> None:
     )
     # Soft breaks after each 73 characters (the "=" is the 74th).
     assert out == [str(size + 2 * ((size - 1) // 73)), "74"]
+
+
+def test_parameters_whose_names_collide_in_tcls_hash(tmp_path: Path) -> None:
+    """Parameters are listed in Tcl's array order, which the bridge works out
+    by replaying Tcl's hash table; names made to share one hash value (any
+    mix of "az" and "bq" blocks) once made that quadratic (2^15: 12 s)."""
+    names = ["".join(blocks) for blocks in itertools.product(("az", "bq"), repeat=17)]
+    message = tmp_path / "params.eml"
+    message.write_text("Content-Type: text/plain" + "".join(f"; {n}=v" for n in names) + "\n\nx\n")
+    out = tcl_output(
+        f"""
+        set f [open {{{message}}} rb]
+        set tok [mime::initialize -string [read $f]]
+        close $f
+        set params [mime::getproperty $tok params]
+        puts [llength $params]
+        puts [lindex $params 1]
+        puts [regexp -all {{="v"}} [mime::buildmessage $tok]]
+        """,
+        f"{len(names):,} colliding Content-Type parameters",
+    )
+    # (Tcl's own dicts and arrays are quadratic on such names: nothing here
+    # makes one.)
+    assert out == [str(2 * len(names)), "v", str(len(names))]
 
 
 # -- parseaddress ------------------------------------------------------------------------------
