@@ -57,8 +57,17 @@ def _params(n: int) -> str:
     return "Content-Type: text/plain" + "".join(f"; p{i}=v" for i in range(n)) + "\n\nx\n"
 
 
+def _colliding_params(n: int) -> str:
+    """n parameter names with one hash value in Tcl's tables: "az" and "bq"
+    add the same to it, so any string of them of one length collides."""
+    width = max(1, (n - 1).bit_length())
+    names = (f"{i:0{width}b}".replace("0", "az").replace("1", "bq") for i in range(n))
+    return "Content-Type: text/plain" + "".join(f"; {name}=v" for name in names) + "\n\nx\n"
+
+
 def _cases() -> list[Case]:
     from tclbridge.mime import address, codecs, generator, model, policy
+    from tclbridge.scan import analyse
     from tclbridge.smtp import protocol
     from tclbridge.tclsource import parse_script
 
@@ -143,6 +152,8 @@ def _cases() -> list[Case]:
              "mime::initialize -string $input"),
         Case("initialize Content-Type params", 50_000, "params", _params, params,
              "mime::getproperty [mime::initialize -string $input] params"),
+        Case("initialize colliding parameter names", 2**13, "params", _colliding_params, params,
+             "mime::getproperty [mime::initialize -string $input] params"),
         Case("initialize Content-Type comment", 1_000_000, "chars",
              lambda n: "Content-Type: text/plain (" + "c" * n + ")\n\nx\n", initialize,
              "mime::initialize -string $input"),
@@ -190,6 +201,13 @@ def _cases() -> list[Case]:
              lambda n: "set a $b\n" * n, parse_script),
         Case("tcl source colons", 1_000_000, "chars",
              lambda n: "set a $b" + ":" * n + "\n", parse_script),
+        Case("scan many sends", 50_000, "commands",
+             lambda n: "smtp::sendmessage $t -servers [list a b] {*}$o\n" * n,
+             lambda s: analyse(s, "x.tcl")),
+        Case("scan nested braces", 200_000, "levels",
+             lambda n: "if 1 {" * n + "}" * n + "\n", lambda s: analyse(s, "x.tcl")),
+        Case("scan nested brackets", 200_000, "levels",
+             lambda n: "set a " + "[list " * n + "]" * n + "\n", lambda s: analyse(s, "x.tcl")),
     ]
     return cases
 
