@@ -193,10 +193,20 @@ def _write_new(path: Path, data: bytes) -> None:
         tmp.unlink()
 
 
+# How much of a Subject is decoded for the summary line: the standard
+# library's structured header parser is quadratic in a value's length (a
+# 400 KB Subject took a minute); reading the raw headers is linear.
+_SUBJECT_DECODED = 4096
+
+
 def _subject(content: bytes) -> str | None:
+    policy = email.policy.default
     try:
-        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(content)
-        subject = headers["Subject"]
+        headers = email.parser.BytesHeaderParser(policy=policy).parsebytes(content)
+        raw = next((v for k, v in headers.raw_items() if k.lower() == "subject"), None)
+        if raw is None:
+            return None
+        subject = policy.header_fetch_parse("Subject", raw[:_SUBJECT_DECODED])
     except Exception:  # a malformed header must not lose the capture
         return None
-    return None if subject is None else " ".join(str(subject).split())
+    return " ".join(str(subject).split())

@@ -118,6 +118,7 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::getbody -command": ("getbody-callback-codes",),
     "mime::getbody -blocksize": ("getbody-blocksize",),
     "mime::finalize -subordinates": ("finalize-gone-part",),
+    "mime::parseaddress": ("parseaddress-depth",),
     "package require (version)": ("package-version",),
     "interp create": ("child-interp",),
     "info nameofexecutable": ("nameofexecutable",),

@@ -12,6 +12,7 @@ exhaust the stack.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -112,16 +113,25 @@ class _Parser:
 
     def _skip_balanced(self, opening: str, closing: str, backslash: bool) -> None:
         """From an `opening` character, skip past its matching `closing` one
-        (or to the end); with `backslash`, a backslash hides the next one."""
+        (or to the end); with `backslash`, a backslash hides the next one.
+
+        A regex jumps to the next character that matters: each level of
+        nested braces is read again as a script (up to MAX_DEPTH times), so
+        a Python step per character made deep nesting slow."""
+        stops = _stops(opening, closing, backslash)
         depth = 0
         while self.i < len(self.s):
-            c = self._at()
-            self.i += 1
-            if backslash and c == "\\":
+            found = stops.search(self.s, self.i)
+            if found is None:
+                self.i = len(self.s)
+                return
+            c = found.group()
+            self.i = found.end()
+            if c == "\\":
                 self.i += 1
             elif c == opening:
                 depth += 1
-            elif c == closing:
+            else:
                 depth -= 1
                 if depth == 0:
                     return
@@ -182,6 +192,11 @@ class _Parser:
             self._skip_balanced("(", ")", backslash=False)
             return ""  # an array element: not a list we can follow
         return match.group()
+
+
+@functools.lru_cache(maxsize=4)
+def _stops(opening: str, closing: str, backslash: bool) -> re.Pattern[str]:
+    return re.compile("[" + re.escape(opening + closing + ("\\" if backslash else "")) + "]")
 
 
 def parse_script(text: str, first_line: int = 1) -> list[Command]:

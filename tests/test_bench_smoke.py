@@ -85,3 +85,23 @@ def test_profile_command_profiles_both_threads() -> None:
     assert "===== Tcl thread" in proc.stdout
     worker = proc.stdout.split("===== SMTP worker thread")[1]
     assert "tclbridge/smtp/" in worker
+
+
+def test_complexity_bench_runs_every_case_on_tiny_input() -> None:
+    """`python -m bench.complexity` at tiny sizes: every case runs, and the
+    table has a row with both times and the ratio."""
+    from bench import complexity
+
+    cases = complexity._cases()
+    assert len({case.name for case in cases}) == len(cases)
+    for case in cases:
+        assert complexity.time_one(case.name, 8) >= 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.complexity", "--scale", "0.001", "--only", "qp_decode sp"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("| qp_decode")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[0] == "qp_decode spaces" and cells[1] == "400 blanks"
+    assert cells[2].endswith(" ms") and cells[3].endswith(" ms") and float(cells[4]) > 0

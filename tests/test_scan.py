@@ -185,9 +185,10 @@ def test_planted_files_give_exactly_the_expected_report(tmp_path: Path) -> None:
     wrapper = files["sub/wrapper"]
     assert wrapper["commands"] == {"smtp::sendmessage": {"calls": 1, "lines": [5], "options": []}}
     assert wrapper["not_literal"] == [{"command": "smtp::sendmessage", "line": 5}]
-    assert files["ui.tk"]["compat"] == {} and files["ui.tk"]["unsupported"] == []
+    assert files["ui.tk"]["compat"] == {"parseaddress-depth": ["mime::parseaddress"]}
+    assert files["ui.tk"]["unsupported"] == []
     assert result["summary"] == {
-        "files": 4, "files_with_compat": 2, "files_with_unsupported": 1,
+        "files": 4, "files_with_compat": 3, "files_with_unsupported": 1,
         "files_not_literal": 2, "files_with_bypass": 0,
         "commands": {"mime::finalize": 1, "mime::getContentType": 1, "mime::initialize": 1,
                      "mime::parseaddress": 1, "mime::setheader": 1, "mime::uniqueID": 1,
@@ -196,7 +197,8 @@ def test_planted_files_give_exactly_the_expected_report(tmp_path: Path) -> None:
                                           "size-bytes", "tls-verify", "token-restored",
                                           "write-error-text", "maxsecs-body",
                                           "reply-wait-whole", "starttls-injection"} else 1)
-                   for entry in LEGACY_EXPECTED["compat"]},  # type: ignore[union-attr]
+                   for entry in LEGACY_EXPECTED["compat"]}  # type: ignore[union-attr]
+        | {"parseaddress-depth": 1},
     }
 
 
@@ -219,10 +221,10 @@ def test_text_report_and_summary_table(tmp_path: Path) -> None:
         ["legacy.tcl", "3", "6", str(len(LEGACY_EXPECTED["compat"])), "4", "1"],
         # the sendmessage entries: plain (8) and STARTTLS by default (2)
         ["sub/wrapper", "1", "0", "10", "0", "1"],
-        ["ui.tk", "0", "1", "0", "0", "0"],
+        ["ui.tk", "0", "1", "1", "0", "0"],
     ]
     assert text.splitlines()[-1] == (
-        "4 files use smtp/mime: 2 with COMPAT entries, 1 with unsupported uses, "
+        "4 files use smtp/mime: 3 with COMPAT entries, 1 with unsupported uses, "
         "2 with options that are not literal")
 
 

@@ -8,6 +8,7 @@ properties and the same error texts.
 
 from __future__ import annotations
 
+import re
 import socket
 
 from tclbridge.mime.policy import TCL_SPACE
@@ -20,6 +21,10 @@ _SPECIALS = {
     "[": "LSQUARE", "]": "RSQUARE", "\\": "QUOTE",
 }
 _ATOM_END = set(_SPECIALS) | {" ", "\t", "\n"}
+# The lexer walks the text with an index and finds runs with these (taking
+# the rest of the text apart one character at a time copied it each time).
+_SPACE_RUN = re.compile(f"[{re.escape(TCL_SPACE)}]*")
+_ATOM_RUN = re.compile(f"[^{re.escape(''.join(sorted(_ATOM_END)))}]*")
 PROPERTIES = (
     "address", "comment", "domain", "error", "friendly", "group",
     "local", "memberP", "phrase", "proper", "route",
@@ -32,28 +37,30 @@ class _Syntax(Exception):
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        # The text and a position in it: the lexer never copies the rest of
-        # the input (which made long addresses quadratic).
         self.text = text
-        self.pos = 0
+        self.pos = 0  # where the input not yet lexed starts
         self.glevel = 0
         self.buffer = ""
         self.last = "END"
         self.state: dict[str, str] = {}
+        # The current address's comments, joined by a space when it is done.
+        self.comments: list[str] = []
 
     # -- lexer ----------------------------------------------------------------
 
+    def _next_char(self) -> str:
+        c = self.text[self.pos]
+        self.pos += 1
+        return c
+
     def lex(self) -> str:
-        text = self.text
         while True:
-            while self.pos < len(text) and text[self.pos] in TCL_SPACE:
-                self.pos += 1
-            if self.pos >= len(text):
+            self.pos = _SPACE_RUN.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos >= len(self.text):
                 self.buffer = "end-of-input"
                 self.last = "END"
                 return self.last
-            c = text[self.pos]
-            self.pos += 1
+            c = self._next_char()
             if c == "(":
                 if self._comment():
                     continue  # a comment is noted, then skipped
@@ -66,19 +73,16 @@ class _Parser:
                 self.buffer = c
                 self.last = _SPECIALS[c]
                 return self.last
-            end = self.pos
-            while end < len(text) and text[end] not in _ATOM_END:
-                end += 1
-            self.buffer = c + text[self.pos:end]
-            self.pos = end
+            start = self.pos - 1
+            self.pos = _ATOM_RUN.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            self.buffer = self.text[start : self.pos]
             self.last = "ATOM"
             return self.last
 
     def _comment(self) -> bool:
-        depth, quoted, text = 0, False, []
+        depth, quoted, start = 0, False, self.pos - 1
         c = "("
         while True:
-            text.append(c)
             if quoted:
                 quoted = False
             elif c == "(":
@@ -88,28 +92,24 @@ class _Parser:
             elif c == ")":
                 depth -= 1
                 if depth < 1:
-                    note = "".join(text)
-                    old = self.state.get("comment")
-                    self.state["comment"] = note if old is None else f"{old} {note}"
+                    self.comments.append(self.text[start : self.pos])
                     return True
             if self.pos >= len(self.text):
                 self.buffer = "end-of-input during comment"
                 self.last = "ERR"
                 return False
-            c = self.text[self.pos]
-            self.pos += 1
+            c = self._next_char()
 
     def _delimited(self, c: str, close: str, kind: str, what: str, skip_first=False) -> str:
-        text, quoted, first = [], False, skip_first
+        quoted, first, start = False, skip_first, self.pos - 1
         while True:
-            text.append(c)
             if quoted:
                 quoted = False
             elif c == "\\":
                 quoted = True
             elif c == close:
                 if not first:
-                    self.buffer = "".join(text)
+                    self.buffer = self.text[start : self.pos]
                     self.last = kind
                     return kind
                 first = False
@@ -117,14 +117,14 @@ class _Parser:
                 self.buffer = f"end-of-input during {what}"
                 self.last = "ERR"
                 return self.last
-            c = self.text[self.pos]
-            self.pos += 1
+            c = self._next_char()
 
     # -- grammar --------------------------------------------------------------
 
     def next_address(self) -> bool:
         for prop in ("comment", "domain", "error", "group", "local", "memberP", "phrase", "route"):
             self.state.pop(prop, None)
+        self.comments.clear()
         try:
             if not self.specification():
                 return False
@@ -137,23 +137,26 @@ class _Parser:
             self.state["error"] = str(exc)
             while self.last not in ("COMMA", "END"):
                 self.lex()
+        if self.comments:
+            self.state["comment"] = " ".join(self.comments)
         return True
 
     def specification(self) -> bool:
         st = self.state
-        saved = self.pos
-        kind = self.lex()
+        # Empty list elements are skipped in a loop (tcllib recurses, and
+        # fails past about a thousand of them).
+        while True:
+            saved = self.pos
+            kind = self.lex()
+            if kind == "SEMICOLON":
+                self.glevel -= 1
+                if self.glevel < 0:
+                    raise _Syntax("extraneous semi-colon")
+            elif kind != "COMMA":
+                break
+            self.comments.clear()
         if kind in ("ATOM", "QSTRING"):
             st["phrase"] = self.buffer
-        elif kind == "SEMICOLON":
-            self.glevel -= 1
-            if self.glevel < 0:
-                raise _Syntax("extraneous semi-colon")
-            st.pop("comment", None)
-            return self.specification()
-        elif kind == "COMMA":
-            st.pop("comment", None)
-            return self.specification()
         elif kind == "END":
             return False
         elif kind == "LBRACKET":
@@ -207,86 +210,98 @@ class _Parser:
             raise _Syntax(f"expecting right-bracket (found {self.buffer})")
         return True
 
+    # The parts of route, domain, local and phrase are collected in lists and
+    # joined once (also when a syntax error stops the address, whose parts
+    # so far are still reported): appending to a string each time is
+    # quadratic in the number of parts.
+
     def route(self) -> None:
-        st = self.state
-        st["route"] = "@"
-        while True:
-            if self.lex() not in ("ATOM", "DLITERAL"):
-                raise _Syntax(f"expecting sub-route in route-part (found {self.buffer})")
-            st["route"] += self.buffer
-            kind = self.lex()
-            if kind == "COMMA":
-                st["route"] += self.buffer
-                while True:
-                    kind = self.lex()
-                    if kind == "COMMA":
-                        continue
-                    if kind == "ATSIGN":
-                        st["route"] += self.buffer
-                        break
-                    raise _Syntax(f"expecting at-sign in route (found {self.buffer})")
-            elif kind in ("ATSIGN", "DOT"):
-                st["route"] += self.buffer
-            elif kind == "COLON":
-                st["route"] += self.buffer
-                return
-            else:
-                raise _Syntax(f"expecting colon to terminate route (found {self.buffer})")
+        hops = ["@"]
+        try:
+            while True:
+                if self.lex() not in ("ATOM", "DLITERAL"):
+                    raise _Syntax(f"expecting sub-route in route-part (found {self.buffer})")
+                hops.append(self.buffer)
+                kind = self.lex()
+                if kind == "COMMA":
+                    hops.append(self.buffer)
+                    while True:
+                        kind = self.lex()
+                        if kind == "COMMA":
+                            continue
+                        if kind == "ATSIGN":
+                            hops.append(self.buffer)
+                            break
+                        raise _Syntax(f"expecting at-sign in route (found {self.buffer})")
+                elif kind in ("ATSIGN", "DOT"):
+                    hops.append(self.buffer)
+                elif kind == "COLON":
+                    hops.append(self.buffer)
+                    return
+                else:
+                    raise _Syntax(f"expecting colon to terminate route (found {self.buffer})")
+        finally:
+            self.state["route"] = "".join(hops)
 
     def domain(self) -> None:
-        # Pieces are joined once at the end (or on error): a str kept in a
-        # dict is copied by every +=.
         st = self.state
-        parts = [st.pop("domain")] if "domain" in st else []
-        local = None
+        domain = [st["domain"]] if "domain" in st else []
+        local: list[str] | None = None  # "local%domain" when another "@" follows
         try:
             while True:
                 if self.lex() not in ("ATOM", "DLITERAL"):
                     raise _Syntax(f"expecting sub-domain in domain-part (found {self.buffer})")
-                parts.append(self.buffer)
+                domain.append(self.buffer)
                 kind = self.lex()
                 if kind == "DOT":
-                    parts.append(self.buffer)
+                    domain.append(self.buffer)
                 elif kind == "ATSIGN":
-                    local = local or [st.pop("local", "")]
-                    local += ["%", *parts]
-                    parts = []
+                    if local is None:
+                        local = [st.get("local", "")]
+                    local.append("%")
+                    local.extend(domain)
+                    domain = []
                 else:
                     return
         finally:
-            if parts:
-                st["domain"] = "".join(parts)
             if local is not None:
                 st["local"] = "".join(local)
+            if domain:
+                st["domain"] = "".join(domain)
+            else:
+                st.pop("domain", None)
 
     def local(self) -> None:
         st = self.state
         st["memberP"] = str(self.glevel)
-        parts = [st.pop("local")] if "local" in st else []
+        pieces = [st.get("local", "")]
         try:
             while True:
                 if self.lex() not in ("ATOM", "QSTRING"):
                     raise _Syntax(f"expecting mailbox in local-part (found {self.buffer})")
-                parts.append(self.buffer)
+                pieces.append(self.buffer)
                 if self.lex() == "DOT":
-                    parts.append(self.buffer)
+                    pieces.append(self.buffer)
                 else:
                     return
         finally:
-            if parts:
-                st["local"] = "".join(parts)
+            st["local"] = "".join(pieces)
 
     def phrase(self) -> bool:
         st = self.state
-        while self.lex() in ("ATOM", "QSTRING"):
-            st["phrase"] += " " + self.buffer
+        words = [st["phrase"]]
+        # A "." continues the phrase (tcllib recurses there).
+        while True:
+            while self.lex() in ("ATOM", "QSTRING"):
+                words += (" ", self.buffer)
+            if self.last != "DOT":
+                break
+            words.append(self.buffer)
+        st["phrase"] = "".join(words)
         if self.last == "LBRACKET":
             return self.routeaddr()
         if self.last == "COLON":
             return self.group()
-        if self.last == "DOT":
-            st["phrase"] += self.buffer
-            return self.phrase()
         raise _Syntax(f"found phrase instead of mailbox ({st['phrase']}{self.buffer})")
 
     def group(self) -> bool:

@@ -84,18 +84,22 @@ def _escape_chars(text: str, escapes: dict[str, str]) -> str:
 def _soft_break(line: str) -> str:
     """tcllib's cuts of a line longer than 72 characters: 73 at a time, or
     fewer so that no =XX is split, each piece ending in a soft break."""
+    # An index walks the line: slicing off each piece would copy the rest
+    # every time, quadratic in the line's length.
     pieces = []
-    while len(line) > _QP_LINE:
+    start = 0
+    while len(line) - start > _QP_LINE:
         # tcllib tests the 73 characters with `regexp (=|=.)$`.
-        if line[_QP_LINE - 1] == "=":
+        if line[start + _QP_LINE - 1] == "=":
             keep = _QP_LINE - 1
-        elif line[_QP_LINE] == "=":
+        elif line[start + _QP_LINE] == "=":
             keep = _QP_LINE
         else:
             keep = _QP_LINE + 1
-        pieces.append(line[:keep] + "=\n")
-        line = line[keep:]
-    pieces.append(line)
+        pieces.append(line[start : start + keep])
+        pieces.append("=\n")
+        start += keep
+    pieces.append(line[start:])
     return "".join(pieces)
 
 
@@ -116,7 +120,10 @@ def qp_encode(text: str, encoded_word: bool = False, no_softbreak: bool = False)
     return text
 
 
-_QP_TRAILING_WS = re.compile(r"[ \t]+\n")
+# Blanks before a line break. The look-behind lets a match start only where
+# a run of blanks starts: plain `[ \t]+\n` would rescan the rest of a run
+# from each of its characters, quadratic in a run without a line break.
+_QP_TRAILING_WS = re.compile(r"(?<![ \t])[ \t]+\n")
 _QP_HEX = re.compile(r"=([0-9a-fA-F]{2})")
 
 
@@ -324,24 +331,24 @@ def word_decode(encoded: str) -> tuple[str, str, str]:
     raise TclError(f"unknown method '{method}', must be B or Q")
 
 
-_FIELD = re.compile(r"(.*?)(=\?(?:[^?]+)\?(?:.)\?(?:[^?]*)\?=)(.*)$", re.S)
-
-
 def field_decode(field: str) -> str:
-    """`mime::field_decode`: decode every encoded word of a header field."""
+    """`mime::field_decode`: decode every encoded word of a header field.
+
+    tcllib matches `(.*?)(WORD)(.*)` again on the rest after each word; the
+    leftmost WORD from where the last one ended is the same match, found
+    without copying the rest each time (which made it quadratic)."""
     from tclbridge.mime.charsets import tcl_decode
 
     out: list[str] = []
-    while True:
-        found = _FIELD.match(field)
-        if not found:
-            break
-        prefix, encoded, field = found.groups()
+    end = 0
+    for found in _WORD.finditer(field):
+        prefix = field[end : found.start()]
         if prefix and not _is_tcl_space(prefix):
             out.append(prefix)
-        enc, _method, data = word_decode(encoded)
+        enc, _method, data = word_decode(found.group())
         out.append(tcl_decode(enc, data))
-    out.append(field)
+        end = found.end()
+    out.append(field[end:])
     return "".join(out)
 
 

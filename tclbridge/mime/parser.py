@@ -222,16 +222,19 @@ class _Headers:
 
     def __init__(self, part: Part) -> None:
         self.part = part
-        self.pending = ""
+        # The lines of the field being read: joined once it is complete, as
+        # appending each continuation line to a string is quadratic.
+        self.pending: list[str] = [""]
 
     def feed(self, line: str, blank: bool) -> bool:
         """One line of the header block; True when the block has ended."""
         if not blank and line[:1] in (" ", "\t"):
-            self.pending += "\n" + line
+            self.pending.append(line)
             return False
-        if self.pending:
-            self._field(self.pending)
-        self.pending = "" if blank else line
+        text = "\n".join(self.pending)
+        if text:
+            self._field(text)
+        self.pending = [""] if blank else [line]
         return blank
 
     def _field(self, text: str) -> None:

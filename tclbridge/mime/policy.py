@@ -41,23 +41,26 @@ def tcl_array_order(keys: Iterable[str]) -> list[str]:
     by bucket, newest entry first. tcllib returns parameters and properties
     straight from such arrays, so their order is this one.
     """
+    # Each bucket is kept newest entry last (adding to the chain's head is
+    # an append) and keys seen in a set: with keys made to collide (the hash
+    # is easy to collide) one long chain would make inserting at its front
+    # and searching it quadratic.
     size = 4
     buckets: list[list[str]] = [[] for _ in range(size)]
-    count = 0
+    seen: set[str] = set()
     for key in keys:
-        bucket = buckets[_tcl_hash(key) & (size - 1)]
-        if key in bucket:
+        if key in seen:
             continue
-        bucket.insert(0, key)
-        count += 1
-        if count >= size * 3:
+        seen.add(key)
+        buckets[_tcl_hash(key) & (size - 1)].append(key)
+        if len(seen) >= size * 3:
             size *= 4
             grown: list[list[str]] = [[] for _ in range(size)]
             for old in buckets:
-                for entry in old:
-                    grown[_tcl_hash(entry) & (size - 1)].insert(0, entry)
+                for entry in reversed(old):
+                    grown[_tcl_hash(entry) & (size - 1)].append(entry)
             buckets = grown
-    return [key for bucket in buckets for key in bucket]
+    return [key for bucket in buckets for key in reversed(bucket)]
 
 
 def _tcl_hash(key: str) -> int:

@@ -69,6 +69,8 @@ class SocketTransport:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock: socket.socket = sock
+        # Taken from the front: a deque, as list.pop(0) is quadratic in the
+        # lines of one read (64 KB of bare LFs took 0.9 s).
         self._lines: deque[str] = deque()
         self._buffer = LineBuffer()
         self._closed = False

@@ -1,0 +1,268 @@
+"""Parsers and codecs run in linear time on hostile input (docs/RELIABILITY.md).
+
+Each guard runs the real Tcl command under `tclbridge run` in a child
+process with a hard limit (tests/support/bounded.py). The inputs are sized
+so that linear code needs a second or two and the quadratic code these
+replaced needs minutes (measured before the fix: e.g. qp_decode on 200 KB of
+blanks took 20 s, so 2 MB would take over half an hour). Nothing is timed
+finely: the limit only tells "linear" from "quadratic", and each guard also
+checks the result. `python -m bench.complexity` measures the same cases at
+n and 8n.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TCLLIB_PRESENT
+from tests.support.bounded import run_python, run_tcl, run_tclsh
+
+MB = 1_000_000
+
+
+def tcl_output(script: str, what: str) -> list[str]:
+    return run_tcl(script, what).split()
+
+
+# -- runs of blanks against backtracking regexes ----------------------------------------
+
+
+def test_qp_decode_of_a_long_run_of_blanks() -> None:
+    out = tcl_output(
+        f"""
+        puts [string length [mime::qp_decode "[string repeat " " {2 * MB}]x"]]
+        puts [string length [mime::qp_decode "[string repeat "\t " {MB}]"]]
+        puts [mime::qp_decode "a[string repeat " " {2 * MB}]\\nb"]
+        """,
+        "mime::qp_decode on 2 MB of blanks",
+    )
+    # Blanks before a line end and at the very end go; others stay.
+    assert out == [str(2 * MB + 1), "0", "a", "b"]
+
+
+def test_getbody_of_a_quoted_printable_part_with_a_long_run_of_blanks() -> None:
+    out = tcl_output(
+        f"""
+        set message "Content-Transfer-Encoding: quoted-printable\\n\\n"
+        append message "[string repeat " " {2 * MB}]x=\\n[string repeat " " {MB}]\\ny\\n"
+        set tok [mime::initialize -string $message]
+        set body [mime::getbody $tok]
+        puts [string length $body]
+        puts [string trim $body]
+        """,
+        "mime::getbody of a QP part with 3 MB of blanks",
+    )
+    # The soft break joins x to the blanks after it, which end a line and go.
+    assert out == [str(2 * MB + 4), "x", "y"]
+
+
+def test_word_decode_of_a_q_word_of_blanks() -> None:
+    out = tcl_output(
+        f"""
+        set r [mime::word_decode "=?UTF-8?Q?[string repeat " " {2 * MB}]x?="]
+        puts [lrange $r 0 1]
+        puts [string length [lindex $r 2]]
+        """,
+        "mime::word_decode of a 2 MB Q word",
+    )
+    assert out == ["utf-8", "quoted-printable", str(2 * MB + 1)]
+
+
+def test_field_decode_of_a_q_word_of_blanks() -> None:
+    out = tcl_output(
+        f"""
+        puts [string length [mime::field_decode "a =?UTF-8?Q?[string repeat "_ " {MB}]x?= b"]]
+        """,
+        "mime::field_decode of a 2 MB Q word",
+    )
+    assert out == [str(2 * MB + len("a x b"))]
+
+
+# -- re-copying the rest of the input after each piece --------------------------------------
+
+
+def test_field_decode_of_many_encoded_words() -> None:
+    words = 300_000
+    out = tcl_output(
+        f"""
+        set field [string repeat "=?UTF-8?Q?a?= " {words}]
+        set decoded [mime::field_decode "$field=?ISO-8859-1?Q?=E9?= end"]
+        puts [string length $decoded]
+        puts [string range $decoded end-5 end]
+        """,
+        f"mime::field_decode of {words:,} encoded words",
+    )
+    # White space between encoded words goes.
+    assert out == [str(words + 5), "a\u00e9", "end"]
+
+
+def test_initialize_with_a_header_folded_over_many_lines() -> None:
+    lines = 2 * MB  # 6 MB of continuation lines
+    out = tcl_output(
+        f"""
+        set folded "Subject: x\\n[string repeat " y\\n" {lines}]"
+        set tok [mime::initialize -string "${{folded}}To: z\\n\\nbody\\n"]
+        set subject [lindex [mime::getheader $tok Subject] 0]
+        puts [string length $subject]
+        puts [string range $subject 0 3]|
+        puts [mime::getheader $tok To]
+        puts [mime::getbody $tok]
+        """,
+        f"mime::initialize with a header folded over {lines:,} lines",
+    )
+    # Continuation lines keep their line breaks, as in tcllib.
+    assert out == [str(1 + 3 * lines), "x", "y|", "z", "body"]
+
+
+def test_qp_encode_of_one_long_line() -> None:
+    size = 12 * MB
+    out = tcl_output(
+        f"""
+        set text [mime::qp_encode [string repeat x {size}]]
+        puts [string length $text]
+        puts [string length [lindex [split $text \\n] 0]]
+        """,
+        "mime::qp_encode of a 12 MB line",
+    )
+    # Soft breaks after each 73 characters (the "=" is the 74th).
+    assert out == [str(size + 2 * ((size - 1) // 73)), "74"]
+
+
+def test_parameters_whose_names_collide_in_tcls_hash(tmp_path: Path) -> None:
+    """Parameters are listed in Tcl's array order, which the bridge works out
+    by replaying Tcl's hash table; names made to share one hash value (any
+    mix of "az" and "bq" blocks) once made that quadratic (2^15: 12 s)."""
+    names = ["".join(blocks) for blocks in itertools.product(("az", "bq"), repeat=17)]
+    message = tmp_path / "params.eml"
+    message.write_text("Content-Type: text/plain" + "".join(f"; {n}=v" for n in names) + "\n\nx\n")
+    out = tcl_output(
+        f"""
+        set f [open {{{message}}} rb]
+        set tok [mime::initialize -string [read $f]]
+        close $f
+        set params [mime::getproperty $tok params]
+        puts [llength $params]
+        puts [lindex $params 1]
+        puts [regexp -all {{="v"}} [mime::buildmessage $tok]]
+        """,
+        f"{len(names):,} colliding Content-Type parameters",
+    )
+    # (Tcl's own dicts and arrays are quadratic on such names: nothing here
+    # makes one.)
+    assert out == [str(2 * len(names)), "v", str(len(names))]
+
+
+# -- parseaddress ------------------------------------------------------------------------------
+
+
+def test_parseaddress_of_a_long_quoted_string_comment_and_literal() -> None:
+    out = tcl_output(
+        f"""
+        set r [mime::parseaddress "\\"[string repeat a {3 * MB}]\\" <a@b.c>"]
+        puts [dict get [lindex $r 0] address]
+        puts [string length [dict get [lindex $r 0] friendly]]
+        set r [mime::parseaddress "a@b.c ([string repeat c {MB}])"]
+        puts [string length [dict get [lindex $r 0] comment]]
+        set r [mime::parseaddress "a@\\[[string repeat 1 {MB}]\\]"]
+        puts [string length [dict get [lindex $r 0] domain]]
+        """,
+        "mime::parseaddress of 5 MB of quoted string, comment and domain literal",
+    )
+    assert out == ["a@b.c", str(3 * MB), str(MB + 2), str(MB + 2)]
+
+
+def test_parseaddress_of_many_recipients() -> None:
+    count = 30_000
+    out = tcl_output(
+        f"""
+        set list {{}}
+        for {{set i 0}} {{$i < {count}}} {{incr i}} {{
+            append list "User $i <user$i@example.com>,[string repeat " " 60]"
+        }}
+        set r [mime::parseaddress $list]
+        puts [llength $r]
+        puts [dict get [lindex $r end] proper]
+        """,
+        f"mime::parseaddress of {count:,} recipients",
+    )
+    assert out == [str(count), "User", str(count - 1), f"<user{count - 1}@example.com>"]
+
+
+def test_parseaddress_of_many_words_dots_and_comments() -> None:
+    count = 200_000
+    out = tcl_output(
+        f"""
+        set r [mime::parseaddress "[string repeat "a " {count}]<x@y>"]
+        puts [string length [dict get [lindex $r 0] phrase]]
+        set r [mime::parseaddress "[string repeat "a." {count}]a@[string repeat "b." {count}]c"]
+        puts [string length [dict get [lindex $r 0] address]]
+        set r [mime::parseaddress "x@y[string repeat " (c)" {count}]"]
+        puts [string length [dict get [lindex $r 0] comment]]
+        """,
+        "mime::parseaddress of 200,000 phrase words, dotted atoms and comments",
+    )
+    assert out == [str(2 * count - 1), str(4 * count + 3), str(4 * count - 1)]
+
+
+def test_parseaddress_recurses_neither_on_empty_elements_nor_on_dotted_phrases() -> None:
+    """tcllib recurses on each empty list element and on each "." of a phrase
+    and fails past ~1000 (COMPAT parseaddress-depth); so did the bridge, with
+    an internal RecursionError. Now a loop: any number parses."""
+    out = tcl_output(
+        """
+        set r [mime::parseaddress "[string repeat , 100000]a@b.c[string repeat , 100000]"]
+        puts [llength $r]
+        puts [dict get [lindex $r 0] address]
+        set r [mime::parseaddress "a b[string repeat ". c" 100000] <x@y>"]
+        puts [dict get [lindex $r 0] address]
+        puts [string length [dict get [lindex $r 0] phrase]]
+        """,
+        "mime::parseaddress of 100,000 empty elements and dots",
+    )
+    # The phrase "a b. c. c ..." is quoted, as it holds specials.
+    assert out == ["1", "a@b.c", "x@y", str(len('"a b"') + 3 * 100_000)]
+
+
+@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+def test_parseaddress_loops_give_tcllibs_results_below_its_depth() -> None:
+    script = """
+    foreach s [list "[string repeat , 300]a@b.c" "a b[string repeat ". c" 300] <x@y>" \\
+                    "x@y[string repeat " (c)" 300]" "a@b;;;" ",;,;a@b" "g: a@b, c@d;;, e" \\
+                    "(x) a (y) @ (z) b (w) , (v) <c@d> (u)" "a@b@c@d" "<@a,,@b:c@d>"] {
+        puts [mime::parseaddress $s]
+    }
+    """
+    assert run_tcl(script, "parseaddress") == run_tclsh(script)
+
+
+# -- capture ---------------------------------------------------------------------------------------
+
+
+def test_capture_summary_of_a_huge_subject() -> None:
+    """The capture server names each message's Subject; the standard
+    library's header parser took a minute on a 400 KB one."""
+    out = run_python(
+        """
+import smtplib, tempfile
+from pathlib import Path
+from tclbridge.capture import Capture
+
+subject = b"=?utf-8?q?caf=C3=A9?= " * 200_000 + b"x " * 200_000
+with tempfile.TemporaryDirectory() as tmp:
+    cap = Capture(Path(tmp, "out"))
+    try:
+        host, port = cap.start()
+        with smtplib.SMTP(host, port, local_hostname="c", timeout=20) as client:
+            client.sendmail("a@x", ["b@y"], b"Subject: " + subject + b"\\r\\n\\r\\nbody\\r\\n")
+    finally:
+        cap.stop()
+    (line,) = cap.summary_lines()
+    print(line[:200])
+""",
+        "capture of a 5 MB Subject",
+    )
+    assert out.startswith("captured 0001.eml: from <a@x> to <b@y>, ")
+    assert ", Subject: cafécafécafé" in out  # no space between adjacent encoded words
