@@ -171,9 +171,20 @@ def check_case(case: Case, *, reference_only: bool = False) -> CaseResult:
     try:
         expected = run_case(case, tclsh_command())
         actual = run_case(case, tclsh_command() if reference_only else bridge_command())
-        differences = compare(expected, actual, aspects=case.aspects,
-                              compat=() if reference_only else case.compat,
-                              unmasked_headers=case.unmasked_headers)
+
+        def differ(reference: Outcome) -> list[Difference]:
+            return compare(reference, actual, aspects=case.aspects,
+                           compat=() if reference_only else case.compat,
+                           unmasked_headers=case.unmasked_headers)
+
+        differences = differ(expected)
+        if differences:
+            # tcllib is not deterministic in one known way: mime 1.7.0 takes a
+            # multipart boundary from [clock seconds] twice, so a second that
+            # ticks in between gives Content-Type a boundary the body does not
+            # use (COMPAT boundary-once). One more reference run tells that
+            # apart; the bridge's outcome stays the one compared.
+            differences = differ(run_case(case, tclsh_command()))
         return CaseResult(case, differences, seconds=time.monotonic() - started)
     except Exception as error:  # a broken case or harness: report, go on with the others
         return CaseResult(case, [], error=f"{type(error).__name__}: {error}",
