@@ -236,7 +236,9 @@ def _capture(
     inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
     if inherited and option is None:
         server = sandbox.inherited_server(inherited)
-        if wanted is None or sandbox.reachable(server):
+        # Only the server of a capturing parent, in this very namespace:
+        # else any loopback server (a local MTA, a tunnel) could pose as it.
+        if sandbox.is_ours(os.environ) and (wanted is None or sandbox.reachable(server)):
             config.server_override = server
             return
     if wanted is None:

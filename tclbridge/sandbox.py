@@ -37,6 +37,9 @@ from pathlib import Path
 
 CAPTURE_ENV = "TCLBRIDGE_CAPTURE"  # DIR: `tclbridge run` captures there, as --capture DIR
 CAPTURE_SERVER_ENV = "TCLBRIDGE_CAPTURE_SERVER"  # HOST:PORT of the running capture server
+# The network namespace that server runs in: a child elsewhere (a stale or
+# made-up variable) must not take some loopback server for the capture.
+CAPTURE_NETNS_ENV = "TCLBRIDGE_CAPTURE_NETNS"
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
@@ -178,6 +181,11 @@ class SendmailShim:
                                              module=_quote(str(module))))
         self.program.chmod(0o755)
         self.covers_system_sendmail = isolation.mounts and self._bind_over_system_sendmail()
+        if isolation.mounts:
+            _hide_mail_queues(self.directory)
+        if isolation.network:
+            # Last, once the mounts are made: nothing may undo them now.
+            drop_escape_capabilities()
 
     def _bind_over_system_sendmail(self) -> bool:
         bound = False
@@ -195,6 +203,66 @@ class SendmailShim:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+# Local MTAs' pickup directories: a root script could drop a message file
+# there for a running MTA outside to deliver. An empty directory goes over each.
+MAIL_QUEUES = ("/var/spool/postfix/maildrop", "/var/spool/exim4/input",
+               "/var/spool/mqueue", "/var/spool/clientmqueue")
+
+
+def _hide_mail_queues(scratch: Path) -> None:
+    empty = scratch / "empty-queue"
+    empty.mkdir(mode=0o555, exist_ok=True)
+    for queue in MAIL_QUEUES:
+        if os.path.isdir(queue) and not os.path.islink(queue):
+            try:
+                _mount(str(empty), queue, None, _MS_BIND)
+            except OSError:
+                pass
+
+
+# Capabilities that let a process (as root, or in its own user namespace)
+# leave or undo the sandbox: setns into the host's network namespace,
+# umount of the sendmail shim, ptrace of a process outside, modules, raw
+# I/O, BPF.
+_CAP_SYS_MODULE, _CAP_SYS_RAWIO, _CAP_SYS_PTRACE, _CAP_SYS_ADMIN, _CAP_BPF = 16, 17, 19, 21, 39
+ESCAPE_CAPABILITIES = (_CAP_SYS_MODULE, _CAP_SYS_RAWIO, _CAP_SYS_PTRACE, _CAP_SYS_ADMIN, _CAP_BPF)
+_PR_CAPBSET_DROP = 24
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_escape_capabilities() -> None:
+    """Give up ESCAPE_CAPABILITIES for this process (a `tclbridge::call`
+    helper runs in it) and for every program it starts (the bounding set),
+    so that a root script cannot join the host's namespaces again."""
+    libc = _libc()
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    for cap in ESCAPE_CAPABILITIES:
+        libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL for a cap this kernel lacks
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        return
+    for cap in ESCAPE_CAPABILITIES:
+        word, bit = divmod(cap, 32)
+        mask = ~(1 << bit) & 0xFFFFFFFF
+        data[word].effective &= mask
+        data[word].permitted &= mask
+        data[word].inheritable &= mask
+    if libc.capset(ctypes.byref(header), data) != 0:
+        code = ctypes.get_errno()
+        raise SandboxError(code, f"cannot drop capabilities: {os.strerror(code)}")
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
@@ -205,6 +273,7 @@ def child_env(server: tuple[str, int], shim: SendmailShim | None,
     env = dict(os.environ if base is None else base)
     host, port = server
     env[CAPTURE_SERVER_ENV] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    env[CAPTURE_NETNS_ENV] = network_namespace()
     if shim is not None:
         path = env.get("PATH", os.defpath)
         env["PATH"] = f"{shim.directory}{os.pathsep}{path}"
@@ -224,6 +293,21 @@ def inherited_server(text: str) -> tuple[str, int]:
     if not loopback:
         raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: not a loopback address")
     return host, port
+
+
+def network_namespace() -> str:
+    """This process's network namespace, as /proc names it ("net:[N]")."""
+    try:
+        return os.readlink("/proc/self/ns/net")
+    except OSError:
+        return ""
+
+
+def is_ours(environ: Mapping[str, str]) -> bool:
+    """Whether the inherited capture server runs in this network namespace,
+    that is, was started by a capturing parent of this process."""
+    marker = environ.get(CAPTURE_NETNS_ENV, "")
+    return marker != "" and marker == network_namespace()
 
 
 def reachable(server: tuple[str, int], timeout: float = 2.0) -> bool:

