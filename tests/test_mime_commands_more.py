@@ -80,6 +80,13 @@ MIME_CHARSETS = [
 ]
 case("reversemapencoding-each", each(MIME_CHARSETS, "mime::reversemapencoding VALUE"))
 case("mapencoding-each", each(MIME_CHARSETS, "mime::mapencoding VALUE"))
+# A -parts tree deeper than a recursive walk takes: Tcl's stack error, as
+# tcllib (it was a Python RecursionError, errorCode TCLBRIDGE INTERNAL).
+case("deep-parts-tree", "set t [mime::initialize -canonical text/plain -string leaf]\n"
+     "for {set i 0} {$i < 1200} {incr i} {\n"
+     "    set t [mime::initialize -canonical multipart/mixed -parts [list $t]]\n}\n"
+     "set r {}\nforeach c {buildmessage getsize} {\n"
+     "    lappend r [catch {mime::$c $t} x] $x $::errorCode\n}\nset r")
 case("mapencoding-args", "list [catch {mime::mapencoding} r] $r "
      "[catch {mime::reversemapencoding a b} r] $r")
 

@@ -66,6 +66,12 @@ def tcl_command(func: Callable[..., Any]) -> Callable[..., tuple]:
             return (TCL_OK, to_tcl(func(*map(from_tk, args))), "")
         except TclFailure as exc:
             return (exc.code, to_tcl(exc.result), to_tcl(exc.errorcode))
+        except RecursionError:
+            # A structure nested past what a recursive walk can take (a
+            # -parts tree thousands deep): Tcl's own error for that, as
+            # tcllib gives it once Tcl's stack runs out.
+            return (TCL_ERROR, "too many nested evaluations (infinite loop?)",
+                    ("TCL", "LIMIT", "STACK"))
         except Exception as exc:  # noqa: BLE001 - this is the boundary
             log.debug("internal error in %s", func.__name__, exc_info=True)
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
