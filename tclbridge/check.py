@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -190,7 +191,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "check", help="run a script under tcllib and under the bridge and compare what they do",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--json", action="store_true", help="print the result as JSON")
-    check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    check.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"stop each run after this long (default {DEFAULT_TIMEOUT:g})")
     check.add_argument("script")
     check.add_argument("args", nargs=argparse.REMAINDER)
@@ -229,6 +230,18 @@ def main(opts: argparse.Namespace) -> int:
     if result.timed_out:
         return 2
     return 0 if result.agree else 1
+
+
+def _seconds(text: str) -> float:
+    """A --timeout: a number of seconds greater than 0 and finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds greater than 0, not {text!r}")
+    return value
 
 
 def _cannot_compare(opts: argparse.Namespace, reason: str, install: str | None = None) -> int:

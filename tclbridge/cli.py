@@ -220,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     _finish(code)
 
 
-_RUN_OPTIONS = ("--capture", "--server", "--cafile", "--tls-no-verify", "--policy")
+_RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--cafile", "--tls-no-verify",
+                "--policy")
 
 
 def _capture(

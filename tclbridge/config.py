@@ -109,8 +109,14 @@ def capture_directory(text: str, from_env: bool = False) -> Path:
     except OSError as exc:
         raise ConfigError(f"{where}: cannot create the directory: "
                           f"{exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"{where}: the directory is not writable")
+    # A real file, not os.access: root passes that for read-only mounts too.
+    try:
+        probe = path / f".tclbridge-probe.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{where}: the directory is not writable: "
+                          f"{exc.strerror or exc}") from None
     return path.resolve()
 
 

@@ -221,3 +221,15 @@ def test_long_values_wrap_side_by_side() -> None:
     right = "".join(row.split("|")[1].strip() for row in rows if "|" in row)
     assert (left, right) == (tcllib_value, bridge_value)
     assert len(rows) == 3  # 72 characters in columns of 26
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1", "soon"])
+def test_a_timeout_that_cannot_work_is_refused(value: str, tmp_path: Path) -> None:
+    (tmp_path / "s.tcl").write_text("puts hi\n")
+    done = subprocess.run([sys.executable, "-m", "tclbridge", "check", "--timeout", value, "s.tcl"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.endswith("argument --timeout: expected a number of seconds greater than 0, "
+                                f"not {value!r}\n")
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr

@@ -286,6 +286,16 @@ def test_capture_into_a_directory_that_cannot_be_made_is_an_error(tmp_path: Path
                     "No such file or directory")
 
 
+def test_capture_into_a_directory_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    # It exists, and even root's os.access says yes; a file cannot be made.
+    (tmp_path / "s.tcl").write_text("puts ran\n")
+    proc = bridge("--capture", "/proc/self", "s.tcl", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(
+        "tclbridge: --capture /proc/self: the directory is not writable: ")
+    assert proc.stderr.count("\n") == 1
+
+
 def test_a_cafile_that_cannot_be_read_is_an_error_at_start(tmp_path: Path) -> None:
     (tmp_path / "s.tcl").write_text("puts ran\n")
     (tmp_path / "junk.pem").write_text("not a certificate\n")
@@ -312,13 +322,15 @@ def _text(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 def test_a_bridge_option_after_the_script_goes_to_the_script_with_a_warning(
         tmp_path: Path) -> None:
     (tmp_path / "s.tcl").write_text("puts $argv\n")
-    proc = bridge("s.tcl", "--capture", "cap", "x", "--server=h:25", cwd=tmp_path)
+    proc = bridge("s.tcl", "--capture", "cap", "x", "--server=h:25", "--capture-max-size", "9",
+                  cwd=tmp_path)
     assert proc.returncode == 0
-    assert proc.stdout == "--capture cap x --server=h:25\n"  # as tclsh would pass them
-    assert proc.stderr == ("tclbridge: warning: --capture --server=h:25 after the script name "
-                           "goes to the script; put bridge options before it\n")
+    # as tclsh would pass them
+    assert proc.stdout == "--capture cap x --server=h:25 --capture-max-size 9\n"
+    assert proc.stderr == ("tclbridge: warning: --capture --server=h:25 --capture-max-size after "
+                           "the script name goes to the script; put bridge options before it\n")
     assert not (tmp_path / "cap").exists()
-    assert tclsh("s.tcl", "--capture", "cap", "x", "--server=h:25",
+    assert tclsh("s.tcl", "--capture", "cap", "x", "--server=h:25", "--capture-max-size", "9",
                  cwd=tmp_path).stdout == proc.stdout
 
 
