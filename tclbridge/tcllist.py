@@ -55,3 +55,47 @@ def split_list(tk: Any, text: str) -> list[str]:
     if "\0" not in text and not has_surrogate(text):
         return list(tk.splitlist(text))
     return list(from_tk(tk.splitlist(tk.call("lrange", to_tk(text), 0, "end"))))
+
+
+LIST_SPACE = frozenset(" \t\n\r\v\f")  # what separates list elements (ASCII only, as in Tcl)
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def scan_element(text: str, start: int) -> tuple[int, str]:
+    """The list element at text[start] (not a separator) as Tcl writes one in
+    a list's string form: braced (braces nest, a backslashed brace does not
+    count, a newline is part of it), double-quoted, or bare with backslash
+    escapes. Returns where it ends and its value. An unclosed brace or quote
+    runs to the end of `text` (so a masked span never stops short). One pass."""
+    opener = text[start]
+    if opener == "{":
+        depth = 0
+        i = start
+        while i < len(text):
+            ch = text[i]
+            if ch == "\\":
+                i += 1
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    return i + 1, text[start + 1:i]
+            i += 1
+        return len(text), text[start + 1:]
+    quoted = opener == '"'
+    value: list[str] = []
+    i = start + 1 if quoted else start
+    while i < len(text):
+        ch = text[i]
+        if quoted and ch == '"':
+            return i + 1, "".join(value)
+        if not quoted and ch in LIST_SPACE:
+            break
+        if ch == "\\" and i + 1 < len(text):
+            i += 1
+            ch = text[i]
+            ch = " " if ch == "\n" else _ESCAPES.get(ch, ch)  # backslash-newline: a space
+        value.append(ch)
+        i += 1
+    return i, "".join(value)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
+import tkinter
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from tclbridge.differential.reference import reference_argv, write_preamble
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.recorder import ServerScript
 from tests.conftest import TCLLIB_PRESENT
+from tests.support.tcl_lists import list_string, tcl_literal
 
 REPO = Path(__file__).resolve().parent.parent
 needs_tcllib = pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
@@ -156,6 +159,10 @@ def test_hide_secrets_linear_on_long_base64() -> None:
     assert hide_secrets(body + "\n" + body, {PASSWORD}) == "<hidden>\n<hidden>"
     odd = "-password \"" + "a" * 1_000_000  # unterminated quote: still one pass
     assert hide_secrets(odd) == "-password <hidden>"
+    unclosed = "-password {" + "{" * 1_000_000  # an unclosed brace runs to the end
+    assert hide_secrets(unclosed + "\nSECRET", {PASSWORD}) == "-password <hidden>"
+    many = "-password " * 500_000  # each value is the next option: looked at once
+    assert hide_secrets(many + "x") == "-password <hidden> " * 250_000 + "x"
 
 
 def test_every_compared_value_masked() -> None:
@@ -179,3 +186,93 @@ def test_every_compared_value_masked() -> None:
     shown = "\n".join(str(d) for d in differences)
     assert HIDDEN in shown
     assert_hidden(shown)
+
+
+# Passwords whose Tcl list form is not one simple word: tcllib's odd-option
+# error quotes each back braced with nesting, with a newline or CR inside the
+# braces, or bare with backslash escapes. Each carries a SECRET... piece.
+HOSTILE_PASSWORDS = [
+    "a{b} SECRETTAIL",  # nested braces
+    "line1\nSECRETLINE",  # a newline inside the braces
+    r"pa ss{w}[o]$rd\Z SECRETSUBST",
+    "trail SECRETBACK\\",  # a trailing backslash: written bare, escaped
+    "shut} SECRETSHUT",  # a lone } (unbalanced: bare, escaped)
+    "open{ SECRETOPEN",  # a lone {
+    "tab\tSECRETTAB x",
+    "cr\rSECRETCR y",
+    "pässwörd {ŝecret} SECRETÜNÏ",  # non-ASCII
+    "pre -password SECRETINNER {x}",  # the option's name inside the value
+    r"back\{slash} SECRETBS",  # a backslashed brace
+]
+SENT_AFTER = ["-header", "From a@x.org", "-atleastone"]
+
+
+def pieces(password: str) -> list[str]:
+    """What must not be shown: the password, and each of its pieces longer
+    than 3 characters (but the option name), as text and as check shows a
+    line (Python's repr)."""
+    words = [password] + [w for w in password.split() if len(w) > 3 and w != "-password"]
+    return sorted({form for w in words for form in (w, repr(w)[1:-1])})
+
+
+@pytest.mark.parametrize("password", [*HOSTILE_PASSWORDS, "}", "{", "", "a\\\nb c"])
+def test_whole_password_word_hidden_and_recovered(password: str) -> None:
+    """The whole list element after -password is hidden, as Tcl writes it, and
+    its value is recovered exactly (to be searched for everywhere else); the
+    bridge's own error ("-password <hidden>") masks to the same text."""
+    tk = tkinter.Tcl()
+    options = ["-servers", "127.0.0.1", "-password"]
+    tcllib = "Invalid option list: " + list_string(tk, *options, password, *SENT_AFTER)
+    bridge = "Invalid option list: " + list_string(tk, *options, HIDDEN, *SENT_AFTER)
+    assert hide_secrets(tcllib) == hide_secrets(bridge) == bridge
+    run = Outcome(exit=0, stdout=tcllib + "\n", stderr="", sessions=[], messages=[])
+    assert secrets_of(run) == ({password} if password != HIDDEN else set())
+    if len(password) >= 4:  # searched for elsewhere, e.g. printed as the script holds it
+        assert hide_secrets(f"pw=<{password}>", secrets_of(run)) == "pw=<<hidden>>"
+
+
+ODD_OPTIONS_HOSTILE = r"""
+package require smtp
+package require mime
+set t [mime::initialize -canonical text/plain -string "hello"]
+# A line that differs between the runs (tcllib's smtp is Tcl procs), so each
+# result is shown; the equal line between keeps the differences apart.
+set differing "procs=[llength [info procs ::smtp::*]]"
+foreach pw [list %s] {
+    catch {smtp::sendmessage $t -servers 127.0.0.1 -username joe -password $pw \
+        -header {From a@x.org} -atleastone} r
+    puts "$differing [string range $r [string first -password $r] end]"
+    puts "next"
+}
+"""
+
+
+@needs_tcllib
+def test_hostile_passwords_hidden_whole_on_both_sides(tmp_path: Path) -> None:
+    """tcllib quotes each password back in its odd-option error, the bridge
+    shows <hidden>: check shows each line with the whole password masked, the
+    two sides alike but for the line's differing word, and no piece of any
+    password anywhere, in text or --json."""
+    script = tmp_path / "hostile.tcl"
+    script.write_text(ODD_OPTIONS_HOSTILE % " ".join(tcl_literal(p) for p in HOSTILE_PASSWORDS))
+    found = run_check_cli(script, "--json")
+    result = json.loads(found.stdout)
+    differences = [d for d in result["differences"] if d["aspect"] == "stdout"]
+    assert len(differences) == len(HOSTILE_PASSWORDS), result
+    for difference in differences:
+        shown = [re.sub(r"procs=\d+", "procs=N", difference[side]) for side in ("tcllib", "bridge")]
+        assert shown[0] == shown[1] == (
+            "'procs=N -password <hidden> -header {From a@x.org} -atleastone\\n'")
+    # The bridge's own error shows none of it, before any masking.
+    bridge = subprocess.run([sys.executable, "-m", "tclbridge", "run", str(script)],
+                            capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert bridge.stdout.split("\n") == [
+        "procs=1 -password <hidden> -header {From a@x.org} -atleastone", "next",
+    ] * len(HOSTILE_PASSWORDS) + [""], bridge.stderr
+    text = run_check_cli(script)
+    assert text.returncode == 1, text.stderr
+    assert text.stdout.count(HIDDEN) >= 2 * len(HOSTILE_PASSWORDS)
+    for output in (found.stdout + found.stderr, text.stdout + text.stderr):
+        assert "SECRET" not in output
+        for password in HOSTILE_PASSWORDS:
+            assert [p for p in pieces(password) if p in output] == []

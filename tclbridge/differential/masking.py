@@ -6,28 +6,29 @@ from __future__ import annotations
 import base64
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from tclbridge.differential.outcome import Outcome
+from tclbridge.tcllist import LIST_SPACE, scan_element
 
 HIDDEN = "<hidden>"
-# The Tcl word after -password, as tcllib quotes an option list back (braced,
-# quoted or bare with backslashes); each alternative takes a character one way only.
-_PASSWORD_WORD = re.compile(
-    r'(-password[ \t]+)(\{[^{}\r\n]*\}|"(?:[^"\\\r\n]|\\.)*"|(?:[^\s\\]|\\.)+)')
+# The option whose next list element (tclbridge.tcllist.scan_element) is a
+# password, as tcllib quotes an option list back.
+_PASSWORD_OPTION = re.compile(r"-password[ \t]+")
 _MIN_SECRET = 4  # shorter literals are not searched for (they would mask common text)
 _MIN_BASE64 = 8  # nor shorter base64 fragments of one
 _BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
-def _tcl_word(word: str) -> str:
-    """The value of a Tcl word as _PASSWORD_WORD matched it (near enough for a search)."""
-    if word.startswith("{") and word.endswith("}"):
-        return word[1:-1]
-    if len(word) > 1 and word.startswith('"') and word.endswith('"'):
-        word = word[1:-1]
-    return re.sub(r"\\(.)", r"\1", word)
+def _password_words(text: str) -> Iterator[tuple[int, int, str]]:
+    """Where each -password value in `text` starts and ends, and the value."""
+    done = 0
+    while match := _PASSWORD_OPTION.search(text, done):
+        start = done = match.end()
+        if start < len(text) and text[start] not in LIST_SPACE:
+            done, value = scan_element(text, start)
+            yield start, done, value
 
 
 def _base64_forms(secret: bytes) -> list[str]:
@@ -46,17 +47,27 @@ def secrets_of(outcome: Outcome) -> set[str]:
     -password value its output quotes (tcllib's odd-option error does)."""
     found = set(outcome.secrets)
     for text in (outcome.stdout, outcome.stderr):
-        found.update(_tcl_word(m.group(2)) for m in _PASSWORD_WORD.finditer(text))
+        found.update(value for _, _, value in _password_words(text))
     found.discard(HIDDEN)
     return found
+
+
+def _hide_password_words(text: str) -> str:
+    out: list[str] = []
+    done = 0
+    for start, end, _ in _password_words(text):
+        out += [text[done:start], HIDDEN]
+        done = end
+    out.append(text[done:])
+    return "".join(out)
 
 
 def hide_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every -password value, and each of `secrets` (as text, as
     UTF-8 read as Latin-1, and any base64 token carrying it, whole), replaced
     by "<hidden>". The one mask for secrets, applied to tcllib's run and the
-    bridge's alike."""
-    text = _PASSWORD_WORD.sub(lambda m: m.group(1) + HIDDEN, text)
+    bridge's alike. The secrets go first, so that one holding "-password" is
+    found whole."""
     literal: set[str] = set()
     encoded: set[str] = set()
     for secret in secrets:
@@ -66,7 +77,7 @@ def hide_secrets(text: str, secrets: Iterable[str] = ()) -> str:
             encoded.update(_base64_forms(raw))
     forms = literal | encoded
     if not forms:
-        return text
+        return _hide_password_words(text)
     pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
     out: list[str] = []
     done = 0  # text[:done] is written; each character is looked at once
@@ -83,7 +94,7 @@ def hide_secrets(text: str, secrets: Iterable[str] = ()) -> str:
         out += [text[done:start], HIDDEN]
         done = end
     out.append(text[done:])
-    return "".join(out)
+    return _hide_password_words("".join(out))
 
 
 # Header values that are random per run (compared lower-case).
