@@ -49,6 +49,14 @@ def _multipart(n: int) -> str:
     return 'Content-Type: multipart/mixed; boundary="b"\n\n' + part * n + "--b--\n"
 
 
+def _nested(n: int) -> str:
+    """n multipart levels around one 200,000-line leaf: the message hardly
+    grows with n, so linear code takes the same time at n and 8n."""
+    leaf = "Content-Type: text/plain\n\n" + "x\r\n" * 200_000
+    heads = "".join(f"Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n" for i in range(n))
+    return heads + leaf + "".join(f"\n--b{i}--\n" for i in reversed(range(n)))
+
+
 def _qp_part(n: int) -> str:
     return "Content-Transfer-Encoding: quoted-printable\n\n" + " " * n + "x\n"
 
@@ -149,6 +157,8 @@ def _cases() -> list[Case]:
              lambda n: "Subject: " + "x" * n + "\n\nbody\n", initialize,
              "mime::initialize -string $input"),
         Case("initialize multipart", 50_000, "parts", _multipart, initialize,
+             "mime::initialize -string $input"),
+        Case("initialize nested multiparts", 30, "levels", _nested, initialize,
              "mime::initialize -string $input"),
         Case("initialize Content-Type params", 50_000, "params", _params, params,
              "mime::getproperty [mime::initialize -string $input] params"),
