@@ -269,6 +269,48 @@ def test_parseaddress_loops_give_tcllibs_results_below_its_depth() -> None:
     assert run_tcl(script, "parseaddress") == run_tclsh(script)
 
 
+# -- setheader ---------------------------------------------------------------------------------
+
+
+def test_setheader_append_many_values() -> None:
+    """setheader returns the header's values before the call: the bridge
+    converted all of them to a Tcl list on every call (20,000 appends:
+    minutes); tcllib hands back the list it holds."""
+    appends = 20_000
+    out = tcl_output(
+        f"""
+        set tok [mime::initialize -canonical text/plain -string x]
+        for {{set i 0}} {{$i < {appends}}} {{incr i}} {{
+            set previous [mime::setheader $tok X-H "v $i" -mode append]
+        }}
+        puts [llength $previous]
+        puts [lindex $previous end]|
+        puts [llength [mime::getheader $tok X-H]]
+        """,
+        f"{appends:,} mime::setheader -mode append on one header",
+    )
+    assert out == [str(appends - 1), "v", f"{appends - 2}|", str(appends)]
+
+
+@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+def test_setheader_results_are_tcllibs_lists() -> None:
+    """The list setheader returns is grown one append at a time: it must
+    stay the string tcllib's list has, for every mode and awkward values."""
+    script = r"""
+    set tok [mime::initialize -canonical text/plain -string x]
+    foreach v [list "#a" "" "a b" "\{" "\}" "x\\" {$y} {[z]} "#b" "q\"" "tab\tnl\n x" a] {
+        puts [mime::setheader $tok X-H $v -mode append]
+        puts [mime::setheader $tok x-h2 $v -mode append]
+    }
+    puts [mime::setheader $tok X-H "#w" -mode write]
+    puts [mime::setheader $tok X-H "#c" -mode append]
+    puts [mime::setheader $tok X-H z -mode delete]
+    puts [mime::setheader $tok X-H "#d" -mode append]
+    puts [mime::setheader $tok x-h2 e -mode append]
+    """
+    assert run_tcl(script, "setheader") == run_tclsh(script)
+
+
 # -- capture ---------------------------------------------------------------------------------------
 
 
