@@ -117,6 +117,37 @@ def test_initialize_with_a_header_folded_over_many_lines() -> None:
     assert out == [str(1 + 3 * lines), "x", "y|", "z", "body"]
 
 
+def test_initialize_of_deeply_nested_multiparts() -> None:
+    """Each multipart level used to read (and strip a CR from) every line of
+    its body again: 240 levels around a 1,000,000-line leaf took minutes."""
+    levels, lines = 240, MB
+    out = tcl_output(
+        f"""
+        set heads {{}}
+        set tails {{}}
+        for {{set i 0}} {{$i < {levels}}} {{incr i}} {{
+            append heads "Content-Type: multipart/mixed; boundary=b$i\\n\\n--b$i\\n"
+            set tails "\\n--b$i--\\n$tails"
+        }}
+        set leaf "Content-Type: text/plain\\n\\n[string repeat "x\\r\\r\\n" {lines}]"
+        set tok [mime::initialize -string "$heads$leaf$tails"]
+        set depth 0
+        while {{[mime::getproperty $tok content] ne "text/plain"}} {{
+            set tok [lindex [mime::getproperty $tok parts] 0]
+            incr depth
+        }}
+        set body [mime::getbody $tok]
+        puts $depth
+        puts [string length $body]
+        puts [string length [string map [list \\r {{}}] $body]]
+        """,
+        f"mime::initialize of {levels} nested multiparts around {lines:,} lines",
+    )
+    # Each level strips one more CR from a line: both are gone in the leaf
+    # ("x\n" per line; tcllib gives the same on a small copy).
+    assert out == [str(levels), str(2 * lines), str(2 * lines)]
+
+
 def test_qp_encode_of_one_long_line() -> None:
     size = 12 * MB
     out = tcl_output(
@@ -236,6 +267,48 @@ def test_parseaddress_loops_give_tcllibs_results_below_its_depth() -> None:
     }
     """
     assert run_tcl(script, "parseaddress") == run_tclsh(script)
+
+
+# -- setheader ---------------------------------------------------------------------------------
+
+
+def test_setheader_append_many_values() -> None:
+    """setheader returns the header's values before the call: the bridge
+    converted all of them to a Tcl list on every call (20,000 appends:
+    minutes); tcllib hands back the list it holds."""
+    appends = 20_000
+    out = tcl_output(
+        f"""
+        set tok [mime::initialize -canonical text/plain -string x]
+        for {{set i 0}} {{$i < {appends}}} {{incr i}} {{
+            set previous [mime::setheader $tok X-H "v $i" -mode append]
+        }}
+        puts [llength $previous]
+        puts [lindex $previous end]|
+        puts [llength [mime::getheader $tok X-H]]
+        """,
+        f"{appends:,} mime::setheader -mode append on one header",
+    )
+    assert out == [str(appends - 1), "v", f"{appends - 2}|", str(appends)]
+
+
+@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+def test_setheader_results_are_tcllibs_lists() -> None:
+    """The list setheader returns is grown one append at a time: it must
+    stay the string tcllib's list has, for every mode and awkward values."""
+    script = r"""
+    set tok [mime::initialize -canonical text/plain -string x]
+    foreach v [list "#a" "" "a b" "\{" "\}" "x\\" {$y} {[z]} "#b" "q\"" "tab\tnl\n x" a] {
+        puts [mime::setheader $tok X-H $v -mode append]
+        puts [mime::setheader $tok x-h2 $v -mode append]
+    }
+    puts [mime::setheader $tok X-H "#w" -mode write]
+    puts [mime::setheader $tok X-H "#c" -mode append]
+    puts [mime::setheader $tok X-H z -mode delete]
+    puts [mime::setheader $tok X-H "#d" -mode append]
+    puts [mime::setheader $tok x-h2 e -mode append]
+    """
+    assert run_tcl(script, "setheader") == run_tclsh(script)
 
 
 # -- capture ---------------------------------------------------------------------------------------

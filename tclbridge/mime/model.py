@@ -125,6 +125,11 @@ class Part:
             raise TclError(f"key {key} not in header")
         return list(self._values[lower])
 
+    def live_values(self, lower: str) -> list[str] | None:
+        """The list holding a header's values (not a copy: callers only read
+        it). Values are only ever appended to it, or the list is replaced."""
+        return self._values.get(lower)
+
     def headers(self) -> list[tuple[str, str]]:
         """`mime::getheader $tok`: every header as written, in order."""
         return self.policy.header_fields(self)

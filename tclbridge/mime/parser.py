@@ -15,13 +15,17 @@ and we keep the differences because scripts can see them:
 
 Parsing runs as generators driven by an explicit stack (`_drive`), so deep
 nesting costs no Python recursion; `MAX_DEPTH` caps it with a clear error.
-Every step walks the input once: the parser is linear in the input size.
+A string is parsed in time linear in its size at any depth: a multipart
+finds its boundary lines in one index of the string's `--` lines instead
+of reading its body again. A file's multipart still reads every line of
+its range (as tcllib does), so nested multiparts in a file cost depth x size.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import os
 import re
 from collections.abc import Generator, Iterator
@@ -170,26 +174,73 @@ def parse_type(value: str) -> tuple[str, dict[str, str]] | None:
 # -- line sources ----------------------------------------------------------------
 
 
+class _Lines:
+    """A string split at LF, shared by every part parsed from it, with an
+    index of its boundary-like lines (made once, on first use) so that a
+    multipart finds its boundaries without reading the lines in between:
+    nested multiparts then cost the size of the string, not depth x size."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self._dashes: dict[tuple[str, int], list[int]] | None = None
+
+    def dashes(self) -> dict[tuple[str, int], list[int]]:
+        """(line without trailing CRs, number of them) -> its line numbers,
+        in order, for every line starting with "--"."""
+        if self._dashes is None:
+            index: dict[tuple[str, int], list[int]] = {}
+            for number, text in enumerate(self.lines):
+                if text.startswith("--"):
+                    key = text.rstrip("\r")
+                    index.setdefault((key, len(text) - len(key)), []).append(number)
+            self._dashes = index
+        return self._dashes
+
+
 @dataclass
 class _LineView:
-    """Lines [start, end) of a string split at LF; `strip` trailing CRs are
+    """Lines [start, end) of a split string; up to `strip` trailing CRs are
     removed from each (one per enclosing multipart, as tcllib does)."""
 
-    lines: list[str]
+    source: _Lines
     start: int
     end: int
     strip: int = 0
 
     def line(self, index: int) -> str:
-        text = self.lines[index]
-        for _ in range(self.strip):
-            if not text.endswith("\r"):
-                break
-            text = text[:-1]
+        text = self.source.lines[index]
+        if self.strip and text.endswith("\r"):
+            text = text[: max(len(text) - self.strip, len(text.rstrip("\r")))]
         return text
 
     def join(self, start: int) -> str:
+        if not self.strip:
+            return "\n".join(self.source.lines[start : self.end])
         return "\n".join(self.line(i) for i in range(start, self.end))
+
+    def boundary_line(self, index: int) -> str:
+        """A line as a multipart compares it with its boundary: one more CR
+        (or nothing from an empty line) removed."""
+        line = self.line(index)
+        return line[:-1] if line.endswith("\r") else line
+
+    def find(self, wanted: str, start: int) -> int:
+        """The first line from `start` whose `boundary_line` is `wanted`
+        (which starts with "--"), or `end`."""
+        # boundary_line removes up to strip + 1 trailing CRs: a line matches
+        # when the rest of it is wanted's own trailing CRs.
+        key = wanted.rstrip("\r")
+        own = len(wanted) - len(key)
+        counts = range(self.strip + 2) if own == 0 else (own + self.strip + 1,)
+        dashes = self.source.dashes()
+        best = self.end
+        for count in counts:
+            numbers = dashes.get((key, count))
+            if numbers:
+                at = bisect.bisect_left(numbers, start)
+                if at < len(numbers) and numbers[at] < best:
+                    best = numbers[at]
+        return best
 
 
 class _FileCursor:
@@ -353,10 +404,10 @@ def _parse_string(view: _LineView, policy: TcllibPolicy, depth: int) -> _Parse:
     part.value = "string"
     part.string = view.join(current)
     if part.content.startswith("message/"):
-        inner = _LineView(view.lines, current, view.end, view.strip)
+        inner = _LineView(view.source, current, view.end, view.strip)
         if part.encoding in ("base64", "quoted-printable"):
             lines = decode_body(part.string, part.encoding).split("\n")
-            inner = _LineView(lines, 0, len(lines))
+            inner = _LineView(_Lines(lines), 0, len(lines))
         child = yield _parse_string(inner, policy, depth + 1)
         _adopt(part, child)
     return part
@@ -366,36 +417,30 @@ def _string_multipart(part: Part, view: _LineView, current: int, depth: int) -> 
     boundary = _boundary(part)
     opening, closing = "--" + boundary, "--" + boundary + "--"
     part.value = "parts"
-    inside, first = False, 0
-    traced: list[str] = []
+    first = -1  # the first line of the piece being read, once inside
     while True:
-        if current >= view.end:
+        found = min(view.find(opening, current), view.find(closing, current))
+        if found >= view.end:
             raise TclError(f"end-of-string encountered while parsing {part.content}")
-        line = view.line(current)
-        current += 1
-        if line.endswith("\r") or line == "":
-            line = line[:-1]
-        if not line.startswith(opening):
-            continue
-        traced.append(line)
-        if not inside:
-            if line == opening:
-                inside, first = True, current
-                continue
-            if line != closing:
-                continue
+        is_closing = view.boundary_line(found) == closing
+        if first < 0 and is_closing:
             # A closing line before any opening one: tcllib tries the
-            # boundary-like lines seen so far as one application/octet-stream part.
-            piece = _LineView(traced, 0, len(traced))
+            # boundary-like lines seen so far as one application/octet-stream
+            # part (read once: a part returns after this).
+            traced = [
+                line
+                for line in map(view.boundary_line, range(current, found + 1))
+                if line.startswith(opening)
+            ]
+            piece = _LineView(_Lines(traced), 0, len(traced))
             yield from _child(part, piece, depth, forced=True)
             return
-        if line not in (opening, closing):
-            continue
-        piece = _LineView(view.lines, first, current - 1, view.strip + 1)
-        yield from _child(part, piece, depth, forced=False)
-        if line == closing:
-            return
-        first = current
+        if first >= 0:
+            piece = _LineView(view.source, first, found, view.strip + 1)
+            yield from _child(part, piece, depth, forced=False)
+            if is_closing:
+                return
+        first = current = found + 1
 
 
 def _child(part: Part, piece: _LineView, depth: int, *, forced: bool) -> _Parse:
@@ -553,7 +598,7 @@ def parse_part(part: Part, policy: TcllibPolicy) -> Part:
         top.file_root = True
         return top
     lines = part.string.split("\n")
-    return _drive(_parse_string(_LineView(lines, 0, len(lines)), policy, 1))
+    return _drive(_parse_string(_LineView(_Lines(lines), 0, len(lines)), policy, 1))
 
 
 def _open_file(path: str) -> BinaryIO:

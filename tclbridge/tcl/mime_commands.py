@@ -19,6 +19,8 @@ from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import Part, configure
 from tclbridge.mime.parser import BodyError
+from tclbridge.tcl.boundary import Converted
+from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
 from tclbridge.tcllist import split_list
 
@@ -66,6 +68,7 @@ class MimeCommands:
         self._uid = 0
         self._parts: dict[str, Part] = {}
         self._tokens: dict[int, str] = {}
+        self._header_lists = HeaderLists(self.tk)
         for name in COMMANDS:
             bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
         # The shim asks for the list, so it is written down once.
@@ -220,7 +223,9 @@ class MimeCommands:
             raise _usage("setheader", " token key value ?arg ...?")
         part = self.part(args[0])
         options = {"-mode": "write", **_options(args[3:])}
-        return part.set_header(args[1], args[2], options["-mode"])
+        previous = self._header_lists.tcl_list(part, args[1])
+        part.set_header(args[1], args[2], options["-mode"])
+        return Converted(previous)
 
     def cmd_encoding(self, *args: str) -> str:
         if len(args) != 1:
