@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from tclbridge.recorder import RecordingServer
+from tests.support.waiting import wait_until_closed
 
 # Header values made up per run: dates, message and content ids.
 _RANDOM_HEADER = re.compile(
@@ -32,6 +33,9 @@ class Received:
 
 
 def received(server: RecordingServer) -> Received:
+    # An aborted session's RSET and QUIT reach the server after the send
+    # has returned (as with tcllib): wait for every connection to end.
+    wait_until_closed(server)
     return Received(
         sessions=[[_SIZE.sub("SIZE=<N>", c) for c in s.commands] for s in server.sessions],
         envelopes=[(m.mail_from, list(m.rcpt_tos)) for m in server.messages],
