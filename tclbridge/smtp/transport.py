@@ -74,6 +74,7 @@ class SocketTransport:
         self._lines: deque[str] = deque()
         self._buffer = LineBuffer()
         self._closed = False
+        self._lingering = False  # handed to the background close of an abort
 
     @classmethod
     def connect(cls, host: str, port: int, timeout: float | None) -> SocketTransport:
@@ -189,6 +190,8 @@ class SocketTransport:
         return f"{host}:{port}"
 
     def close(self) -> None:
+        if self._lingering:
+            return  # the abort's background close owns the socket now
         try:
             self._sock.close()
         except OSError:
@@ -206,6 +209,7 @@ class SocketTransport:
             sock.send(data)
         except (OSError, ValueError):
             pass
+        self._lingering = True
         threading.Thread(target=_linger_close, args=(sock,), daemon=True,
                          name="smtp-abort-close").start()
 
