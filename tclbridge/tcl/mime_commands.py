@@ -7,6 +7,7 @@ the work is done by `tclbridge.mime`.
 from __future__ import annotations
 
 import tkinter
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,9 @@ class MimeCommands:
         self.tk = bridge.tk.tk
         self._uid = 0
         self._parts: dict[str, Part] = {}
-        self._tokens: dict[int, str] = {}
+        # Each part's name, kept after finalize: a container still lists a
+        # finalized sub-part by the name it had, as tcllib does.
+        self._tokens: weakref.WeakKeyDictionary[Part, str] = weakref.WeakKeyDictionary()
         self._header_lists = HeaderLists(self.tk)
         for name in COMMANDS:
             bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
@@ -86,9 +89,10 @@ class MimeCommands:
             ) from None
 
     def token(self, part: Part) -> str:
-        """The token of `part`, giving it one if it was made in Python."""
-        known = self._tokens.get(id(part))
-        if known is not None and self._parts.get(known) is part:
+        """The token of `part` (finalized or not), giving it one if it was
+        made in Python."""
+        known = self._tokens.get(part)
+        if known is not None:
             return known
         return self._add(part)
 
@@ -99,7 +103,7 @@ class MimeCommands:
     def _add(self, part: Part, token: str | None = None) -> str:
         token = token or self._new_token()
         self._parts[token] = part
-        self._tokens[id(part)] = token
+        self._tokens[part] = token
         return token
 
     def split_list(self, text: str) -> list[str]:
@@ -162,14 +166,14 @@ class MimeCommands:
             raise TclError(f"unknown value for -subordinates {which}")
         if which == "all" and part.value == "parts":
             for child in part.parts:
-                self.cmd_finalize(self.token(child), *rest)
+                if not child.finalized:  # tcllib stops there (COMPAT finalize-gone-part)
+                    self.cmd_finalize(self.token(child), *rest)
         elif which == "dynamic":
             # By name, as tcllib: a sub-part finalized before is an error.
             for number in range(len(part.parsed_children), 0, -1):
                 if part.parsed_children[number - 1] is not None:
                     self.cmd_finalize(f"{token}-{number}", *rest)
         del self._parts[token]
-        self._tokens.pop(id(part), None)
         part.finalized = True
         return ""
 
