@@ -2,6 +2,10 @@
 
 Keeps the token table (`::mime::N` <-> `Part`) and nothing else of note:
 the work is done by `tclbridge.mime`.
+
+Token numbers come from one counter, as tcllib's `mime(uid)`: each
+`initialize` and each `parseaddress` takes the next number, also those that
+tcllib's `smtp::sendmessage` makes internally (`skip_numbers`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,14 @@ def _usage(name: str, usage: str) -> TclError:
     return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
 
 
+def no_such_part(reading: str = "header") -> TclError:
+    """tcllib's error for a token that names no part: the first state
+    variable the command reads (`reading`) is missing."""
+    return TclError(
+        f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
+    )
+
+
 def _options(args: Sequence[str]) -> dict[str, str]:
     """Tcl's `array set options $args`."""
     if len(args) % 2:
@@ -84,9 +96,11 @@ class MimeCommands:
         try:
             return self._parts[token]
         except KeyError:
-            raise TclError(
-                f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
-            ) from None
+            raise no_such_part(reading) from None
+
+    def find(self, token: str) -> Part | None:
+        """The part behind `token`, or None."""
+        return self._parts.get(token)
 
     def token(self, part: Part) -> str:
         """The token of `part` (finalized or not), giving it one if it was
@@ -99,6 +113,11 @@ class MimeCommands:
     def _new_token(self) -> str:
         self._uid += 1
         return f"::mime::{self._uid}"
+
+    def skip_numbers(self, count: int) -> None:
+        """Use up `count` token numbers, as tcllib's own calls to mime
+        (parseaddress, initialize) do without the script seeing a token."""
+        self._uid += count
 
     def _add(self, part: Part, token: str | None = None) -> str:
         token = token or self._new_token()
@@ -356,7 +375,7 @@ class MimeCommands:
     def cmd_parseaddress(self, *args: str) -> list[list[str]]:
         if len(args) != 1:
             raise _usage("parseaddress", " string")
-        self._uid += 1  # tcllib spends a token on every parse
+        self.skip_numbers(1)  # tcllib makes a token for every parse
         hostname = str(self.tk.call("info", "hostname"))
         found = parse_address(args[0], hostname)
         return [[x for key in ADDRESS_PROPERTIES for x in (key, item[key])] for item in found]
