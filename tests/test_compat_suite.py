@@ -99,13 +99,22 @@ def _outcome(data: bytes | None = None, *, exit: int | None = 0, stdout: str = "
 
 
 def test_masked_random_values_are_equal() -> None:
-    first = _outcome(_msg(boundary="----- =_AAAA+/=="), stdout="tok ::mime::3 port 40001\n",
+    first = _outcome(_msg(boundary="----- =_AAAA+/=="), stdout="tok ::smtp::3 port 40001\n",
                      stderr='error reading "sock55831c338660"\n')
     second = _outcome(_msg(date="Sun, 29 Nov 2026 01:02:03 +0100", mid="<1.2.3@other>",
                            boundary="----- =_BBBB"),
-                      stdout="tok ::mime::17 port 40002\n", port="40002", size=999,
+                      stdout="tok ::smtp::17 port 40002\n", port="40002", size=999,
                       stderr='error reading "sock7f00aa"\n')
     assert cmp.compare(first, second, aspects=cmp.ASPECTS) == []
+
+
+def test_mime_token_names_are_compared() -> None:
+    """Scripts log mime token names and the bridge names tokens as tcllib
+    does (sendmessage uses up tcllib's numbers): a different name is a
+    difference, not a random value."""
+    diffs = cmp.compare(_outcome(stdout="sent ::mime::5\n"), _outcome(stdout="sent ::mime::3\n"))
+    assert [d.aspect for d in diffs] == ["stdout"]
+    assert "::mime::5" in diffs[0].describe() and "::mime::3" in diffs[0].describe()
 
 
 def test_header_difference_is_reported() -> None:

@@ -270,6 +270,23 @@ set a [mime::initialize -canonical text/plain -string a]
 set m [mime::initialize -canonical multipart/mixed -parts [list $a]]
 mime::finalize $a
 mime::buildmessage $m""")
+# A container lists a finalized sub-part by its old name; no number is used up.
+case("parts-after-part-finalized", """
+set a [mime::initialize -canonical text/plain -string a]
+set m [mime::initialize -canonical multipart/mixed -parts [list $a]]
+mime::finalize $a
+list [mime::getproperty $m parts] [mime::initialize -canonical text/plain -string x]""")
+case("parsed-parts-after-part-finalized", """
+set p [mime::initialize -string \
+    "Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n\ntwo\n--b--\n"]
+mime::finalize ${p}-1
+list [mime::getproperty $p parts] [mime::initialize -canonical text/plain -string x]""")
+case("finalize-all-part-gone-numbers", """
+set a [mime::initialize -canonical text/plain -string a]
+set m [mime::initialize -canonical multipart/mixed -parts [list $a]]
+mime::finalize $a
+catch {mime::finalize $m -subordinates all}
+mime::initialize -canonical text/plain -string x""")
 case("finalize-bad-subordinates", """
 set a [mime::initialize -canonical text/plain -string a]
 list [catch {mime::finalize $a -subordinates bogus} r] $r [mime::getproperty $a content]""")

@@ -110,7 +110,8 @@ _UNIQUE_ID = re.compile(r"<\d+\.\d+\.\d+@[^>\s]*>")  # mime::uniqueID: <pid.secs
 # An RFC 822 date-time as mime::parsedatetime writes it (masked in bodies, where a
 # malformed header block can leave Date lines).
 _DATE_TIME = re.compile(r"\b\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\b")
-_TOKEN = re.compile(r"::(mime|smtp)::\d+")
+# smtp tokens only: mime token names are tcllib's in the bridge (scripts log them).
+_TOKEN = re.compile(r"::(smtp)::\d+")
 _CHANNEL = re.compile(r"\bsock[0-9a-f]+\b")  # Tcl socket channel names
 _SIZE = re.compile(r"\bSIZE=\d+", re.IGNORECASE)
 _GREETING_CMD = re.compile(r"^(EHLO|HELO) (\S+)", re.IGNORECASE)

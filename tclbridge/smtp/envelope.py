@@ -4,6 +4,10 @@ headers it adds to the message.
 
 The caller's part is never changed: headers go on a copy of its top level
 (tcllib means to restore the part afterwards but, through a typo, does not).
+
+`MimeCalls` counts what tcllib does through its mime package on the way
+(each address list it parses, each part it makes), in tcllib's order and
+stopping where tcllib stops, so that a caller can mirror it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,27 @@ from tclbridge.mime.generator import check_headers
 from tclbridge.mime.model import Part, new_part
 from tclbridge.smtp.options import SendOptions, refuse_unsendable
 
+# What mime::parseaddress gives: one property dict per address.
+Addresses = list[dict[str, str]]
+
 # tcllib's literal fallback text when parseaddress finds no address at all:
 # it is written in braces, so "$from" is never substituted.
 _NO_ADDRESS = 'invalid address "$from"'
+
+
+@dataclass
+class MimeCalls:
+    """How many address lists tcllib's sendmessage has parsed (each a
+    `mime::parseaddress`) and how many parts it has made (each a
+    `mime::initialize`: the Bcc digest's two) so far."""
+
+    address_lists: int = 0
+    parts: int = 0
+
+
+class MissingPart(Exception):
+    """The message to send is no part. tcllib notices only after it has
+    parsed the addresses and chosen Date and Message-ID."""
 
 
 @dataclass
@@ -34,18 +56,21 @@ class Envelope:
     originator: str  # as written (the Bcc digest's From)
     subject: str | None  # the first -header Subject, for the Bcc digest
     bcc_prefix: str = field(default="")
+    calls: MimeCalls = field(default_factory=MimeCalls)
 
     def bcc_digest(self) -> Part:
         """tcllib's second message for Bcc recipients: a multipart/digest
-        wrapping the original as message/rfc822."""
+        wrapping the original as message/rfc822 (two parts made)."""
         subject = f"[{self.bcc_prefix}Bcc]"
         if self.subject is not None:
             subject += " " + self.subject
+        self.calls.parts += 1
         inner = new_part(
             canonical="message/rfc822",
             headers=[("Content-Description", "Original Message")],
             parts=[self.message],
         )
+        self.calls.parts += 1
         return new_part(
             canonical="multipart/digest",
             headers=[
@@ -60,8 +85,7 @@ class Envelope:
         )
 
 
-def _first_address(text: str, who: str) -> str:
-    addrs = address.parse_address(text)
+def _first_address(addrs: Addresses, text: str, who: str) -> str:
     if len(addrs) > 1:
         raise TclError(f"too many mailboxes in {who}: {text}")
     error = addrs[0]["error"] if addrs else _NO_ADDRESS
@@ -70,9 +94,9 @@ def _first_address(text: str, who: str) -> str:
     return refuse_unsendable(who, addrs[0]["address"])
 
 
-def _all_addresses(text: str, who: str) -> list[str]:
+def _all_addresses(addrs: Addresses, who: str) -> list[str]:
     result = []
-    for props in address.parse_address(text):
+    for props in addrs:
         if props["error"]:
             raise TclError(f"error in {who}: {props['error']}")
         result.append(refuse_unsendable(who, props["address"]))
@@ -87,8 +111,22 @@ def current_user() -> str:
         return ""
 
 
-def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
+def derive(
+    opts: SendOptions,
+    part: Part | None,
+    user: str | None = None,
+    calls: MimeCalls | None = None,
+) -> Envelope:
+    """The envelope of `part` sent with `opts`. `part` None: the script's
+    token names no part (MissingPart, raised where tcllib fails). `calls`
+    counts tcllib's mime calls as they happen, also when this raises."""
+    calls = MimeCalls() if calls is None else calls
     headers = opts.headers
+
+    def parse(text: str) -> Addresses:
+        calls.address_lists += 1
+        return address.parse_address(text)
+
     resent = any(name.startswith("resent-") for name in headers.order)
     low_prefix, mixed_prefix = ("resent-", "Resent-") if resent else ("", "")
 
@@ -111,10 +149,10 @@ def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
                 originator = current_user() if user is None else user
         if low("From") not in headers:
             headers.add(mixed("From"), originator)
-        sender = _first_address(originator, who)
+        sender = _first_address(parse(originator), originator, who)
         from_text = headers.joined(low("From"))
         if low("Sender") not in headers and originator != from_text:
-            from_address = _first_address_unchecked(from_text, mixed("From"))
+            from_address = _first_address_unchecked(parse(from_text), mixed("From"))
             if from_address != sender:
                 headers.add(mixed("Sender"), from_address)
 
@@ -135,17 +173,23 @@ def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
     bcc_recipients: list[str] = []
     has_bcc = low("Bcc") in headers
     if has_bcc:
-        bcc_recipients = _all_addresses(headers.joined(low("Bcc")), mixed("Bcc"))
+        bcc_recipients = _all_addresses(parse(headers.joined(low("Bcc"))), mixed("Bcc"))
         headers.remove(low("Bcc"))
     if low("To") not in headers:
         headers.add(mixed("Bcc"), "")
 
-    recipients = _all_addresses(recipients_text, who)
+    recipients = _all_addresses(parse(recipients_text), who)
 
-    if low("Date") not in headers and not part.has_header(low("Date")):
+    def given(name: str) -> bool:
+        # tcllib asks the part inside a catch: a missing part has no headers.
+        return low(name) in headers or (part is not None and part.has_header(low(name)))
+
+    if not given("Date"):
         headers.add(mixed("Date"), mime_datetime.now_proper())
-    if low("Message-ID") not in headers and not part.has_header(low("Message-ID")):
+    if not given("Message-ID"):
         headers.add(mixed("Message-ID"), codecs.unique_id())
+    if part is None:
+        raise MissingPart
 
     message = part.copy_top()
     for name, value in headers.items():
@@ -164,12 +208,12 @@ def derive(opts: SendOptions, part: Part, user: str | None = None) -> Envelope:
         originator=originator,
         subject=subject[0] if subject else None,
         bcc_prefix=mixed_prefix,
+        calls=calls,
     )
 
 
-def _first_address_unchecked(text: str, who: str) -> str:
-    """The first address of `text`; tcllib ignores any further ones here."""
-    addrs = address.parse_address(text)
+def _first_address_unchecked(addrs: Addresses, who: str) -> str:
+    """The first address; tcllib ignores any further ones here."""
     error = addrs[0]["error"] if addrs else _NO_ADDRESS
     if error:
         raise TclError(f"error in {who}: {error}")

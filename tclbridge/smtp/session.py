@@ -194,6 +194,8 @@ class Session:
         """What a server refusing every recipient would give, without one."""
         env = self.envelope
         self.enforcer.nothing_sent(env.sender)
+        if env.has_bcc:
+            env.bcc_digest()  # made, as after any first transaction that ends in code 0
         groups = [env.recipients] + ([env.bcc_recipients] if env.has_bcc else [])
         transactions = [[self.policy_refused[r] for r in group] for group in groups]
         return Outcome(0, transactions[0], transactions)

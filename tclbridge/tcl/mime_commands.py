@@ -2,11 +2,16 @@
 
 Keeps the token table (`::mime::N` <-> `Part`) and nothing else of note:
 the work is done by `tclbridge.mime`.
+
+Token numbers come from one counter, as tcllib's `mime(uid)`: each
+`initialize` and each `parseaddress` takes the next number, also those that
+tcllib's `smtp::sendmessage` makes internally (`skip_numbers`).
 """
 
 from __future__ import annotations
 
 import tkinter
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +57,14 @@ def _usage(name: str, usage: str) -> TclError:
     return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
 
 
+def no_such_part(reading: str = "header") -> TclError:
+    """tcllib's error for a token that names no part: the first state
+    variable the command reads (`reading`) is missing."""
+    return TclError(
+        f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
+    )
+
+
 def _options(args: Sequence[str]) -> dict[str, str]:
     """Tcl's `array set options $args`."""
     if len(args) % 2:
@@ -67,7 +80,9 @@ class MimeCommands:
         self.tk = bridge.tk.tk
         self._uid = 0
         self._parts: dict[str, Part] = {}
-        self._tokens: dict[int, str] = {}
+        # Each part's name, kept after finalize: a container still lists a
+        # finalized sub-part by the name it had, as tcllib does.
+        self._tokens: weakref.WeakKeyDictionary[Part, str] = weakref.WeakKeyDictionary()
         self._header_lists = HeaderLists(self.tk)
         for name in COMMANDS:
             bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
@@ -81,14 +96,17 @@ class MimeCommands:
         try:
             return self._parts[token]
         except KeyError:
-            raise TclError(
-                f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
-            ) from None
+            raise no_such_part(reading) from None
+
+    def find(self, token: str) -> Part | None:
+        """The part behind `token`, or None."""
+        return self._parts.get(token)
 
     def token(self, part: Part) -> str:
-        """The token of `part`, giving it one if it was made in Python."""
-        known = self._tokens.get(id(part))
-        if known is not None and self._parts.get(known) is part:
+        """The token of `part` (finalized or not), giving it one if it was
+        made in Python."""
+        known = self._tokens.get(part)
+        if known is not None:
             return known
         return self._add(part)
 
@@ -96,10 +114,15 @@ class MimeCommands:
         self._uid += 1
         return f"::mime::{self._uid}"
 
+    def skip_numbers(self, count: int) -> None:
+        """Use up `count` token numbers, as tcllib's own calls to mime
+        (parseaddress, initialize) do without the script seeing a token."""
+        self._uid += count
+
     def _add(self, part: Part, token: str | None = None) -> str:
         token = token or self._new_token()
         self._parts[token] = part
-        self._tokens[id(part)] = token
+        self._tokens[part] = token
         return token
 
     def split_list(self, text: str) -> list[str]:
@@ -162,14 +185,14 @@ class MimeCommands:
             raise TclError(f"unknown value for -subordinates {which}")
         if which == "all" and part.value == "parts":
             for child in part.parts:
-                self.cmd_finalize(self.token(child), *rest)
+                if not child.finalized:  # tcllib stops there (COMPAT finalize-gone-part)
+                    self.cmd_finalize(self.token(child), *rest)
         elif which == "dynamic":
             # By name, as tcllib: a sub-part finalized before is an error.
             for number in range(len(part.parsed_children), 0, -1):
                 if part.parsed_children[number - 1] is not None:
                     self.cmd_finalize(f"{token}-{number}", *rest)
         del self._parts[token]
-        self._tokens.pop(id(part), None)
         part.finalized = True
         return ""
 
@@ -352,7 +375,7 @@ class MimeCommands:
     def cmd_parseaddress(self, *args: str) -> list[list[str]]:
         if len(args) != 1:
             raise _usage("parseaddress", " string")
-        self._uid += 1  # tcllib spends a token on every parse
+        self.skip_numbers(1)  # tcllib makes a token for every parse
         hostname = str(self.tk.call("info", "hostname"))
         found = parse_address(args[0], hostname)
         return [[x for key in ADDRESS_PROPERTIES for x in (key, item[key])] for item in found]

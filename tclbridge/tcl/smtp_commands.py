@@ -4,6 +4,11 @@ Tcl event loop keeps running while the session talks to the server.
     start PART ARGS  -> job id (options parsed, envelope derived, thread started)
     (the shim vwaits on ::tclbridge::smtp::done($id))
     finish ID        -> tcllib's result, return code 7, or an error
+
+tcllib's sendmessage parses addresses and makes the Bcc digest through its
+mime package, using up token numbers; the engine counts those calls
+(`MimeCalls`) and this layer uses up the same numbers, so that the script's
+next token is named as under tcllib.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclError, TclFailure
 from tclbridge.mime.charsets import python_codec
 from tclbridge.mime.model import validate_header_value
-from tclbridge.smtp.envelope import derive
+from tclbridge.smtp.envelope import MimeCalls, MissingPart, derive
 from tclbridge.smtp.handshake import Connector, TlsPolicy
 from tclbridge.smtp.options import SendOptions, parse_options
 from tclbridge.smtp.session import FinalWait, Outcome, Session
 from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl.eventloop import MainThreadLink
+from tclbridge.tcl.mime_commands import no_such_part
 from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcllist import split_list
 
@@ -42,7 +48,7 @@ class SmtpCommands:
         self.bridge = bridge
         self.link = MainThreadLink(bridge.tk.tk)
         self._ids = itertools.count(1)
-        self._finished: dict[str, Outcome | BaseException] = {}
+        self._finished: dict[str, tuple[Outcome | BaseException, MimeCalls]] = {}
         # How sessions open connections (tests substitute a transport).
         self.connector: Connector = SocketTransport.connect
         bridge.register("::tclbridge::py::smtp::start", self.start)
@@ -59,13 +65,26 @@ class SmtpCommands:
         opts = parse_options(
             self.split_list(args_text), args_text, self.split_list, validate_header_value
         )
-        part = self.bridge.mime.part(token)
-        envelope = derive(opts, part, user=from_tk(tk.globalgetvar("tcl_platform", "user")))
+        # tcllib evaluates -maxsecs while it reads the options.
+        final_wait = self._final_wait(opts.maxsecs)
+        mime = self.bridge.mime
+        calls = MimeCalls()
+        try:
+            envelope = derive(
+                opts, mime.find(token), user=from_tk(tk.globalgetvar("tcl_platform", "user")),
+                calls=calls,
+            )
+        except MissingPart:
+            raise no_such_part() from None
+        finally:
+            mime.skip_numbers(calls.address_lists)
+        if isinstance(final_wait, TclError):
+            raise final_wait  # tcllib: only after the message went out (docs/COMPAT.md)
         settings = settings_from_config(
             self.bridge.config,
             hostname=str(tk.call("info", "hostname")),
             encoding=python_codec(str(tk.call("encoding", "system"))),
-            final_wait=self._final_wait(opts.maxsecs),
+            final_wait=final_wait,
             connect=self.connector,
         )
         session = Session(
@@ -80,13 +99,15 @@ class SmtpCommands:
                 return exc
 
         def done(result: Outcome | BaseException) -> None:
-            self._finished[job] = result
+            self._finished[job] = (result, calls)
             tk.setvar(f"{DONE_VAR}({job})", "1")
 
         self.link.start_thread(work, done)
         return job
 
-    def _final_wait(self, maxsecs: str) -> FinalWait:
+    def _final_wait(self, maxsecs: str) -> FinalWait | TclError:
+        """How long to wait for the reply to the final dot, or the error
+        tcllib would meet there. Raises what tcllib raises at once."""
         tk = self.bridge.tk.tk
         try:
             answer = tk.call("::tclbridge::smtp::final_wait", to_tk(maxsecs))
@@ -96,8 +117,7 @@ class SmtpCommands:
             raise TclError(from_tk(str(exc)), code) from None
         shown, mode, value = (str(v) for v in tk.splitlist(answer))
         if mode == "error":
-            # tcllib hits this only after the message went out (docs/COMPAT.md).
-            raise TclError(value)
+            return TclError(value)
         return FinalWait(shown, None if mode == "nowait" else float(value))
 
     def _policy_caller(self, opts: SendOptions) -> TlsPolicy | None:
@@ -118,7 +138,8 @@ class SmtpCommands:
     def finish(self, job: str) -> Any:
         tk = self.bridge.tk.tk
         tk.unsetvar(f"{DONE_VAR}({job})")
-        outcome = self._finished.pop(job)
+        outcome, calls = self._finished.pop(job)
+        self.bridge.mime.skip_numbers(calls.parts)
         if isinstance(outcome, BaseException):
             raise outcome
         if outcome.code == TCL_ERROR:

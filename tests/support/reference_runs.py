@@ -1,17 +1,20 @@
 """One Tcl script under tclsh + tcllib and under the bridge (`tclbridge run`),
-each against its own fresh aiosmtpd RecordingServer on 127.0.0.1, with what
+each against its own fresh aiosmtpd RecordingServers on 127.0.0.1, with what
 each printed and what each server received, comparable for equality."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tclbridge.differential.compat import apply_compat
 from tclbridge.differential.run import ServerSpec, run_against_servers
+from tclbridge.recorder import ServerScript
 
 HAVE_TCLSH = shutil.which("tclsh") is not None
 _RANDOM_HEADER = re.compile(
@@ -29,13 +32,23 @@ class Run:
     messages: list[bytes]  # as delivered, made-up header values masked
 
 
-def run(script: Path, *, bridge: bool, timeout: float = 60) -> Run:
-    """`script HOST PORT` under the bridge or under tclsh. tcllib's messages
-    get the COMPAT entries every script sees (cte-once, bare-cr...)."""
+def run(
+    script: Path,
+    *,
+    bridge: bool,
+    timeout: float = 60,
+    servers: Sequence[ServerScript] = (ServerScript(),),
+    env: Mapping[str, str] | None = None,
+) -> Run:
+    """`script HOST PORT ...` (a port per server in `servers`) under the
+    bridge or under tclsh, with `env` added to the environment. tcllib's
+    messages get the COMPAT entries every script sees (cte-once, bare-cr...)."""
     command = [sys.executable, "-m", "tclbridge", "run"] if bridge else ["tclsh"]
     outcome = run_against_servers(
-        lambda servers: [*command, str(script), servers[0].host, str(servers[0].port)],
-        [ServerSpec()], timeout=timeout,
+        lambda started: [*command, str(script), started[0].host,
+                         *(str(server.port) for server in started)],
+        [ServerSpec(server) for server in servers], timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
     )
     if not bridge:
         outcome = apply_compat(outcome, [{"entry": "cte-once"}, {"entry": "bare-cr"}])
