@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 XVFB_INSTALL = "apt-get install -y xvfb"
 # Where Xlib looks for a local display's socket file; hidden from check's runs.
@@ -31,7 +33,7 @@ STOP_TIMEOUT = 5.0
 SCREEN = "1280x1024x24"
 
 
-class DisplayError(OSError):
+class DisplayError(Exception):
     """Xvfb could not be started."""
 
 
@@ -61,7 +63,7 @@ def xvfb_display(program: str, *, namespace_only: bool,
     except OSError as exc:
         os.close(read_fd)
         errors.close()
-        raise DisplayError(exc.errno, f"cannot start Xvfb: {exc.strerror or exc}") from None
+        raise DisplayError(f"cannot start Xvfb: {exc.strerror or exc}") from None
     finally:
         os.close(write_fd)
     try:
@@ -101,3 +103,78 @@ def _display_number(read_fd: int, deadline: float) -> str | None:
             return None
     number = text.strip().decode("ascii", "replace")
     return number if number.isdigit() else None
+
+
+# Tk's errors when `package require Tk` cannot open the display.
+_NO_DISPLAY = re.compile(r'^(couldn\'t connect to display "[^"\n]*"'
+                         r"|no display name and no \$DISPLAY environment variable)$")
+
+
+def tk_display_error(exit_code: int | None, stderr: str) -> str | None:
+    """Tk's error text when a run ended on an uncaught failure to open the X
+    display (errorInfo on stderr, exit 1); else None."""
+    if exit_code != 1:
+        return None
+    lines = stderr.splitlines()
+    for line, after in zip(lines, lines[1:], strict=False):
+        if _NO_DISPLAY.match(line) and after.startswith("    while executing"):
+            return line
+    return None
+
+
+@dataclass(frozen=True)
+class RunDisplay:
+    """Where the X display of each of check's runs comes from."""
+
+    xvfb: str | None  # Xvfb: each run gets a private display
+    namespace_only: bool  # the runs are in a private network namespace
+    user_display: str | None  # $DISPLAY, passed on when there is no Xvfb
+
+    @classmethod
+    def choose(cls, environ: Mapping[str, str], *, private_network: bool) -> RunDisplay:
+        return cls(find_xvfb(), private_network, environ.get("DISPLAY") or None)
+
+    @property
+    def hide(self) -> tuple[str, ...]:
+        """Host directories the runs must not see: with a private display,
+        the desktop's X socket files (the display a user sees, and every Tk
+        program on it that `send` could drive)."""
+        return (X_SOCKET_DIR,) if self.xvfb and self.namespace_only else ()
+
+    @property
+    def tcp_unreachable(self) -> bool:
+        """The user's display is a TCP one (`localhost:10` from ssh -X), which
+        the runs' private network namespace cannot reach."""
+        host = (self.user_display or "").rpartition(":")[0]
+        return self.namespace_only and host not in ("", "unix") and not host.startswith("/")
+
+    def warning(self) -> str | None:
+        """The line to print at start when the runs share the user's display."""
+        if self.xvfb or not self.user_display or self.tcp_unreachable:
+            return None
+        return (f"tclbridge: warning: Xvfb is not installed, so a Tk script's windows open "
+                f"on your display {self.user_display}, outside the sandbox "
+                f"(install it: {XVFB_INSTALL})")
+
+    @contextlib.contextmanager
+    def for_run(self) -> Iterator[dict[str, str]]:
+        """The environment a run's X display needs (started here, stopped
+        when the block ends)."""
+        if self.xvfb is None:
+            yield {}
+            return
+        with xvfb_display(self.xvfb, namespace_only=self.namespace_only) as name:
+            yield {"DISPLAY": name}
+
+    def unusable(self, error: str) -> str:
+        """Why a Tk script could not run under check, and the way out, in one line."""
+        if self.xvfb:
+            return f"the script needs Tk, and the private X display failed ({error})"
+        way_out = f"install Xvfb ({XVFB_INSTALL}) and check gives each run a private display"
+        if self.user_display is None:
+            return f"the script needs Tk, and DISPLAY is not set; {way_out}"
+        if self.tcp_unreachable:
+            return (f"the script needs Tk, and DISPLAY={self.user_display} is a TCP display "
+                    f"(ssh -X?), which check's private network namespace cannot reach; "
+                    f"{way_out}")
+        return f"the script needs Tk, and the X display cannot be used ({error}); {way_out}"
