@@ -56,6 +56,7 @@ def xvfb_display(program: str, *, namespace_only: bool,
     argv = [program, "-displayfd", str(write_fd), "-screen", "0", SCREEN, "-nolisten", "tcp"]
     if namespace_only:
         argv += ["-nolisten", "unix", "-nolock"]
+    argv = _ended_with_this_thread(argv)
     errors = tempfile.TemporaryFile()
     try:
         proc = subprocess.Popen(argv, pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
@@ -85,6 +86,15 @@ def xvfb_display(program: str, *, namespace_only: bool,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _ended_with_this_thread(argv: list[str]) -> list[str]:
+    """A process killed by SIGTERM or SIGKILL runs no `finally`: Xvfb must
+    not outlive it. setpriv (util-linux) asks the kernel to send it SIGTERM
+    when the thread that started it ends (PR_SET_PDEATHSIG, kept across
+    exec); Python's preexec_fn could do the same, but is unsafe with threads."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
 
 
 def _display_number(read_fd: int, deadline: float) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ import pytest
 
 from tclbridge.display import XVFB_INSTALL, DisplayError, find_xvfb, xvfb_display
 from tests.support.reference_runs import HAVE_TCLSH
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT = 60.0  # seconds a whole check may take (two runs of under 2 s here)
@@ -210,3 +212,50 @@ def test_xvfb_start_is_bounded(tmp_path: Path) -> None:
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may wait long for its reaper)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_private_display_ends_with_a_killed_check(tmp_path: Path) -> None:
+    """`kill -9` of check (no cleanup code runs) still ends its Xvfb, and
+    with it the Tk run that would wait on it for ever."""
+    ready = tmp_path / "ready"
+    (tmp_path / "hang.tcl").write_text(f"package require Tk\nclose [open {ready} w]\n")
+    proc = subprocess.Popen([sys.executable, "-m", "tclbridge", "check", "hang.tcl"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**environment(), "PYTHONPATH": str(REPO)})
+    try:
+        def xvfb_children() -> list[int]:
+            return [child for child in _children(proc.pid)
+                    if b"Xvfb" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+        # The tcllib run is up on its display (killed before Xvfb announced
+        # its number, Xvfb would die of SIGPIPE).
+        assert wait_until(ready.exists, timeout=LIMIT)
+        servers = xvfb_children()
+        assert servers
+    finally:
+        proc.kill()
+        proc.wait(LIMIT)
+    ended = wait_until(lambda: not any(_running(pid) for pid in servers), timeout=10)
+    for pid in filter(_running, servers):
+        os.kill(pid, signal.SIGKILL)  # not to leave them behind when this fails
+    assert ended, "check's Xvfb outlived it"
