@@ -3,7 +3,8 @@
 A script that loads Tk needs an X server. check runs both implementations
 in a private network namespace (tclbridge.sandbox), where the abstract unix
 sockets of the desktop's X server and every TCP display (`localhost:10`
-from `ssh -X`) are out of reach; only its /tmp/.X11-unix socket file is not.
+from `ssh -X`) are out of reach; Xlib falls back to the socket file in
+/tmp/.X11-unix, which works from any network namespace.
 An X server is also a way out of the sandbox: Tk's `send` runs commands in
 any other Tk program on the same display. So when Xvfb is installed each
 run gets a private one, listening only inside the namespace, and the host's
@@ -101,9 +102,11 @@ def _display_number(read_fd: int, deadline: float) -> str | None:
     """The number Xvfb writes (digits and a newline) when it is ready; None
     if it exits first or misses the deadline."""
     text = b""
+    ready = select.poll()  # not select(): any descriptor number
+    ready.register(read_fd, select.POLLIN)
     while not text.endswith(b"\n"):
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+        if left <= 0 or not ready.poll(left * 1000):
             return None
         chunk = os.read(read_fd, 16)
         if not chunk:
