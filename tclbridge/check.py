@@ -18,6 +18,10 @@ The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcl
 knows no policy, so its relay, recipient and TLS rules would only be differences.
 A run stopped at --timeout did not finish, so it is never reported as agreeing:
 check exits 2 and names the run(s) that timed out.
+A Tk script runs until it destroys `.` or exits, as under tclsh. With Xvfb
+installed each run gets a private X display inside the namespace, and the
+host's X sockets are hidden (tclbridge.display); else DISPLAY is passed on.
+A script that needs Tk and gets no display makes check exit 2 with one line.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from tclbridge.differential.reference import (
     write_preamble,
 )
 from tclbridge.differential.run import ServerSpec, run_against_servers
+from tclbridge.display import XVFB_INSTALL, DisplayError, RunDisplay, tk_display_error
 from tclbridge.policy import POLICY_ENV
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.sandbox import CAPTURE_ENV, SandboxError, SendmailShim, child_env, isolate
@@ -124,10 +129,13 @@ def _shape(outcome: Outcome) -> str:
 
 def run_check(script: str, args: Sequence[str], *, tclsh: str,
               timeout: float = DEFAULT_TIMEOUT,
-              shim: SendmailShim | None = None) -> CheckResult:
+              shim: SendmailShim | None = None,
+              display: RunDisplay | None = None) -> CheckResult:
     """Run `script` under tclsh + tcllib, then under the bridge, and compare.
     Each run's children (a `tclbridge run`, `shim` as sendmail) send to that
-    run's server."""
+    run's server. `display` gives each run its X display (default: the
+    environment's DISPLAY)."""
+    displays = display or RunDisplay(None, False, os.environ.get("DISPLAY"))
 
     def server(servers: Sequence[RecordingServer]) -> tuple[str, int]:
         return servers[0].host, servers[0].port
@@ -145,13 +153,15 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
     without_capture = {k: v for k, v in os.environ.items() if k != CAPTURE_ENV}
     with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
         preamble = write_preamble(Path(tmp))
-        tcllib = run_against_servers(
-            lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
-            [ServerSpec(CHECK_SERVER)], timeout=timeout, env=without_capture,
-            server_env=children)
+        with displays.for_run() as x_env:
+            tcllib = run_against_servers(
+                lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
+                [ServerSpec(CHECK_SERVER)], timeout=timeout, env={**without_capture, **x_env},
+                server_env=children)
     without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
-    bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
-                                 env=without_policy, server_env=children)
+    with displays.for_run() as x_env:
+        bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
+                                     env={**without_policy, **x_env}, server_env=children)
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
     return CheckResult(script, list(args), tcllib, bridge, differences,
                        frozenset(secrets_of(tcllib) | secrets_of(bridge)))
@@ -214,15 +224,24 @@ def main(opts: argparse.Namespace) -> int:
         isolation = isolate()
     except SandboxError as exc:
         return _cannot_compare(opts, str(exc))
-    warning = isolation.warning()
-    if warning:
-        print(warning, file=sys.stderr)
-    shim = SendmailShim(isolation)
+    display = RunDisplay.choose(os.environ, private_network=isolation.network)
+    for warning in (isolation.warning(), display.warning()):
+        if warning:
+            print(warning, file=sys.stderr)
+    shim = SendmailShim(isolation, hide=display.hide)
     try:
         result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
-                           shim=shim)
+                           shim=shim, display=display)
+    except DisplayError as exc:
+        return _cannot_compare(opts, str(exc))
     finally:
         shim.cleanup()
+    # Both runs failing alike to open the display would read as "same".
+    no_display = (tk_display_error(result.tcllib.exit, result.tcllib.stderr)
+                  or tk_display_error(result.bridge.exit, result.bridge.stderr))
+    if no_display:
+        return _cannot_compare(opts, display.unusable(no_display),
+                               install=None if display.xvfb else XVFB_INSTALL)
     if opts.json:
         print(json.dumps(result.to_json(), indent=1))
     else:

@@ -133,7 +133,20 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig) -> int:
         return 1
     finally:
         _flush_tcl(tk)
+    _run_tk_main_loop(tk)
     return 0
+
+
+def _run_tk_main_loop(tk: object) -> None:
+    """What tclsh and wish do after a script that ended without an error: if
+    it loaded Tk, serve events until every Tk main window is destroyed
+    (`destroy .`); `exit` ends the process from inside. tkinter's mainloop
+    is Tk_MainLoop (it waits in Tcl_DoOneEvent while any main window of this
+    process exists) and returns at once when Tk was never loaded."""
+    try:
+        tk.mainloop(0)  # type: ignore[attr-defined]
+    finally:
+        _flush_tcl(tk)
 
 
 def _strip_source_frame(info: str) -> str:

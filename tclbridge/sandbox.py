@@ -31,7 +31,7 @@ import struct
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,9 +171,11 @@ exec {python} -I -S {module} "$@"
 
 class SendmailShim:
     """A directory with a `sendmail` that delivers to $TCLBRIDGE_CAPTURE_SERVER;
-    with a private mount namespace it is also bound over /usr/sbin/sendmail."""
+    with a private mount namespace it is also bound over /usr/sbin/sendmail,
+    and local MTAs' queues and the directories in `hide` are covered by an
+    empty one."""
 
-    def __init__(self, isolation: Isolation) -> None:
+    def __init__(self, isolation: Isolation, hide: Sequence[str] = ()) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="tclbridge_sendmail_"))
         self.program = self.directory / "sendmail"
         module = Path(__file__).with_name("sendmail_shim.py")
@@ -182,7 +184,7 @@ class SendmailShim:
         self.program.chmod(0o755)
         self.covers_system_sendmail = isolation.mounts and self._bind_over_system_sendmail()
         if isolation.mounts:
-            _hide_mail_queues(self.directory)
+            _hide_directories(self.directory, (*MAIL_QUEUES, *hide))
         if isolation.network:
             # Last, once the mounts are made: nothing may undo them now.
             drop_escape_capabilities()
@@ -209,13 +211,13 @@ MAIL_QUEUES = ("/var/spool/postfix/maildrop", "/var/spool/exim4/input",
                "/var/spool/mqueue", "/var/spool/clientmqueue")
 
 
-def _hide_mail_queues(scratch: Path) -> None:
+def _hide_directories(scratch: Path, directories: Sequence[str]) -> None:
     empty = scratch / "empty-queue"
     empty.mkdir(mode=0o555, exist_ok=True)
-    for queue in MAIL_QUEUES:
-        if os.path.isdir(queue) and not os.path.islink(queue):
+    for directory in directories:
+        if os.path.isdir(directory) and not os.path.islink(directory):
             try:
-                _mount(str(empty), queue, None, _MS_BIND)
+                _mount(str(empty), directory, None, _MS_BIND)
             except OSError:
                 pass
 

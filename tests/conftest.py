@@ -7,6 +7,7 @@ import pytest
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
+from tclbridge.display import find_xvfb, xvfb_display
 from tclbridge.recorder import RecordingServer, ServerScript
 
 TCLLIB_PRESENT = shutil.which("tclsh") is not None
@@ -35,3 +36,14 @@ def server() -> Iterator[RecordingServer]:
 def scripted_server(**script: object) -> RecordingServer:
     """A recording server with these ServerScript fields; `with` starts it."""
     return RecordingServer(ServerScript(**script))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    """A real X server (Xvfb), reachable as a desktop's is: by its abstract
+    socket from this network namespace and by its /tmp/.X11-unix socket file
+    from any."""
+    xvfb = find_xvfb()
+    assert xvfb, "Xvfb must be installed (scripts/bootstrap.sh does it)"
+    with xvfb_display(xvfb, namespace_only=False) as name:
+        yield name

@@ -1,45 +1,16 @@
 """A Tk window stays responsive while a send waits on a slow server (on a
-real X server: Xvfb, started here)."""
+real X server: Xvfb, the `display` fixture)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import scripted_server
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    xvfb = shutil.which("Xvfb")
-    assert xvfb, "Xvfb must be installed (scripts/bootstrap.sh does it)"
-    for number in range(91, 120):
-        if not os.path.exists(f"/tmp/.X11-unix/X{number}"):
-            break
-    name = f":{number}"
-    proc = subprocess.Popen(
-        [xvfb, name, "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(f"/tmp/.X11-unix/X{number}"):
-            assert time.monotonic() < deadline, "Xvfb did not start"
-            assert proc.poll() is None, "Xvfb exited"
-            time.sleep(0.05)
-        yield name
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 TK_SCRIPT = r"""
