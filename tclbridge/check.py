@@ -56,7 +56,14 @@ from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.display import XVFB_INSTALL, DisplayError, RunDisplay, tk_display_error
 from tclbridge.policy import POLICY_ENV
 from tclbridge.recorder import RecordingServer, ServerScript
-from tclbridge.sandbox import CAPTURE_ENV, SandboxError, SendmailShim, child_env, isolate
+from tclbridge.sandbox import (
+    CAPTURE_ENV,
+    CaptureEndpoint,
+    SandboxError,
+    SendmailShim,
+    child_env,
+    isolate,
+)
 
 DEFAULT_TIMEOUT = 60.0
 # Like capture mode: accept everything, offer AUTH so that scripts with
@@ -142,7 +149,7 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
 
     def children(servers: Sequence[RecordingServer]) -> dict[str, str]:
         path = {"PATH": os.environ.get("PATH", os.defpath)}
-        return child_env(server(servers), shim, base=path)
+        return child_env(CaptureEndpoint(server(servers)), shim, base=path)
 
     def bridge_argv(servers: Sequence[RecordingServer]) -> list[str]:
         host, port = server(servers)

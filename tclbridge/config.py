@@ -65,6 +65,10 @@ def _env_flag(name: str, default: bool) -> bool:
 class BridgeConfig:
     # Send every connection here instead of the script's -servers/-ports.
     server_override: tuple[str, int] | None = None
+    # With server_override: where a -tlsimport 1 connection (TLS from its
+    # first byte) goes instead, when the server listens for those apart (a
+    # capture server does); None sends it to server_override too.
+    implicit_tls_override: tuple[str, int] | None = None
     # Multiplies tcllib's per-command timeouts (tests scale them down).
     timeout_scale: float = field(default_factory=_timeout_scale)
     # Extra CA certificates trusted for TLS, besides the system store.
