@@ -298,7 +298,7 @@ def _send_to_capture(config: BridgeConfig, endpoint: CaptureEndpoint) -> None:
     any the user trusts)."""
     config.server_override = endpoint.server
     config.implicit_tls_override = endpoint.implicit_tls
-    if endpoint.cafile is not None:
+    if endpoint.cafile is not None and endpoint.cafile not in config.cafiles:
         from tclbridge.sandbox import CAPTURE_CAFILE_ENV
 
         check_cafiles([endpoint.cafile], CAPTURE_CAFILE_ENV)

@@ -283,20 +283,17 @@ class CaptureEndpoint:
     cafile: str | None = None  # the CA certificate its server certificate comes from
 
 
-def _host_port(address: tuple[str, int]) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def child_env(endpoint: CaptureEndpoint, shim: SendmailShim | None,
               base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default os.environ) with the capture server and the shim's PATH."""
+    from tclbridge.config import format_host_port
+
     env = dict(os.environ if base is None else base)
     for name in (CAPTURE_TLS_SERVER_ENV, CAPTURE_CAFILE_ENV):
         env.pop(name, None)  # not a previous capture's
-    env[CAPTURE_SERVER_ENV] = _host_port(endpoint.server)
+    env[CAPTURE_SERVER_ENV] = format_host_port(endpoint.server)
     if endpoint.implicit_tls is not None:
-        env[CAPTURE_TLS_SERVER_ENV] = _host_port(endpoint.implicit_tls)
+        env[CAPTURE_TLS_SERVER_ENV] = format_host_port(endpoint.implicit_tls)
     if endpoint.cafile is not None:
         env[CAPTURE_CAFILE_ENV] = endpoint.cafile
     env[CAPTURE_NETNS_ENV] = network_namespace()
