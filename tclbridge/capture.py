@@ -2,13 +2,17 @@
 
 A `RecordingServer` on 127.0.0.1 accepts everything (any AUTH PLAIN/LOGIN
 credentials too), of any size unless ``max_size`` is given (advertised as
-SIZE; a message above it gets a 552). Each message is streamed to a temp file
+SIZE; a message above it gets a 552). It offers STARTTLS, and implicit TLS
+on a second port for -tlsimport 1, with a certificate from a CA made at
+start (tclbridge.throwaway_ca) that the bridge is told to trust
+(`Capture.endpoint`). Each message is streamed to a temp file
 in DIR as it arrives (memory stays flat whatever its size), and saved before
 the client gets its 250, so a later crash cannot lose it, as ``DIR/NNNN.eml``
 (the message as delivered: dot-stuffing removed, CRLF line endings; linked
 into place complete, never partial) and ``DIR/NNNN.json`` (envelope, plus the session's
 client commands and server replies up to the 250 for this message, AUTH
-payloads hidden). Numbering continues after the numbered files already in DIR.
+payloads hidden, and "tls": how the message came, or null for plain text).
+Numbering continues after the numbered files already in DIR.
 With a site policy, each .json also lists the policy's decisions for the
 session ("policy"), and a send the policy kept off the network entirely (every
 recipient refused) gets a ``DIR/NNNN.json`` of its own with "file": null.
@@ -23,13 +27,16 @@ import itertools
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tclbridge.policy import PolicyJournal
-from tclbridge.recorder import Delivery, RecordingServer, ServerScript, Unstuffer
+from tclbridge.recorder import Delivery, RecordingServer, ServerScript, TlsUse, Unstuffer
+from tclbridge.sandbox import CaptureEndpoint
 
 _NUMBERED = re.compile(r"^(\d+)\.(?:eml|json)$")
 HEAD_LIMIT = 262144  # bytes of a message kept in memory to read its Subject from
@@ -65,17 +72,41 @@ class Capture:
         # SMTPUTF8 as a modern relay does (non-ASCII local parts need it).
         # "SIZE" without a number: clients still declare sizes, and no limit is set.
         size = "SIZE" if max_size is None else f"SIZE {max_size}"
-        script = ServerScript(capabilities=["AUTH PLAIN LOGIN", "SMTPUTF8", size])
-        self._server = RecordingServer(script, host, data_sink=lambda: _Spool(self))
+        self._script = ServerScript(
+            capabilities=["AUTH PLAIN LOGIN", "SMTPUTF8", size, "STARTTLS"])
+        self._host = host
+        self._server: RecordingServer | None = None
+        self._ca_directory: Path | None = None
+        self.endpoint: CaptureEndpoint | None = None  # once started
         self._lock = threading.Lock()
 
     def start(self) -> tuple[str, int]:
+        """Start the server; its plain SMTP address (see `endpoint` for the rest)."""
+        from tclbridge import throwaway_ca
+
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._server.start()
-        return self._server.host, self._server.port
+        # The CA certificate lives outside DIR, which holds only captures.
+        self._ca_directory = Path(tempfile.mkdtemp(prefix="tclbridge_capture_ca_"))
+        ca = throwaway_ca.make(self._ca_directory)
+        self._server = RecordingServer(
+            self._script, self._host, tls_context=ca.server_context, implicit_tls_listener=True,
+            data_sink=lambda: _Spool(self))
+        try:
+            self._server.start()
+        except BaseException:
+            self.stop()
+            raise
+        server = (self._server.host, self._server.port)
+        assert self._server.implicit_tls_port is not None
+        self.endpoint = CaptureEndpoint(server, (self._server.host, self._server.implicit_tls_port),
+                                        str(ca.cafile))
+        return server
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
+        if self._ca_directory is not None:
+            shutil.rmtree(self._ca_directory, ignore_errors=True)
 
     def __enter__(self) -> Capture:
         self.start()
@@ -91,6 +122,7 @@ class Capture:
 
     def _save(self, spool: _Spool, delivery: Delivery) -> None:
         """Called in the server thread before the client gets its 250."""
+        assert self._server is not None
         session = self._server.sessions[delivery.session]
         with self._lock:
             eml = self._claim(lambda path: os.link(spool.path, path))
@@ -103,6 +135,7 @@ class Capture:
                     "peer": session.peer,
                     "commands": list(session.commands),
                     "replies": list(session.replies),
+                    "tls": _tls_record(delivery.tls),
                 }
                 if self._journal is not None:
                     record["policy"] = self._journal.for_peer(session.peer) or []
@@ -181,6 +214,12 @@ class _Spool:
     def discard(self) -> None:
         self._file.close()
         self.path.unlink(missing_ok=True)
+
+
+def _tls_record(tls: TlsUse | None) -> dict[str, str] | None:
+    if tls is None:
+        return None
+    return {"mode": tls.mode, "version": tls.version, "cipher": tls.cipher}
 
 
 def _write_new(path: Path, data: bytes) -> None:

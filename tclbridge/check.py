@@ -11,9 +11,11 @@ AUTH and their base64). The script's -servers/-ports are replaced in both
 runs, and both run in one private network namespace with the servers
 (tclbridge.sandbox): no mail leaves the machine by any path; a child
 `tclbridge run` or `sendmail` delivers to its run's server and is counted.
-The server accepts everything and offers AUTH PLAIN LOGIN, but no STARTTLS and
-no implicit TLS: a script with -tlsimport 1 cannot connect (tcllib waits until
-the timeout, the bridge fails at once).
+The server accepts everything and offers AUTH PLAIN LOGIN and STARTTLS, and
+implicit TLS on a second port, where -tlsimport 1 connections go (its
+certificate is from a CA made for the check, which the bridge trusts; tcllib's
+tls does not verify). Which sessions were TLS (STARTTLS or implicit) is
+compared too.
 The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcllib
 knows no policy, so its relay, recipient and TLS rules would only be differences.
 A run stopped at --timeout did not finish, so it is never reported as agreeing:
@@ -41,6 +43,8 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
+from tclbridge import throwaway_ca
+from tclbridge.config import format_host_port
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import hide_secrets, secrets_of
@@ -56,12 +60,20 @@ from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.display import XVFB_INSTALL, DisplayError, RunDisplay, tk_display_error
 from tclbridge.policy import POLICY_ENV
 from tclbridge.recorder import RecordingServer, ServerScript
-from tclbridge.sandbox import CAPTURE_ENV, SandboxError, SendmailShim, child_env, isolate
+from tclbridge.sandbox import (
+    CAPTURE_ENV,
+    CaptureEndpoint,
+    SandboxError,
+    SendmailShim,
+    child_env,
+    isolate,
+)
 
 DEFAULT_TIMEOUT = 60.0
 # Like capture mode: accept everything, offer AUTH so that scripts with
-# -username take their usual path.
-CHECK_SERVER = ServerScript(capabilities=["AUTH PLAIN LOGIN"])
+# -username take their usual path, and TLS both ways.
+CHECK_SERVER = ServerScript(capabilities=["AUTH PLAIN LOGIN", "STARTTLS"])
+CHECK_SERVER_SPEC = ServerSpec(CHECK_SERVER, tls="starttls+implicit")
 # The bridge's documented fixes that apply to any script (see docs/COMPAT.md).
 CHECK_COMPAT = [{"entry": entry} for entry in GENERAL_ENTRIES]
 
@@ -137,31 +149,45 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
     environment's DISPLAY)."""
     displays = display or RunDisplay(None, False, os.environ.get("DISPLAY"))
 
-    def server(servers: Sequence[RecordingServer]) -> tuple[str, int]:
-        return servers[0].host, servers[0].port
+    def endpoint(servers: Sequence[RecordingServer]) -> CaptureEndpoint:
+        first = servers[0]
+        assert first.implicit_tls_port is not None
+        return CaptureEndpoint((first.host, first.port), (first.host, first.implicit_tls_port),
+                               str(ca.cafile))
 
     def children(servers: Sequence[RecordingServer]) -> dict[str, str]:
         path = {"PATH": os.environ.get("PATH", os.defpath)}
-        return child_env(server(servers), shim, base=path)
+        return child_env(endpoint(servers), shim, base=path)
+
+    def tcllib_argv(servers: Sequence[RecordingServer]) -> list[str]:
+        first = servers[0]
+        return reference_argv(tclsh, preamble, (first.host, first.port), script, args,
+                              implicit_tls_port=first.implicit_tls_port)
 
     def bridge_argv(servers: Sequence[RecordingServer]) -> list[str]:
-        host, port = server(servers)
-        return [sys.executable, "-m", "tclbridge", "run", "--server", f"{host}:{port}",
-                script, *args]
+        found = endpoint(servers)
+        assert found.implicit_tls is not None and found.cafile is not None
+        return [sys.executable, "-m", "tclbridge", "run",
+                "--server", format_host_port(found.server),
+                "--implicit-tls-server", format_host_port(found.implicit_tls),
+                "--cafile", found.cafile, script, *args]
 
     # A capture the check runs under (TCLBRIDGE_CAPTURE) is not the check's.
     without_capture = {k: v for k, v in os.environ.items() if k != CAPTURE_ENV}
-    with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
-        preamble = write_preamble(Path(tmp))
-        with displays.for_run() as x_env:
-            tcllib = run_against_servers(
-                lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
-                [ServerSpec(CHECK_SERVER)], timeout=timeout, env={**without_capture, **x_env},
-                server_env=children)
     without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
-    with displays.for_run() as x_env:
-        bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
-                                     env={**without_policy, **x_env}, server_env=children)
+    with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
+        # Outside each run's TMPDIR: the preamble, and the CA both runs' servers
+        # take their certificates from (the bridge trusts it with --cafile).
+        preamble = write_preamble(Path(tmp))
+        ca = throwaway_ca.make(Path(tmp))
+        with displays.for_run() as x_env:
+            tcllib = run_against_servers(tcllib_argv, [CHECK_SERVER_SPEC], timeout=timeout,
+                                         env={**without_capture, **x_env}, server_env=children,
+                                         ca=ca, trust_ca=False)
+        with displays.for_run() as x_env:
+            bridge = run_against_servers(bridge_argv, [CHECK_SERVER_SPEC], timeout=timeout,
+                                         env={**without_policy, **x_env}, server_env=children,
+                                         ca=ca, trust_ca=False)
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
     return CheckResult(script, list(args), tcllib, bridge, differences,
                        frozenset(secrets_of(tcllib) | secrets_of(bridge)))

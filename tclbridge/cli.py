@@ -24,6 +24,7 @@ from tclbridge.interp import Interp
 
 if TYPE_CHECKING:
     from tclbridge.policy import SitePolicy
+    from tclbridge.sandbox import CaptureEndpoint
 
 
 def parse_server(text: str) -> tuple[str, int]:
@@ -61,6 +62,11 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
         help="send all mail to this server instead of the script's -servers",
+    )
+    run.add_argument(
+        "--implicit-tls-server", metavar="HOST[:PORT]", type=parse_server,
+        help="with --server: send -tlsimport 1 connections (TLS from the first byte) here"
+        " instead (default: the --server)",
     )
     run.add_argument(
         "--cafile", metavar="FILE", action="append", default=[],
@@ -186,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if (opts.command == "run" and opts.capture_max_size is not None and not opts.capture
             and not os.environ.get("TCLBRIDGE_CAPTURE")):
         parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
+    if opts.command == "run" and opts.implicit_tls_server is not None and opts.server is None:
+        parser.error("--implicit-tls-server needs --server")
     if opts.command != "run":
         import importlib
 
@@ -215,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
     try:
         site = policy.load(opts.policy) if opts.policy else policy.from_env()
-        config = BridgeConfig(server_override=opts.server, policy=site)
+        config = BridgeConfig(server_override=opts.server,
+                              implicit_tls_override=opts.implicit_tls_server, policy=site)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
         check_cafiles(opts.cafile)
         config.cafiles += opts.cafile
@@ -233,8 +242,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     _finish(code)
 
 
-_RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--cafile", "--tls-no-verify",
-                "--policy")
+_RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--implicit-tls-server",
+                "--cafile", "--tls-no-verify", "--policy")
 
 
 def _capture(
@@ -249,11 +258,11 @@ def _capture(
     wanted = option if option is not None else os.environ.get(sandbox.CAPTURE_ENV) or None
     inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
     if inherited and option is None:
-        server = sandbox.inherited_server(inherited)
+        endpoint = sandbox.inherited_endpoint(os.environ)
         # Only the server of a capturing parent, in this very namespace:
         # else any loopback server (a local MTA, a tunnel) could pose as it.
-        if sandbox.is_ours(os.environ) and (wanted is None or sandbox.reachable(server)):
-            config.server_override = server
+        if sandbox.is_ours(os.environ) and (wanted is None or sandbox.reachable(endpoint.server)):
+            _send_to_capture(config, endpoint)
             return
     if wanted is None:
         return
@@ -267,10 +276,11 @@ def _capture(
     shim = sandbox.SendmailShim(isolation)
     capture = Capture(directory, policy_journal=site.journal if site else None, max_size=max_size)
     try:
-        config.server_override = capture.start()
+        capture.start()
     except OSError as exc:
         raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
-    os.environ.update(sandbox.child_env(config.server_override, shim))
+    _send_to_capture(config, capture.endpoint)
+    os.environ.update(sandbox.child_env(capture.endpoint, shim))
     os.environ[sandbox.CAPTURE_ENV] = str(directory)
 
     def report() -> None:
@@ -280,6 +290,19 @@ def _capture(
             sys.stderr.write(line + "\n")
 
     _exit_hooks.append(report)
+
+
+def _send_to_capture(config: BridgeConfig, endpoint: CaptureEndpoint) -> None:
+    """Every connection to the capture server, -tlsimport ones to its
+    implicit-TLS listener, its certificate verified with its CA (added to
+    any the user trusts)."""
+    config.server_override = endpoint.server
+    config.implicit_tls_override = endpoint.implicit_tls
+    if endpoint.cafile is not None and endpoint.cafile not in config.cafiles:
+        from tclbridge.sandbox import CAPTURE_CAFILE_ENV
+
+        check_cafiles([endpoint.cafile], CAPTURE_CAFILE_ENV)
+        config.cafiles.append(endpoint.cafile)
 
 
 def _internal_error(exc: Exception) -> NoReturn:

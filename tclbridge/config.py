@@ -26,6 +26,12 @@ def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
+def format_host_port(address: tuple[str, int]) -> str:
+    """(host, port) as parse_host_port reads it back: "[v6]:port" for IPv6."""
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class ConfigError(ValueError):
     """A setting from the environment or the command line that cannot work."""
 
@@ -65,6 +71,10 @@ def _env_flag(name: str, default: bool) -> bool:
 class BridgeConfig:
     # Send every connection here instead of the script's -servers/-ports.
     server_override: tuple[str, int] | None = None
+    # With server_override: where a -tlsimport 1 connection (TLS from its
+    # first byte) goes instead, when the server listens for those apart (a
+    # capture server does); None sends it to server_override too.
+    implicit_tls_override: tuple[str, int] | None = None
     # Multiplies tcllib's per-command timeouts (tests scale them down).
     timeout_scale: float = field(default_factory=_timeout_scale)
     # Extra CA certificates trusted for TLS, besides the system store.

@@ -22,7 +22,7 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
   makes the server offer those mechanisms (PLAIN, LOGIN, CRAM-MD5) and accept
   any credentials, or only those in ``credentials``; "XQUE"/"ONEX" make
   QUED/ONEX succeed; "STARTTLS" is advertised (it fails with 454 unless a
-  ``tls_context`` is given).
+  ``tls_context`` is given), but not once the session is TLS (RFC 3207).
 - ``credentials``: user name -> password; when not empty, AUTH checks them
   (PLAIN and LOGIN compare the password, CRAM-MD5 the HMAC of its challenge,
   which is "<session.attempt@localhost>" so that runs can be compared)
@@ -41,19 +41,25 @@ Built on aiosmtpd; it runs in a background thread with its own event loop::
 - ``drop``: keys at which the server closes the connection instead of replying.
 
 ``RecordingServer(script=None, host="127.0.0.1", port=0, *, auth_hide=True,
-tls_context=None, implicit_tls=False, on_message=None, data_sink=None)``: ``port=0`` binds a
-free port (read ``.port`` after start()); ``tls_context`` makes an advertised
-STARTTLS work, or with ``implicit_tls=True`` wraps every connection in TLS from
-the start (port 465 style; STARTTLS then gets a 454);
-stop() returns within a couple of seconds whatever the clients do;
+tls_context=None, implicit_tls=False, implicit_tls_listener=False, on_message=None,
+data_sink=None)``: ``port=0`` binds a free port (read ``.port`` after start());
+``tls_context`` makes an advertised STARTTLS work, or with ``implicit_tls=True``
+wraps every connection in TLS from the start (port 465 style; STARTTLS then
+gets a 454); ``implicit_tls_listener=True`` keeps ``port`` as it is and adds a
+second listener, on ``implicit_tls_port``, that speaks TLS from the start (a
+capture server's two doors: STARTTLS and -tlsimport), recording into the same
+sessions and messages. A TLS handshake (either kind) that does not finish
+within TLS_HANDSHAKE_TIMEOUT seconds costs the client its connection, and
+never holds up another; a client that speaks plain text to a TLS port is
+dropped. stop() returns within a couple of seconds whatever the clients do;
 ``open_connections`` counts connections not yet closed.
 
 Records: ``sessions`` (one `SessionRecord` per connection: each client line as
 sent without its CRLF (a bare LF ending is kept: "NOOP\\n"), AUTH payloads
 replaced by "<hidden>" unless ``auth_hide=False``; each reply with its lines
-joined by "\\n"), ``passwords`` (each password a client sent in AUTH PLAIN or
-LOGIN, so that a caller can mask it wherever it shows; never in the JSON
-record) and ``messages``
+joined by "\\n"; ``tls``, a `TlsUse` once the session is TLS), ``passwords``
+(each password a client sent in AUTH PLAIN or LOGIN, so that a caller can
+mask it wherever it shows; never in the JSON record) and ``messages``
 (each message that got a 2xx after the final dot). Both are appended from the
 server thread before the client sees the corresponding reply, so a client that
 has its reply can read them. ``on_message`` is called (in the server thread)
@@ -95,7 +101,7 @@ import signal
 import ssl
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,6 +118,7 @@ from aiosmtpd.smtp import (
 
 MAX_DELAY = 30.0  # a scripted delay never exceeds this (keeps test runs bounded)
 STOP_TIMEOUT = 2.0
+TLS_HANDSHAKE_TIMEOUT = 10.0  # a client that stalls its TLS handshake loses the connection
 MAX_LINE = 65536  # longest command line recorded in full (memory bound)
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
@@ -152,13 +159,15 @@ class ServerScript:
             data["drop"] = set(data["drop"])
         return cls(**data)
 
-    def ehlo_lines(self, hostname: str) -> list[str]:
+    def ehlo_lines(self, hostname: str, encrypted: bool = False) -> list[str]:
         if self.ehlo is not None:
             return list(self.ehlo)
         keywords = {"PIPELINING": "PIPELINING", "SIZE": f"SIZE {DEFAULT_SIZE}",
                     "8BITMIME": "8BITMIME"}
         for cap in self.capabilities:  # a capability with a default's keyword replaces it
             keywords[_ehlo_keyword(cap)] = cap
+        if encrypted:
+            keywords.pop("STARTTLS", None)
         lines = [hostname, *keywords.values()]
         return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
 
@@ -171,11 +180,24 @@ class ServerScript:
         return None
 
 
+@dataclass(frozen=True)
+class TlsUse:
+    """How a session is encrypted."""
+
+    mode: str  # "starttls" (upgraded after STARTTLS) or "implicit" (TLS from the start)
+    version: str  # as OpenSSL names it: "TLSv1.3"
+    cipher: str
+
+    def __str__(self) -> str:
+        return f"{'STARTTLS' if self.mode == 'starttls' else 'implicit TLS'}, {self.version}"
+
+
 @dataclass
 class SessionRecord:
     commands: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     peer: str = ""
+    tls: TlsUse | None = None  # None: plain text (so far)
 
 
 @dataclass
@@ -185,6 +207,7 @@ class Message:
     mail_options: list[str]
     data: bytes  # as on the wire: CRLF, dot-stuffed, without the final ".\r\n"
     session: int
+    tls: TlsUse | None = None  # the session's TLS when the message came
 
     @property
     def content(self) -> bytes:
@@ -200,6 +223,7 @@ class Delivery:
     rcpt_tos: list[str]
     mail_options: list[str]
     session: int
+    tls: TlsUse | None = None  # the session's TLS when the message came
 
 
 class DataSink(Protocol):
@@ -244,7 +268,7 @@ class _MemorySink:
 
     def finish(self, delivery: Delivery) -> None:
         message = Message(delivery.mail_from, delivery.rcpt_tos, delivery.mail_options,
-                          bytes(self._data), delivery.session)
+                          bytes(self._data), delivery.session, delivery.tls)
         # Recorded before on_message, so that a transcript it saves ends with it.
         self._owner.messages.append(message)
         try:
@@ -311,7 +335,8 @@ class _RecordingSMTP(SMTP):
     SIZE limit at MAIL and, here, for DATA.
     """
 
-    def __init__(self, owner: RecordingServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, owner: RecordingServer, loop: asyncio.AbstractEventLoop,
+                 implicit_tls: bool) -> None:
         self.owner = owner
         self.script = owner.script
         auth = self.script.keyword("AUTH")
@@ -324,13 +349,14 @@ class _RecordingSMTP(SMTP):
             loop=loop,
             data_size_limit=size_limit,
             enable_SMTPUTF8=self.script.keyword("SMTPUTF8") is not None,
-            tls_context=None if owner.implicit_tls else owner.tls_context,
+            tls_context=None if implicit_tls else owner.tls_context,
             auth_require_tls=False,
             authenticator=_authenticator(self.script, owner.passwords),
             auth_exclude_mechanism=_IMPLEMENTED_AUTH - offered,
             timeout=300,
         )
         self.auth_offered = bool(offered)
+        self.implicit_tls = implicit_tls
         self.record: SessionRecord | None = None
         self.index = -1
         self._override: str | None = None
@@ -348,6 +374,10 @@ class _RecordingSMTP(SMTP):
             self.index = len(self.owner.sessions)
             self.owner.sessions.append(self.record)
             self.owner._live.add(self)
+        tls = transport.get_extra_info("ssl_object")
+        if tls is not None:  # the handshake is done: implicit, or after STARTTLS
+            mode = "implicit" if self.implicit_tls else "starttls"
+            self.record.tls = TlsUse(mode, tls.version() or "", (tls.cipher() or ("",))[0])
 
     def connection_lost(self, error: Exception | None) -> None:
         self.owner._live.discard(self)
@@ -484,10 +514,18 @@ class _RecordingSMTP(SMTP):
         self._set_rset_state()
         assert self.session is not None
         self.session.extended_smtp = True
-        lines = self.script.ehlo_lines(self.hostname)
+        lines = self.script.ehlo_lines(self.hostname, encrypted=self.record is not None
+                                       and self.record.tls is not None)
         if lines and lines[0].startswith("250"):
             self.session.host_name = hostname
         await self.push("\r\n".join(lines))
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        # asyncio's own bound on the handshake is a minute; ours is shorter.
+        try:
+            await asyncio.wait_for(super().smtp_STARTTLS(arg), TLS_HANDSHAKE_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise TLSSetupException("TLS handshake timed out") from None
 
     async def smtp_AUTH(self, arg: str) -> None:
         if not self.auth_offered:
@@ -582,6 +620,7 @@ class _RecordingSMTP(SMTP):
             rcpt_tos=list(envelope.rcpt_tos),
             mail_options=list(envelope.mail_options),
             session=self.index,
+            tls=None if self.record is None else self.record.tls,
         )
         # Recorded before the client can see the reply, and before the sink
         # stores the message, so that a transcript saved with it ends with it.
@@ -671,6 +710,7 @@ class RecordingServer:
         auth_hide: bool = True,
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
+        implicit_tls_listener: bool = False,
         on_message: Callable[[Message], None] | None = None,
         data_sink: Callable[[], DataSink] | None = None,
     ) -> None:
@@ -678,10 +718,14 @@ class RecordingServer:
         self.host = host
         self.port = port
         self.auth_hide = auth_hide
-        if implicit_tls and tls_context is None:
-            raise ValueError("implicit_tls needs a tls_context")
+        if (implicit_tls or implicit_tls_listener) and tls_context is None:
+            raise ValueError("implicit TLS needs a tls_context")
+        if implicit_tls and implicit_tls_listener:
+            raise ValueError("implicit_tls already makes the one listener implicit TLS")
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
+        self.implicit_tls_listener = implicit_tls_listener
+        self.implicit_tls_port: int | None = None  # the second listener's, once started
         self.on_message = on_message
         if data_sink is not None and on_message is not None:
             raise ValueError("on_message is for kept messages; a data_sink stores its own")
@@ -711,23 +755,31 @@ class RecordingServer:
         loop = self._loop
         assert loop is not None
         asyncio.set_event_loop(loop)
+        listeners: list[asyncio.Server] = []
         try:
-            server = loop.run_until_complete(
-                loop.create_server(lambda: _RecordingSMTP(self, loop), self.host, self.port,
-                                   ssl=self.tls_context if self.implicit_tls else None))
+            doors = [(self.port, self.implicit_tls)]
+            if self.implicit_tls_listener:
+                doors.append((0, True))
+            for port, implicit in doors:
+                listeners.append(loop.run_until_complete(self._listen(loop, port, implicit)))
         except BaseException as error:
             self._error = error
             ready.set()
+            for listener in listeners:
+                listener.close()
             loop.close()
             return
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = listeners[0].sockets[0].getsockname()[1]
+        if self.implicit_tls_listener:
+            self.implicit_tls_port = listeners[1].sockets[0].getsockname()[1]
         ready.set()
         try:
             loop.run_forever()
         finally:
-            # Close the listener, abort live connections (close() would wait to
+            # Close the listeners, abort live connections (close() would wait to
             # flush to a client that does not read), cancel the session tasks.
-            server.close()
+            for listener in listeners:
+                listener.close()
             for proto in list(self._live):
                 if proto._original_transport is not None:
                     proto._original_transport.abort()
@@ -740,6 +792,13 @@ class RecordingServer:
                 loop.run_until_complete(asyncio.wait(tasks, timeout=STOP_TIMEOUT / 2))
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop, port: int,
+                implicit: bool) -> Awaitable[asyncio.Server]:
+        tls = self.tls_context if implicit else None
+        return loop.create_server(
+            lambda: _RecordingSMTP(self, loop, implicit), self.host, port, ssl=tls,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls else None)
 
     def stop(self) -> None:
         thread, loop = self._thread, self._loop

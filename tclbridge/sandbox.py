@@ -14,7 +14,8 @@ caller's own uid and gid, where the kernel allows one.
 namespace, over /usr/sbin/sendmail) that hands the message to the capture
 server over SMTP, and `child_env` is what children inherit:
 TCLBRIDGE_CAPTURE_SERVER, so that a child `tclbridge run` and the shim send
-to the same server.
+to the same server, with its implicit-TLS listener and its CA
+(`CaptureEndpoint`), so that a child's TLS reaches it and is verified.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from pathlib import Path
 
 CAPTURE_ENV = "TCLBRIDGE_CAPTURE"  # DIR: `tclbridge run` captures there, as --capture DIR
 CAPTURE_SERVER_ENV = "TCLBRIDGE_CAPTURE_SERVER"  # HOST:PORT of the running capture server
+CAPTURE_TLS_SERVER_ENV = "TCLBRIDGE_CAPTURE_TLS_SERVER"  # HOST:PORT of its implicit-TLS listener
+CAPTURE_CAFILE_ENV = "TCLBRIDGE_CAPTURE_CAFILE"  # the CA certificate (PEM) it presents one from
 # The network namespace that server runs in: a child elsewhere (a stale or
 # made-up variable) must not take some loopback server for the capture.
 CAPTURE_NETNS_ENV = "TCLBRIDGE_CAPTURE_NETNS"
@@ -269,12 +272,30 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def child_env(server: tuple[str, int], shim: SendmailShim | None,
+@dataclass(frozen=True)
+class CaptureEndpoint:
+    """A running capture server, as its clients reach it."""
+
+    server: tuple[str, int]  # SMTP, STARTTLS offered
+    # The same server speaking TLS from the first byte: where a -tlsimport 1
+    # connection goes.
+    implicit_tls: tuple[str, int] | None = None
+    cafile: str | None = None  # the CA certificate its server certificate comes from
+
+
+def child_env(endpoint: CaptureEndpoint, shim: SendmailShim | None,
               base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default os.environ) with the capture server and the shim's PATH."""
+    from tclbridge.config import format_host_port
+
     env = dict(os.environ if base is None else base)
-    host, port = server
-    env[CAPTURE_SERVER_ENV] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    for name in (CAPTURE_TLS_SERVER_ENV, CAPTURE_CAFILE_ENV):
+        env.pop(name, None)  # not a previous capture's
+    env[CAPTURE_SERVER_ENV] = format_host_port(endpoint.server)
+    if endpoint.implicit_tls is not None:
+        env[CAPTURE_TLS_SERVER_ENV] = format_host_port(endpoint.implicit_tls)
+    if endpoint.cafile is not None:
+        env[CAPTURE_CAFILE_ENV] = endpoint.cafile
     env[CAPTURE_NETNS_ENV] = network_namespace()
     if shim is not None:
         path = env.get("PATH", os.defpath)
@@ -282,18 +303,27 @@ def child_env(server: tuple[str, int], shim: SendmailShim | None,
     return env
 
 
-def inherited_server(text: str) -> tuple[str, int]:
-    """$TCLBRIDGE_CAPTURE_SERVER as (host, port): a capture server is always on
-    loopback, so any other address is refused (it would be a way out)."""
+def inherited_endpoint(environ: Mapping[str, str]) -> CaptureEndpoint:
+    """The capture server `child_env` described: a capture server is always
+    on loopback, so any other address is refused (it would be a way out)."""
+    tls = environ.get(CAPTURE_TLS_SERVER_ENV)
+    return CaptureEndpoint(
+        server=_loopback_address(CAPTURE_SERVER_ENV, environ.get(CAPTURE_SERVER_ENV, "")),
+        implicit_tls=_loopback_address(CAPTURE_TLS_SERVER_ENV, tls) if tls else None,
+        cafile=environ.get(CAPTURE_CAFILE_ENV) or None,
+    )
+
+
+def _loopback_address(name: str, text: str) -> tuple[str, int]:
     from tclbridge.config import ConfigError, parse_host_port
 
     try:
         host, port = parse_host_port(text)
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError as exc:
-        raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: {exc}") from None
+        raise ConfigError(f"{name}={text}: {exc}") from None
     if not loopback:
-        raise ConfigError(f"{CAPTURE_SERVER_ENV}={text}: not a loopback address")
+        raise ConfigError(f"{name}={text}: not a loopback address")
     return host, port
 
 

@@ -106,7 +106,8 @@ def test_json_result(tmp_path: Path) -> None:
     assert result["script"] == "planted.tcl" and result["args"] == []
     assert {"aspect": "envelope", "where": "message 1 RCPT TO",
             "tcllib": "['a@example.com']", "bridge": "['b@example.com']"} in result["differences"]
-    assert {"aspect": "commands", "where": "session 1, command 3",
+    # EHLO, STARTTLS, EHLO, MAIL, RCPT: the check's server offers STARTTLS.
+    assert {"aspect": "commands", "where": "session 1, command 5",
             "tcllib": "'RCPT TO:<a@example.com>'",
             "bridge": "'RCPT TO:<b@example.com>'"} in result["differences"]
     assert {d["aspect"] for d in result["differences"]} == {"commands", "envelope"}

@@ -421,13 +421,40 @@ def test_implicit_tls(serve) -> None:
     with smtplib.SMTP_SSL("localhost", srv.port, local_hostname="c", timeout=5,
                           context=client_ctx) as c:
         assert c.sock.version() is not None  # TLS from the first byte
-        with pytest.raises(smtplib.SMTPResponseException) as err:
-            c.starttls(context=client_ctx)  # already TLS: no second layer
-        assert err.value.smtp_code == 454
+        c.ehlo()
+        assert not c.has_extn("starttls")  # already TLS (RFC 3207 4.2)
+        assert c.docmd("STARTTLS")[0] == 454  # and no second layer when asked anyway
         c.sendmail("a@x", ["b@y"], MSG)
     assert srv.messages[0].data == MSG.replace(b"\r\n.", b"\r\n..")
     with pytest.raises(ValueError, match="tls_context"):
         RecordingServer(implicit_tls=True)
+
+
+def test_implicit_tls_listener_beside_starttls(serve) -> None:
+    """Two doors into one server: STARTTLS on `port`, TLS from the first byte
+    on `implicit_tls_port`; each session and message records how it came,
+    and STARTTLS is no longer offered once a session is TLS (RFC 3207 4.2)."""
+    server_ctx, client_ctx = _tls_pair()
+    srv = serve(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx,
+                implicit_tls_listener=True)
+    assert srv.implicit_tls_port not in (None, srv.port)
+    with smtplib.SMTP("localhost", srv.port, local_hostname="c", timeout=5) as c:
+        c.sendmail("a@x", ["b@y"], MSG)  # before STARTTLS: plain text
+        c.starttls(context=client_ctx)
+        c.ehlo()
+        assert not c.has_extn("starttls")
+        c.sendmail("a@x", ["b@y"], MSG)
+    with smtplib.SMTP_SSL("localhost", srv.implicit_tls_port, local_hostname="c", timeout=5,
+                          context=client_ctx) as c:
+        c.ehlo()
+        assert not c.has_extn("starttls")
+        c.sendmail("a@x", ["b@y"], MSG)
+    modes = [(m.session, m.tls and m.tls.mode) for m in srv.messages]
+    assert modes == [(0, None), (0, "starttls"), (1, "implicit")]
+    assert [str(s.tls).split(",")[0] for s in srv.sessions] == ["STARTTLS", "implicit TLS"]
+    assert all(s.tls and s.tls.version.startswith("TLSv1.") for s in srv.sessions)
+    with pytest.raises(ValueError, match="tls_context"):
+        RecordingServer(implicit_tls_listener=True)
 
 
 def test_failed_starttls_handshake_closes_the_connection(serve) -> None:

@@ -99,6 +99,11 @@ def diff(expected: Normalized, actual: Normalized,
                                   str(len(expected.commands)), str(len(actual.commands))))
         for n, (e, a) in enumerate(zip(expected.commands, actual.commands, strict=False), 1):
             out += _seq_diff("commands", f"session {n}, ", e, a, "command")
+        # How each session was encrypted (tcllib with tcl-tls takes STARTTLS when
+        # offered, as the bridge does); the protocol version is the libraries'.
+        for n, (e, a) in enumerate(zip(expected.tls, actual.tls, strict=False), 1):
+            if e != a:
+                out.append(Difference("commands", f"session {n}, TLS", e, a))
     if "envelope" in aspects:
         if len(expected.envelope) != len(actual.envelope):
             out.append(Difference("envelope", "number of delivered messages",

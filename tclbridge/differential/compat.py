@@ -109,17 +109,21 @@ def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
     pairs), ``exit``, ``keep_sessions`` / ``keep_messages`` (indices of
     tcllib's sessions / messages the bridge should also produce), ``sessions``
     (the literal command lines of each session, "EHLO <CLIENT>" for the
-    client's own name).
+    client's own name) with ``session_tls`` (each session's TLS: "starttls",
+    "implicit" or null; left out, TLS is not compared).
     """
     result = replace(outcome, sessions=[list(s) for s in outcome.sessions],
-                     messages=list(outcome.messages))
+                     messages=list(outcome.messages), session_tls=list(outcome.session_tls))
     for item in compat:
         entry = item["entry"]
         if "keep_sessions" in item:
-            result.sessions = [result.sessions[i] for i in item["keep_sessions"]
-                               if i < len(result.sessions)]
+            kept = [i for i in item["keep_sessions"] if i < len(result.sessions)]
+            result.sessions = [result.sessions[i] for i in kept]
+            if result.session_tls:
+                result.session_tls = [result.session_tls[i] for i in kept]
         if "sessions" in item:
             result.sessions = [list(s) for s in item["sessions"]]
+            result.session_tls = list(item.get("session_tls", []))
         if "keep_messages" in item:
             result.messages = [result.messages[i] for i in item["keep_messages"]
                                if i < len(result.messages)]

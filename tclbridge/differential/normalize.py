@@ -8,6 +8,8 @@ from tclbridge.differential.masking import Masker
 from tclbridge.differential.message import Part, parse_message
 from tclbridge.differential.outcome import Outcome
 
+TLS_WORDS = {None: "plain text", "starttls": "STARTTLS", "implicit": "implicit TLS"}
+
 
 @dataclass
 class Normalized:
@@ -15,6 +17,7 @@ class Normalized:
     stdout: str
     stderr: str
     commands: list[list[str]]
+    tls: list[str]  # per session, in words; empty: not known
     envelope: list[tuple[str, list[str], list[str]]]
     messages: list[Part]
 
@@ -26,6 +29,7 @@ def normalize(outcome: Outcome, masker: Masker) -> Normalized:
         stdout=masker.stream(outcome.stdout, subs),
         stderr=masker.stream(outcome.stderr, subs),
         commands=[[masker.command(c, subs) for c in s] for s in outcome.sessions],
+        tls=[TLS_WORDS.get(mode, str(mode)) for mode in outcome.session_tls],
         envelope=[(masker.hide(m.mail_from), [masker.hide(r) for r in m.rcpt_tos],
                    [masker.text(o, subs) for o in m.mail_options]) for m in outcome.messages],
         messages=[parse_message(m.data, masker) for m in outcome.messages],

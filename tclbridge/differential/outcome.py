@@ -29,6 +29,9 @@ class Outcome:
     messages: list[Delivered]
     substitutions: dict[str, str] = field(default_factory=dict)  # run value -> placeholder
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # passwords heard in AUTH
+    # How each session was encrypted by its end: "starttls", "implicit" or None
+    # (plain text). Empty when not known (an Outcome written by hand).
+    session_tls: list[str | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

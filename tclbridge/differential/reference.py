@@ -6,6 +6,10 @@ from ``::smtp::initialize`` (``tls::import`` on that socket for -tlsimport;
 STARTTLS also reuses it), so a preamble that wraps ``socket`` for calls from
 the ``::smtp`` namespace redirects all of them, and nothing else: like the
 bridge's ``--server``, other connections the script makes are left alone.
+A -tlsimport connection speaks TLS from its first byte, so it goes to the
+server's implicit-TLS port when one is given (as the bridge's
+``--implicit-tls-server``): the wrapper reads the option from the
+``options`` array initialize keeps in its frame.
 Child interpreters the script creates get the same wrapper.
 The preamble then runs the script as ``tclsh SCRIPT ARGS...`` would (argv0,
 argv, argc; an uncaught error prints errorInfo and exits 1).
@@ -21,20 +25,27 @@ from pathlib import Path
 INSTALL_COMMAND = "apt-get install -y tcl tcllib tcl-tls"
 PROBE_TIMEOUT = 30.0
 
-# Called as: tclsh PREAMBLE HOST PORT SCRIPT ARGS...
+# Called as: tclsh PREAMBLE HOST PORT TLSPORT SCRIPT ARGS... (TLSPORT may be "")
 PREAMBLE = r"""
 namespace eval ::tclbridge_check {
     variable host [lindex $::argv 0]
     variable port [lindex $::argv 1]
+    variable tlsport [lindex $::argv 2]
     variable redirect {
         rename ::socket ::tclbridge_check::socket
         proc ::socket {args} {
             # A client socket (host and port last) opened by tcllib's smtp
-            # goes to the check's server.
+            # goes to the check's server; with -tlsimport (in the caller's
+            # options array) to its implicit-TLS port.
             if {[llength $args] >= 2 && "-server" ni $args
                     && [uplevel 1 {namespace current}] eq "::smtp"} {
-                set args [lreplace $args end-1 end \
-                    $::tclbridge_check::host $::tclbridge_check::port]
+                set port $::tclbridge_check::port
+                if {$::tclbridge_check::tlsport ne ""
+                        && ![catch {uplevel 1 {expr {$options(-tlsimport) ? 1 : 0}}} tls]
+                        && $tls} {
+                    set port $::tclbridge_check::tlsport
+                }
+                set args [lreplace $args end-1 end $::tclbridge_check::host $port]
             }
             tailcall ::tclbridge_check::socket {*}$args
         }
@@ -48,6 +59,7 @@ namespace eval ::tclbridge_check {
             if {[string length $sub] > 1 && [string first $sub create] == 0} {
                 set setup [list namespace eval ::tclbridge_check [list variable \
                     host $::tclbridge_check::host port $::tclbridge_check::port \
+                    tlsport $::tclbridge_check::tlsport \
                     redirect $::tclbridge_check::redirect guard $::tclbridge_check::guard]]
                 ::tclbridge_check::interp eval $child $setup
                 if {[::tclbridge_check::interp eval $child {info commands ::socket}] ne ""} {
@@ -61,8 +73,8 @@ namespace eval ::tclbridge_check {
 }
 eval $::tclbridge_check::redirect
 eval $::tclbridge_check::guard
-set argv0 [lindex $argv 2]
-set argv [lrange $argv 3 end]
+set argv0 [lindex $argv 3]
+set argv [lrange $argv 4 end]
 set argc [llength $argv]
 if {[catch {source $argv0} ::tclbridge_check::result ::tclbridge_check::options] == 1} {
     # tclsh prints errorInfo, which here has one frame more: our `source`.
@@ -105,6 +117,9 @@ def write_preamble(directory: Path) -> Path:
 
 
 def reference_argv(tclsh: str, preamble: Path, server: tuple[str, int], script: str,
-                   args: Sequence[str]) -> list[str]:
+                   args: Sequence[str], implicit_tls_port: int | None = None) -> list[str]:
+    """tclsh running `script` with tcllib's connections sent to `server`
+    (-tlsimport ones to `implicit_tls_port` on its host, if given)."""
     host, port = server
-    return [tclsh, str(preamble), host, str(port), script, *args]
+    tls = "" if implicit_tls_port is None else str(implicit_tls_port)
+    return [tclsh, str(preamble), host, str(port), tls, script, *args]

@@ -4,15 +4,16 @@ SMTP servers on 127.0.0.1 and collect what it did as an `Outcome`.
 Each run gets its own servers and its own TMPDIR; the servers' ports and the
 TMPDIR path are recorded as substitutions, so that masking can hide them.
 A server may speak TLS ("starttls": offered on request, "implicit": from the
-start) with a certificate for localhost and 127.0.0.1 from a CA made for the
-run; the bridge is told to trust that CA through TCLBRIDGE_CAFILE.
+start, "starttls+implicit": offered on request, and from the start on a
+second port, `RecordingServer.implicit_tls_port`) with a certificate for
+localhost and 127.0.0.1 from a CA made for the run (or given), which the
+bridge is told to trust through TCLBRIDGE_CAFILE.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import ssl
 import subprocess
 import tempfile
 import time
@@ -20,10 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tclbridge import throwaway_ca
 from tclbridge.differential.outcome import Delivered, Outcome
 from tclbridge.recorder import RecordingServer, ServerScript
 
-TLS_MODES = ("starttls", "implicit")
+TLS_MODES = ("starttls", "implicit", "starttls+implicit")
 SETTLE_TIMEOUT = 2.0  # wait this long at most for sessions to end after the process exits
 
 
@@ -43,18 +45,6 @@ def _settle(servers: Sequence[RecordingServer]) -> None:
         time.sleep(0.01)
 
 
-def _tls_context(directory: Path) -> ssl.SSLContext:
-    """A server context with a certificate for localhost and 127.0.0.1 from a new CA,
-    whose certificate is written to `directory`/ca.pem."""
-    import trustme  # a test dependency: only runs with TLS servers need it
-
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-    return context
-
-
 def run_against_servers(
     argv: Callable[[Sequence[RecordingServer]], Sequence[str]],
     specs: Sequence[ServerSpec],
@@ -64,10 +54,13 @@ def run_against_servers(
     cwd: str | os.PathLike[str] | None = None,
     trust_ca: bool = True,
     server_env: Callable[[Sequence[RecordingServer]], Mapping[str, str]] | None = None,
+    ca: throwaway_ca.ThrowawayCA | None = None,
 ) -> Outcome:
     """Start a server per spec, run ``argv(servers)`` (stdin empty, killed after
     `timeout` seconds) and return what it printed and what the servers recorded.
-    ``server_env(servers)``, if given, adds to the environment of the run."""
+    ``server_env(servers)``, if given, adds to the environment of the run.
+    TLS servers present a certificate from `ca`, or from a CA made for the run;
+    with `trust_ca` TCLBRIDGE_CAFILE names its certificate."""
     if not specs:
         raise ValueError("at least one server is needed")
     bad = {s.tls for s in specs if s.tls is not None and s.tls not in TLS_MODES}
@@ -77,17 +70,17 @@ def run_against_servers(
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tclbridge_run_"))
         run_env = dict(os.environ if env is None else env)
         run_env["TMPDIR"] = tmp
-        # The CA and its server certificate live outside TMPDIR, which the script sees.
-        context = None
-        if any(s.tls for s in specs):
+        if ca is None and any(s.tls for s in specs):
+            # The CA's certificate lives outside TMPDIR, which the script sees.
             certs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tclbridge_ca_")))
-            context = _tls_context(certs)
-            if trust_ca:
-                run_env["TCLBRIDGE_CAFILE"] = str(certs / "ca.pem")
+            ca = throwaway_ca.make(certs)
+        if ca is not None and trust_ca:
+            run_env["TCLBRIDGE_CAFILE"] = str(ca.cafile)
         servers = [
             stack.enter_context(RecordingServer(
-                spec.script, tls_context=context if spec.tls else None,
-                implicit_tls=spec.tls == "implicit"))
+                spec.script, tls_context=ca.server_context if ca and spec.tls else None,
+                implicit_tls=spec.tls == "implicit",
+                implicit_tls_listener=spec.tls == "starttls+implicit"))
             for spec in specs]
         if server_env is not None:
             run_env.update(server_env(servers))
@@ -101,12 +94,15 @@ def run_against_servers(
         _settle(servers)
         ports = [str(s.port) for s in servers]
         subs = {port: f"<PORT{'' if n == 0 else n + 1}>" for n, port in enumerate(ports)}
+        subs.update({str(s.implicit_tls_port): f"<TLSPORT{'' if n == 0 else n + 1}>"
+                     for n, s in enumerate(servers) if s.implicit_tls_port is not None})
         subs[tmp] = "<TMPDIR>"
         return Outcome(
             exit=code,
             stdout=stdout.decode("utf-8", "replace"),
             stderr=stderr.decode("utf-8", "replace"),
             sessions=[list(rec.commands) for s in servers for rec in s.sessions],
+            session_tls=[rec.tls and rec.tls.mode for s in servers for rec in s.sessions],
             messages=[Delivered(m.mail_from, list(m.rcpt_tos), list(m.mail_options), m.data)
                       for s in servers for m in s.messages],
             substitutions=subs,

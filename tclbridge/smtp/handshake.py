@@ -52,6 +52,7 @@ def warn_on_stderr(text: str) -> None:
 class ConnectSettings:
     timeout_scale: float = 1.0
     server_override: tuple[str, int] | None = None
+    implicit_tls_override: tuple[str, int] | None = None  # for -tlsimport 1; see BridgeConfig
     connect: Connector = SocketTransport.connect
     # What Tcl's `info hostname` says (the default EHLO name).
     hostname: str = field(default_factory=socket.gethostname)
@@ -128,7 +129,10 @@ class Handshake:
         servers = servers + [""] * (count - len(servers))
         ports = ports + [""] * (count - len(ports))
         named = [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
-        return self.enforcer.targets(named, self.settings.server_override)
+        override = self.settings.server_override
+        if override is not None and self.opts.tlsimport:
+            override = self.settings.implicit_tls_override or override
+        return self.enforcer.targets(named, override)
 
     def client_name(self) -> str:
         if self.opts.client:
