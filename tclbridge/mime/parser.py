@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 from tclbridge.errors import TclError
 from tclbridge.mime import codecs
-from tclbridge.mime.model import Part, file_error, os_path
+from tclbridge.mime.model import FileSpan, Part, file_error, os_path
 from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
@@ -587,15 +587,28 @@ class FilePartsPolicy(TcllibPolicy):
 # -- entry points -------------------------------------------------------------------------
 
 
-def parse_part(part: Part, policy: TcllibPolicy) -> Part:
-    """Parse the `-string` or `-file` value given to `mime::initialize`."""
+def parse_part(
+    part: Part,
+    policy: TcllibPolicy,
+    *,
+    span: FileSpan | None = None,
+) -> Part:
+    """Parse the `-string` or `-file` value given to `mime::initialize`.
+
+    With a `span`, only those bytes of the file are the message (one
+    message of a mailbox)."""
     if part.value == "file":
         assert part.file is not None
         shared = FilePartsPolicy(**{k: getattr(policy, k) for k in policy.__dataclass_fields__})
+        if span is not None and span.offset < 0:
+            raise TclError(f"bad -offset {span.offset}: must not be negative")
         with _open_file(part.file) as handle:
             size = os.fstat(handle.fileno()).st_size
-            top = _drive(_parse_file(_FileCursor(handle, size), part.file, 0, size, shared, 1))
-        top.file_root = True
+            offset, count = (0, size) if span is None else (span.offset, span.count)
+            cursor = _FileCursor(handle, size)
+            top = _drive(_parse_file(cursor, part.file, offset, count, shared, 1))
+        # A whole file is written up to its end; a span up to its count.
+        top.file_root = span is None
         return top
     lines = part.string.split("\n")
     return _drive(_parse_string(_LineView(_Lines(lines), 0, len(lines)), policy, 1))
