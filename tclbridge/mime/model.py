@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -313,6 +313,7 @@ def configure(
     split_list: Callable[[str], list[str]] = lambda s: s.split(),
     lookup: Callable[[str], Part] | None = None,
     locate: Callable[[SpanOptions], FileSpan] | None = None,
+    span_scans: MutableMapping[str, tuple[bool, bool]] | None = None,
     policy: TcllibPolicy = TCLLIB,
 ) -> Part:
     """Build a part from `mime::initialize` options, with tcllib's checks
@@ -320,7 +321,8 @@ def configure(
 
     Values may be Tcl list strings (split with `split_list`) or Python
     sequences; `-parts` tokens are resolved with `lookup`. A file parsed
-    with `-root` is limited to the span `locate` makes of the span options.
+    with `-root` is limited to the span `locate` makes of the span options,
+    and its parts share the whole-file scans kept in `span_scans`.
     """
     part = Part(policy)
     content: str | None = None
@@ -408,7 +410,7 @@ def configure(
         if locate is None:
             raise TclError("-root names a Tcl variable: it needs mime::initialize in Tcl")
         where = locate(SpanOptions(span["-root"], span.get("-offset"), span.get("-count")))
-        return parse_part(part, policy, span=where)
+        return parse_part(part, policy, span=where, scans=span_scans)
 
     if part.value == "file" and "-root" in span:
         # tcllib would write -count bytes of the root's file from its start

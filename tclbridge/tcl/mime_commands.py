@@ -18,7 +18,7 @@ from tclbridge.mime.address import parse_address
 from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.model import FileSpan, Part, SpanOptions, configure
-from tclbridge.mime.parser import BodyError
+from tclbridge.mime.parser import BodyError, UnchangedFileScans
 from tclbridge.tcl.boundary import Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
@@ -69,6 +69,7 @@ class MimeCommands:
         self._parts: dict[str, Part] = {}
         self._tokens: dict[int, str] = {}
         self._header_lists = HeaderLists(self.tk)
+        self._mailbox_scans = UnchangedFileScans()
         for name in COMMANDS:
             bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
         # The shim asks for the list, so it is written down once.
@@ -138,6 +139,7 @@ class MimeCommands:
             split_list=self.split_list,
             lookup=lambda t: self.part(t, "header"),
             locate=self._locate_span,
+            span_scans=self._mailbox_scans,
         )
         self._add(part, token)
         self._add_parsed(part, token)
