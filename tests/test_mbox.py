@@ -9,14 +9,14 @@ they print: a mail tool reading a small mailbox through the real
 error on its own (cases run in one script per implementation, compared case
 by case). The rest are the bridge's own behaviour where tcllib hangs or
 where docs/COMPAT.md says the bridge differs (`root-channel`,
-`count-past-eof`, `internal-options`).
+`count-past-eof`), and its time and memory on large mailboxes. (`-lineslist`,
+still refused, COMPAT `internal-options`, is compat_suite case 73.)
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -364,14 +364,6 @@ def test_option_case_same_as_tcllib(
 
 
 # -- the bridge's own behaviour -----------------------------------------------------------
-
-
-@pytest.fixture
-def tcl() -> Iterator[Interp]:
-    bridge = Interp()
-    bridge.eval("package require mime")
-    yield bridge
-    bridge.close()
 
 
 def _root(tcl: Interp, box: Path, name: str = "::box::1") -> None:
