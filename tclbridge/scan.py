@@ -70,8 +70,10 @@ SENDMESSAGE_OPTIONS = frozenset({
 })
 INITIALIZE_OPTIONS = frozenset({
     "-canonical", "-param", "-encoding", "-header", "-file", "-string", "-parts",
+    # tcllib's mbox package parses one message of a mailbox with these.
+    "-root", "-offset", "-count",
 })
-INTERNAL_INITIALIZE_OPTIONS = frozenset({"-root", "-offset", "-count", "-lineslist"})
+INTERNAL_INITIALIZE_OPTIONS = frozenset({"-lineslist"})
 _ALL_OPTIONS = SENDMESSAGE_OPTIONS | INITIALIZE_OPTIONS | INTERNAL_INITIALIZE_OPTIONS | {
     "-mode", "-decode", "-command", "-blocksize", "-subordinates", "-charset_encoded",
     "-maxlength",
@@ -108,9 +110,9 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
         "parse-cr-headers", "parse-depth", "parse-failed-piece", "parsed-header-injection",
     ),
     "mime::initialize (parse) -file": ("parse-encoding-scan", "parse-shrinking-file"),
-    "mime::initialize -root": ("internal-options",),
-    "mime::initialize -offset": ("internal-options",),
-    "mime::initialize -count": ("internal-options",),
+    "mime::initialize -root": ("root-channel", "count-past-eof"),
+    "mime::initialize -offset": ("root-channel", "count-past-eof"),
+    "mime::initialize -count": ("root-channel", "count-past-eof"),
     "mime::initialize -lineslist": ("internal-options",),
     "mime::setheader": ("header-injection", "setheader-atomic"),
     "mime::qp_encode": ("qp-dot-line",),

@@ -1,6 +1,7 @@
 # mime::initialize called wrongly, as scripts do by mistake: each error
-# printed with its errorCode; a bad token in -parts; tcllib's internal
-# options; a missing -file.
+# printed with its errorCode; a bad token in -parts; the options tcllib
+# takes no notice of without -root (-root with -string, -offset and -count
+# without -root); its parser's internal -lineslist; a missing -file.
 package require mime
 
 set good [mime::initialize -canonical text/plain -string "ok\n"]
@@ -20,6 +21,7 @@ foreach args [list \
     {-canonical text/plain -string x -param {charset}} \
     {-canonical text/plain -string x -root ::mime::1} \
     {-file /nonexistent/mail.eml -offset 10 -count 5} \
+    {-lineslist {{Subject: x} {} body}} \
 ] {
     set code [catch {mime::initialize {*}$args} result]
     puts "[incr n] [list $args]: code=$code"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from tclbridge.errors import TclError
@@ -279,23 +280,55 @@ def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> I
 OptionValue = str | Sequence[str] | Sequence["Part"]
 
 
+@dataclass(frozen=True)
+class SpanOptions:
+    """`-root`, `-offset` and `-count` as given (None when absent).
+
+    tcllib's mbox package parses one message of a mailbox file with
+    `-file BOX -root MBOXTOKEN -offset N -count M`; the root names the Tcl
+    variable holding the mailbox's channel, so only the Tcl layer can turn
+    these into a `FileSpan`."""
+
+    root: str
+    offset: str | None
+    count: str | None
+
+
+@dataclass(frozen=True)
+class FileSpan:
+    """The bytes [offset, offset + count) of a file parsed as one message
+    (the count may reach past the end of the file, or be negative)."""
+
+    offset: int
+    count: int
+
+
+# The options that only matter with -root (tcllib ignores them otherwise).
+SPAN_OPTIONS = ("-root", "-offset", "-count")
+
+
 def configure(
     args: Sequence[tuple[str, object]],
     *,
     split_list: Callable[[str], list[str]] = lambda s: s.split(),
     lookup: Callable[[str], Part] | None = None,
+    locate: Callable[[SpanOptions], FileSpan] | None = None,
+    span_scans: MutableMapping[str, tuple[bool, bool]] | None = None,
     policy: TcllibPolicy = TCLLIB,
 ) -> Part:
     """Build a part from `mime::initialize` options, with tcllib's checks
     made in tcllib's order and its error messages.
 
     Values may be Tcl list strings (split with `split_list`) or Python
-    sequences; `-parts` tokens are resolved with `lookup`.
+    sequences; `-parts` tokens are resolved with `lookup`. A file parsed
+    with `-root` is limited to the span `locate` makes of the span options,
+    and its parts share the whole-file scans kept in `span_scans`.
     """
     part = Part(policy)
     content: str | None = None
     given: set[str] = set()
     user_header = False
+    span: dict[str, str] = {}
 
     def as_list(value: object) -> list:
         return split_list(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
@@ -347,6 +380,8 @@ def configure(
                 items = [lookup(x) if isinstance(x, str) else x for x in items]
             part.parts = items
             given.add("parts")
+        elif option in SPAN_OPTIONS:
+            span[option] = str(value)
         else:
             raise TclError(f"unknown option {option}")
 
@@ -368,8 +403,21 @@ def configure(
             raise TclError("-parts requires -canonical")
         from tclbridge.mime.parser import parse_part
 
-        return parse_part(part, policy)
+        if part.value != "file" or "-root" not in span:
+            # Without a root tcllib reads the whole file and drops -offset
+            # and -count; a string is parsed whatever they say.
+            return parse_part(part, policy)
+        if locate is None:
+            raise TclError("-root names a Tcl variable: it needs mime::initialize in Tcl")
+        where = locate(SpanOptions(span["-root"], span.get("-offset"), span.get("-count")))
+        return parse_part(part, policy, span=where, scans=span_scans)
 
+    if part.value == "file" and "-root" in span:
+        # tcllib would write -count bytes of the root's file from its start
+        # (COMPAT root-channel): refused rather than guessed at.
+        raise TclError(
+            "-root applies to a message parsed from a file, not to -canonical -file"
+        )
     part.content = content
     if part.value == "parts":
         if content.startswith(("text/", "image/", "audio/", "video/")):

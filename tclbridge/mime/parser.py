@@ -28,13 +28,14 @@ import binascii
 import bisect
 import os
 import re
-from collections.abc import Generator, Iterator
+from collections import OrderedDict
+from collections.abc import Generator, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from tclbridge.errors import TclError
 from tclbridge.mime import codecs
-from tclbridge.mime.model import Part, file_error, os_path
+from tclbridge.mime.model import FileSpan, Part, file_error, os_path
 from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
@@ -574,28 +575,95 @@ class FilePartsPolicy(TcllibPolicy):
     made once per file and kept here.
     """
 
-    scans: dict[str, tuple[bool, bool]] = field(default_factory=dict, compare=False)
+    scans: MutableMapping[str, tuple[bool, bool]] = field(default_factory=dict, compare=False)
 
     def scan(self, part: Part) -> tuple[bool, bool]:
         if part.canonical or part.value != "file" or part.file is None:
             return super().scan(part)
-        if part.file not in self.scans:
-            self.scans[part.file] = super().scan(part)
-        return self.scans[part.file]
+        known = self.scans.get(part.file)
+        if known is None:
+            known = self.scans[part.file] = super().scan(part)
+        return known
+
+
+class UnchangedFileScans(MutableMapping[str, tuple[bool, bool]]):
+    """Whole-file scan answers shared by the messages parsed from one
+    mailbox (`-root`): tcllib scans the whole mailbox again for each message,
+    N times its size for N messages. An answer is used only while the file
+    has the inode, size and modification time it had when it was stored;
+    the newest `limit` files are kept."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._answers: OrderedDict[str, tuple[tuple[int, ...], tuple[bool, bool]]] = (
+            OrderedDict()
+        )
+
+    @staticmethod
+    def _identity(path: str) -> tuple[int, ...] | None:
+        try:
+            info = os.stat(os_path(path))
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def __getitem__(self, path: str) -> tuple[bool, bool]:
+        identity, answer = self._answers[path]
+        if identity != self._identity(path):
+            del self._answers[path]
+            raise KeyError(path)
+        self._answers.move_to_end(path)
+        return answer
+
+    def __setitem__(self, path: str, answer: tuple[bool, bool]) -> None:
+        identity = self._identity(path)
+        if identity is None:
+            return  # gone already: nothing to vouch for
+        self._answers[path] = (identity, answer)
+        self._answers.move_to_end(path)
+        while len(self._answers) > self.limit:
+            self._answers.popitem(last=False)
+
+    def __delitem__(self, path: str) -> None:
+        del self._answers[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._answers)
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
 
 # -- entry points -------------------------------------------------------------------------
 
 
-def parse_part(part: Part, policy: TcllibPolicy) -> Part:
-    """Parse the `-string` or `-file` value given to `mime::initialize`."""
+def parse_part(
+    part: Part,
+    policy: TcllibPolicy,
+    *,
+    span: FileSpan | None = None,
+    scans: MutableMapping[str, tuple[bool, bool]] | None = None,
+) -> Part:
+    """Parse the `-string` or `-file` value given to `mime::initialize`.
+
+    With a `span`, only those bytes of the file are the message (one
+    message of a mailbox); `scans` then holds the whole-file scans its parts
+    may share with the mailbox's other messages."""
     if part.value == "file":
         assert part.file is not None
-        shared = FilePartsPolicy(**{k: getattr(policy, k) for k in policy.__dataclass_fields__})
+        fields = {k: getattr(policy, k) for k in policy.__dataclass_fields__}
+        if scans is not None:
+            fields["scans"] = scans
+        shared = FilePartsPolicy(**fields)
+        if span is not None and span.offset < 0:
+            raise TclError(f"bad -offset {span.offset}: must not be negative")
         with _open_file(part.file) as handle:
             size = os.fstat(handle.fileno()).st_size
-            top = _drive(_parse_file(_FileCursor(handle, size), part.file, 0, size, shared, 1))
-        top.file_root = True
+            offset, count = (0, size) if span is None else (span.offset, span.count)
+            cursor = _FileCursor(handle, size)
+            top = _drive(_parse_file(cursor, part.file, offset, count, shared, 1))
+        # A whole file is written up to its end; a span up to its count.
+        top.file_root = span is None
         return top
     lines = part.string.split("\n")
     return _drive(_parse_string(_LineView(_Lines(lines), 0, len(lines)), policy, 1))

@@ -22,8 +22,8 @@ from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
 from tclbridge.mime.address import parse_address
 from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
-from tclbridge.mime.model import Part, configure
-from tclbridge.mime.parser import BodyError
+from tclbridge.mime.model import FileSpan, Part, SpanOptions, configure
+from tclbridge.mime.parser import BodyError, UnchangedFileScans
 from tclbridge.tcl.boundary import Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
@@ -84,6 +84,7 @@ class MimeCommands:
         # finalized sub-part by the name it had, as tcllib does.
         self._tokens: weakref.WeakKeyDictionary[Part, str] = weakref.WeakKeyDictionary()
         self._header_lists = HeaderLists(self.tk)
+        self._mailbox_scans = UnchangedFileScans()
         for name in COMMANDS:
             bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
         # The shim asks for the list, so it is written down once.
@@ -157,11 +158,44 @@ class MimeCommands:
                 raise TclError(f"missing argument to {args[i]}")
             pairs.append((args[i], args[i + 1]))
         part = configure(
-            pairs, split_list=self.split_list, lookup=lambda t: self.part(t, "header")
+            pairs,
+            split_list=self.split_list,
+            lookup=lambda t: self.part(t, "header"),
+            locate=self._locate_span,
+            span_scans=self._mailbox_scans,
         )
         self._add(part, token)
         self._add_parsed(part, token)
         return token
+
+    def _locate_span(self, options: SpanOptions) -> FileSpan:
+        """Where `-file F -root R -offset N -count M` starts and how long it
+        is, with tcllib's checks in tcllib's order: R names a variable (as
+        seen from the ::mime namespace) whose `fd` element is an open
+        channel, which is sought to N; then N + M - 1 must be a number and
+        M an integer. The bytes are then read from F, not from the channel
+        (COMPAT root-channel)."""
+        qualified = options.root if options.root.startswith("::") else "::mime::" + options.root
+        if qualified in self._parts:
+            # tcllib's tokens are arrays with no fd outside its parser.
+            raise TclError(
+                'can\'t read "root(fd)": no such element in array', ("TCL", "READ", "VARNAME")
+            )
+        channel = self._tcl("apply", _ROOT_CHANNEL, options.root)
+        if options.offset is None:
+            raise _missing_state("offset")
+        self._tcl("seek", channel, options.offset, "start")
+        offset = int(self._tcl("tell", channel))
+        if options.count is None:
+            raise _missing_state("count")
+        self._tcl("::tcl::mathop::+", options.offset, options.count)
+        count = self._tcl("::tcl::mathop::+", options.count, 0)
+        if not isinstance(count, int):
+            # tcllib's `incr` on the count, once the headers are read.
+            raise TclError(
+                f'expected integer but got "{options.count}"', ("TCL", "VALUE", "INTEGER")
+            )
+        return FileSpan(offset, count)
 
     def _add_parsed(self, part: Part, token: str) -> None:
         """Give parsed sub-parts tcllib's names: the parent's token, "-", and
@@ -454,6 +488,19 @@ class MimeCommands:
 
 
 _TCL_ERROR, _TCL_BREAK = 1, 3
+
+# `-root R`: tcllib's `variable $R; upvar 0 $R root; set root(fd)` inside
+# the ::mime namespace, so a relative R and every error are tcllib's.
+_ROOT_CHANNEL = (
+    "{__tclbridge_root} {variable $__tclbridge_root; upvar 0 $__tclbridge_root root;"
+    " return $root(fd)} ::mime"
+)
+
+
+def _missing_state(name: str) -> TclError:
+    return TclError(
+        f'can\'t read "state({name})": no such element in array', ("TCL", "READ", "VARNAME")
+    )
 
 
 def _blocks(pieces: Iterator[str], size: int) -> Iterator[str]:

@@ -21,6 +21,7 @@ from typing import Any
 # bytes start with ED, so its escapes start with U+DCED.
 _ESCAPES = re.compile(r"[\udc80-\udcff]+")
 _FIRST_ESCAPE = "\udced"
+_TCL_NUL = "\udcc0\udc80"
 # Windows builds of tkinter hand Tcl UTF-16 with "surrogatepass": real
 # lone surrogates already cross as they are.
 _TK_ESCAPES = sys.platform != "win32"
@@ -64,9 +65,16 @@ def to_tk(value: Any) -> Any:
     """A str (or list/tuple of them) in the form tkinter passes to Tcl as
     the same characters."""
     if isinstance(value, str):
-        if not _TK_ESCAPES or not has_surrogate(value):
+        if not _TK_ESCAPES:
             return value
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape")
+        if has_surrogate(value):
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape")
+        if "\x00" in value:
+            # tkinter writes NUL as a 0 byte, which Tcl's C-string routines
+            # (`scan` among them) take for the end of the text; Tcl's own
+            # form of NUL is C0 80, which these escapes become.
+            value = value.replace("\x00", _TCL_NUL)
+        return value
     if isinstance(value, (tuple, list)):
         return tuple(to_tk(v) for v in value)
     return value
