@@ -253,7 +253,7 @@ def _capture(
     a private network namespace with the capture server, mail from child
     `tclbridge run`s and sendmail goes there too. A child of a capturing run
     sends to its parent's server while that is reachable."""
-    from tclbridge import sandbox
+    from tclbridge import journal, sandbox
 
     wanted = option if option is not None else os.environ.get(sandbox.CAPTURE_ENV) or None
     inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
@@ -263,6 +263,10 @@ def _capture(
         # else any loopback server (a local MTA, a tunnel) could pose as it.
         if sandbox.is_ours(os.environ) and (wanted is None or sandbox.reachable(endpoint.server)):
             _send_to_capture(config, endpoint)
+            # What this process's sends asked for goes to the parent's summary.
+            parent_journal = os.environ.get(journal.JOURNAL_ENV)
+            if parent_journal:
+                config.journal = journal.JournalClient(parent_journal)
             return
     if wanted is None:
         return
@@ -274,20 +278,30 @@ def _capture(
     from tclbridge.capture import Capture
 
     shim = sandbox.SendmailShim(isolation)
-    capture = Capture(directory, policy_journal=site.journal if site else None, max_size=max_size)
+    config.journal = records = journal.ConnectionJournal()
+    capture = Capture(directory, journal=records, max_size=max_size)
     try:
         capture.start()
     except OSError as exc:
         raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
     _send_to_capture(config, capture.endpoint)
-    os.environ.update(sandbox.child_env(capture.endpoint, shim))
+    try:  # child `tclbridge run`s write their records here
+        service: journal.JournalService | None = journal.JournalService(
+            records, str(shim.directory / "journal.sock"))
+    except OSError:  # e.g. a TMPDIR too long for a socket name: the summary lacks them
+        service = None
+    os.environ.update(sandbox.child_env(capture.endpoint, shim,
+                                        journal=service.path if service else None))
     os.environ[sandbox.CAPTURE_ENV] = str(directory)
 
     def report() -> None:
         capture.stop()
+        if service is not None:
+            service.close()
         shim.cleanup()
         for line in capture.summary_lines():
             sys.stderr.write(line + "\n")
+        sys.stderr.write(capture.closing_line() + "\n")
 
     _exit_hooks.append(report)
 
