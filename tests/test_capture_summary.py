@@ -1,9 +1,10 @@
 """The summary `run --capture` prints on stderr: per message when, for which
 of the script's servers, how big, and what the site policy refused; a line
-when nothing was captured.
+when nothing was captured; the same after SIGINT or SIGTERM, ending as a
+killed tclsh does.
 
 Real runs: `python -m tclbridge run` in its private network namespace, real
-child bridge processes.
+child bridge processes, real signals, tclsh for the reference exit status.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import smtplib
 import socket
+import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,6 +36,8 @@ from tclbridge.journal import (
     JournalService,
 )
 from tests.support.hermetic import bridge_env, numbered, tclbridge
+from tests.support.processes import read_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or shutil.which("tclsh") is None,
@@ -175,6 +181,119 @@ def test_nothing_captured_says_so_and_where(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert done.stdout == "no mail today\n"
     assert done.stderr == f"tclbridge: nothing captured in {tmp_path / 'cap'}\n"
+
+
+# -- after a signal -------------------------------------------------------------------
+
+# Sends one message, then starts a second by hand and stops halfway through
+# its DATA, says it is ready (its pid in a file) and waits in the event loop
+# or, with the argument "busy", in a loop that never returns to Python.
+SIGNALLED = r"""
+package require smtp
+set tok [mime::initialize -canonical text/plain -string "before the signal\n"]
+smtp::sendmessage $tok -servers mail.example -header {From ops@example.com} \
+    -header {To a@example.com} -header {Subject first}
+lassign [split $env(TCLBRIDGE_CAPTURE_SERVER) :] host port
+set s [socket $host $port]
+fconfigure $s -translation crlf -buffering line
+gets $s
+foreach line {"EHLO raw" "MAIL FROM:<ops@example.com>" "RCPT TO:<b@example.com>" DATA} {
+    puts $s $line
+    while {[gets $s reply] >= 0 && [string index $reply 3] eq "-"} {}
+}
+puts -nonewline $s "Subject: half\n\nthe first half"
+flush $s
+set f [open ready.tmp w]; puts $f [pid]; close $f; file rename ready.tmp ready
+if {[lindex $argv 0] eq "busy"} { while 1 {} }
+vwait forever
+"""
+
+# The same waits under tclsh, for the exit status a shell sees.
+TCLSH_WAITS = r"""
+set f [open ready.tmp w]; puts $f [pid]; close $f; file rename ready.tmp ready
+if {[lindex $argv 0] eq "busy"} { while 1 {} }
+vwait forever
+"""
+
+
+def signalled_status(argv: list[str], cwd: Path, signum: signal.Signals,
+                     before: Callable[[], None] = lambda: None) -> tuple[str, str]:
+    """Run `argv` under bash, send `signum` to it once it is ready, and return
+    bash's "status=N" line and the program's stderr (not bash's own, such
+    as "Terminated")."""
+    ready = cwd / "ready"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen(["bash", "-c", '"$@" 2>program.err; echo "status=$?"', "bash",
+                             *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=bridge_env())
+    try:
+        assert wait_until(ready.exists, timeout=60), "the script never got ready"
+        before()
+        os.kill(int(ready.read_text()), signum)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    return out.strip(), (cwd / "program.err").read_text()
+
+
+@pytest.mark.parametrize(("wait", "signum"), [
+    ("vwait", signal.SIGINT), ("vwait", signal.SIGTERM), ("busy", signal.SIGINT)])
+def test_a_signal_prints_the_summary_and_ends_as_tclsh_would(
+        tmp_path: Path, wait: str, signum: signal.Signals) -> None:
+    (tmp_path / "waits.tcl").write_text(TCLSH_WAITS)
+    reference, _ = signalled_status(["tclsh", "waits.tcl", wait], tmp_path, signum)
+    assert reference == f"status={128 + signum}"  # what a shell sees of a killed tclsh
+
+    (tmp_path / "signalled.tcl").write_text(SIGNALLED)
+    cap = tmp_path / "cap"
+
+    def mid_message() -> None:
+        # The second message is on its way into the capture directory.
+        assert wait_until(lambda: any(p.name.startswith(".incoming") for p in cap.iterdir()))
+
+    status, err = signalled_status(
+        [sys.executable, "-m", "tclbridge", "run", "--capture", "cap", "signalled.tcl", wait],
+        tmp_path, signum, before=mid_message)
+    assert status == reference, err
+    lines = timeless(err.splitlines())
+    assert [re.sub(r", \d+ bytes", "", line) for line in lines[:2]] == [
+        "captured 0001.eml: from <ops@example.com> to <a@example.com>, Subject: first",
+        "  at TIME, for mail.example:25",
+    ]
+    assert re.fullmatch(r"no message: a connection from 127\.0\.0\.1:\d+ delivered nothing; it "
+                        r"ended with: MAIL FROM:<ops@example\.com>, RCPT TO:<b@example\.com>, "
+                        r"DATA", lines[2]), lines[2]
+    assert lines[3:] == [f"tclbridge: stopped by {signum.name}; 1 message captured in {cap}"]
+    # Nothing half-written: the message cut off left no file, not even a temp one.
+    assert sorted(p.name for p in cap.iterdir()) == ["0001.eml", "0001.json"]
+
+
+def test_a_second_signal_does_not_wait_for_the_summary(tmp_path: Path) -> None:
+    # A summary longer than the stderr pipe holds, and a reader that stops
+    # reading: the summary blocks until a second Ctrl-C ends the run.
+    subject = "x" * 4000
+    (tmp_path / "many.tcl").write_text(
+        "package require smtp\n"
+        "set tok [mime::initialize -canonical text/plain -string hi]\n"
+        "for {set i 0} {$i < 32} {incr i} {\n"
+        f"    {send('mail.example', 'a@example.com', subject=subject).strip()}\n"
+        "}\n"
+        "set f [open ready.tmp w]; puts $f [pid]; close $f; file rename ready.tmp ready\n"
+        "vwait forever\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tclbridge", "run", "--capture", "cap", "many.tcl"],
+        cwd=tmp_path, stderr=subprocess.PIPE, bufsize=0, env=bridge_env())
+    try:
+        assert wait_until((tmp_path / "ready").exists, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        assert read_until(proc.stderr, b"captured 0001.eml").endswith(b"captured 0001.eml")
+        assert proc.poll() is None  # still writing the summary
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == -signal.SIGINT
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 # -- the pieces -----------------------------------------------------------------------
