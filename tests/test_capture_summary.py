@@ -175,6 +175,19 @@ def test_policy_refusals_are_listed_under_each_send(tmp_path: Path) -> None:
     assert sent["policy_refused"] == [{"recipient": "b@rivals.example", "reason": DENIED}]
 
 
+def test_mail_the_bridge_did_not_send_says_so(tmp_path: Path) -> None:
+    (tmp_path / "piped.tcl").write_text(
+        'exec sendmail -f ops@example.com -oi to@example.com << "Subject: piped\\n\\nhi\\n"\n')
+    done = tclbridge("run", "--capture", "cap", "piped.tcl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [re.sub(r", \d+ bytes", "", line) for line in timeless(done.stderr.splitlines())] == [
+        "captured 0001.eml: from <ops@example.com> to <to@example.com>, Subject: piped",
+        "  at TIME, not sent by the bridge's smtp (sendmail, or another client)",
+        f"tclbridge: 1 message captured in {tmp_path / 'cap'}",
+    ]
+    assert "requested_servers" not in json.loads((tmp_path / "cap/0001.json").read_text())
+
+
 def test_nothing_captured_says_so_and_where(tmp_path: Path) -> None:
     (tmp_path / "quiet.tcl").write_text("puts {no mail today}\n")
     done = tclbridge("run", "--capture", "cap", "quiet.tcl", cwd=tmp_path)
