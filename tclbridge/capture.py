@@ -217,7 +217,7 @@ class Capture:
             events.append((u.decided_at, [_shown(line), *_details(u.decided_at, u.record, True)]))
         events += self._idle_connections({c.session for c in captured})
         # The untimed (connections the bridge did not make) last.
-        events.sort(key=lambda event: (event[0] is None, event[0] or datetime.min))
+        events.sort(key=lambda event: (event[0] is None, event[0].timestamp() if event[0] else 0))
         return [line for _, lines in events for line in lines]
 
     def _idle_connections(self, delivered: set[int]) -> list[tuple[datetime | None, list[str]]]:
