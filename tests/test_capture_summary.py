@@ -282,6 +282,32 @@ def test_a_signal_prints_the_summary_and_ends_as_tclsh_would(
     assert sorted(p.name for p in cap.iterdir()) == ["0001.eml", "0001.json"]
 
 
+def test_a_signal_in_tks_main_loop_prints_the_summary(tmp_path: Path, display: str) -> None:
+    # The script ends; as under wish, Tk's main loop keeps the tool running.
+    (tmp_path / "tool.tcl").write_text(
+        "package require Tk\npackage require smtp\n"
+        "set tok [mime::initialize -canonical text/plain -string hi]\n"
+        f"{send('mail.example', 'a@example.com', subject='from the tool').strip()}\n"
+        "button .b -text Send\npack .b\n"
+        "set f [open ready.tmp w]; puts $f [pid]; close $f; file rename ready.tmp ready\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tclbridge", "run", "--capture", "cap", "tool.tcl"],
+        cwd=tmp_path, stderr=subprocess.PIPE, text=True, env=bridge_env(DISPLAY=display))
+    try:
+        assert wait_until((tmp_path / "ready").exists, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGINT
+    assert [re.sub(r", \d+ bytes", "", line) for line in timeless(err.splitlines())] == [
+        "captured 0001.eml: from <ops@example.com> to <a@example.com>, Subject: from the tool",
+        "  at TIME, for mail.example:25",
+        f"tclbridge: stopped by SIGINT; 1 message captured in {tmp_path / 'cap'}",
+    ]
+
+
 def test_a_second_signal_does_not_wait_for_the_summary(tmp_path: Path) -> None:
     # A summary longer than the stderr pipe holds, and a reader that stops
     # reading: the summary blocks until a second Ctrl-C ends the run.
