@@ -11,12 +11,15 @@ the client gets its 250, so a later crash cannot lose it, as ``DIR/NNNN.eml``
 (the message as delivered: dot-stuffing removed, CRLF line endings; linked
 into place complete, never partial) and ``DIR/NNNN.json`` (envelope, plus the session's
 client commands and server replies up to the 250 for this message, AUTH
-payloads hidden, and "tls": how the message came, or null for plain text).
-Numbering continues after the numbered files already in DIR.
-With a site policy, each .json also lists the policy's decisions for the
-session ("policy"), and a send the policy kept off the network entirely (every
-recipient refused) gets a ``DIR/NNNN.json`` of its own with "file": null.
-`summary_lines()` gives one line per message for the CLI to print to stderr.
+payloads hidden, and "tls": how the message came, or null for plain text;
+when it was saved, its size). Numbering continues after the numbered files
+already in DIR. A connection the bridge's smtp made has a record in the
+`journal` (tclbridge.journal): the .json then also gives the servers the
+script asked for and, under a site policy, the policy's decisions ("policy")
+and the recipients it refused; a send the policy kept off the network
+entirely (every recipient refused) gets a ``DIR/NNNN.json`` of its own with
+"file": null. `summary_lines()` and `closing_line()` are what the CLI
+prints to stderr at exit.
 """
 
 from __future__ import annotations
@@ -32,10 +35,19 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from tclbridge.policy import PolicyJournal
-from tclbridge.recorder import Delivery, RecordingServer, ServerScript, TlsUse, Unstuffer
+from tclbridge.journal import ConnectionJournal, ConnectionRecord
+from tclbridge.recorder import (
+    Delivery,
+    RecordingServer,
+    ServerScript,
+    SessionRecord,
+    TlsUse,
+    Unstuffer,
+)
 from tclbridge.sandbox import CaptureEndpoint
 
 _NUMBERED = re.compile(r"^(\d+)\.(?:eml|json)$")
@@ -50,6 +62,17 @@ class Captured:
     rcpt_tos: tuple[str, ...]
     size: int
     subject: str | None
+    captured_at: datetime  # local time, with its offset
+    session: int  # the capture server's number for the connection
+    record: ConnectionRecord | None  # what the bridge's smtp said of the connection
+
+
+@dataclass(frozen=True)
+class Unsent:
+    path: Path  # the .json file
+    mail_from: str
+    record: ConnectionRecord
+    decided_at: datetime
 
 
 class Capture:
@@ -57,15 +80,15 @@ class Capture:
         self,
         directory: str | os.PathLike[str],
         host: str = "127.0.0.1",
-        policy_journal: PolicyJournal | None = None,
+        journal: ConnectionJournal | None = None,
         max_size: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.captured: list[Captured] = []
-        self.unsent: list[Path] = []
-        self._journal = policy_journal
-        if policy_journal is not None:
-            policy_journal.on_unsent = self._save_unsent
+        self.unsent: list[Unsent] = []
+        self._journal = journal
+        if journal is not None:
+            journal.on_unsent = self._save_unsent
         if max_size is not None and max_size < 1:
             raise ValueError(f"max_size must be at least 1, not {max_size}")
         # Offer AUTH too, so scripts with -username take their usual path, and
@@ -124,6 +147,8 @@ class Capture:
         """Called in the server thread before the client gets its 250."""
         assert self._server is not None
         session = self._server.sessions[delivery.session]
+        connection = self._journal.for_peer(session.peer) if self._journal else None
+        now = _local_now()
         with self._lock:
             eml = self._claim(lambda path: os.link(spool.path, path))
             try:
@@ -137,21 +162,24 @@ class Capture:
                     "replies": list(session.replies),
                     "tls": _tls_record(delivery.tls),
                 }
-                if self._journal is not None:
-                    record["policy"] = self._journal.for_peer(session.peer) or []
+                record.update(_when_and_where(now, connection))
+                record["size"] = spool.size
                 _write_new(eml.with_suffix(".json"), json.dumps(record, indent=1).encode())
             except BaseException:
                 eml.unlink()  # the client gets a 451: leave no half of a capture
                 raise
             self.captured.append(Captured(
                 eml, delivery.mail_from, tuple(delivery.rcpt_tos), spool.size,
-                _subject(bytes(spool.head))))
+                _subject(bytes(spool.head)), now, delivery.session, connection))
 
-    def _save_unsent(self, mail_from: str, decisions: list[dict[str, str]]) -> None:
-        record = {"file": None, "mail_from": mail_from, "rcpt_tos": [], "policy": decisions}
+    def _save_unsent(self, mail_from: str, connection: ConnectionRecord) -> None:
+        now = _local_now()
+        record = {"file": None, "mail_from": mail_from, "rcpt_tos": []}
+        record.update(_when_and_where(now, connection))
         data = json.dumps(record, indent=1).encode()
         with self._lock:
-            self.unsent.append(self._claim(lambda path: _write_new(path, data), ".json"))
+            path = self._claim(lambda path: _write_new(path, data), ".json")
+            self.unsent.append(Unsent(path, mail_from, connection, now))
 
     def _claim(self, place: Callable[[Path], None], suffix: str = ".eml") -> Path:
         """The next free NNNN`suffix`, made by `place` (which fails with
@@ -166,19 +194,142 @@ class Capture:
                 number += 1
 
     def summary_lines(self) -> list[str]:
+        """In the order they happened: per message, what, from and to whom,
+        how big, its Subject, then when, which of the script's servers it was
+        meant for and the recipients the site policy refused; the same for
+        each send the policy kept off the network, and for each connection
+        that delivered nothing."""
         with self._lock:
             captured = list(self.captured)
             unsent = list(self.unsent)
-        lines = []
+        journal = self._journal is not None
+        events: list[tuple[datetime | None, list[str]]] = []
         for c in captured:
             to = ", ".join(f"<{r}>" for r in c.rcpt_tos)
-            line = f"captured {c.path.name}: from <{c.mail_from}> to {to}, {c.size} bytes"
+            line = f"captured {c.path.name}: from <{c.mail_from}> to {to}, {readable_size(c.size)}"
             if c.subject is not None:
                 line += f", Subject: {c.subject}"
-            lines.append(line)
-        lines += [f"not sent {p.name}: the site policy refused every recipient"
-                  for p in unsent]
-        return lines
+            events.append((c.captured_at, [_shown(line), *_details(c.captured_at, c.record,
+                                                                   journal)]))
+        for u in unsent:
+            line = (f"not sent {u.path.name}: the site policy refused every recipient "
+                    f"(from <{u.mail_from}>)")
+            events.append((u.decided_at, [_shown(line), *_details(u.decided_at, u.record, True)]))
+        events += self._idle_connections({c.session for c in captured})
+        # The untimed (connections the bridge did not make) last.
+        events.sort(key=lambda event: (event[0] is None, event[0].timestamp() if event[0] else 0))
+        return [line for _, lines in events for line in lines]
+
+    def _idle_connections(self, delivered: set[int]) -> list[tuple[datetime | None, list[str]]]:
+        """Each connection that delivered no message, where there is
+        something to say: the bridge's smtp made it (a send that ended in
+        RSET, or failed before MAIL), or it sent a command. A bare probe (a
+        child checking that the server is up) is left out."""
+        events: list[tuple[datetime | None, list[str]]] = []
+        sessions = list(self._server.sessions) if self._server is not None else []
+        for number, session in enumerate(sessions):
+            if number in delivered:
+                continue
+            connection = self._journal.for_peer(session.peer) if self._journal else None
+            if connection is None and not session.commands:
+                continue
+            line = _shown(f"no message: {_idle_reason(session, connection)}")
+            if connection is None or connection.connected_at is None:
+                events.append((None, [line]))
+            else:
+                events.append((connection.connected_at,
+                               [line, *_details(connection.connected_at, connection, True)]))
+        return events
+
+    def closing_line(self, stopped_by: str | None = None) -> str:
+        """The last line: how many messages, and where they are. `stopped_by`
+        names the signal that ended the run."""
+        count = len(self.captured)
+        what = (f"{count} message{'s' if count != 1 else ''} captured" if count
+                else "nothing captured")
+        where = _shown(str(self.directory))
+        if stopped_by is not None:
+            return f"tclbridge: stopped by {stopped_by}; {what} in {where}"
+        return f"tclbridge: {what} in {where}"
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def readable_size(size: int) -> str:
+    """`size` bytes for a person: "999 bytes", "1.2 kB", "3.4 MB" (SI units,
+    as `ls --si`); the exact number is in the .json file."""
+    if size < 1000:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        shown = f"{value:.1f}"
+        if float(shown) < 1000 or unit == "TB":
+            return f"{shown} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _when_and_where(when: datetime, connection: ConnectionRecord | None) -> dict[str, Any]:
+    """The .json fields for the time and the bridge's record of the connection."""
+    fields: dict[str, Any] = {"captured_at": when.isoformat(timespec="milliseconds")}
+    if connection is not None:
+        fields["requested_server"] = connection.servers[0] if connection.servers else None
+        fields["requested_servers"] = connection.servers
+        if connection.policy is not None:
+            fields["policy"] = connection.policy
+            fields["policy_refused"] = connection.refused
+    return fields
+
+
+def _details(when: datetime, connection: ConnectionRecord | None, journal: bool) -> list[str]:
+    """The line under a message: when; with a `journal`, which server it was
+    meant for (or that the bridge's smtp did not send it); the refusals."""
+    line = f"  at {when.isoformat(sep=' ', timespec='seconds')}"
+    if connection is not None:
+        line += f", {_meant_for(connection)}"
+    elif journal:
+        line += ", not sent by the bridge's smtp (sendmail, or another client)"
+    return [_shown(line), *_refusal_lines(connection)]
+
+
+def _meant_for(connection: ConnectionRecord) -> str:
+    if not connection.servers:
+        return "for no server (the script named none)"
+    first, *rest = connection.servers
+    # The capture stands in for the first server: it answers, so the others
+    # would only have been tried had it failed.
+    return f"for {first}" + (f" (then {', '.join(rest)})" if rest else "")
+
+
+def _refusal_lines(connection: ConnectionRecord | None) -> list[str]:
+    if connection is None:
+        return []
+    return [_shown(f"  policy refused <{r['recipient']}>: {r['reason']}")
+            for r in connection.refused]
+
+
+def _idle_reason(session: SessionRecord, connection: ConnectionRecord | None) -> str:
+    who = "a connection" if connection else f"a connection from {session.peer}"
+    said = ", ".join(_clipped(c) for c in session.commands[-3:]) or "no command"
+    refusal = next((r for r in session.replies if r[:1] in ("4", "5")), None)
+    text = f"{who} delivered nothing; it ended with: {said}"
+    if refusal is not None:
+        text += f" (the capture server replied {_clipped(refusal.splitlines()[0])})"
+    return text
+
+
+def _clipped(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _shown(text: str) -> str:
+    """`text` safe for a terminal: control and other unprintable characters
+    (escape sequences in a Subject, a CR in an address) as Python escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Spool:

@@ -8,6 +8,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 import tkinter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -174,15 +175,34 @@ def _flush_tcl(tk: object) -> None:
 
 
 _exit_hooks: list[Callable[[], None]] = []
+# Held by whoever ends the process (`exit`, the script's end, a signal): the
+# hooks run once, and the other waits for the end.
+_ending = threading.Lock()
+# The signal that ends the run, for the hooks to say so.
+_stopped_by: str | None = None
 
 
 def _finish(code: int) -> NoReturn:
     """End the process as tclsh does, after the exit hooks ran."""
+    _ending.acquire()
+    _run_exit_hooks()
+    os._exit(code)
+
+
+def _run_exit_hooks() -> None:
     while _exit_hooks:
         _exit_hooks.pop()()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+
+
+def _stop(signum: signal.Signals) -> None:
+    """SIGINT or SIGTERM under capture (in a thread of tclbridge.stopping,
+    which then ends the process by that signal): the exit hooks first."""
+    global _stopped_by
+    _ending.acquire()
+    _stopped_by = signum.name
+    _run_exit_hooks()
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -212,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             _internal_error(exc)
         _finish(code)
     # Python's handler would only run between Tcl calls, never during
-    # `vwait`: let Ctrl-C end the process at once, as it ends tclsh.
+    # `vwait`: let Ctrl-C end the process at once, as it ends tclsh (under
+    # capture, tclbridge.stopping prints the summary first).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
     if late:
@@ -253,7 +274,7 @@ def _capture(
     a private network namespace with the capture server, mail from child
     `tclbridge run`s and sendmail goes there too. A child of a capturing run
     sends to its parent's server while that is reachable."""
-    from tclbridge import sandbox
+    from tclbridge import journal, sandbox
 
     wanted = option if option is not None else os.environ.get(sandbox.CAPTURE_ENV) or None
     inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
@@ -263,6 +284,10 @@ def _capture(
         # else any loopback server (a local MTA, a tunnel) could pose as it.
         if sandbox.is_ours(os.environ) and (wanted is None or sandbox.reachable(endpoint.server)):
             _send_to_capture(config, endpoint)
+            # What this process's sends asked for goes to the parent's summary.
+            parent_journal = os.environ.get(journal.JOURNAL_ENV)
+            if parent_journal:
+                config.journal = journal.JournalClient(parent_journal)
             return
     if wanted is None:
         return
@@ -274,22 +299,35 @@ def _capture(
     from tclbridge.capture import Capture
 
     shim = sandbox.SendmailShim(isolation)
-    capture = Capture(directory, policy_journal=site.journal if site else None, max_size=max_size)
+    config.journal = records = journal.ConnectionJournal()
+    capture = Capture(directory, journal=records, max_size=max_size)
     try:
         capture.start()
     except OSError as exc:
         raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
     _send_to_capture(config, capture.endpoint)
-    os.environ.update(sandbox.child_env(capture.endpoint, shim))
+    try:  # child `tclbridge run`s write their records here
+        service: journal.JournalService | None = journal.JournalService(
+            records, str(shim.directory / "journal.sock"))
+    except OSError:  # e.g. a TMPDIR too long for a socket name: the summary lacks them
+        service = None
+    os.environ.update(sandbox.child_env(capture.endpoint, shim,
+                                        journal=service.path if service else None))
     os.environ[sandbox.CAPTURE_ENV] = str(directory)
 
     def report() -> None:
         capture.stop()
+        if service is not None:
+            service.close()
         shim.cleanup()
         for line in capture.summary_lines():
             sys.stderr.write(line + "\n")
+        sys.stderr.write(capture.closing_line(_stopped_by) + "\n")
 
     _exit_hooks.append(report)
+    from tclbridge.stopping import on_stop_signals
+
+    on_stop_signals(_stop)
 
 
 def _send_to_capture(config: BridgeConfig, endpoint: CaptureEndpoint) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tclbridge.journal import JournalWriter
     from tclbridge.policy import SitePolicy
 
 
@@ -87,6 +88,9 @@ class BridgeConfig:
     )
     # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see policy.py.
     policy: SitePolicy | None = field(default_factory=_env_policy)
+    # Capture mode: where each connection is described to the capture (set by
+    # `tclbridge run`; see journal.py).
+    journal: JournalWriter | None = None
 
 
 # The settings `tclbridge run` was given (--server, --capture, --policy, ...):

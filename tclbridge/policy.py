@@ -3,7 +3,7 @@ rules that unmodified scripts obey, and the decisions taken under them.
 
 `load` reads and strictly validates the TOML file (the only I/O here);
 `Enforcer` takes the decisions for one sendmessage call and records each
-(-debug line and `PolicyJournal` entry, never a password). The session code
+(-debug line and, under capture, a `journal` entry; never a password). The session code
 calls the enforcer at a few points; docs/POLICY.md describes the format.
 """
 
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tclbridge.config import parse_host_port
 from tclbridge.domains import DomainError, matching_form, normalize, shown
+
+if TYPE_CHECKING:
+    from tclbridge.journal import ConnectionRecord, JournalWriter
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,31 +35,6 @@ TLS_ERRORCODE = ("TCLBRIDGE", "POLICY", "TLS")
 
 class PolicyError(Exception):
     """The policy file cannot be used; the message says where and why."""
-
-
-class PolicyJournal:
-    """Decisions by connection, for capture files: a session attaches its
-    decision list under its local address ("127.0.0.1:PORT", as the capture
-    server sees the peer); sends the policy kept off the network entirely
-    are handed to `on_unsent`."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_peer: dict[str, list[dict[str, str]]] = {}
-        self.on_unsent: Callable[[str, list[dict[str, str]]], None] | None = None
-
-    def attach(self, local_address: str, entries: list[dict[str, str]]) -> None:
-        with self._lock:
-            self._by_peer[local_address] = entries
-
-    def for_peer(self, peer: str) -> list[dict[str, str]] | None:
-        with self._lock:
-            entries = self._by_peer.get(peer)
-            return None if entries is None else list(entries)
-
-    def unsent(self, sender: str, entries: list[dict[str, str]]) -> None:
-        if self.on_unsent is not None:
-            self.on_unsent(sender, list(entries))
 
 
 @dataclass(frozen=True)
@@ -79,8 +56,6 @@ class SitePolicy:
     # Host name (A-labels, lower case) -> default credentials for it.
     credentials: dict[str, Credentials] = field(default_factory=dict, repr=False)
     originator: str | None = None
-    # What was decided under this policy, for capture files.
-    journal: PolicyJournal = field(default_factory=PolicyJournal, repr=False, compare=False)
 
     @property
     def has_domain_lists(self) -> bool:
@@ -153,17 +128,29 @@ def _connect_name(host: str) -> str | None:
 
 class Enforcer:
     """The policy's decisions for one sendmessage call. Without a policy
-    every method leaves things as the script asked and records nothing."""
+    every method leaves things as the script asked and decides nothing.
+    With a `journal` (capture mode) each connection's record goes there:
+    the servers the script asked for, the decisions and the refusals."""
 
-    def __init__(self, policy: SitePolicy | None, debug: Callable[[str], None] | None) -> None:
+    def __init__(
+        self, policy: SitePolicy | None, debug: Callable[[str], None] | None,
+        journal: JournalWriter | None = None,
+    ) -> None:
         self.policy = policy
         self._debug = debug
         self.entries: list[dict[str, str]] = []
+        self._journal = journal
+        self._requested: list[str] = []  # the script's servers, as HOST:PORT
+        self._refusals: list[dict[str, str]] = []
+        self._connection: str | None = None  # the local address of the last connection
 
     def note(self, rule: str, decision: str) -> None:
-        self.entries.append({"rule": rule, "decision": decision})
+        entry = {"rule": rule, "decision": decision}
+        self.entries.append(entry)
         if self._debug is not None:
             self._debug(f"policy {rule}: {decision}")
+        if self._journal is not None and self._connection is not None:
+            self._journal.noted(self._connection, [entry])
 
     @property
     def require_tls(self) -> bool:
@@ -173,6 +160,7 @@ class Enforcer:
         self, script_targets: list[tuple[str, str]], override: tuple[str, int] | None
     ) -> list[tuple[str, str]]:
         """Where to connect: --server/--capture first, then the relay."""
+        self._requested = [_host_port(t) for t in script_targets]
         relay = self.policy.relay if self.policy else None
         if override is not None:
             if relay is not None:
@@ -200,6 +188,7 @@ class Enforcer:
                     self.note("recipients", f"allowed <{address}>")
                 continue
             self.note("recipients", f"refused <{address}>: {why}")
+            self._refusals.append({"recipient": address, "reason": why})
             diagnostic = f"5.7.1 <{address}>: recipient refused by site policy ({why})"
             refused[address] = [address, REFUSAL_CODE, diagnostic]
         return refused
@@ -235,13 +224,22 @@ class Enforcer:
         return default
 
     def connected(self, local_address: str) -> None:
-        if self.policy is not None:
-            self.policy.journal.attach(local_address, self.entries)
+        self._connection = local_address
+        if self._journal is not None:
+            self._journal.connected(local_address, self._record())
 
-    def nothing_sent(self, sender: str) -> None:
+    def nothing_sent(self, sender: str, script_targets: list[tuple[str, str]]) -> None:
+        self._requested = [_host_port(t) for t in script_targets]
         if self.policy is not None:
             self.note("recipients", "every recipient refused: no connection made")
-            self.policy.journal.unsent(sender, self.entries)
+        if self._journal is not None:
+            self._journal.unsent(sender, self._record())
+
+    def _record(self) -> ConnectionRecord:
+        from tclbridge.journal import ConnectionRecord  # capture mode only (start-up time)
+
+        policy = None if self.policy is None else list(self.entries)
+        return ConnectionRecord(list(self._requested), policy, list(self._refusals))
 
 
 def _host_port(target: tuple[str, int | str]) -> str:

@@ -284,9 +284,13 @@ class CaptureEndpoint:
 
 
 def child_env(endpoint: CaptureEndpoint, shim: SendmailShim | None,
-              base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`base` (default os.environ) with the capture server and the shim's PATH."""
+              base: Mapping[str, str] | None = None,
+              journal: str | None = None) -> dict[str, str]:
+    """`base` (default os.environ) with the capture server, its `journal`
+    socket (tclbridge.journal; never one inherited from elsewhere) and the
+    shim's PATH."""
     from tclbridge.config import format_host_port
+    from tclbridge.journal import JOURNAL_ENV
 
     env = dict(os.environ if base is None else base)
     for name in (CAPTURE_TLS_SERVER_ENV, CAPTURE_CAFILE_ENV):
@@ -297,6 +301,9 @@ def child_env(endpoint: CaptureEndpoint, shim: SendmailShim | None,
     if endpoint.cafile is not None:
         env[CAPTURE_CAFILE_ENV] = endpoint.cafile
     env[CAPTURE_NETNS_ENV] = network_namespace()
+    env.pop(JOURNAL_ENV, None)
+    if journal is not None:
+        env[JOURNAL_ENV] = journal
     if shim is not None:
         path = env.get("PATH", os.defpath)
         env["PATH"] = f"{shim.directory}{os.pathsep}{path}"

@@ -9,6 +9,7 @@ import smtplib
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,10 @@ def test_auth_accepted_and_hidden(cap: Capture) -> None:
         assert secret not in text
 
 
-def test_summary_lines(cap: Capture) -> None:
+def test_summary_lines(cap: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    zone = timezone(timedelta(hours=-3, minutes=-30))
+    clock = iter(datetime(2024, 2, 29, 23, 59, s, tzinfo=zone) for s in range(3))
+    monkeypatch.setattr(capture, "_local_now", lambda: next(clock))
     addr = cap.start()
     send(addr, to=("b@y", "c@z"))
     encoded = b"Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\nx\r\n"
@@ -100,9 +104,15 @@ def test_summary_lines(cap: Capture) -> None:
     assert cap.summary_lines() == [
         f"captured 0001.eml: from <a@x> to <b@y>, <c@z>, {len(MSG)} bytes, "
         "Subject: Quarterly report",
+        "  at 2024-02-29 23:59:00-03:30",
         f"captured 0002.eml: from <a@x> to <b@y>, {len(encoded)} bytes, Subject: café",
+        "  at 2024-02-29 23:59:01-03:30",
         "captured 0003.eml: from <a@x> to <b@y>, 19 bytes",
+        "  at 2024-02-29 23:59:02-03:30",
     ]
+    record = json.loads(cap.directory.joinpath("0002.json").read_text())
+    assert record["captured_at"] == "2024-02-29T23:59:01.000-03:30"
+    assert record["size"] == len(encoded)
 
 
 def test_write_failure_refuses_the_message(cap: Capture, monkeypatch) -> None:
@@ -113,7 +123,11 @@ def test_write_failure_refuses_the_message(cap: Capture, monkeypatch) -> None:
     with pytest.raises(smtplib.SMTPDataError) as err:
         send(cap.start())
     assert err.value.smtp_code == 451
-    assert cap.summary_lines() == []
+    # Nothing captured; the connection that delivered nothing says why.
+    (line,) = cap.summary_lines()
+    assert line.startswith("no message: a connection from 127.0.0.1:")
+    assert line.endswith("delivered nothing; it ended with: data, rset, QUIT (the capture "
+                         "server replied 451 4.3.0 Could not store the message)")
 
 
 def test_start_creates_directory_and_stop_closes(tmp_path: Path) -> None:

@@ -103,7 +103,8 @@ def test_capture_summary_after_exit(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "cap").iterdir()) == [
         "0001.eml", "0001.json", "0002.eml", "0002.json"
     ]
-    assert len([ln for ln in out.stderr.splitlines() if "captured" in ln]) == 2
+    assert len([ln for ln in out.stderr.splitlines() if ln.startswith("captured ")]) == 2
+    assert out.stderr.endswith(f"tclbridge: 2 messages captured in {tmp_path / 'cap'}\n")
 
 
 def test_server_option_redirects(tmp_path: Path) -> None:

@@ -332,8 +332,7 @@ with tempfile.TemporaryDirectory() as tmp:
             client.sendmail("a@x", ["b@y"], b"Subject: " + subject + b"\\r\\n\\r\\nbody\\r\\n")
     finally:
         cap.stop()
-    (line,) = cap.summary_lines()
-    print(line[:200])
+    print(cap.summary_lines()[0][:200])
 """,
         "capture of a 5 MB Subject",
     )

@@ -17,6 +17,7 @@ import trustme
 
 from tclbridge import Interp, policy
 from tclbridge.config import BridgeConfig
+from tclbridge.journal import ConnectionJournal
 from tclbridge.recorder import RecordingServer, ServerScript
 from tests.conftest import scripted_server
 from tests.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
@@ -90,10 +91,13 @@ def test_relay_takes_all_mail_and_says_so(
 
 def test_command_line_server_wins_over_relay(tmp_path: Path, server: RecordingServer) -> None:
     site = policy.load(write_policy(tmp_path, '[relay]\nserver = "relay.invalid"\n'))
-    tcl = bridge(site, server_override=("127.0.0.1", server.port))
+    records = ConnectionJournal()
+    tcl = bridge(site, server_override=("127.0.0.1", server.port), journal=records)
     assert send(tcl, "-servers mail.invalid -header {To a@example.com}")[0] == 0
     assert len(server.messages) == 1
-    assert site.journal.for_peer(server.sessions[0].peer) == [{
+    record = records.for_peer(server.sessions[0].peer)
+    assert record is not None and record.servers == ["mail.invalid:25"]
+    assert record.policy == [{
         "rule": "relay",
         "decision": f"relay.invalid:25 not used: the command line sends all mail to "
                     f"127.0.0.1:{server.port}",

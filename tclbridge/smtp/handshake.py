@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tclbridge.policy import TLS_ERRORCODE, Enforcer, SitePolicy
 from tclbridge.smtp import auth
@@ -29,6 +30,9 @@ from tclbridge.smtp.transport import (
     Transport,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    from tclbridge.journal import JournalWriter
 
 GREETING_WAIT = 600
 COMMAND_WAIT = 300
@@ -60,6 +64,9 @@ class ConnectSettings:
     cafiles: tuple[str, ...] = ()
     allow_plaintext_auth: bool = False
     policy: SitePolicy | None = None
+    # Under capture: where each connection says which servers the script
+    # asked for and what the policy decided (tclbridge.journal).
+    journal: JournalWriter | None = None
     # Where the user is told what they should know but the script is not.
     warn: Callable[[str], None] = warn_on_stderr
 
@@ -110,7 +117,7 @@ class Handshake:
         self.multiple = multiple  # more than one transaction (Bcc): no ONEX
         self._debug = debug
         self._tls_policy = tls_policy
-        self.enforcer = enforcer or Enforcer(settings.policy, debug)
+        self.enforcer = enforcer or Enforcer(settings.policy, debug, settings.journal)
         self.esmtp: tuple[str, ...] = ()
         # Why this connection's certificate failed, when -tlspolicy said to
         # carry on anyway: no credentials go over it.
@@ -120,19 +127,23 @@ class Handshake:
         if self._debug is not None:
             self._debug(line)
 
-    def targets(self) -> list[tuple[str, str]]:
+    def script_targets(self) -> list[tuple[str, str]]:
         """(server, port) pairs as tcllib walks them: in tandem, a missing
-        port is 25, an empty server is skipped; --server or the policy's relay
-        replace them."""
+        port is 25, an empty server is skipped."""
         servers, ports = self.opts.servers, self.opts.ports
         count = max(len(servers), len(ports))
         servers = servers + [""] * (count - len(servers))
         ports = ports + [""] * (count - len(ports))
-        named = [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
+        return [(s, p or "25") for s, p in zip(servers, ports, strict=True) if s != ""]
+
+    def targets(self) -> list[tuple[str, str]]:
+        """Where to connect: the script's targets, unless --server (or, for
+        -tlsimport 1, its implicit-TLS counterpart) or the policy's relay
+        replace them."""
         override = self.settings.server_override
         if override is not None and self.opts.tlsimport:
             override = self.settings.implicit_tls_override or override
-        return self.enforcer.targets(named, override)
+        return self.enforcer.targets(self.script_targets(), override)
 
     def client_name(self) -> str:
         if self.opts.client:

@@ -84,7 +84,7 @@ class Session:
         self.envelope = envelope
         self.settings = settings
         self._debug = debug if opts.debug else None
-        self.enforcer = Enforcer(settings.policy, self._debug)
+        self.enforcer = Enforcer(settings.policy, self._debug, settings.journal)
         # Recipients the site policy refuses: never sent to any server.
         self.policy_refused: dict[str, list[str]] = {}
         self.handshake = Handshake(
@@ -193,7 +193,7 @@ class Session:
     def _refused_by_policy(self) -> Outcome:
         """What a server refusing every recipient would give, without one."""
         env = self.envelope
-        self.enforcer.nothing_sent(env.sender)
+        self.enforcer.nothing_sent(env.sender, self.handshake.script_targets())
         if env.has_bcc:
             env.bcc_digest()  # made, as after any first transaction that ends in code 0
         groups = [env.recipients] + ([env.bcc_recipients] if env.has_bcc else [])
