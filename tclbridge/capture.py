@@ -65,6 +65,7 @@ class Captured:
     captured_at: datetime  # local time, with its offset
     session: int  # the capture server's number for the connection
     record: ConnectionRecord | None  # what the bridge's smtp said of the connection
+    tls: TlsUse | None = None  # how it came: None for plain text
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ class Capture:
                 raise
             self.captured.append(Captured(
                 eml, delivery.mail_from, tuple(delivery.rcpt_tos), spool.size,
-                _subject(bytes(spool.head)), now, delivery.session, connection))
+                _subject(bytes(spool.head)), now, delivery.session, connection,
+                delivery.tls))
 
     def _save_unsent(self, mail_from: str, connection: ConnectionRecord) -> None:
         now = _local_now()
@@ -209,8 +211,8 @@ class Capture:
             line = f"captured {c.path.name}: from <{c.mail_from}> to {to}, {readable_size(c.size)}"
             if c.subject is not None:
                 line += f", Subject: {c.subject}"
-            events.append((c.captured_at, [_shown(line), *_details(c.captured_at, c.record,
-                                                                   journal)]))
+            details = _details(c.captured_at, c.record, journal, how=_how_it_came(c.tls))
+            events.append((c.captured_at, [_shown(line), *details]))
         for u in unsent:
             line = (f"not sent {u.path.name}: the site policy refused every recipient "
                     f"(from <{u.mail_from}>)")
@@ -283,15 +285,23 @@ def _when_and_where(when: datetime, connection: ConnectionRecord | None) -> dict
     return fields
 
 
-def _details(when: datetime, connection: ConnectionRecord | None, journal: bool) -> list[str]:
+def _details(when: datetime, connection: ConnectionRecord | None, journal: bool,
+             how: str | None = None) -> list[str]:
     """The line under a message: when; with a `journal`, which server it was
-    meant for (or that the bridge's smtp did not send it); the refusals."""
+    meant for (or that the bridge's smtp did not send it); `how` it came
+    (TLS or not); the refusals."""
     line = f"  at {when.isoformat(sep=' ', timespec='seconds')}"
     if connection is not None:
         line += f", {_meant_for(connection)}"
     elif journal:
         line += ", not sent by the bridge's smtp (sendmail, or another client)"
+    if how is not None:
+        line += f", {how}"
     return [_shown(line), *_refusal_lines(connection)]
+
+
+def _how_it_came(tls: TlsUse | None) -> str:
+    return "in plain text" if tls is None else f"over TLS ({tls})"
 
 
 def _meant_for(connection: ConnectionRecord) -> str:
