@@ -244,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
     try:
         site = policy.load(opts.policy) if opts.policy else policy.from_env()
+        if opts.policy:
+            # A child `tclbridge run` the script starts obeys the same rules.
+            os.environ[policy.POLICY_ENV] = os.path.abspath(opts.policy)
         config = BridgeConfig(server_override=opts.server,
                               implicit_tls_override=opts.implicit_tls_server, policy=site)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")

@@ -425,3 +425,22 @@ def test_bad_policy_exits_2_before_the_script_runs(tmp_path: Path) -> None:
         assert not marker.exists()
     assert "unknown key tls.password (known: required)" in run_cli(
         "--policy", str(bad), str(script)).stderr
+
+
+def test_a_child_bridge_run_obeys_the_parents_policy_flag(
+    tmp_path: Path, server: RecordingServer
+) -> None:
+    """`run --policy FILE` reaches a child `tclbridge run` the script starts,
+    so the child cannot send to a denied domain."""
+    site = write_policy(tmp_path, 'recipients.deny_domains = ["rivals.example"]\n')
+    child = script_file(tmp_path, f"-servers 127.0.0.1 -ports {server.port}"
+                                  " -header {To {ok@example.com, x@rivals.example}}"
+                                  " -atleastone 1")
+    parent = tmp_path / "parent.tcl"
+    parent.write_text(f"puts [exec {{{sys.executable}}} -m tclbridge run {{{child}}}]\n")
+    out = run_cli("--policy", str(site), str(parent))
+    assert out.returncode == 0, out.stderr
+    assert "x@rivals.example 550" in out.stdout
+    assert [m.rcpt_tos for m in server.messages] == [["ok@example.com"]]
+    sent = [c for s in server.sessions for c in s.commands]
+    assert not any("rivals" in c for c in sent)
