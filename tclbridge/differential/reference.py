@@ -83,13 +83,24 @@ def find_tclsh() -> str | None:
     return shutil.which("tclsh")
 
 
+# tclsh reading commands from stdin prints an error and goes on to the next
+# line (its exit status is then 0): the probe decides the status itself.
+_PROBE = """
+if {[catch {package require smtp; package require mime} message]} {
+    puts stderr $message
+    exit 1
+}
+exit 0
+"""
+
+
 def tcllib_missing(tclsh: str | None) -> str | None:
     """None when `tclsh` runs and loads tcllib's smtp and mime, else what is wrong."""
     if tclsh is None:
         return "tclsh is not installed (not found on PATH)"
     try:
-        probe = subprocess.run([tclsh], input="package require smtp\npackage require mime\n",
-                               capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        probe = subprocess.run([tclsh], input=_PROBE, capture_output=True, text=True,
+                               timeout=PROBE_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"tclsh does not run: {error}"
     if probe.returncode != 0:
