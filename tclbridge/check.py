@@ -18,6 +18,9 @@ The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcl
 knows no policy, so its relay, recipient and TLS rules would only be differences.
 A run stopped at --timeout did not finish, so it is never reported as agreeing:
 check exits 2 and names the run(s) that timed out.
+A run that ends with an uncaught error is compared by the error's message (each
+run writes it to the file $TCLBRIDGE_ERROR_REPORT names); when both end with the
+same one, they agree but "both runs failed" is said.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
+from tclbridge.cli import ERROR_REPORT_ENV
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
-from tclbridge.differential.masking import hide_secrets, secrets_of
+from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
 from tclbridge.differential.reference import (
     INSTALL_COMMAND,
@@ -62,6 +66,7 @@ CHECK_COMPAT = [{"entry": entry} for entry in GENERAL_ENTRIES]
 
 ASPECT_WORDS = {
     "exit": "exit code",
+    "error": "uncaught error",
     "stdout": "standard output",
     "stderr": "standard error",
     "commands": "SMTP commands",
@@ -78,6 +83,8 @@ class CheckResult:
     bridge: Outcome
     differences: list[Difference]  # masked, secrets included
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # what args must not show
+    # Each run's uncaught error message, masked as the differences are.
+    errors: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def timed_out(self) -> list[str]:
@@ -89,11 +96,18 @@ class CheckResult:
     def agree(self) -> bool:
         return not self.differences and not self.timed_out
 
+    @property
+    def both_failed(self) -> bool:
+        """Both runs ended with an uncaught error (the same one, if they agree)."""
+        return all(self.errors.get(name) is not None for name in ("tcllib", "bridge"))
+
     def summary(self) -> str:
         if self.timed_out:
             runs = " and ".join(self.timed_out)
             return (f"incomplete: the {runs} run{'s' if len(self.timed_out) > 1 else ''} "
                     "timed out, so the runs cannot be compared")
+        if self.agree and self.both_failed:
+            return f"same, but both runs failed: {_first_line(self.errors['tcllib'] or '')}"
         if self.agree:
             return f"same: tcllib and the bridge agree ({_shape(self.tcllib)})"
         counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
@@ -106,14 +120,20 @@ class CheckResult:
             "script": self.script,
             "args": [hide_secrets(arg, self.secrets) for arg in self.args],
             "agree": self.agree,
+            "both_failed": self.both_failed,
             "timed_out": self.timed_out,
             "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
                              "bridge": d.actual} for d in self.differences],
             "summary": self.summary(),
-            "runs": {name: {"exit": o.exit, "sessions": len(o.sessions),
-                            "messages": len(o.messages)}
+            "runs": {name: {"exit": o.exit, "error": self.errors.get(name),
+                            "sessions": len(o.sessions), "messages": len(o.messages)}
                      for name, o in (("tcllib", self.tcllib), ("bridge", self.bridge))},
         }
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _shape(outcome: Outcome) -> str:
@@ -143,18 +163,35 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
 
     # A capture the check runs under (TCLBRIDGE_CAPTURE) is not the check's.
     without_capture = {k: v for k, v in os.environ.items() if k != CAPTURE_ENV}
+    without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
     with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
         preamble = write_preamble(Path(tmp))
+        reports = {name: Path(tmp, f"{name}.error") for name in ("tcllib", "bridge")}
         tcllib = run_against_servers(
             lambda servers: reference_argv(tclsh, preamble, server(servers), script, args),
-            [ServerSpec(CHECK_SERVER)], timeout=timeout, env=without_capture,
+            [ServerSpec(CHECK_SERVER)], timeout=timeout,
+            env={**without_capture, ERROR_REPORT_ENV: str(reports["tcllib"])},
             server_env=children)
-    without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
-    bridge = run_against_servers(bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
-                                 env=without_policy, server_env=children)
+        bridge = run_against_servers(
+            bridge_argv, [ServerSpec(CHECK_SERVER)], timeout=timeout,
+            env={**without_policy, ERROR_REPORT_ENV: str(reports["bridge"])},
+            server_env=children)
+        tcllib.error, bridge.error = (_uncaught_error(reports[name])
+                                      for name in ("tcllib", "bridge"))
     differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
-    return CheckResult(script, list(args), tcllib, bridge, differences,
-                       frozenset(secrets_of(tcllib) | secrets_of(bridge)))
+    secrets = frozenset(secrets_of(tcllib) | secrets_of(bridge))
+    masker = Masker(secrets=secrets)
+    errors = {name: None if run.error is None else masker.stream(run.error, run.substitutions)
+              for name, run in (("tcllib", tcllib), ("bridge", bridge))}
+    return CheckResult(script, list(args), tcllib, bridge, differences, secrets, errors)
+
+
+def _uncaught_error(report: Path) -> str | None:
+    """The message a run wrote for its uncaught error (UTF-8), if it wrote one."""
+    try:
+        return report.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
 
 
 # -- output ---------------------------------------------------------------------------

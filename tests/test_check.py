@@ -111,8 +111,8 @@ def test_json_result(tmp_path: Path) -> None:
             "bridge": "'RCPT TO:<b@example.com>'"} in result["differences"]
     assert {d["aspect"] for d in result["differences"]} == {"commands", "envelope"}
     assert result["summary"].startswith(f"differ: {len(result['differences'])} differences")
-    assert result["runs"] == {"tcllib": {"exit": 0, "sessions": 1, "messages": 1},
-                              "bridge": {"exit": 0, "sessions": 1, "messages": 1}}
+    assert result["runs"] == {"tcllib": {"exit": 0, "error": None, "sessions": 1, "messages": 1},
+                              "bridge": {"exit": 0, "error": None, "sessions": 1, "messages": 1}}
 
 
 @needs_tcllib

@@ -86,9 +86,13 @@ def diff(expected: Normalized, actual: Normalized,
     if unknown:
         raise ValueError(f"unknown aspects: {sorted(unknown)}")
     out: list[Difference] = []
-    if "exit" in aspects and expected.exit != actual.exit:
-        out.append(Difference("exit", "exit code", _exit(expected.exit, expected.stderr),
-                              _exit(actual.exit, actual.stderr)))
+    exit_differs = "exit" in aspects and expected.exit != actual.exit
+    if exit_differs:
+        out.append(Difference("exit", "exit code", _exit(expected), _exit(actual)))
+    elif "error" in aspects and expected.error != actual.error:
+        # The same exit code (1), but each run stopped at a different error.
+        out.append(Difference("error", "uncaught error", _error(expected.error),
+                              _error(actual.error)))
     for stream in ("stdout", "stderr"):
         if stream in aspects:
             out += _seq_diff(stream, "", _lines(getattr(expected, stream)),
@@ -116,11 +120,18 @@ def diff(expected: Normalized, actual: Normalized,
     return out
 
 
-def _exit(code: int | None, stderr: str) -> str:
-    """The exit code, with the last stderr line as a hint when it is not 0."""
-    shown = "a timeout" if code is None else str(code)
-    last = stderr.strip().splitlines()[-1:] if code != 0 else []
+def _exit(run: Normalized) -> str:
+    """The exit code, with the uncaught error's message, or else the last
+    stderr line as a hint when it is not 0."""
+    shown = "a timeout" if run.exit is None else str(run.exit)
+    if run.error is not None:
+        return f"{shown} (uncaught error: {_show(run.error)})"
+    last = run.stderr.strip().splitlines()[-1:] if run.exit != 0 else []
     return f"{shown} (stderr ends {_show(last[0])})" if last else shown
+
+
+def _error(message: str | None) -> str:
+    return "no uncaught error" if message is None else _show(message)
 
 
 def compare(expected: Outcome, actual: Outcome, *, aspects: Iterable[str] = DEFAULT_ASPECTS,

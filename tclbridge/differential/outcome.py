@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ASPECTS = ("exit", "stdout", "stderr", "commands", "envelope", "messages")
-DEFAULT_ASPECTS = ("exit", "stdout", "commands", "envelope", "messages")
+ASPECTS = ("exit", "error", "stdout", "stderr", "commands", "envelope", "messages")
+DEFAULT_ASPECTS = ("exit", "error", "stdout", "commands", "envelope", "messages")
 
 
 @dataclass
@@ -29,6 +29,9 @@ class Outcome:
     messages: list[Delivered]
     substitutions: dict[str, str] = field(default_factory=dict)  # run value -> placeholder
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # passwords heard in AUTH
+    # The message of the uncaught error the run ended with (what errorInfo
+    # starts with), when the runner reported one; None: no such error or not known.
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ the ``::smtp`` namespace redirects all of them, and nothing else: like the
 bridge's ``--server``, other connections the script makes are left alone.
 Child interpreters the script creates get the same wrapper.
 The preamble then runs the script as ``tclsh SCRIPT ARGS...`` would (argv0,
-argv, argc; an uncaught error prints errorInfo and exits 1).
+argv, argc; an uncaught error prints errorInfo and exits 1), and writes an
+uncaught error's message where $TCLBRIDGE_ERROR_REPORT says, as `tclbridge run`
+does.
 """
 
 from __future__ import annotations
@@ -61,6 +63,13 @@ namespace eval ::tclbridge_check {
 }
 eval $::tclbridge_check::redirect
 eval $::tclbridge_check::guard
+# Where check wants the message of an uncaught error (as `tclbridge run`
+# writes it); the script and its children do not see the variable.
+set ::tclbridge_check::report ""
+if {[info exists ::env(TCLBRIDGE_ERROR_REPORT)]} {
+    set ::tclbridge_check::report $::env(TCLBRIDGE_ERROR_REPORT)
+    unset ::env(TCLBRIDGE_ERROR_REPORT)
+}
 set argv0 [lindex $argv 2]
 set argv [lrange $argv 3 end]
 set argc [llength $argv]
@@ -74,6 +83,12 @@ if {[catch {source $argv0} ::tclbridge_check::result ::tclbridge_check::options]
             [string range $::tclbridge_check::info 0 $::tclbridge_check::cut-1]
     }
     puts stderr $::tclbridge_check::info
+    if {$::tclbridge_check::report ne ""} {
+        set ::tclbridge_check::file [open $::tclbridge_check::report w]
+        fconfigure $::tclbridge_check::file -encoding utf-8 -translation lf
+        puts -nonewline $::tclbridge_check::file $::tclbridge_check::result
+        close $::tclbridge_check::file
+    }
     exit 1
 }
 """
