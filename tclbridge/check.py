@@ -20,7 +20,8 @@ A run stopped at --timeout did not finish, so it is never reported as agreeing:
 check exits 2 and names the run(s) that timed out.
 A run that ends with an uncaught error is compared by the error's message (each
 run writes it to the file $TCLBRIDGE_ERROR_REPORT names); when both end with the
-same one, they agree but "both runs failed" is said.
+same one, they agree but "both runs failed" is said. Each difference that a
+docs/COMPAT.md entry explains is labelled with it (differential.causes).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge.cli import ERROR_REPORT_ENV
+from tclbridge.differential.causes import BY_NAME, CAUSES, explain
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
@@ -113,7 +115,16 @@ class CheckResult:
         counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
         detail = ", ".join(f"{n} in {words}" for words, n in counts.items())
         n = len(self.differences)
-        return f"differ: {n} difference{'s' if n != 1 else ''} ({detail})"
+        explained = [d for d in self.differences if d.causes]
+        known = (f"; {len(explained)} explained by docs/COMPAT.md ({', '.join(self.causes)})"
+                 if explained else "")
+        return f"differ: {n} difference{'s' if n != 1 else ''} ({detail}){known}"
+
+    @property
+    def causes(self) -> list[str]:
+        """The COMPAT entries that explain some of the differences, in table order."""
+        found = {name for d in self.differences for name in d.causes}
+        return [cause.name for cause in CAUSES if cause.name in found]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,12 +134,19 @@ class CheckResult:
             "both_failed": self.both_failed,
             "timed_out": self.timed_out,
             "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
-                             "bridge": d.actual} for d in self.differences],
+                             "bridge": d.actual, "compat": [_cause_json(name) for name in d.causes]}
+                            for d in self.differences],
+            "compat": self.causes,
             "summary": self.summary(),
             "runs": {name: {"exit": o.exit, "error": self.errors.get(name),
                             "sessions": len(o.sessions), "messages": len(o.messages)}
                      for name, o in (("tcllib", self.tcllib), ("bridge", self.bridge))},
         }
+
+
+def _cause_json(name: str) -> dict[str, str]:
+    cause = BY_NAME[name]
+    return {"name": name, "reason": cause.reason, "doc": cause.link()}
 
 
 def _first_line(text: str, limit: int = 200) -> str:
@@ -178,7 +196,8 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
             server_env=children)
         tcllib.error, bridge.error = (_uncaught_error(reports[name])
                                       for name in ("tcllib", "bridge"))
-    differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
+    differences = explain(tcllib, bridge, compare(tcllib, bridge, compat=CHECK_COMPAT),
+                          compat=CHECK_COMPAT)
     secrets = frozenset(secrets_of(tcllib) | secrets_of(bridge))
     masker = Masker(secrets=secrets)
     errors = {name: None if run.error is None else masker.stream(run.error, run.substitutions)
@@ -203,6 +222,7 @@ def render(result: CheckResult, width: int) -> str:
     column = max(20, (width - 7) // 2)
     for n, d in enumerate(result.differences, 1):
         lines.append(f"{n}. {_heading(d)}")
+        lines += [f"   — {BY_NAME[name].label()}" for name in d.causes]
         cells = zip_longest(_cells(d.expected, column), _cells(d.actual, column), fillvalue="")
         rows = [("tcllib", "bridge"), *cells]
         lines += [f"   {a:<{column}} | {b}".rstrip() for a, b in rows]

@@ -40,6 +40,15 @@ class Difference:
     where: str
     expected: str  # what tcllib did (shown as a Python literal)
     actual: str  # what the bridge did
+    # The docs/COMPAT.md entries that explain it (tclbridge.differential.causes).
+    causes: tuple[str, ...] = field(default=(), compare=False)
+    # Both values in full (masked) where the two above are shortened for showing.
+    texts: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def full(self) -> tuple[str, str]:
+        """tcllib's and the bridge's value, not shortened."""
+        return self.texts if self.texts is not None else (self.expected, self.actual)
 
     def describe(self, expected_label: str = "tcllib", actual_label: str = "bridge") -> str:
         return (f"{self.aspect}: {self.where}: {expected_label} gives {self.expected}, "
