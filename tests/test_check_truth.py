@@ -306,3 +306,31 @@ def test_a_session_only_tcllib_made_is_one_difference() -> None:
     ]
     assert found[1].expected == ("'EHLO <CLIENT>'; 'MAIL FROM:<a@x.y>'; 'RCPT TO:<evil@x.y>'; "
                                  "'DATA'; 'QUIT'")
+
+
+NO_SERVER = """package require smtp
+package require mime
+lassign $argv host port
+set tok [mime::initialize -canonical text/plain -string hi]
+puts [catch {smtp::sendmessage $tok -servers $host -ports $port -recipients a@example.com} r]
+puts $r
+"""
+
+
+@needs_tcllib
+def test_a_script_naming_no_server_fails_as_under_tcllib(tmp_path: Path) -> None:
+    """An empty -servers: tcllib connects nowhere (check's redirection never
+    fires) and fails; `run --server` (and so check's bridge run) does the same
+    instead of sending to the given server."""
+    code, result = check_json(NO_SERVER, tmp_path)
+    assert (code, result["agree"]) == (0, True), result["differences"]
+    assert result["runs"]["bridge"]["sessions"] == 0
+    assert TCLSH is not None
+    tclsh = subprocess.run([TCLSH, "s.tcl"], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=60)
+    bridge = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "run", "--server", "127.0.0.1:9", "s.tcl"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert tclsh.stdout == "1\ncan't read \"code\": no such variable\n"
+    assert bridge.stdout == tclsh.stdout
