@@ -334,3 +334,26 @@ def test_a_script_naming_no_server_fails_as_under_tcllib(tmp_path: Path) -> None
         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert tclsh.stdout == "1\ncan't read \"code\": no such variable\n"
     assert bridge.stdout == tclsh.stdout
+
+
+@needs_tcllib
+def test_printed_message_and_neighbouring_lines_labelled(tmp_path: Path) -> None:
+    """A message the script prints shows tcllib's second Content-Transfer-Encoding
+    (cte-once, applied to delivered mail only); the lines printed with an
+    internal option's result change with it and get its label."""
+    code, result = check_json("""package require mime
+set tok [mime::initialize -canonical text/plain -encoding quoted-printable -string "hi\\n"]
+puts [string map {"\\r" ""} [mime::buildmessage $tok]]
+set code [catch {mime::initialize -canonical text/plain -string x -root $tok} r]
+puts "code=$code"
+puts "result: [regsub -all {::mime::[0-9]+} $r ::mime::N]"
+""", tmp_path)
+    assert code == 1
+    labels = _by_where(result)
+    cte = [where for where, names in labels.items() if names == ["cte-once"]]
+    assert len(cte) == 1 and "Content-Transfer-Encoding" in next(
+        d["tcllib"] for d in result["differences"] if d["where"] == cte[0])
+    rest = {where: names for where, names in labels.items() if where not in cte}
+    assert len(rest) == 2 and all(names == ["internal-options"] for names in rest.values())
+    assert any("code=0" in d["tcllib"] and "code=1" in d["bridge"]
+               for d in result["differences"])

@@ -13,6 +13,12 @@ recognised. The recognisers are of a few kinds:
 - `refused`: as `shows`, and also a session or message that tcllib made and
   the bridge did not, when the bridge's output shows the refusal: the bridge
   refused before connecting, so there was nothing to send.
+- `only_lines`: lines only tcllib printed, all of one kind (the second
+  Content-Transfer-Encoding of a message the script printed).
+
+Adjacent stdout (stderr) lines that differ form a block; lines without a label
+in a block with labelled ones get the same labels (a result line and the
+errorCode line printed after it change for one reason).
 
 An entry without a recogniser says why (`applied`: its transform runs on
 every comparison, so it never shows as a difference; or nothing in a run's
@@ -143,10 +149,44 @@ def _dropped_before_the_dot(difference: Difference, evidence: Evidence) -> bool:
 
 def _closing_bracket(difference: Difference, evidence: Evidence) -> bool:
     """tcllib's value is the bridge's with a "]" added (mime 1.7.0's parser
-    appends one to a header line that ends in CR)."""
+    appends one to a header line that ends in CR; in a printed Tcl list it
+    is escaped, "\\]")."""
     tcllib, bridge = difference.full
-    return (tcllib.count("]") > bridge.count("]")
-            and tcllib.replace("]", "") == bridge.replace("]", ""))
+
+    def bare(text: str) -> str:
+        return text.replace("\\]", "").replace("]", "")
+    return tcllib.count("]") > bridge.count("]") and bare(tcllib) == bare(bridge)
+
+
+def only_lines(tcllib: str) -> Recogniser:
+    """Lines only tcllib printed, each of them matching `tcllib` (a message the
+    script printed, say, with tcllib's extra header lines)."""
+    line = re.compile(tcllib)
+
+    def recognise(difference: Difference, evidence: Evidence) -> bool:
+        extra, bridge = difference.full
+        lines = extra.splitlines()
+        return (difference.aspect in ("stdout", "stderr") and bridge == "" and bool(lines)
+                and all(line.fullmatch(text) for text in lines))
+    return recognise
+
+
+# Headers tcllib's sendmessage adds to the caller's token (and leaves there).
+_ADDED_HEADERS = {"from", "to", "cc", "bcc", "date", "message-id", "sender", "resent-from",
+                  "resent-to", "resent-cc", "resent-bcc", "resent-date", "resent-message-id",
+                  "resent-sender"}
+
+
+def _added_header_names(difference: Difference, evidence: Evidence) -> bool:
+    """A printed list of a token's header names (`mime::getheader $tok -names`)
+    where tcllib's has names sendmessage added that the bridge's lacks."""
+    tcllib, bridge = (re.findall(r"[\w-]+", text) for text in difference.full)
+    extra = list(tcllib)
+    for word in bridge:
+        if word not in extra:
+            return False
+        extra.remove(word)
+    return bool(extra) and all(word.lower() in _ADDED_HEADERS for word in extra)
 
 
 def _runs_python(difference: Difference, evidence: Evidence) -> bool:
@@ -169,7 +209,8 @@ CAUSES: tuple[Cause, ...] = (
           any_of(shows(bridge=r"\b1\.(5\.2|7\.2)\b", tcllib=r"\b1\.(5\.1|7\.0)\b"),
                  shows(bridge=r'version conflict for package "(smtp|mime)": have 1\.(5\.2|7\.2)'))),
     Cause("token-restored", "tcllib leaves the headers it added on the token",
-          transformed("token-restored", where=r"^message \d+: header ")),
+          any_of(transformed("token-restored", where=r"^message \d+: header "),
+                 _added_header_names)),
     Cause("header-injection",
           "the bridge refuses a header line break that is not folding (tcllib sends it)",
           refused(r"\(header injection refused\)")),
@@ -177,10 +218,14 @@ CAUSES: tuple[Cause, ...] = (
           "the bridge refuses such a line break in a parsed message's headers too",
           unlabelled="its refusal has header-injection's text, and is labelled with that"),
     Cause("bare-cr", "every bare CR and LF becomes CRLF in DATA", unlabelled=APPLIED),
-    Cause("cte-once", "tcllib writes Content-Transfer-Encoding twice", unlabelled=APPLIED),
+    # Applied to every delivered message; these find them in what a script prints.
+    Cause("cte-once", "tcllib writes Content-Transfer-Encoding twice",
+          only_lines(r"Content-Transfer-Encoding: \S*\r?")),
     Cause("qp-dot-line", "tcllib's quoted-printable joins a \".\" line to the line before",
-          unlabelled=APPLIED),
-    Cause("boundary-once", "mime 1.7.0 writes the boundary parameter twice", unlabelled=APPLIED),
+          shows(tcllib=r"[^\n]=2E\r?\n", bridge=r"\n=2E\r?\n")),
+    Cause("boundary-once", "mime 1.7.0 writes the boundary parameter twice",
+          any_of(only_lines(r'\s*boundary="[^"]*"\r?|;\r?'),
+                 shows(tcllib=r"improper line in header: ;", not_bridge=r"improper line"))),
     Cause("size-bytes", "SIZE= counts bytes, not characters",
           unlabelled="SIZE values are masked in every comparison"),
     Cause("connect-error-text", "the bridge names a refused connection as such",
@@ -272,6 +317,34 @@ def explain(tcllib: Outcome, bridge: Outcome, differences: Sequence[Difference],
 
     masker = masker_for(tcllib, bridge, options.get("unmasked_headers", ()))
     evidence = Evidence(normalize(bridge, masker), without)
-    return [replace(d, causes=tuple(c.name for c in CAUSES
-                                    if c.recognise is not None and c.recognise(d, evidence)))
-            for d in differences]
+    found = [tuple(c.name for c in CAUSES if c.recognise is not None and c.recognise(d, evidence))
+             for d in differences]
+    for block in _output_blocks(differences):
+        # Lines changed together with a labelled line (a result and its
+        # errorCode, say) are put down to the same entries.
+        names = tuple(dict.fromkeys(name for i in block for name in found[i]))
+        for i in block:
+            if not found[i]:
+                found[i] = names
+    return [replace(d, causes=names) for d, names in zip(differences, found, strict=True)]
+
+
+_LINES = re.compile(r"(?:after )?lines? (\d+)(?:-(\d+))?")
+
+
+def _output_blocks(differences: Sequence[Difference]) -> list[list[int]]:
+    """Indices of stdout/stderr differences on adjacent lines, grouped."""
+    blocks: list[list[int]] = []
+    last: tuple[str, int] | None = None
+    for i, d in enumerate(differences):
+        place = _LINES.fullmatch(d.where) if d.aspect in ("stdout", "stderr") else None
+        if place is None:
+            last = None
+            continue
+        first, end = int(place.group(1)), int(place.group(2) or place.group(1))
+        if last is not None and last[0] == d.aspect and first <= last[1] + 1:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+        last = (d.aspect, end)
+    return blocks
