@@ -219,16 +219,23 @@ def _uncaught_error(report: Path) -> str | None:
 def render(result: CheckResult, width: int) -> str:
     """Each difference with tcllib's and the bridge's value side by side, then the summary."""
     lines = [f"tclbridge check {result.script}: tcllib (tclsh) | bridge (tclbridge run)", ""]
-    column = max(20, (width - 7) // 2)
     for n, d in enumerate(result.differences, 1):
-        lines.append(f"{n}. {_heading(d)}")
-        lines += [f"   — {BY_NAME[name].label()}" for name in d.causes]
-        cells = zip_longest(_cells(d.expected, column), _cells(d.actual, column), fillvalue="")
-        rows = [("tcllib", "bridge"), *cells]
-        lines += [f"   {a:<{column}} | {b}".rstrip() for a, b in rows]
+        lines += render_difference(n, d, width)
         lines.append("")
     lines.append(result.summary())
     return "\n".join(lines)
+
+
+def render_difference(n: int, d: Difference, width: int) -> list[str]:
+    """The difference's heading, its COMPAT labels, then tcllib's and the
+    bridge's value side by side in columns that fit `width`."""
+    column = max(20, (width - 7) // 2)
+    lines = [f"{n}. {_heading(d)}"]
+    lines += [f"   — {BY_NAME[name].label()}" for name in d.causes]
+    cells = zip_longest(_cells(d.expected, column), _cells(d.actual, column), fillvalue="")
+    rows = [("tcllib", "bridge"), *cells]
+    lines += [f"   {a:<{column}} | {b}".rstrip() for a, b in rows]
+    return lines
 
 
 def _heading(difference: Difference) -> str:
@@ -244,25 +251,50 @@ def _cells(value: str, width: int) -> list[str]:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from tclbridge.fleet import DEFAULT_JOBS
+    from tclbridge.fleet import __doc__ as fleet_doc
+
     check = subparsers.add_parser(
         "check", help="run a script under tcllib and under the bridge and compare what they do",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=f"{__doc__}\n{fleet_doc}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [options] SCRIPT [ARGS...]\n"
+              "       %(prog)s [options] DIR [PATH...]\n"
+              "       %(prog)s [options] --each PATH [PATH...]")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"stop each run after this long (default {DEFAULT_TIMEOUT:g})")
-    check.add_argument("script")
-    check.add_argument("args", nargs=argparse.REMAINDER)
+    check.add_argument("--each", action="store_true",
+                       help="each word after the options is a PATH to check (a file or a "
+                            "directory of .tcl files), none is an argument; the default when "
+                            "the first is a directory")
+    check.add_argument("--jobs", type=_jobs, default=DEFAULT_JOBS, metavar="N",
+                       help=f"check N files at a time (default {DEFAULT_JOBS})")
+    check.add_argument("--report", metavar="FILE",
+                       help="also write a Markdown report (verdicts, differences, scan "
+                            "findings per file) to FILE")
+    check.add_argument("script", metavar="SCRIPT|PATH")
+    check.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS|PATH")
 
 
 def main(opts: argparse.Namespace) -> int:
     """0: the runs agree, 1: they differ, 2: no comparison (tcllib missing, no script,
-    a run timed out)."""
+    a run timed out). For several files: see tclbridge.fleet."""
+    fleet = opts.each or Path(opts.script).is_dir()
+    paths = [opts.script, *opts.args]
+    if fleet and any(word.startswith("-") for word in paths):
+        late = " ".join(word for word in paths if word.startswith("-"))
+        return _cannot_compare(opts, f"options go before the paths: {late}")
+    if opts.report is not None:
+        problem = _report_writable(opts.report)
+        if problem is not None:
+            return _cannot_compare(opts, problem)
     tclsh = find_tclsh()
     missing = tcllib_missing(tclsh)
     if missing is not None:
         return _cannot_compare(opts, f"{missing}; install it with: {INSTALL_COMMAND}",
                                install=INSTALL_COMMAND)
-    if not Path(opts.script).is_file():
+    if not fleet and not Path(opts.script).is_file():
         return _cannot_compare(opts, f"cannot read the script {opts.script}")
     assert tclsh is not None
     # Both runs, their children and the servers share one private network
@@ -276,6 +308,8 @@ def main(opts: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     shim = SendmailShim(isolation)
     try:
+        if fleet:
+            return _check_fleet(opts, paths, tclsh, shim)
         result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
                            shim=shim)
     finally:
@@ -284,9 +318,66 @@ def main(opts: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=1))
     else:
         print(render(result, shutil.get_terminal_size().columns))
+    if opts.report is not None:
+        from tclbridge import fleet as reporting
+        from tclbridge import scan
+
+        entry = reporting.Entry(opts.script, list(opts.args), result,
+                                scan=scan.analyse(Path(opts.script).read_bytes().decode(
+                                    "utf-8", errors="replace"), opts.script))
+        _write_report(opts.report, reporting.markdown_report([entry], timeout=opts.timeout))
     if result.timed_out:
         return 2
     return 0 if result.agree else 1
+
+
+def _check_fleet(opts: argparse.Namespace, paths: list[str], tclsh: str,
+                 shim: SendmailShim) -> int:
+    from tclbridge import fleet
+
+    entries = fleet.discover(paths)
+    if not entries:
+        return _cannot_compare(opts, f"no {fleet.SUFFIX} files in {' '.join(paths)}")
+    fleet.check_all(entries, tclsh=tclsh, timeout=opts.timeout, jobs=opts.jobs, shim=shim,
+                    progress=fleet.print_progress)
+    if opts.json:
+        print(json.dumps(fleet.to_json(entries), indent=1))
+    else:
+        print("\n".join([*fleet.table(entries), "", fleet.totals_line(entries)]))
+    if opts.report is not None:
+        _write_report(opts.report, fleet.markdown_report(entries, timeout=opts.timeout))
+    return fleet.exit_code(entries)
+
+
+def _report_writable(path: str) -> str | None:
+    """Why the report could not be written, found before anything runs."""
+    target = Path(path)
+    if target.is_dir():
+        return f"cannot write the report {path}: it is a directory"
+    existed = target.exists()
+    try:
+        with target.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot write the report {path}: {exc.strerror or exc}"
+    if not existed:
+        target.unlink()
+    return None
+
+
+def _write_report(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+    print(f"tclbridge check: report written to {path}", file=sys.stderr)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of files from 1 to 64, not {text!r}")
+    return value
 
 
 def _seconds(text: str) -> float:
