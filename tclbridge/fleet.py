@@ -25,7 +25,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from tclbridge import scan
 from tclbridge.check import CheckResult, render_difference, run_check
 from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
+from tclbridge.differential.outcome import Outcome
 from tclbridge.sandbox import SendmailShim
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
@@ -51,6 +52,12 @@ class Entry:
     result: CheckResult | None = None
     problem: str | None = None  # why it was not compared, when it was not
     scan: scan.FileReport | None = None
+
+    @property
+    def shown(self) -> str:
+        """The path for a table or heading: control characters (a newline in
+        a file name) escaped."""
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", self.path)
 
     @property
     def verdict(self) -> str:
@@ -87,6 +94,9 @@ class Entry:
             "check": None if self.result is None else self.result.to_json(),
             "scan": None if self.scan is None else self.scan.to_json(),
         }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _first_line(text: str, limit: int = 120) -> str:
@@ -153,11 +163,23 @@ def _check_one(entry: Entry, tclsh: str, timeout: float,
         return entry
     try:
         entry.scan = scan.analyse(text, entry.path)
-        entry.result = run_check(entry.path, entry.args, tclsh=tclsh, timeout=timeout,
-                                 shim=shim)
+        entry.result = _slim(run_check(entry.path, entry.args, tclsh=tclsh, timeout=timeout,
+                                       shim=shim))
     except Exception as exc:  # noqa: BLE001 - one file's failure is its row, not the fleet's
         entry.problem = f"could not compare: {type(exc).__name__}: {exc}"
     return entry
+
+
+def _slim(result: CheckResult) -> CheckResult:
+    """The result without what the table, --json and the report never show
+    (output, message data, differences' full texts): a fleet of scripts that
+    send large mail keeps little per file."""
+    def outcome(run: Outcome) -> Outcome:
+        return replace(run, stdout="", stderr="",
+                       messages=[replace(m, data=b"") for m in run.messages])
+
+    return replace(result, tcllib=outcome(result.tcllib), bridge=outcome(result.bridge),
+                   differences=[replace(d, texts=None) for d in result.differences])
 
 
 def exit_code(entries: Sequence[Entry]) -> int:
@@ -197,7 +219,7 @@ def totals_line(entries: Sequence[Entry]) -> str:
 
 
 def table(entries: Sequence[Entry]) -> list[str]:
-    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.path, e.verdict, e.detail()) for e in entries]
+    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.shown, e.verdict, e.detail()) for e in entries]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return [f"{path:<{widths[0]}}  {verdict:<{widths[1]}}  {detail}".rstrip()
             for path, verdict, detail in rows]
@@ -220,7 +242,8 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
         "| File | Verdict | Details |",
         "|---|---|---|",
     ]
-    lines += [f"| {_cell(_code(e.path))} | {e.verdict} | {_cell(e.detail())} |" for e in entries]
+    lines += [f"| {_cell(_code(e.shown))} | {e.verdict} | {_cell(e.detail())} |"
+              for e in entries]
     lines += ["", totals_line(entries), ""]
     for entry in entries:
         lines += _file_section(entry, width)
@@ -228,7 +251,7 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
 
 
 def _file_section(entry: Entry, width: int) -> list[str]:
-    lines = [f"## {_code(entry.path)}", ""]
+    lines = [f"## {_code(entry.shown)}", ""]
     result = entry.result
     if entry.problem is not None or result is None:
         lines += [f"**{entry.verdict}**: {entry.problem}", ""]
@@ -277,7 +300,8 @@ def _code(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell: a "|" would end the cell (also inside a code span)."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _version() -> str:
@@ -294,5 +318,5 @@ def to_json(entries: Sequence[Entry]) -> dict[str, Any]:
 
 def print_progress(n: int, total: int, entry: Entry) -> None:
     detail = entry.detail()
-    print(f"tclbridge check: [{n}/{total}] {entry.path}: {entry.verdict}"
+    print(f"tclbridge check: [{n}/{total}] {entry.shown}: {entry.verdict}"
           + (f" ({detail})" if detail else ""), file=sys.stderr, flush=True)

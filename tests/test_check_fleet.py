@@ -187,3 +187,18 @@ puts [catch {{socket 127.0.0.1 {outside.port}}}]
         assert runs["tcllib"] == runs["bridge"] == {"exit": 0, "error": None, "sessions": 2,
                                                     "messages": 2}
     assert outside.sessions == []
+
+
+def test_hostile_file_names_keep_the_table_and_report_in_shape() -> None:
+    """A file name with a newline, a "|" and backticks stays on its row and in
+    its heading."""
+    from tclbridge import fleet
+
+    name = "a|b``c\nd.tcl"
+    entries = [fleet.Entry(name, problem="no such file or directory"), fleet.Entry("ok.tcl",
+               problem="cannot read: Permission denied")]
+    table = fleet.table(entries)
+    assert len(table) == 3 and table[1].startswith("a|b``c\\x0ad.tcl  failed to run")
+    report = fleet.markdown_report(entries, timeout=5).splitlines()
+    assert "| ``` a\\|b``c\\x0ad.tcl ``` | failed to run | no such file or directory |" in report
+    assert "## ``` a|b``c\\x0ad.tcl ```" in report
