@@ -357,3 +357,23 @@ puts "result: [regsub -all {::mime::[0-9]+} $r ::mime::N]"
     assert len(rest) == 2 and all(names == ["internal-options"] for names in rest.values())
     assert any("code=0" in d["tcllib"] and "code=1" in d["bridge"]
                for d in result["differences"])
+
+
+@needs_tcllib
+def test_header_names_left_on_a_token_labelled(tmp_path: Path) -> None:
+    """A token's header names printed after a refused setheader (tcllib keeps
+    the refused name: setheader-atomic) and after a send (tcllib keeps the
+    headers it added: token-restored)."""
+    code, result = check_json("""package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "hi\\n"]
+catch {mime::setheader $tok Content-Type text/html}
+puts "after setheader: [mime::getheader $tok -names]"
+set tok [mime::initialize -canonical text/plain -string "hi\\n"]
+smtp::sendmessage $tok -servers mail.example.invalid -originator a@example.com \\
+    -header {To b@example.com}
+
+puts "after send: [mime::getheader $tok -names]"
+""", tmp_path)
+    assert code == 1
+    assert _by_where(result) == {"line 1": ["setheader-atomic"], "line 2": ["token-restored"]}
