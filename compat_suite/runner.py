@@ -129,7 +129,7 @@ class CaseResult:
 def compat_entries() -> set[str]:
     """The entry names of docs/COMPAT.md (first column of its table)."""
     text = COMPAT_DOC.read_text() if COMPAT_DOC.exists() else ""
-    return set(re.findall(r"^\| `([\w-]+)` \|", text, re.MULTILINE))
+    return set(re.findall(r"^\| (?:<a id=\"[\w-]+\"></a>)?`([\w-]+)` \|", text, re.MULTILINE))
 
 
 def discover(names: Sequence[str] = ()) -> list[Case]:

@@ -24,6 +24,10 @@ A Tk script runs until it destroys `.` or exits, as under tclsh. With Xvfb
 installed each run gets a private X display inside the namespace, and the
 host's X sockets are hidden (tclbridge.display); else DISPLAY is passed on.
 A script that needs Tk and gets no display makes check exit 2 with one line.
+A run that ends with an uncaught error is compared by the error's message (each
+run writes it to the file $TCLBRIDGE_ERROR_REPORT names); when both end with the
+same one, they agree but "both runs failed" is said. Each difference that a
+docs/COMPAT.md entry explains is labelled with it (differential.causes).
 """
 
 from __future__ import annotations
@@ -44,10 +48,12 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge import throwaway_ca
+from tclbridge.cli import ERROR_REPORT_ENV
 from tclbridge.config import format_host_port
+from tclbridge.differential.causes import BY_NAME, CAUSES, explain
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
-from tclbridge.differential.masking import hide_secrets, secrets_of
+from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
 from tclbridge.differential.reference import (
     INSTALL_COMMAND,
@@ -79,6 +85,7 @@ CHECK_COMPAT = [{"entry": entry} for entry in GENERAL_ENTRIES]
 
 ASPECT_WORDS = {
     "exit": "exit code",
+    "error": "uncaught error",
     "stdout": "standard output",
     "stderr": "standard error",
     "commands": "SMTP commands",
@@ -95,6 +102,8 @@ class CheckResult:
     bridge: Outcome
     differences: list[Difference]  # masked, secrets included
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # what args must not show
+    # Each run's uncaught error message, masked as the differences are.
+    errors: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def timed_out(self) -> list[str]:
@@ -106,31 +115,60 @@ class CheckResult:
     def agree(self) -> bool:
         return not self.differences and not self.timed_out
 
+    @property
+    def both_failed(self) -> bool:
+        """Both runs ended with an uncaught error (the same one, if they agree)."""
+        return all(self.errors.get(name) is not None for name in ("tcllib", "bridge"))
+
     def summary(self) -> str:
         if self.timed_out:
             runs = " and ".join(self.timed_out)
             return (f"incomplete: the {runs} run{'s' if len(self.timed_out) > 1 else ''} "
                     "timed out, so the runs cannot be compared")
+        if self.agree and self.both_failed:
+            return f"same, but both runs failed: {_first_line(self.errors['tcllib'] or '')}"
         if self.agree:
             return f"same: tcllib and the bridge agree ({_shape(self.tcllib)})"
         counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
         detail = ", ".join(f"{n} in {words}" for words, n in counts.items())
         n = len(self.differences)
-        return f"differ: {n} difference{'s' if n != 1 else ''} ({detail})"
+        explained = [d for d in self.differences if d.causes]
+        known = (f"; {len(explained)} explained by docs/COMPAT.md ({', '.join(self.causes)})"
+                 if explained else "")
+        return f"differ: {n} difference{'s' if n != 1 else ''} ({detail}){known}"
+
+    @property
+    def causes(self) -> list[str]:
+        """The COMPAT entries that explain some of the differences, in table order."""
+        found = {name for d in self.differences for name in d.causes}
+        return [cause.name for cause in CAUSES if cause.name in found]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "script": self.script,
             "args": [hide_secrets(arg, self.secrets) for arg in self.args],
             "agree": self.agree,
+            "both_failed": self.both_failed,
             "timed_out": self.timed_out,
             "differences": [{"aspect": d.aspect, "where": d.where, "tcllib": d.expected,
-                             "bridge": d.actual} for d in self.differences],
+                             "bridge": d.actual, "compat": [_cause_json(name) for name in d.causes]}
+                            for d in self.differences],
+            "compat": self.causes,
             "summary": self.summary(),
-            "runs": {name: {"exit": o.exit, "sessions": len(o.sessions),
-                            "messages": len(o.messages)}
+            "runs": {name: {"exit": o.exit, "error": self.errors.get(name),
+                            "sessions": len(o.sessions), "messages": len(o.messages)}
                      for name, o in (("tcllib", self.tcllib), ("bridge", self.bridge))},
         }
+
+
+def _cause_json(name: str) -> dict[str, str]:
+    cause = BY_NAME[name]
+    return {"name": name, "reason": cause.reason, "doc": cause.link()}
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _shape(outcome: Outcome) -> str:
@@ -176,21 +214,39 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
     without_capture = {k: v for k, v in os.environ.items() if k != CAPTURE_ENV}
     without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
     with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
-        # Outside each run's TMPDIR: the preamble, and the CA both runs' servers
-        # take their certificates from (the bridge trusts it with --cafile).
+        # Outside each run's TMPDIR: the preamble, the CA both runs' servers
+        # take their certificates from (the bridge trusts it with --cafile),
+        # and where each run writes its uncaught error.
         preamble = write_preamble(Path(tmp))
         ca = throwaway_ca.make(Path(tmp))
+        reports = {name: Path(tmp, f"{name}.error") for name in ("tcllib", "bridge")}
         with displays.for_run() as x_env:
-            tcllib = run_against_servers(tcllib_argv, [CHECK_SERVER_SPEC], timeout=timeout,
-                                         env={**without_capture, **x_env}, server_env=children,
-                                         ca=ca, trust_ca=False)
+            tcllib = run_against_servers(
+                tcllib_argv, [CHECK_SERVER_SPEC], timeout=timeout,
+                env={**without_capture, **x_env, ERROR_REPORT_ENV: str(reports["tcllib"])},
+                server_env=children, ca=ca, trust_ca=False)
         with displays.for_run() as x_env:
-            bridge = run_against_servers(bridge_argv, [CHECK_SERVER_SPEC], timeout=timeout,
-                                         env={**without_policy, **x_env}, server_env=children,
-                                         ca=ca, trust_ca=False)
-    differences = compare(tcllib, bridge, compat=CHECK_COMPAT)
-    return CheckResult(script, list(args), tcllib, bridge, differences,
-                       frozenset(secrets_of(tcllib) | secrets_of(bridge)))
+            bridge = run_against_servers(
+                bridge_argv, [CHECK_SERVER_SPEC], timeout=timeout,
+                env={**without_policy, **x_env, ERROR_REPORT_ENV: str(reports["bridge"])},
+                server_env=children, ca=ca, trust_ca=False)
+        tcllib.error, bridge.error = (_uncaught_error(reports[name])
+                                      for name in ("tcllib", "bridge"))
+    differences = explain(tcllib, bridge, compare(tcllib, bridge, compat=CHECK_COMPAT),
+                          compat=CHECK_COMPAT)
+    secrets = frozenset(secrets_of(tcllib) | secrets_of(bridge))
+    masker = Masker(secrets=secrets)
+    errors = {name: None if run.error is None else masker.stream(run.error, run.substitutions)
+              for name, run in (("tcllib", tcllib), ("bridge", bridge))}
+    return CheckResult(script, list(args), tcllib, bridge, differences, secrets, errors)
+
+
+def _uncaught_error(report: Path) -> str | None:
+    """The message a run wrote for its uncaught error (UTF-8), if it wrote one."""
+    try:
+        return report.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
 
 
 # -- output ---------------------------------------------------------------------------
@@ -199,15 +255,23 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
 def render(result: CheckResult, width: int) -> str:
     """Each difference with tcllib's and the bridge's value side by side, then the summary."""
     lines = [f"tclbridge check {result.script}: tcllib (tclsh) | bridge (tclbridge run)", ""]
-    column = max(20, (width - 7) // 2)
     for n, d in enumerate(result.differences, 1):
-        lines.append(f"{n}. {_heading(d)}")
-        cells = zip_longest(_cells(d.expected, column), _cells(d.actual, column), fillvalue="")
-        rows = [("tcllib", "bridge"), *cells]
-        lines += [f"   {a:<{column}} | {b}".rstrip() for a, b in rows]
+        lines += render_difference(n, d, width)
         lines.append("")
     lines.append(result.summary())
     return "\n".join(lines)
+
+
+def render_difference(n: int, d: Difference, width: int) -> list[str]:
+    """The difference's heading, its COMPAT labels, then tcllib's and the
+    bridge's value side by side in columns that fit `width`."""
+    column = max(20, (width - 7) // 2)
+    lines = [f"{n}. {_heading(d)}"]
+    lines += [f"   — {BY_NAME[name].label()}" for name in d.causes]
+    cells = zip_longest(_cells(d.expected, column), _cells(d.actual, column), fillvalue="")
+    rows = [("tcllib", "bridge"), *cells]
+    lines += [f"   {a:<{column}} | {b}".rstrip() for a, b in rows]
+    return lines
 
 
 def _heading(difference: Difference) -> str:
@@ -223,25 +287,50 @@ def _cells(value: str, width: int) -> list[str]:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from tclbridge.fleet import DEFAULT_JOBS
+    from tclbridge.fleet import __doc__ as fleet_doc
+
     check = subparsers.add_parser(
         "check", help="run a script under tcllib and under the bridge and compare what they do",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=f"{__doc__}\n{fleet_doc}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [options] SCRIPT [ARGS...]\n"
+              "       %(prog)s [options] DIR [PATH...]\n"
+              "       %(prog)s [options] --each PATH [PATH...]")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"stop each run after this long (default {DEFAULT_TIMEOUT:g})")
-    check.add_argument("script")
-    check.add_argument("args", nargs=argparse.REMAINDER)
+    check.add_argument("--each", action="store_true",
+                       help="each word after the options is a PATH to check (a file or a "
+                            "directory of .tcl files), none is an argument; the default when "
+                            "the first is a directory")
+    check.add_argument("--jobs", type=_jobs, default=DEFAULT_JOBS, metavar="N",
+                       help=f"check N files at a time (default {DEFAULT_JOBS})")
+    check.add_argument("--report", metavar="FILE",
+                       help="also write a Markdown report (verdicts, differences, scan "
+                            "findings per file) to FILE")
+    check.add_argument("script", metavar="SCRIPT|PATH")
+    check.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS|PATH")
 
 
 def main(opts: argparse.Namespace) -> int:
     """0: the runs agree, 1: they differ, 2: no comparison (tcllib missing, no script,
-    a run timed out)."""
+    a run timed out). For several files: see tclbridge.fleet."""
+    fleet = opts.each or Path(opts.script).is_dir()
+    paths = [opts.script, *opts.args]
+    if fleet and any(word.startswith("-") for word in paths):
+        late = " ".join(word for word in paths if word.startswith("-"))
+        return _cannot_compare(opts, f"options go before the paths: {late}")
+    if opts.report is not None:
+        problem = _report_writable(opts.report)
+        if problem is not None:
+            return _cannot_compare(opts, problem)
     tclsh = find_tclsh()
     missing = tcllib_missing(tclsh)
     if missing is not None:
         return _cannot_compare(opts, f"{missing}; install it with: {INSTALL_COMMAND}",
                                install=INSTALL_COMMAND)
-    if not Path(opts.script).is_file():
+    if not fleet and not Path(opts.script).is_file():
         return _cannot_compare(opts, f"cannot read the script {opts.script}")
     assert tclsh is not None
     # Both runs, their children and the servers share one private network
@@ -256,6 +345,8 @@ def main(opts: argparse.Namespace) -> int:
             print(warning, file=sys.stderr)
     shim = SendmailShim(isolation, hide=display.hide)
     try:
+        if fleet:
+            return _check_fleet(opts, paths, tclsh, shim, display)
         result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
                            shim=shim, display=display)
     except DisplayError as exc:
@@ -272,9 +363,66 @@ def main(opts: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=1))
     else:
         print(render(result, shutil.get_terminal_size().columns))
+    if opts.report is not None:
+        from tclbridge import fleet as reporting
+        from tclbridge import scan
+
+        entry = reporting.Entry(opts.script, list(opts.args), result,
+                                scan=scan.analyse(Path(opts.script).read_bytes().decode(
+                                    "utf-8", errors="replace"), opts.script))
+        _write_report(opts.report, reporting.markdown_report([entry], timeout=opts.timeout))
     if result.timed_out:
         return 2
     return 0 if result.agree else 1
+
+
+def _check_fleet(opts: argparse.Namespace, paths: list[str], tclsh: str,
+                 shim: SendmailShim, display: RunDisplay) -> int:
+    from tclbridge import fleet
+
+    entries = fleet.discover(paths)
+    if not entries:
+        return _cannot_compare(opts, f"no {fleet.SUFFIX} files in {' '.join(paths)}")
+    fleet.check_all(entries, tclsh=tclsh, timeout=opts.timeout, jobs=opts.jobs, shim=shim,
+                    display=display, progress=fleet.print_progress)
+    if opts.json:
+        print(json.dumps(fleet.to_json(entries), indent=1))
+    else:
+        print("\n".join([*fleet.table(entries), "", fleet.totals_line(entries)]))
+    if opts.report is not None:
+        _write_report(opts.report, fleet.markdown_report(entries, timeout=opts.timeout))
+    return fleet.exit_code(entries)
+
+
+def _report_writable(path: str) -> str | None:
+    """Why the report could not be written, found before anything runs."""
+    target = Path(path)
+    if target.is_dir():
+        return f"cannot write the report {path}: it is a directory"
+    existed = target.exists()
+    try:
+        with target.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot write the report {path}: {exc.strerror or exc}"
+    if not existed:
+        target.unlink()
+    return None
+
+
+def _write_report(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+    print(f"tclbridge check: report written to {path}", file=sys.stderr)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of files from 1 to 64, not {text!r}")
+    return value
 
 
 def _seconds(text: str) -> float:

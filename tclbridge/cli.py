@@ -11,6 +11,7 @@ import sys
 import threading
 import tkinter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from tclbridge.config import (
@@ -117,8 +118,15 @@ proc exit {{code 0}} {
 """
 
 
-def run_script(script: str, args: Sequence[str], config: BridgeConfig) -> int:
-    """Run `script` as tclsh would; return the process exit code."""
+# `tclbridge check` asks each run for the message of the uncaught error it
+# ended with (what errorInfo starts with): the file named here gets it.
+ERROR_REPORT_ENV = "TCLBRIDGE_ERROR_REPORT"
+
+
+def run_script(script: str, args: Sequence[str], config: BridgeConfig,
+               error_report: str | None = None) -> int:
+    """Run `script` as tclsh would; return the process exit code. An uncaught
+    error's message is also written to the file `error_report`, if given."""
     bridge = Interp(config)
 
     def request_exit(code: str) -> None:
@@ -137,6 +145,8 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig) -> int:
         info = _strip_source_frame(tk.getvar("errorInfo") or str(exc))
         _flush_tcl(tk)
         sys.stderr.write(f"{info}\n")
+        if error_report:
+            _write_error_report(error_report, str(exc))
         return 1
     finally:
         _flush_tcl(tk)
@@ -164,6 +174,14 @@ def _strip_source_frame(info: str) -> str:
         if sep:
             return head
     return info
+
+
+def _write_error_report(path: str, message: str) -> None:
+    try:
+        Path(path).write_bytes(message.encode("utf-8", "surrogatepass"))
+    except OSError as exc:
+        sys.stderr.write(f"tclbridge: cannot write {ERROR_REPORT_ENV}={path}: "
+                         f"{exc.strerror or exc}\n")
 
 
 def _flush_tcl(tk: object) -> None:
@@ -259,8 +277,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
     use_for_process(config)
+    # Taken out of the environment: the script's children must not write it.
+    error_report = os.environ.pop(ERROR_REPORT_ENV, None)
     try:
-        code = run_script(opts.script, opts.args, config)
+        code = run_script(opts.script, opts.args, config, error_report)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
         _internal_error(exc)
     _finish(code)

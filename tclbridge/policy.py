@@ -162,6 +162,11 @@ class Enforcer:
         """Where to connect: --server/--capture first, then the relay."""
         self._requested = [_host_port(t) for t in script_targets]
         relay = self.policy.relay if self.policy else None
+        if override is not None and not script_targets:
+            # tcllib connects nowhere (and fails) when the script names no
+            # server: --server and --capture stand in for its connections
+            # (as check's redirection does for tcllib's), they add none.
+            return []
         if override is not None:
             if relay is not None:
                 self.note("relay", f"{_host_port(relay)} not used: the command line sends all "

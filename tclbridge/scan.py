@@ -595,23 +595,31 @@ def render(reports: list[FileReport]) -> str:
     lines: list[str] = []
     for report in reports:
         lines.append(report.path)
-        for name, entry in report.commands().items():
-            options = " ".join(entry["options"])  # type: ignore[arg-type]
-            calls = f"{entry['calls']} call" + ("s" if entry["calls"] != 1 else "")
-            lines.append(f"    {name} ({calls})" + (f": {options}" if options else ""))
-        for entry, features in report.compat().items():
-            lines.append(f"    COMPAT {entry}: {', '.join(features)}")
-        for item in report.unsupported:
-            lines.append(f"    unsupported (line {item['line']}): {item['feature']}: "
-                         f"{item['reason']}")
-        for item in report.not_literal():
-            lines.append(f"    options not literal: {item['command']} (line {item['line']})")
-        for item in report.bypass:
-            lines.append(f"    around the bridge (line {item['line']}): {item['feature']}: "
-                         f"{item['reason']}")
+        lines += findings(report)
         lines.append("")
     lines += _table(reports)
     return "\n".join(lines)
+
+
+def findings(report: FileReport) -> list[str]:
+    """What was found in one file, a line each, indented (also used by
+    `tclbridge check --report`)."""
+    lines: list[str] = []
+    for name, entry in report.commands().items():
+        options = " ".join(entry["options"])  # type: ignore[arg-type]
+        calls = f"{entry['calls']} call" + ("s" if entry["calls"] != 1 else "")
+        lines.append(f"    {name} ({calls})" + (f": {options}" if options else ""))
+    for entry, features in report.compat().items():
+        lines.append(f"    COMPAT {entry}: {', '.join(features)}")
+    for item in report.unsupported:
+        lines.append(f"    unsupported (line {item['line']}): {item['feature']}: "
+                     f"{item['reason']}")
+    for item in report.not_literal():
+        lines.append(f"    options not literal: {item['command']} (line {item['line']})")
+    for item in report.bypass:
+        lines.append(f"    around the bridge (line {item['line']}): {item['feature']}: "
+                     f"{item['reason']}")
+    return lines
 
 
 def _table(reports: list[FileReport]) -> list[str]:

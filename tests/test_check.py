@@ -105,15 +105,16 @@ def test_json_result(tmp_path: Path) -> None:
     assert result["agree"] is False
     assert result["script"] == "planted.tcl" and result["args"] == []
     assert {"aspect": "envelope", "where": "message 1 RCPT TO",
-            "tcllib": "['a@example.com']", "bridge": "['b@example.com']"} in result["differences"]
+            "tcllib": "['a@example.com']", "bridge": "['b@example.com']",
+            "compat": []} in result["differences"]
     # EHLO, STARTTLS, EHLO, MAIL, RCPT: the check's server offers STARTTLS.
     assert {"aspect": "commands", "where": "session 1, command 5",
             "tcllib": "'RCPT TO:<a@example.com>'",
-            "bridge": "'RCPT TO:<b@example.com>'"} in result["differences"]
+            "bridge": "'RCPT TO:<b@example.com>'", "compat": []} in result["differences"]
     assert {d["aspect"] for d in result["differences"]} == {"commands", "envelope"}
     assert result["summary"].startswith(f"differ: {len(result['differences'])} differences")
-    assert result["runs"] == {"tcllib": {"exit": 0, "sessions": 1, "messages": 1},
-                              "bridge": {"exit": 0, "sessions": 1, "messages": 1}}
+    assert result["runs"] == {"tcllib": {"exit": 0, "error": None, "sessions": 1, "messages": 1},
+                              "bridge": {"exit": 0, "error": None, "sessions": 1, "messages": 1}}
 
 
 @needs_tcllib
@@ -172,7 +173,7 @@ def test_timeout_per_run(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     assert (result["agree"], result["timed_out"]) == (False, ["bridge"])
     assert {"aspect": "exit", "where": "exit code", "tcllib": "0",
-            "bridge": "a timeout"} in result["differences"]
+            "bridge": "a timeout", "compat": []} in result["differences"]
 
 
 @needs_tcllib

@@ -170,17 +170,20 @@ def test_every_compared_value_masked() -> None:
     reported, none shows the password (heard in AUTH by the first run's server)."""
     b64 = base64.b64encode(PASSWORD.encode()).decode()
 
-    def run(n: int, secrets: frozenset[str] = frozenset()) -> Outcome:
+    def run(n: int, secrets: frozenset[str] = frozenset(), code: int | None = None) -> Outcome:
         message = (f"Subject: {PASSWORD} {n}\r\nX-Token: {b64}{n}\r\n\r\n"
                    f"pw={PASSWORD} #{n}\r\n").encode()
         return Outcome(
-            exit=n, stdout=f"logged in with {PASSWORD} ({n})\n",
+            exit=n if code is None else code, stdout=f"logged in with {PASSWORD} ({n})\n",
             stderr=f"--> {b64}\nfailed {n}: {PASSWORD}\n",
             sessions=[[f"AUTH PLAIN {b64}", f"XPW {PASSWORD} {n}"]],
             messages=[Delivered(f"{PASSWORD}{n}@x", [f"b{n}@y"], [], message)],
-            secrets=secrets)
+            secrets=secrets, error=f"failed {n}: {PASSWORD}")
 
     differences = compare(run(1, frozenset({PASSWORD})), run(2), aspects=ASPECTS)
+    # The same exit code: the uncaught errors' messages are compared instead.
+    differences += compare(run(1, frozenset({PASSWORD}), code=1), run(2, code=1),
+                           aspects=ASPECTS)
     aspects = {d.aspect for d in differences}
     assert aspects == set(ASPECTS), differences
     shown = "\n".join(str(d) for d in differences)

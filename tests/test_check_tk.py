@@ -81,7 +81,7 @@ def test_tk_tool_mails_the_same_under_check(ending: str, code: int, tmp_path: Pa
     assert (done.returncode, done.stderr) == (0, ""), done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert result["agree"] is True
-    assert result["runs"] == {name: {"exit": code, "sessions": 1, "messages": 1}
+    assert result["runs"] == {name: {"exit": code, "error": None, "sessions": 1, "messages": 1}
                               for name in ("tcllib", "bridge")}
     assert result["summary"] == (f"same: tcllib and the bridge agree (exit code {code}, "
                                  "1 SMTP session, 1 message delivered)")

@@ -110,7 +110,7 @@ def test_no_password_in_the_output(tmp_path: Path, options: str, port: int) -> N
     assert [(d["aspect"], d["bridge"]) for d in result["differences"]] == [
         ("stdout", "extra 'password <hidden> plain <hidden>\\n'")]
     assert result["runs"]["tcllib"] == result["runs"]["bridge"] == {
-        "exit": 0, "sessions": 1, "messages": 1}
+        "exit": 0, "error": None, "sessions": 1, "messages": 1}
     assert text.count("<hidden>") == 2  # (the text output wraps the value in columns)
     for form in forms:
         assert form not in text and form not in raw_json

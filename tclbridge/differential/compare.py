@@ -5,8 +5,8 @@ difference in plain words."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from tclbridge.differential.compat import apply_compat, apply_compat_tree
 from tclbridge.differential.masking import Masker, secrets_of
@@ -29,20 +29,51 @@ def _seq_diff(aspect: str, where: str, expected: Sequence[str],
         if op == "equal":
             continue
         exp, act = list(expected[i1:i2]), list(actual[j1:j2])
+        texts = ("".join(exp), "".join(act))
         if op == "replace" and len(exp) == len(act):
             for k, (e, a) in enumerate(zip(exp, act, strict=True)):
-                out.append(Difference(aspect, f"{where}{unit} {i1 + k + 1}", _show(e), _show(a)))
+                out.append(Difference(aspect, f"{where}{unit} {i1 + k + 1}", _show(e), _show(a),
+                                      texts=(e, a)))
         elif op == "insert":
             out.append(Difference(aspect, f"{where}after {unit} {i1}", "nothing",
-                                  "extra " + "; ".join(_show(a) for a in act)))
+                                  "extra " + "; ".join(_show(a) for a in act), texts=texts))
         elif op == "delete":
             out.append(Difference(aspect, f"{where}{unit} {i1 + 1}",
-                                  "; ".join(_show(e) for e in exp), "nothing (missing)"))
+                                  "; ".join(_show(e) for e in exp), "nothing (missing)",
+                                  texts=texts))
         else:
             out.append(Difference(aspect, f"{where}{unit}s {i1 + 1}-{i2}",
                                   "; ".join(_show(e) for e in exp),
-                                  "; ".join(_show(a) for a in act)))
+                                  "; ".join(_show(a) for a in act), texts=texts))
     return out
+
+
+def pairs(expected: Sequence[Hashable], actual: Sequence[Hashable]
+          ) -> list[tuple[int | None, int | None]]:
+    """Which of tcllib's items (sessions, messages) goes with which of the
+    bridge's: equal ones first, the others in order; None where one run has
+    nothing to match (so one session the bridge never opened is one
+    difference, not a shift of every later one)."""
+    found: list[tuple[int | None, int | None]] = []
+    matcher = difflib.SequenceMatcher(a=list(expected), b=list(actual), autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        common = min(i2 - i1, j2 - j1) if op in ("equal", "replace") else 0
+        found += [(i1 + k, j1 + k) for k in range(common)]
+        found += [(i, None) for i in range(i1 + common, i2)]
+        found += [(None, j) for j in range(j1 + common, j2)]
+    return found
+
+
+def _unpaired(aspect: str, noun: str, n: int | None, m: int | None,
+              lines: Sequence[str]) -> Difference:
+    """An item (session, message) only one run has; `lines` describe it."""
+    shown = "; ".join(_show(line) for line in lines)
+    if n is not None:
+        return Difference(aspect, f"{noun} {n + 1}", shown, "nothing (missing)",
+                          texts=("\n".join(lines), ""))
+    assert m is not None
+    return Difference(aspect, f"{noun} {m + 1} of the bridge's", "nothing", f"extra {shown}",
+                      texts=("", "\n".join(lines)))
 
 
 def _lines(text: str) -> list[str]:
@@ -86,9 +117,15 @@ def diff(expected: Normalized, actual: Normalized,
     if unknown:
         raise ValueError(f"unknown aspects: {sorted(unknown)}")
     out: list[Difference] = []
-    if "exit" in aspects and expected.exit != actual.exit:
-        out.append(Difference("exit", "exit code", _exit(expected.exit, expected.stderr),
-                              _exit(actual.exit, actual.stderr)))
+    exit_differs = "exit" in aspects and expected.exit != actual.exit
+    errors = (expected.error or "", actual.error or "")
+    if exit_differs:
+        out.append(Difference("exit", "exit code", _exit(expected), _exit(actual),
+                              texts=errors))
+    elif "error" in aspects and expected.error != actual.error:
+        # The same exit code (1), but each run stopped at a different error.
+        out.append(Difference("error", "uncaught error", _error(expected.error),
+                              _error(actual.error), texts=errors))
     for stream in ("stdout", "stderr"):
         if stream in aspects:
             out += _seq_diff(stream, "", _lines(getattr(expected, stream)),
@@ -97,43 +134,98 @@ def diff(expected: Normalized, actual: Normalized,
         if len(expected.commands) != len(actual.commands):
             out.append(Difference("commands", "number of SMTP sessions",
                                   str(len(expected.commands)), str(len(actual.commands))))
-        for n, (e, a) in enumerate(zip(expected.commands, actual.commands, strict=False), 1):
-            out += _seq_diff("commands", f"session {n}, ", e, a, "command")
         # How each session was encrypted (tcllib with tcl-tls takes STARTTLS when
         # offered, as the bridge does); the protocol version is the libraries'.
-        for n, (e, a) in enumerate(zip(expected.tls, actual.tls, strict=False), 1):
-            if e != a:
-                out.append(Difference("commands", f"session {n}, TLS", e, a))
+        for n, m in pairs([tuple(s) for s in expected.commands],
+                          [tuple(s) for s in actual.commands]):
+            if n is None or m is None:
+                session = _either(expected.commands, actual.commands, n, m)
+                out.append(_unpaired("commands", "session", n, m, session))
+                continue
+            out += _seq_diff("commands", f"session {n + 1}, ", expected.commands[n],
+                             actual.commands[m], "command")
+            if n < len(expected.tls) and m < len(actual.tls) and expected.tls[n] != actual.tls[m]:
+                out.append(Difference("commands", f"session {n + 1}, TLS", expected.tls[n],
+                                      actual.tls[m]))
+    # Messages are matched by their envelope and content.
+    matched = pairs(_message_keys(expected), _message_keys(actual))
     if "envelope" in aspects:
         if len(expected.envelope) != len(actual.envelope):
             out.append(Difference("envelope", "number of delivered messages",
                                   str(len(expected.envelope)), str(len(actual.envelope))))
-        for n, (e, a) in enumerate(zip(expected.envelope, actual.envelope, strict=False), 1):
+        for n, m in matched:
+            if n is None or m is None:
+                envelope = _either(expected.envelope, actual.envelope, n, m)
+                out.append(_unpaired("envelope", "message", n, m, _envelope_lines(envelope)))
+                continue
+            e, a = expected.envelope[n], actual.envelope[m]
             for label, ev, av in zip(("MAIL FROM", "RCPT TO", "MAIL options"), e, a, strict=True):
                 if ev != av:
-                    out.append(Difference("envelope", f"message {n} {label}", _show(ev), _show(av)))
+                    out.append(Difference("envelope", f"message {n + 1} {label}", _show(ev),
+                                          _show(av), texts=(str(ev), str(av))))
     if "messages" in aspects:
         if len(expected.messages) != len(actual.messages) and "envelope" not in aspects:
             out.append(Difference("messages", "number of delivered messages",
                                   str(len(expected.messages)), str(len(actual.messages))))
-        for n, (e, a) in enumerate(zip(expected.messages, actual.messages, strict=False), 1):
-            out += _part_diff(f"message {n}", e, a)
+        for n, m in matched:
+            if n is not None and m is not None:
+                out += _part_diff(f"message {n + 1}", expected.messages[n], actual.messages[m])
+            elif "envelope" not in aspects:
+                envelope = _either(expected.envelope, actual.envelope, n, m)
+                out.append(_unpaired("messages", "message", n, m, _envelope_lines(envelope)))
     return out
 
 
-def _exit(code: int | None, stderr: str) -> str:
-    """The exit code, with the last stderr line as a hint when it is not 0."""
-    shown = "a timeout" if code is None else str(code)
-    last = stderr.strip().splitlines()[-1:] if code != 0 else []
+Envelope = tuple[str, list[str], list[str]]
+T = TypeVar("T")
+
+
+def _either(expected: Sequence[T], actual: Sequence[T], n: int | None, m: int | None) -> T:
+    """The item of a pair that has only one side."""
+    if n is not None:
+        return expected[n]
+    assert m is not None
+    return actual[m]
+
+
+def _message_keys(run: Normalized) -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
+    keys = [(sender, tuple(recipients), tuple(options)) for sender, recipients, options
+            in run.envelope]
+    parts = [repr(part) for part in run.messages] + [""] * (len(keys) - len(run.messages))
+    return [(*key, part) for key, part in zip(keys, parts, strict=False)]
+
+
+def _envelope_lines(envelope: Envelope) -> list[str]:
+    sender, recipients, _ = envelope
+    return [f"MAIL FROM:<{sender}>", *(f"RCPT TO:<{r}>" for r in recipients)]
+
+
+def _exit(run: Normalized) -> str:
+    """The exit code, with the uncaught error's message, or else the last
+    stderr line as a hint when it is not 0."""
+    shown = "a timeout" if run.exit is None else str(run.exit)
+    if run.error is not None:
+        return f"{shown} (uncaught error: {_show(run.error)})"
+    last = run.stderr.strip().splitlines()[-1:] if run.exit != 0 else []
     return f"{shown} (stderr ends {_show(last[0])})" if last else shown
+
+
+def _error(message: str | None) -> str:
+    return "no uncaught error" if message is None else _show(message)
+
+
+def masker_for(expected: Outcome, actual: Outcome, unmasked_headers: Iterable[str] = ()
+               ) -> Masker:
+    """The masking both runs get: the same random values and the secrets of either."""
+    return Masker(unmasked_headers=frozenset(h.lower() for h in unmasked_headers),
+                  secrets=frozenset(secrets_of(expected) | secrets_of(actual)))
 
 
 def compare(expected: Outcome, actual: Outcome, *, aspects: Iterable[str] = DEFAULT_ASPECTS,
             compat: Sequence[dict[str, Any]] = (),
             unmasked_headers: Iterable[str] = ()) -> list[Difference]:
     """Compare a tcllib run (`expected`) with a bridge run, honouring COMPAT entries."""
-    masker = Masker(unmasked_headers=frozenset(h.lower() for h in unmasked_headers),
-                    secrets=frozenset(secrets_of(expected) | secrets_of(actual)))
+    masker = masker_for(expected, actual, unmasked_headers)
     exp = normalize(apply_compat(expected, compat), masker)
     apply_compat_tree(exp, compat)
     return diff(exp, normalize(actual, masker), aspects)

@@ -14,6 +14,7 @@ TLS_WORDS = {None: "plain text", "starttls": "STARTTLS", "implicit": "implicit T
 @dataclass
 class Normalized:
     exit: int | None
+    error: str | None  # the uncaught error's message, masked like stderr
     stdout: str
     stderr: str
     commands: list[list[str]]
@@ -26,6 +27,7 @@ def normalize(outcome: Outcome, masker: Masker) -> Normalized:
     subs = outcome.substitutions
     return Normalized(
         exit=outcome.exit,
+        error=None if outcome.error is None else masker.stream(outcome.error, subs),
         stdout=masker.stream(outcome.stdout, subs),
         stderr=masker.stream(outcome.stderr, subs),
         commands=[[masker.command(c, subs) for c in s] for s in outcome.sessions],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ASPECTS = ("exit", "stdout", "stderr", "commands", "envelope", "messages")
-DEFAULT_ASPECTS = ("exit", "stdout", "commands", "envelope", "messages")
+ASPECTS = ("exit", "error", "stdout", "stderr", "commands", "envelope", "messages")
+DEFAULT_ASPECTS = ("exit", "error", "stdout", "commands", "envelope", "messages")
 
 
 @dataclass
@@ -32,6 +32,9 @@ class Outcome:
     # How each session was encrypted by its end: "starttls", "implicit" or None
     # (plain text). Empty when not known (an Outcome written by hand).
     session_tls: list[str | None] = field(default_factory=list)
+    # The message of the uncaught error the run ended with (what errorInfo
+    # starts with), when the runner reported one; None: no such error or not known.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,15 @@ class Difference:
     where: str
     expected: str  # what tcllib did (shown as a Python literal)
     actual: str  # what the bridge did
+    # The docs/COMPAT.md entries that explain it (tclbridge.differential.causes).
+    causes: tuple[str, ...] = field(default=(), compare=False)
+    # Both values in full (masked) where the two above are shortened for showing.
+    texts: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def full(self) -> tuple[str, str]:
+        """tcllib's and the bridge's value, not shortened."""
+        return self.texts if self.texts is not None else (self.expected, self.actual)
 
     def describe(self, expected_label: str = "tcllib", actual_label: str = "bridge") -> str:
         return (f"{self.aspect}: {self.where}: {expected_label} gives {self.expected}, "

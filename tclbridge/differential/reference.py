@@ -12,7 +12,9 @@ server's implicit-TLS port when one is given (as the bridge's
 ``options`` array initialize keeps in its frame.
 Child interpreters the script creates get the same wrapper.
 The preamble then runs the script as ``tclsh SCRIPT ARGS...`` would (argv0,
-argv, argc; an uncaught error prints errorInfo and exits 1).
+argv, argc; an uncaught error prints errorInfo and exits 1), and writes an
+uncaught error's message where $TCLBRIDGE_ERROR_REPORT says, as `tclbridge run`
+does.
 """
 
 from __future__ import annotations
@@ -73,6 +75,13 @@ namespace eval ::tclbridge_check {
 }
 eval $::tclbridge_check::redirect
 eval $::tclbridge_check::guard
+# Where check wants the message of an uncaught error (as `tclbridge run`
+# writes it); the script and its children do not see the variable.
+set ::tclbridge_check::report ""
+if {[info exists ::env(TCLBRIDGE_ERROR_REPORT)]} {
+    set ::tclbridge_check::report $::env(TCLBRIDGE_ERROR_REPORT)
+    unset ::env(TCLBRIDGE_ERROR_REPORT)
+}
 set argv0 [lindex $argv 3]
 set argv [lrange $argv 4 end]
 set argc [llength $argv]
@@ -86,6 +95,12 @@ if {[catch {source $argv0} ::tclbridge_check::result ::tclbridge_check::options]
             [string range $::tclbridge_check::info 0 $::tclbridge_check::cut-1]
     }
     puts stderr $::tclbridge_check::info
+    if {$::tclbridge_check::report ne ""} {
+        set ::tclbridge_check::file [open $::tclbridge_check::report w]
+        fconfigure $::tclbridge_check::file -encoding utf-8 -translation lf
+        puts -nonewline $::tclbridge_check::file $::tclbridge_check::result
+        close $::tclbridge_check::file
+    }
     exit 1
 }
 """
@@ -95,13 +110,24 @@ def find_tclsh() -> str | None:
     return shutil.which("tclsh")
 
 
+# tclsh reading commands from stdin prints an error and goes on to the next
+# line (its exit status is then 0): the probe decides the status itself.
+_PROBE = """
+if {[catch {package require smtp; package require mime} message]} {
+    puts stderr $message
+    exit 1
+}
+exit 0
+"""
+
+
 def tcllib_missing(tclsh: str | None) -> str | None:
     """None when `tclsh` runs and loads tcllib's smtp and mime, else what is wrong."""
     if tclsh is None:
         return "tclsh is not installed (not found on PATH)"
     try:
-        probe = subprocess.run([tclsh], input="package require smtp\npackage require mime\n",
-                               capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        probe = subprocess.run([tclsh], input=_PROBE, capture_output=True, text=True,
+                               timeout=PROBE_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"tclsh does not run: {error}"
     if probe.returncode != 0:

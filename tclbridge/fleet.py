@@ -1,0 +1,330 @@
+"""`tclbridge check DIR...` (or `check --each PATH...`): check a whole fleet of
+scripts, a few at a time, and sum it up in a table, `--json` or a Markdown
+report (`--report FILE`) to attach to a migration ticket.
+
+Which files: every `*.tcl` file under each directory (recursively, sorted;
+hidden directories skipped; a symbolic link to a directory is not entered, a
+link to a file is checked once, under the first path that reaches it), and
+each file named on the command line whatever its name. Each is checked as
+`check FILE` would, without arguments, each run with its own --timeout;
+`--jobs N` files at a time (default: the number of CPUs, at most 4). All runs
+share the check's one private network namespace, each on servers of its own.
+
+Each file gets a verdict: "same" (also when both runs failed the same way,
+which is said), "differs" (with the COMPAT entries that explain differences)
+or "failed to run" (a run timed out, the file cannot be read). Exit status: 0
+when every file agrees, 1 when any differs, 2 when none differs but some
+could not be compared, or when nothing could be (no files, tcllib missing).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tclbridge import scan
+from tclbridge.check import CheckResult, render_difference, run_check
+from tclbridge.differential.causes import BY_NAME
+from tclbridge.differential.masking import hide_secrets
+from tclbridge.differential.outcome import Outcome
+from tclbridge.display import RunDisplay, tk_display_error
+from tclbridge.sandbox import SendmailShim
+
+DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
+SUFFIX = ".tcl"
+
+SAME, DIFFERS, FAILED = "same", "differs", "failed to run"
+
+
+@dataclass
+class Entry:
+    """One file of the fleet and what checking it gave."""
+
+    path: str  # as given or found (relative to the path given)
+    args: list[str] = field(default_factory=list)
+    result: CheckResult | None = None
+    problem: str | None = None  # why it was not compared, when it was not
+    scan: scan.FileReport | None = None
+
+    @property
+    def shown(self) -> str:
+        """The path for a table or heading: control characters (a newline in
+        a file name) escaped."""
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", self.path)
+
+    @property
+    def verdict(self) -> str:
+        if self.result is None or self.result.timed_out:
+            return FAILED
+        return SAME if self.result.agree else DIFFERS
+
+    def detail(self) -> str:
+        """One line for the table."""
+        if self.problem is not None:
+            return self.problem
+        assert self.result is not None
+        result = self.result
+        if result.timed_out:
+            return f"{' and '.join(result.timed_out)} run timed out"
+        if result.agree:
+            if result.both_failed:
+                return f"both runs failed: {_first_line(result.errors['tcllib'] or '')}"
+            return ""
+        n = len(result.differences)
+        unexplained = sum(1 for d in result.differences if not d.causes)
+        words = [f"{n} difference{'s' if n != 1 else ''}"]
+        if result.causes:
+            words.append("COMPAT " + ", ".join(result.causes))
+        if unexplained and result.causes:
+            words.append(f"{unexplained} not explained")
+        return "; ".join(words)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "verdict": self.verdict,
+            "problem": self.problem,
+            "check": None if self.result is None else self.result.to_json(),
+            "scan": None if self.scan is None else self.scan.to_json(),
+        }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# -- which files -------------------------------------------------------------------------
+
+
+def discover(paths: Sequence[str]) -> list[Entry]:
+    """An entry per file to check, in the order given, each directory's sorted."""
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for given in paths:
+        root = Path(given)
+        if root.is_dir():
+            found = list(_tcl_files(root))
+        elif root.exists() or root.is_symlink():
+            found = [root]
+        else:
+            entries.append(Entry(given, problem="no such file or directory"))
+            continue
+        for path in found:
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                entries.append(Entry(str(path)))
+    return entries
+
+
+def _tcl_files(root: Path) -> Iterator[Path]:
+    for directory, subdirs, files in os.walk(root):  # links to directories are not entered
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(SUFFIX):
+                yield Path(directory, name)
+
+
+# -- checking ----------------------------------------------------------------------------
+
+
+def check_all(entries: Sequence[Entry], *, tclsh: str, timeout: float, jobs: int,
+              shim: SendmailShim | None, display: RunDisplay | None = None,
+              progress: Callable[[int, int, Entry], None] | None = None) -> None:
+    """Check each entry not already failed, `jobs` at a time (threads: the
+    runs are child processes, and the servers must stay in this process's
+    network namespace)."""
+    todo = [e for e in entries if e.problem is None]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="check") as pool:
+        running = [pool.submit(_check_one, e, tclsh, timeout, shim, display) for e in todo]
+        for n, done in enumerate(as_completed(running), 1):
+            entry = done.result()
+            if progress is not None:
+                progress(n, len(todo), entry)
+
+
+def _check_one(entry: Entry, tclsh: str, timeout: float,
+               shim: SendmailShim | None, display: RunDisplay | None) -> Entry:
+    try:
+        text = Path(entry.path).read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        entry.problem = f"cannot read: {exc.strerror or exc}"
+        return entry
+    try:
+        entry.scan = scan.analyse(text, entry.path)
+        result = run_check(entry.path, entry.args, tclsh=tclsh, timeout=timeout, shim=shim,
+                           display=display)
+        # Both runs failing alike to open the display would read as "same".
+        no_display = (tk_display_error(result.tcllib.exit, result.tcllib.stderr)
+                      or tk_display_error(result.bridge.exit, result.bridge.stderr))
+        if no_display and display is not None:
+            entry.problem = display.unusable(no_display)
+        else:
+            entry.result = _slim(result)
+    except Exception as exc:  # noqa: BLE001 - one file's failure is its row, not the fleet's
+        entry.problem = f"could not compare: {type(exc).__name__}: {exc}"
+    return entry
+
+
+def _slim(result: CheckResult) -> CheckResult:
+    """The result without what the table, --json and the report never show
+    (output, message data, differences' full texts): a fleet of scripts that
+    send large mail keeps little per file."""
+    def outcome(run: Outcome) -> Outcome:
+        return replace(run, stdout="", stderr="",
+                       messages=[replace(m, data=b"") for m in run.messages])
+
+    return replace(result, tcllib=outcome(result.tcllib), bridge=outcome(result.bridge),
+                   differences=[replace(d, texts=None) for d in result.differences])
+
+
+def exit_code(entries: Sequence[Entry]) -> int:
+    verdicts = {e.verdict for e in entries}
+    if DIFFERS in verdicts:
+        return 1
+    return 0 if verdicts == {SAME} else 2
+
+
+def totals(entries: Sequence[Entry]) -> dict[str, int]:
+    return {
+        "files": len(entries),
+        "same": sum(1 for e in entries if e.verdict == SAME),
+        "both_failed": sum(1 for e in entries if e.verdict == SAME and e.result is not None
+                           and e.result.both_failed),
+        "differs": sum(1 for e in entries if e.verdict == DIFFERS),
+        "differs_only_by_compat": sum(
+            1 for e in entries if e.verdict == DIFFERS and e.result is not None
+            and all(d.causes for d in e.result.differences)),
+        "failed": sum(1 for e in entries if e.verdict == FAILED),
+    }
+
+
+def totals_line(entries: Sequence[Entry]) -> str:
+    t = totals(entries)
+    same = f"{t['same']} same"
+    if t["both_failed"]:
+        same += f" ({t['both_failed']} of them failed in both runs)"
+    differs = f"{t['differs']} differ{'s' if t['differs'] == 1 else ''}"
+    if t["differs"]:
+        differs += f" ({t['differs_only_by_compat']} only by COMPAT entries)"
+    return f"{t['files']} file{'s' if t['files'] != 1 else ''}: {same}, {differs}, " \
+           f"{t['failed']} failed to run"
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def table(entries: Sequence[Entry]) -> list[str]:
+    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.shown, e.verdict, e.detail()) for e in entries]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return [f"{path:<{widths[0]}}  {verdict:<{widths[1]}}  {detail}".rstrip()
+            for path, verdict, detail in rows]
+
+
+def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 100) -> str:
+    """The report: how it was made, the table, then per file its verdict, its
+    differences side by side and what `tclbridge scan` finds in it. The
+    differences and error messages are masked as check shows them (secrets
+    hidden); scan shows option names, never values."""
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = [
+        "# tclbridge check report",
+        "",
+        f"Each script ran under tclsh + tcllib and under the bridge (tclbridge "
+        f"{_version()}), each run against its own capture server, at most {timeout:g} s "
+        f"each; {now}. Labels name entries of docs/COMPAT.md, where the bridge differs "
+        "from tcllib on purpose.",
+        "",
+        "| File | Verdict | Details |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {_cell(_code(e.shown))} | {e.verdict} | {_cell(e.detail())} |"
+              for e in entries]
+    lines += ["", totals_line(entries), ""]
+    for entry in entries:
+        lines += _file_section(entry, width)
+    return "\n".join(lines) + "\n"
+
+
+def _file_section(entry: Entry, width: int) -> list[str]:
+    lines = [f"## {_code(entry.shown)}", ""]
+    result = entry.result
+    if entry.problem is not None or result is None:
+        lines += [f"**{entry.verdict}**: {entry.problem}", ""]
+    else:
+        lines += [f"**{entry.verdict}**{_after_verdict(result.summary())}", ""]
+        if entry.args:
+            shown = " ".join(hide_secrets(a, result.secrets) for a in entry.args)
+            lines += [f"Arguments: {_code(shown)}", ""]
+        for n, d in enumerate(result.differences, 1):
+            labels = "; ".join(f"[COMPAT `{name}`](docs/COMPAT.md#{name}): "
+                               f"{BY_NAME[name].reason}" for name in d.causes)
+            block = render_difference(n, d, width)
+            lines += [f"{n}. {block[0].split(' ', 1)[1]}" + (f" — {labels}" if labels else ""),
+                      "", *_fenced([row for row in block[1:] if not row.startswith("   — ")]),
+                      ""]
+    if entry.scan is not None:
+        found = scan.findings(entry.scan)
+        lines += ["What `tclbridge scan` finds in it:", ""]
+        lines += _fenced([line.strip() for line in found]) if found else [
+            "nothing: no smtp or mime use found"]
+        lines.append("")
+    return lines
+
+
+def _after_verdict(summary: str) -> str:
+    """The summary line without the word the verdict already says."""
+    for word in ("same, ", "same: ", "differ: ", "incomplete: "):
+        if summary.startswith(word):
+            rest = summary[len(word):]
+            return f", {rest}" if word == "same, " else f": {rest}"
+    return f": {summary}"
+
+
+def _fenced(rows: list[str]) -> list[str]:
+    """A code block whose fence no backtick run inside can close."""
+    longest = max((len(run) for row in rows for run in re.findall(r"`+", row)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}text", *rows, fence]
+
+
+def _code(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _cell(text: str) -> str:
+    """Text for a table cell: a "|" would end the cell (also inside a code span)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tclbridge")
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
+def to_json(entries: Sequence[Entry]) -> dict[str, Any]:
+    return {"files": [e.to_json() for e in entries], "totals": totals(entries),
+            "exit": exit_code(entries)}
+
+
+def print_progress(n: int, total: int, entry: Entry) -> None:
+    detail = entry.detail()
+    print(f"tclbridge check: [{n}/{total}] {entry.shown}: {entry.verdict}"
+          + (f" ({detail})" if detail else ""), file=sys.stderr, flush=True)

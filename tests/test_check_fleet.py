@@ -1,0 +1,204 @@
+"""`tclbridge check DIR...`: a whole fleet of scripts checked a few at a time
+under real tclsh + tcllib and the bridge, a table, a Markdown report, --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tclbridge.differential.reference import find_tclsh, tcllib_missing
+from tclbridge.recorder import RecordingServer
+
+REPO = Path(__file__).resolve().parent.parent
+TCLSH = find_tclsh()
+pytestmark = pytest.mark.skipif(tcllib_missing(TCLSH) is not None,
+                                reason=tcllib_missing(TCLSH) or "")
+PASSWORD = "Fleet5ecretPass"
+
+
+def check(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tclbridge", "check", *args], capture_output=True, text=True,
+        cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def barrier(markers: Path, count: int, wait_ms: int) -> str:
+    """Tcl that waits until `count` scripts of the same implementation have
+    started, or fails: only files checked at the same time get past it."""
+    return f"""
+set impl [expr {{[namespace exists ::tclbridge] ? "bridge" : "tcllib"}}]
+set markers [file join {{{markers}}} $impl]
+file mkdir $markers
+close [open [file join $markers [file tail [info script]]] w]
+set deadline [expr {{[clock milliseconds] + {wait_ms}}}]
+while {{[llength [glob -nocomplain -directory $markers *]] < {count}}} {{
+    if {{[clock milliseconds] > $deadline}} {{ error "ran alone" }}
+    after 20
+}}
+"""
+
+
+def rows(lines: list[str]) -> dict[str, tuple[str, str]]:
+    """The table's rows: file -> (verdict, detail)."""
+    found = {}
+    for line in lines[1:]:
+        cells = re.split(r" {2,}", line, maxsplit=2)
+        found[cells[0]] = (cells[1], cells[2] if len(cells) > 2 else "")
+    return found
+
+
+def test_a_directory_checked_in_parallel_with_table_and_report(tmp_path: Path) -> None:
+    fleet, markers = tmp_path / "fleet", tmp_path / "markers"
+    (fleet / "sub").mkdir(parents=True)
+    wait = barrier(markers, 3, 8000)
+    (fleet / "same.tcl").write_text(wait + """package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "fleet\\n"]
+smtp::sendmessage $tok -servers mail.example.invalid -recipients same@example.com
+puts sent
+""")
+    (fleet / "differs.tcl").write_text(wait + f"""package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "twice\\n"]
+foreach n {{1 2}} {{
+    smtp::sendmessage $tok -servers mail.example.invalid -originator a@example.com \\
+        -header {{To b@example.com}} -username ops -password {PASSWORD}
+}}
+""")
+    (fleet / "sub" / "fails.tcl").write_text(wait + "set f [open /nonexistent/fleet.conf]\n")
+    (fleet / "hang.tcl").write_text(
+        "if {[namespace exists ::tclbridge]} {vwait forever}\nputs done\n")
+    # Not checked: a link to a directory (not entered: fails.tcl once), a hidden
+    # directory, a file that is not .tcl.
+    (fleet / "again").symlink_to(fleet / "sub", target_is_directory=True)
+    (fleet / ".hidden").mkdir()
+    (fleet / ".hidden" / "x.tcl").write_text("puts hidden\n")
+    (fleet / "notes.txt").write_text("puts notes\n")
+
+    done = check("--jobs", "4", "--timeout", "10", "--report", "report.md", "fleet",
+                 cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["FILE", "VERDICT", "DETAIL"]
+    table = rows(lines[:lines.index("")])
+    assert list(table) == ["fleet/differs.tcl", "fleet/hang.tcl", "fleet/same.tcl",
+                           "fleet/sub/fails.tcl"]
+    # Past the barriers: the three files ran at the same time.
+    assert table["fleet/same.tcl"] == ("same", "")
+    assert re.fullmatch(r"\d+ differences?; COMPAT token-restored",
+                        table["fleet/differs.tcl"][1]), table
+    assert table["fleet/differs.tcl"][0] == "differs"
+    assert table["fleet/sub/fails.tcl"] == (
+        "same", "both runs failed: couldn't open \"/nonexistent/fleet.conf\": no such file "
+                "or directory")
+    assert table["fleet/hang.tcl"] == ("failed to run", "bridge run timed out")
+    assert lines[-1] == ("4 files: 2 same (1 of them failed in both runs), 1 differs "
+                         "(1 only by COMPAT entries), 1 failed to run")
+
+    report = (tmp_path / "report.md").read_text()
+    assert "| `fleet/same.tcl` | same |  |" in report
+    assert "| `fleet/hang.tcl` | failed to run | bridge run timed out |" in report
+    assert "\n4 files: 2 same" in report
+    sections = dict(re.findall(r"^## `([^`]+)`\n(.*?)(?=^## |\Z)", report, re.M | re.S))
+    assert list(sections) == list(table)
+    differs = sections["fleet/differs.tcl"]
+    assert differs.startswith("\n**differs**: ")
+    assert ("— [COMPAT `token-restored`](docs/COMPAT.md#token-restored): tcllib leaves the "
+            "headers it added on the token") in differs
+    assert "'To: b@example.com'; 'From: a@example.com'" in differs
+    # tclbridge scan's findings for that file.
+    assert "What `tclbridge scan` finds in it:" in differs
+    assert ("smtp::sendmessage (1 call): -header -originator -password -servers -username"
+            in differs)
+    assert "COMPAT auth-plaintext: smtp::sendmessage -password" in differs
+    assert "**failed to run**: the bridge run timed out" in sections["fleet/hang.tcl"]
+    assert "**same**, but both runs failed: couldn't open" in sections["fleet/sub/fails.tcl"]
+    for output in (report, done.stdout, done.stderr):
+        assert PASSWORD not in output
+
+
+def test_each_path_json_and_exit_2_when_none_differs(tmp_path: Path) -> None:
+    """--each: every word is a path (a file named explicitly is checked whatever
+    its name); a path that does not exist is a row, not the end of the run;
+    nothing differs but one could not be compared: exit 2."""
+    (tmp_path / "one.tcl").write_text("puts one\n")
+    (tmp_path / "two.txt").write_text("puts two\n")
+    done = check("--json", "--each", "one.tcl", "two.txt", "gone.tcl", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert [(f["path"], f["verdict"], f["problem"]) for f in result["files"]] == [
+        ("one.tcl", "same", None), ("two.txt", "same", None),
+        ("gone.tcl", "failed to run", "no such file or directory")]
+    assert result["files"][0]["check"]["runs"]["tcllib"]["exit"] == 0
+    assert result["totals"] == {"files": 3, "same": 2, "both_failed": 0, "differs": 0,
+                                "differs_only_by_compat": 0, "failed": 1}
+    assert result["exit"] == 2
+
+
+def test_single_script_keeps_its_arguments(tmp_path: Path) -> None:
+    """A file first: the rest are its arguments, even a directory's name."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "args.tcl").write_text("puts $argv\n")
+    done = check("--json", "args.tcl", "d", "x", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["script"] == "args.tcl" and result["args"] == ["d", "x"]
+    # A report for the one script, with its arguments; one that cannot be
+    # written is refused before anything runs.
+    done = check("--report", "r.md", "args.tcl", "d", "x", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = (tmp_path / "r.md").read_text()
+    assert "| `args.tcl` | same |  |" in report and "Arguments: `d x`" in report
+    done = check("--report", "nowhere/r.md", "args.tcl", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "cannot write the report nowhere/r.md: No such file or directory" in done.stderr
+    # A directory first: options after the paths are refused, not taken for paths.
+    done = check("d", "--json", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "options go before the paths: --json" in done.stderr
+
+
+def test_files_checked_together_keep_to_their_own_servers(tmp_path: Path) -> None:
+    """Two files at once, each sending through smtp and through sendmail: each
+    run's server gets that run's two messages only, and nothing reaches a
+    server outside the check's network namespace."""
+    markers = tmp_path / "markers"
+    with RecordingServer() as outside:
+        for name in ("alpha", "beta"):
+            (tmp_path / f"{name}.tcl").write_text(barrier(markers, 2, 8000) + f"""
+package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "from {name}\\n"]
+smtp::sendmessage $tok -servers mail.example.invalid -recipients {name}@example.com
+exec sendmail -t << "To: {name}-piped@example.com\\nSubject: {name}\\n\\npiped\\n"
+puts [catch {{socket 127.0.0.1 {outside.port}}}]
+""")
+        done = check("--json", "--jobs", "2", "--each", "alpha.tcl", "beta.tcl", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for entry in json.loads(done.stdout)["files"]:
+        runs = entry["check"]["runs"]
+        assert entry["verdict"] == "same", entry["check"]["differences"]
+        assert runs["tcllib"] == runs["bridge"] == {"exit": 0, "error": None, "sessions": 2,
+                                                    "messages": 2}
+    assert outside.sessions == []
+
+
+def test_hostile_file_names_keep_the_table_and_report_in_shape() -> None:
+    """A file name with a newline, a "|" and backticks stays on its row and in
+    its heading."""
+    from tclbridge import fleet
+
+    name = "a|b``c\nd.tcl"
+    entries = [fleet.Entry(name, problem="no such file or directory"), fleet.Entry("ok.tcl",
+               problem="cannot read: Permission denied")]
+    table = fleet.table(entries)
+    assert len(table) == 3 and table[1].startswith("a|b``c\\x0ad.tcl  failed to run")
+    report = fleet.markdown_report(entries, timeout=5).splitlines()
+    assert "| ``` a\\|b``c\\x0ad.tcl ``` | failed to run | no such file or directory |" in report
+    assert "## ``` a|b``c\\x0ad.tcl ```" in report
