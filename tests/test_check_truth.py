@@ -314,6 +314,7 @@ lassign $argv host port
 set tok [mime::initialize -canonical text/plain -string hi]
 puts [catch {smtp::sendmessage $tok -servers $host -ports $port -recipients a@example.com} r]
 puts $r
+puts $::errorCode
 """
 
 
@@ -332,7 +333,7 @@ def test_a_script_naming_no_server_fails_as_under_tcllib(tmp_path: Path) -> None
         [sys.executable, "-m", "tclbridge", "run", "--server", "127.0.0.1:9", "s.tcl"],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
         env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert tclsh.stdout == "1\ncan't read \"code\": no such variable\n"
+    assert tclsh.stdout == "1\ncan't read \"code\": no such variable\nTCL READ VARNAME\n"
     assert bridge.stdout == tclsh.stdout
 
 

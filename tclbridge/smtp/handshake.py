@@ -181,7 +181,8 @@ class Handshake:
                     except _NextServer as again:
                         failure = again
         if failure is None:
-            raise ConnectFailed('can\'t read "code": no such variable')
+            # No server to try: tcllib then reads a variable it never set.
+            raise ConnectFailed('can\'t read "code": no such variable', ("TCL", "READ", "VARNAME"))
         raise ConnectFailed(failure.result, failure.errorcode)
 
     def _ask_policy(self, code: int, diagnostic: str) -> bool:
