@@ -20,7 +20,7 @@ from tclbridge.differential.compare import compare
 from tclbridge.differential.outcome import Delivered, Outcome
 from tclbridge.differential.reference import INSTALL_COMMAND, find_tclsh, tcllib_missing
 from tclbridge.differential.run import ServerSpec, run_against_servers
-from tests.support import no_tcllib
+from tests.support import hidden_packages
 
 REPO = Path(__file__).resolve().parent.parent
 TCLSH = find_tclsh()
@@ -48,7 +48,7 @@ def check_json(script: str, tmp_path: Path, *args: str) -> tuple[int, dict]:
 # -- no tcllib ---------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not no_tcllib.AVAILABLE, reason=no_tcllib.WHY_NOT)
+@pytest.mark.skipif(not hidden_packages.AVAILABLE, reason=hidden_packages.WHY_NOT)
 def test_without_tcllib_check_cannot_compare(tmp_path: Path) -> None:
     """tclsh is there, tcllib's directory is hidden by a bind mount: check says
     it cannot compare (exit 2, the install command), not four differences."""
@@ -58,15 +58,32 @@ def test_without_tcllib_check_cannot_compare(tmp_path: Path) -> None:
         "-servers mail.example.invalid -recipients a@example.com\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "tclbridge", "check"]
-    done = no_tcllib.run_without_tcllib([*command, "s.tcl"], cwd=tmp_path, env=env)
+    done = hidden_packages.run_hiding(hidden_packages.TCLLIB, [*command, "s.tcl"], cwd=tmp_path,
+                                      env=env)
     assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
     assert done.stderr == ("tclbridge check: tcllib's smtp/mime do not load in tclsh: can't find "
                            f"package smtp; install it with: {INSTALL_COMMAND}\n")
-    done = no_tcllib.run_without_tcllib([*command, "--json", "s.tcl"], cwd=tmp_path, env=env)
+    done = hidden_packages.run_hiding(hidden_packages.TCLLIB, [*command, "--json", "s.tcl"],
+                                      cwd=tmp_path, env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert (result["agree"], result["install"]) == (None, INSTALL_COMMAND)
     assert "can't find package smtp" in result["error"]
+
+
+@pytest.mark.skipif(not hidden_packages.AVAILABLE, reason=hidden_packages.WHY_NOT)
+def test_without_tcl_tls_check_cannot_compare(tmp_path: Path) -> None:
+    """tcllib is there but tcl-tls is not: tcllib would stay in plain text
+    where check's server offers STARTTLS, so every session would differ;
+    check says it cannot compare (exit 2, the install command)."""
+    (tmp_path / "s.tcl").write_text("package require smtp\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = hidden_packages.run_hiding(
+        hidden_packages.TCL_TLS, [sys.executable, "-m", "tclbridge", "check", "s.tcl"],
+        cwd=tmp_path, env=env)
+    assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
+    assert done.stderr == ("tclbridge check: tcl-tls does not load in tclsh (tcllib needs it for "
+                           f"TLS): can't find package tls; install it with: {INSTALL_COMMAND}\n")
 
 
 # -- uncaught errors ---------------------------------------------------------------------

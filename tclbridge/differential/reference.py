@@ -117,12 +117,17 @@ if {[catch {package require smtp; package require mime} message]} {
     puts stderr $message
     exit 1
 }
+if {[catch {package require tls} message]} {
+    puts stderr $message
+    exit 2
+}
 exit 0
 """
 
 
 def tcllib_missing(tclsh: str | None) -> str | None:
-    """None when `tclsh` runs and loads tcllib's smtp and mime, else what is wrong."""
+    """None when `tclsh` runs and loads tcllib's smtp and mime and tcl-tls,
+    else what is wrong."""
     if tclsh is None:
         return "tclsh is not installed (not found on PATH)"
     try:
@@ -131,8 +136,12 @@ def tcllib_missing(tclsh: str | None) -> str | None:
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"tclsh does not run: {error}"
     if probe.returncode != 0:
-        reason = probe.stderr.strip().splitlines()[:1] or ["no output"]
-        return f"tcllib's smtp/mime do not load in tclsh: {reason[0]}"
+        reason = (probe.stderr.strip().splitlines()[:1] or ["no output"])[0]
+        if probe.returncode == 2:
+            # Check's servers offer STARTTLS: without tcl-tls tcllib would
+            # stay in plain text and every session would differ.
+            return f"tcl-tls does not load in tclsh (tcllib needs it for TLS): {reason}"
+        return f"tcllib's smtp/mime do not load in tclsh: {reason}"
     return None
 
 
