@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_mime_harness import HAVE_TCLLIB, assert_same
+from tests.test_mime_harness import HAVE_TCLLIB, assert_same, both
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 
@@ -367,6 +367,22 @@ case("getbody-blocksize-errors", each(["0", "-1", "-x", "00"],
                                        "mime::getbody [mime::initialize -canonical text/plain"
                                        " -string abc] -blocksize VALUE"))
 
+# Which of -file, -parts and -string wins, and which error comes first.
+case("initialize-value-options", r"""
+set f [open both.eml w]; puts $f "Subject: from the file
+
+file body"; close $f
+set t [mime::initialize -canonical text/plain -string hi]
+set r {}
+foreach args [list [list -string x -parts [list $t]] \
+        [list -file both.eml -parts [list $t]] [list -file both.eml -parts [list $t] -string x] \
+        [list -string x -file both.eml -param {a b}]] {
+    lappend r [catch {mime::initialize {*}$args} x] $x
+}
+set s [mime::initialize -canonical text/plain -file both.eml -string "the string"]
+lappend r [mime::getbody $s] [mime::getproperty $s size]
+""")
+
 # Bridge bugs in files this test's author does not own, reported with these
 # cases as reproducers; remove an entry when its case passes.
 
@@ -445,3 +461,19 @@ def test_finalize_all_after_a_child_was_finalized() -> None:
         assert tcl.eval("catch {mime::finalize $m -subordinates all}") == "0"
         for token in ("$m", "$b"):
             assert tcl.eval(f"catch {{mime::getproperty {token} content}}") == "1"
+
+
+FILE_AND_STRING = r"""
+set f [open both.eml w]; puts $f "Subject: from the file\n\nfile body"; close $f
+set code [catch {mime::initialize -file both.eml -string "Subject: s\n\nstring body\n"} t]
+if {$code} { set t } else { list [mime::getheader $t Subject] [mime::getbody $t] }
+"""
+
+
+def test_parsed_file_and_string_refused(tmp_path: Path) -> None:
+    """COMPAT file-and-string: without -canonical, tcllib takes the headers
+    from the -file and the whole -string as the body; the bridge refuses the
+    pair with tcllib's error for -file with -parts."""
+    tcllib, bridge = both(FILE_AND_STRING, tmp_path)
+    assert tcllib == "0 {{{from the file}} {Subject: s\n\nstring body\n}} {}"
+    assert bridge == "0 {specify exactly one of -file, -parts, or -string} {}"

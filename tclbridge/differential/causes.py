@@ -256,6 +256,8 @@ CAUSES: tuple[Cause, ...] = (
           refused(r"lone surrogate U\+[0-9A-F]{4}.* is not a character and cannot be sent")),
     Cause("internal-options", "mime::initialize's internal -lineslist is unknown to the bridge",
           shows(bridge=r"unknown option -lineslist\b")),
+    Cause("file-and-string", "the bridge refuses -file with -string without -canonical",
+          shows(bridge=r"specify exactly one of -file, -parts, or -string")),
     Cause("root-channel", "with -root the bridge reads the message by its file name",
           unlabelled=UNSEEN),
     Cause("count-past-eof", "getbody stops at the end of the file where tcllib loops forever",

@@ -385,6 +385,7 @@ def configure(
         else:
             raise TclError(f"unknown option {option}")
 
+    named = set(given)
     # tcllib lets -string win over the others instead of complaining.
     if "string" in given:
         given = {"string"}
@@ -399,8 +400,12 @@ def configure(
             raise TclError("-encoding requires -canonical")
         if user_header:
             raise TclError("-header requires -canonical")
-        if part.value == "parts":
+        if "parts" in named:
             raise TclError("-parts requires -canonical")
+        if {"file", "string"} <= named:
+            # tcllib would take the headers from the file and the whole
+            # string as the body (COMPAT file-and-string).
+            raise TclError("specify exactly one of -file, -parts, or -string")
         from tclbridge.mime.parser import parse_part
 
         if part.value != "file" or "-root" not in span:
