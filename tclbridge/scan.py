@@ -94,7 +94,7 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "smtp::sendmessage (STARTTLS, the default)": ("tls-verify", "starttls-injection"),
     "smtp::sendmessage -usetls": ("tls-verify", "starttls-injection"),
     "smtp::sendmessage -tlspolicy": ("tls-verify",),
-    "smtp::sendmessage -tlsimport": ("tls-verify", "starttls-injection"),
+    "smtp::sendmessage -tlsimport": ("tls-verify", "starttls-injection", "tlsimport-no-starttls"),
     "smtp::sendmessage -username": _AUTH,
     "smtp::sendmessage -password": _AUTH,
     "smtp::sendmessage -maxsecs": ("maxsecs-number",),
@@ -109,7 +109,8 @@ COMPAT_BY_FEATURE: dict[str, tuple[str, ...]] = {
     "mime::initialize (parse)": (
         "parse-cr-headers", "parse-depth", "parse-failed-piece", "parsed-header-injection",
     ),
-    "mime::initialize (parse) -file": ("parse-encoding-scan", "parse-shrinking-file"),
+    "mime::initialize (parse) -file": ("parse-encoding-scan", "parse-shrinking-file",
+                                       "file-and-string"),
     "mime::initialize -root": ("root-channel", "count-past-eof"),
     "mime::initialize -offset": ("root-channel", "count-past-eof"),
     "mime::initialize -count": ("root-channel", "count-past-eof"),

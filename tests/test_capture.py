@@ -104,11 +104,11 @@ def test_summary_lines(cap: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cap.summary_lines() == [
         f"captured 0001.eml: from <a@x> to <b@y>, <c@z>, {len(MSG)} bytes, "
         "Subject: Quarterly report",
-        "  at 2024-02-29 23:59:00-03:30",
+        "  at 2024-02-29 23:59:00-03:30, in plain text",
         f"captured 0002.eml: from <a@x> to <b@y>, {len(encoded)} bytes, Subject: café",
-        "  at 2024-02-29 23:59:01-03:30",
+        "  at 2024-02-29 23:59:01-03:30, in plain text",
         "captured 0003.eml: from <a@x> to <b@y>, 19 bytes",
-        "  at 2024-02-29 23:59:02-03:30",
+        "  at 2024-02-29 23:59:02-03:30, in plain text",
     ]
     record = json.loads(cap.directory.joinpath("0002.json").read_text())
     assert record["captured_at"] == "2024-02-29T23:59:01.000-03:30"

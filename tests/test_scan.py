@@ -81,6 +81,7 @@ LEGACY_EXPECTED = {
         "parse-cr-headers": ["mime::initialize (parse)"],
         "parse-depth": ["mime::initialize (parse)"],
         "parse-encoding-scan": ["mime::initialize (parse) -file"],
+        "file-and-string": ["mime::initialize (parse) -file"],
         "parse-failed-piece": ["mime::initialize (parse)"],
         "parse-shrinking-file": ["mime::initialize (parse) -file"],
         "parsed-header-injection": ["mime::initialize (parse)"],
