@@ -1,4 +1,6 @@
 # The manual's send_simple_message example, with the port added.
+# Run alone (tclbridge check DIR), the script names servers of its own.
+if {$argc == 0} {set argv {mail.example.invalid 25 25 25 25 25}}
 lassign $argv host port
 
 proc send_simple_message {recipient email_server port subject body} {

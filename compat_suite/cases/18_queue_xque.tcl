@@ -3,6 +3,8 @@
 package require mime
 package require smtp
 
+# Run alone (tclbridge check DIR), the script names servers of its own.
+if {$argc == 0} {set argv {mail.example.invalid 25 25 25 25 25}}
 lassign $argv host port port2
 
 foreach {label p q} [list xque-on $port yes xque-off $port off no-xque $port2 true] {

@@ -3,6 +3,8 @@
 package require mime
 package require smtp
 
+# Run alone (tclbridge check DIR), the script names servers of its own.
+if {$argc == 0} {set argv {mail.example.invalid 25 25 25 25 25}}
 lassign $argv host port
 
 set text "Gr\u00fc\u00dfe aus K\u00f6ln, 1+1=2.\n[string repeat {long line } 12]end\ntrailing space \n"

@@ -4,6 +4,8 @@
 package require mime
 package require smtp
 
+# Run alone (tclbridge check DIR), the script names servers of its own.
+if {$argc == 0} {set argv {mail.example.invalid 25 25 25 25 25}}
 lassign $argv host port
 
 set tok [mime::initialize -canonical text/plain -string "Booleans.\n"]

@@ -5,6 +5,8 @@
 package require mime
 package require smtp
 
+# Run alone (tclbridge check DIR), the script names servers of its own.
+if {$argc == 0} {set argv {mail.example.invalid 25 25 25 25 25}}
 lassign $argv host port busyport
 
 # A port nobody listens on: open a listener, note its port, close it.
