@@ -279,3 +279,44 @@ def test_plain_text_on_the_implicit_tls_port_is_dropped(cap: Capture) -> None:
     assert cap._server.sessions == []  # not an SMTP session: nothing recorded
     assert deliver_over_implicit_tls(cap) < 3  # and the door still works
     assert sidecar(cap.directory)["tls"]["mode"] == "implicit"
+
+
+def test_the_server_key_is_written_only_in_the_private_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CA's server key never goes to $TMPDIR, which the script shares: with
+    no usable temporary directory the CA is still made, and nothing but the CA
+    certificate is left in its own directory."""
+    import tempfile
+
+    from tclbridge import throwaway_ca
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-tmpdir"))
+    private = tmp_path / "ca"
+    private.mkdir(mode=0o700)
+    ca = throwaway_ca.make(private)
+    assert sorted(p.name for p in private.iterdir()) == [throwaway_ca.CA_FILE_NAME]
+    client = ssl.create_default_context(cafile=str(ca.cafile))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()) as raw:
+            accepted, _ = listener.accept()
+            with accepted:
+                server = ca.server_context.wrap_socket(accepted, server_side=True,
+                                                       do_handshake_on_connect=False)
+                tls = client.wrap_socket(raw, server_hostname="localhost",
+                                         do_handshake_on_connect=False)
+                tls.setblocking(False)
+                server.setblocking(False)
+                deadline = time.monotonic() + 10
+                done = {"client": False, "server": False}
+                while not all(done.values()):
+                    assert time.monotonic() < deadline, "handshake did not finish"
+                    for name, side in (("client", tls), ("server", server)):
+                        if not done[name]:
+                            try:
+                                side.do_handshake()
+                                done[name] = True
+                            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                                pass
+                assert tls.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
