@@ -251,8 +251,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _finish(code)
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh (under
-    # capture, tclbridge.stopping prints the summary first).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # capture, tclbridge.stopping prints the summary first). An ignored
+    # SIGINT (`nohup`, `trap '' INT`) stays ignored, as for tclsh.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
     if late:
         sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "

@@ -30,8 +30,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def on_stop_signals(work: Callable[[signal.Signals], None],
                     signals: Iterable[signal.Signals] = STOP_SIGNALS) -> None:
     """From now on each of `signals` runs `work(signal)` in a thread of its
-    own, then ends the process by that signal. Call from the main thread."""
-    wanted = {int(s) for s in signals}
+    own, then ends the process by that signal. Call from the main thread.
+    A signal ignored when the process started (`nohup`, `trap '' INT`)
+    stays ignored, as it does for tclsh."""
+    wanted = {int(s) for s in signals if signal.getsignal(s) is not signal.SIG_IGN}
+    if not wanted:
+        return
     read_fd, write_fd = os.pipe()  # not inherited by children
     os.set_blocking(write_fd, False)
     signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)

@@ -234,13 +234,16 @@ vwait forever
 
 
 def signalled_status(argv: list[str], cwd: Path, signum: signal.Signals,
-                     before: Callable[[], None] = lambda: None) -> tuple[str, str]:
+                     before: Callable[[], None] = lambda: None,
+                     ignored: bool = False) -> tuple[str, str]:
     """Run `argv` under bash, send `signum` to it once it is ready, and return
-    bash's "status=N" line and the program's stderr (not bash's own, such
-    as "Terminated")."""
+    bash's "status=N" line (after what the program printed) and the
+    program's stderr (not bash's own, such as "Terminated"). `ignored`:
+    the program starts with `signum` ignored (`trap '' SIG`)."""
     ready = cwd / "ready"
     ready.unlink(missing_ok=True)
-    proc = subprocess.Popen(["bash", "-c", '"$@" 2>program.err; echo "status=$?"', "bash",
+    trap = f"trap '' {signum.name.removeprefix('SIG')}; " if ignored else ""
+    proc = subprocess.Popen(["bash", "-c", trap + '"$@" 2>program.err; echo "status=$?"', "bash",
                              *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env=bridge_env())
     try:
@@ -252,6 +255,29 @@ def signalled_status(argv: list[str], cwd: Path, signum: signal.Signals,
         proc.kill()
         proc.wait()
     return out.strip(), (cwd / "program.err").read_text()
+
+
+SELF_ENDING = r"""
+set f [open ready.tmp w]; puts $f [pid]; close $f; file rename ready.tmp ready
+after 1500 {set done 1}
+vwait done
+puts done
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("bridge", [[], ["--capture", "cap"]], ids=["run", "capture"])
+def test_a_signal_ignored_at_start_stays_ignored(
+        tmp_path: Path, signum: signal.Signals, bridge: list[str]) -> None:
+    """Started with the signal ignored (`nohup`, `trap '' INT`), tclsh goes on;
+    so does the bridge, with or without capture."""
+    (tmp_path / "ends.tcl").write_text(SELF_ENDING)
+    reference, _ = signalled_status(["tclsh", "ends.tcl"], tmp_path, signum, ignored=True)
+    assert reference == "done\nstatus=0"
+    status, err = signalled_status(
+        [sys.executable, "-m", "tclbridge", "run", *bridge, "ends.tcl"], tmp_path, signum,
+        ignored=True)
+    assert status == reference, err
 
 
 @pytest.mark.parametrize(("wait", "signum"), [
