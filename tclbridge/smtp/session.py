@@ -195,7 +195,9 @@ class Session:
         env = self.envelope
         self.enforcer.nothing_sent(env.sender, self.handshake.script_targets())
         if env.has_bcc:
-            env.bcc_digest()  # made, as after any first transaction that ends in code 0
+            # Made and dropped, as tcllib makes it after any first transaction
+            # that ends in code 0: it uses up token numbers and uniqueIDs.
+            env.bcc_digest()
         groups = [env.recipients] + ([env.bcc_recipients] if env.has_bcc else [])
         transactions = [[self.policy_refused[r] for r in group] for group in groups]
         return Outcome(0, transactions[0], transactions)
