@@ -48,8 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge import throwaway_ca
-from tclbridge.cli import ERROR_REPORT_ENV
-from tclbridge.config import format_host_port
+from tclbridge.config import ERROR_REPORT_ENV, format_host_port
 from tclbridge.differential.causes import BY_NAME, CAUSES, explain
 from tclbridge.differential.compare import compare
 from tclbridge.differential.compat import GENERAL_ENTRIES
@@ -73,6 +72,7 @@ from tclbridge.sandbox import (
     SendmailShim,
     child_env,
     isolate,
+    seal,
 )
 
 DEFAULT_TIMEOUT = 60.0
@@ -339,11 +339,13 @@ def main(opts: argparse.Namespace) -> int:
         isolation = isolate()
     except SandboxError as exc:
         return _cannot_compare(opts, str(exc))
-    display = RunDisplay.choose(os.environ, private_network=isolation.network)
+    display = RunDisplay.choose(os.environ, private_network=isolation.network,
+                                private_mounts=isolation.mounts)
     for warning in (isolation.warning(), display.warning()):
         if warning:
             print(warning, file=sys.stderr)
-    shim = SendmailShim(isolation, hide=display.hide)
+    shim = SendmailShim(isolation)
+    seal(isolation, shim.directory, hide=display.hide)
     try:
         if fleet:
             return _check_fleet(opts, paths, tclsh, shim, display)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from tclbridge.config import (
+    ERROR_REPORT_ENV,
     BridgeConfig,
     ConfigError,
     capture_directory,
@@ -25,6 +26,7 @@ from tclbridge.config import (
 from tclbridge.interp import Interp
 
 if TYPE_CHECKING:
+    from tclbridge.display import CaptureDisplay
     from tclbridge.policy import SitePolicy
     from tclbridge.sandbox import CaptureEndpoint
 
@@ -79,6 +81,11 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="do not verify TLS certificates (tcllib's behaviour; unsafe)",
     )
     run.add_argument(
+        "--allow-display", action="store_true",
+        help="under capture, let the script use your X display ($DISPLAY); a program on it"
+        " is outside the sandbox, so mail sent through it is not captured",
+    )
+    run.add_argument(
         "--policy", metavar="FILE",
         help="obey this site policy (TOML, see docs/POLICY.md); default: $TCLBRIDGE_POLICY",
     )
@@ -118,11 +125,6 @@ proc exit {{code 0}} {
 """
 
 
-# `tclbridge check` asks each run for the message of the uncaught error it
-# ended with (what errorInfo starts with): the file named here gets it.
-ERROR_REPORT_ENV = "TCLBRIDGE_ERROR_REPORT"
-
-
 def run_script(script: str, args: Sequence[str], config: BridgeConfig,
                error_report: str | None = None) -> int:
     """Run `script` as tclsh would; return the process exit code. An uncaught
@@ -145,6 +147,9 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig,
         info = _strip_source_frame(tk.getvar("errorInfo") or str(exc))
         _flush_tcl(tk)
         sys.stderr.write(f"{info}\n")
+        hint = _capture_display.hint() if _capture_display is not None else None
+        if hint is not None and _display_failed(info):
+            sys.stderr.write(hint + "\n")
         if error_report:
             _write_error_report(error_report, str(exc))
         return 1
@@ -160,10 +165,19 @@ def _run_tk_main_loop(tk: object) -> None:
     (`destroy .`); `exit` ends the process from inside. tkinter's mainloop
     is Tk_MainLoop (it waits in Tcl_DoOneEvent while any main window of this
     process exists) and returns at once when Tk was never loaded."""
+    note = _capture_display.note() if _capture_display is not None else None
+    if note is not None and tk.call("info", "commands", "::tk") != "":  # type: ignore[attr-defined]
+        sys.stderr.write(note + "\n")
     try:
         tk.mainloop(0)  # type: ignore[attr-defined]
     finally:
         _flush_tcl(tk)
+
+
+def _display_failed(info: str) -> bool:
+    from tclbridge.display import tk_display_error
+
+    return tk_display_error(1, info) is not None
 
 
 def _strip_source_frame(info: str) -> str:
@@ -198,6 +212,8 @@ _exit_hooks: list[Callable[[], None]] = []
 _ending = threading.Lock()
 # The signal that ends the run, for the hooks to say so.
 _stopped_by: str | None = None
+# The X display capture gave the script (None: not capturing).
+_capture_display: CaptureDisplay | None = None
 
 
 def _finish(code: int) -> NoReturn:
@@ -274,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         config.cafiles += opts.cafile
         if opts.tls_no_verify:
             config.tls_verify = False
-        _capture(opts.capture, config, site, opts.capture_max_size)
+        _capture(opts.capture, config, site, opts.capture_max_size, opts.allow_display)
     except (policy.PolicyError, ConfigError, SandboxError) as exc:
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
@@ -289,11 +305,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 _RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--implicit-tls-server",
-                "--cafile", "--tls-no-verify", "--policy")
+                "--cafile", "--tls-no-verify", "--policy", "--allow-display")
 
 
 def _capture(
-    option: str | None, config: BridgeConfig, site: SitePolicy | None, max_size: int | None
+    option: str | None, config: BridgeConfig, site: SitePolicy | None, max_size: int | None,
+    allow_display: bool = False,
 ) -> None:
     """Capture mode, from --capture DIR or $TCLBRIDGE_CAPTURE: the script runs in
     a private network namespace with the capture server, mail from child
@@ -322,8 +339,20 @@ def _capture(
     if warning:
         sys.stderr.write(warning + "\n")
     from tclbridge.capture import Capture
+    from tclbridge.display import CaptureDisplay, DisplayError
 
+    global _capture_display
+    _capture_display = display = CaptureDisplay(
+        os.environ, network=isolation.network, mounts=isolation.mounts, allow=allow_display)
     shim = sandbox.SendmailShim(isolation)
+    sandbox.seal(isolation, shim.directory, hide=display.hide)
+    warning = display.warning()
+    if warning:
+        sys.stderr.write(warning + "\n")
+    try:
+        os.environ.update(display.start())
+    except DisplayError as exc:
+        raise ConfigError(f"cannot start a private X display for the script: {exc}") from None
     config.journal = records = journal.ConnectionJournal()
     capture = Capture(directory, journal=records, max_size=max_size)
     try:
@@ -342,6 +371,11 @@ def _capture(
 
     def report() -> None:
         capture.stop()
+        if _stopped_by is None:
+            # After a signal the main thread may still be in Tk's event loop,
+            # which a vanished display ends with exit 1 before the signal is
+            # raised again: the process's end takes Xvfb with it instead.
+            display.stop()
         if service is not None:
             service.close()
         shim.cleanup()

@@ -33,6 +33,11 @@ def format_host_port(address: tuple[str, int]) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# `tclbridge check` asks each run for the message of the uncaught error it
+# ended with (what errorInfo starts with): the file named here gets it.
+ERROR_REPORT_ENV = "TCLBRIDGE_ERROR_REPORT"
+
+
 class ConfigError(ValueError):
     """A setting from the environment or the command line that cannot work."""
 

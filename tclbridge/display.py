@@ -142,17 +142,20 @@ class RunDisplay:
     xvfb: str | None  # Xvfb: each run gets a private display
     namespace_only: bool  # the runs are in a private network namespace
     user_display: str | None  # $DISPLAY, passed on when there is no Xvfb
+    mounts: bool = True  # the host's X sockets can be hidden (a private mount namespace)
 
     @classmethod
-    def choose(cls, environ: Mapping[str, str], *, private_network: bool) -> RunDisplay:
-        return cls(find_xvfb(), private_network, environ.get("DISPLAY") or None)
+    def choose(cls, environ: Mapping[str, str], *, private_network: bool,
+               private_mounts: bool = True) -> RunDisplay:
+        return cls(find_xvfb(), private_network, environ.get("DISPLAY") or None,
+                   private_mounts)
 
     @property
     def hide(self) -> tuple[str, ...]:
         """Host directories the runs must not see: with a private display,
         the desktop's X socket files (the display a user sees, and every Tk
         program on it that `send` could drive)."""
-        return (X_SOCKET_DIR,) if self.xvfb and self.namespace_only else ()
+        return (X_SOCKET_DIR,) if self.xvfb and self.namespace_only and self.mounts else ()
 
     @property
     def tcp_unreachable(self) -> bool:
@@ -163,6 +166,10 @@ class RunDisplay:
 
     def warning(self) -> str | None:
         """The line to print at start when the runs share the user's display."""
+        if self.xvfb and self.namespace_only and not self.mounts and self.user_display:
+            return (f"tclbridge: warning: your X display {self.user_display} cannot be hidden "
+                    "from the runs (no private mount namespace); a program on it is outside "
+                    "the sandbox")
         if self.xvfb or not self.user_display or self.tcp_unreachable:
             return None
         return (f"tclbridge: warning: Xvfb is not installed, so a Tk script's windows open "
@@ -191,3 +198,66 @@ class RunDisplay:
                     f"(ssh -X?), which check's private network namespace cannot reach; "
                     f"{way_out}")
         return f"the script needs Tk, and the X display cannot be used ({error}); {way_out}"
+
+
+class CaptureDisplay:
+    """The X display of a script run under `run --capture`.
+
+    The desktop's X server is outside the sandbox: Tk's `send` runs commands
+    in any Tk program on it, and any client can type into a terminal there,
+    so a script that reaches it could send mail the capture never sees. So
+    by default its socket files are hidden from the script (the abstract
+    sockets already are, in the private network namespace) and, when the
+    user has a display and Xvfb is installed, the script gets a private one
+    instead: a Tk tool runs, without showing its windows. `allow` (the
+    user's --allow-display) keeps the user's display, with a warning."""
+
+    def __init__(self, environ: Mapping[str, str], *, network: bool, mounts: bool,
+                 allow: bool) -> None:
+        self.user_display = environ.get("DISPLAY") or None
+        self.allow = allow
+        self.hide: tuple[str, ...] = () if allow or not mounts else (X_SOCKET_DIR,)
+        # The user's display stays reachable through its socket file.
+        self.reachable = allow or (network and not mounts)
+        self.private: str | None = None
+        self._running = contextlib.ExitStack()
+        self._network = network
+
+    def warning(self) -> str | None:
+        """The line to print at start, if any."""
+        if self.user_display is None or not self.reachable:
+            return None
+        how = "--allow-display" if self.allow else "no private mount namespace to hide it"
+        return (f"tclbridge: warning: the script can reach your X display {self.user_display} "
+                f"({how}); a program on it is outside the sandbox, and mail sent through it "
+                "is not captured")
+
+    def start(self) -> dict[str, str]:
+        """Start the private display when one is wanted; the environment the
+        script then needs."""
+        xvfb = find_xvfb()
+        if self.reachable or self.user_display is None or xvfb is None:
+            return {}
+        self.private = self._running.enter_context(
+            xvfb_display(xvfb, namespace_only=self._network))
+        return {"DISPLAY": self.private}
+
+    def stop(self) -> None:
+        self._running.close()
+
+    def note(self) -> str | None:
+        """Said when a Tk script's windows are on the private display."""
+        if self.private is None:
+            return None
+        return (f"tclbridge: under --capture the script's windows are on a private X display "
+                f"and not shown; --allow-display shows them on {self.user_display}, outside "
+                "the sandbox")
+
+    def hint(self) -> str | None:
+        """Said when Tk could not open a display because capture hid it."""
+        if (self.user_display is None or self.reachable or self.private is not None
+                or not self.hide):
+            return None
+        return ("tclbridge: under --capture the script cannot reach your X display (a program "
+                f"there is outside the sandbox): install Xvfb ({XVFB_INSTALL}) for a private "
+                "one, or use --allow-display")

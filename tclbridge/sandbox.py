@@ -174,11 +174,9 @@ exec {python} -I -S {module} "$@"
 
 class SendmailShim:
     """A directory with a `sendmail` that delivers to $TCLBRIDGE_CAPTURE_SERVER;
-    with a private mount namespace it is also bound over /usr/sbin/sendmail,
-    and local MTAs' queues and the directories in `hide` are covered by an
-    empty one."""
+    with a private mount namespace it is also bound over /usr/sbin/sendmail."""
 
-    def __init__(self, isolation: Isolation, hide: Sequence[str] = ()) -> None:
+    def __init__(self, isolation: Isolation) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="tclbridge_sendmail_"))
         self.program = self.directory / "sendmail"
         module = Path(__file__).with_name("sendmail_shim.py")
@@ -186,11 +184,6 @@ class SendmailShim:
                                              module=_quote(str(module))))
         self.program.chmod(0o755)
         self.covers_system_sendmail = isolation.mounts and self._bind_over_system_sendmail()
-        if isolation.mounts:
-            _hide_directories(self.directory, (*MAIL_QUEUES, *hide))
-        if isolation.network:
-            # Last, once the mounts are made: nothing may undo them now.
-            drop_escape_capabilities()
 
     def _bind_over_system_sendmail(self) -> bool:
         bound = False
@@ -214,8 +207,20 @@ MAIL_QUEUES = ("/var/spool/postfix/maildrop", "/var/spool/exim4/input",
                "/var/spool/mqueue", "/var/spool/clientmqueue")
 
 
+def seal(isolation: Isolation, scratch: Path, hide: Sequence[str] = ()) -> None:
+    """The last step of making the sandbox: local MTAs' pickup directories
+    and the host directories in `hide` (the desktop's X sockets, say) are
+    covered by an empty directory (made in `scratch`), then the capabilities
+    that could undo the mounts or leave the namespace are given up."""
+    if isolation.mounts:
+        _hide_directories(scratch, (*MAIL_QUEUES, *hide))
+    if isolation.network:
+        # Last, once the mounts are made: nothing may undo them now.
+        drop_escape_capabilities()
+
+
 def _hide_directories(scratch: Path, directories: Sequence[str]) -> None:
-    empty = scratch / "empty-queue"
+    empty = scratch / "empty"
     empty.mkdir(mode=0o555, exist_ok=True)
     for directory in directories:
         if os.path.isdir(directory) and not os.path.islink(directory):

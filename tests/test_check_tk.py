@@ -6,7 +6,6 @@ clear line, not a "same" between two failed runs."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,12 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from tclbridge.display import XVFB_INSTALL, DisplayError, find_xvfb, xvfb_display
+from tclbridge.display import XVFB_INSTALL, DisplayError, xvfb_display
 from tests.support.reference_runs import HAVE_TCLSH
 from tests.support.waiting import wait_until
+from tests.support.x_displays import (
+    LIMIT,
+    REACH_OUT,
+    desktop_with_outside_program,
+    environment,
+    path_without_xvfb,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-LIMIT = 60.0  # seconds a whole check may take (two runs of under 2 s here)
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLSH, reason="tclsh is not installed")
 
@@ -53,24 +58,6 @@ def check(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
         env={**env, "PYTHONPATH": str(REPO)})
 
 
-def environment(display: str | None = None, path: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    if display is not None:
-        env["DISPLAY"] = display
-    if path is not None:
-        env["PATH"] = path
-    return env
-
-
-def path_without_xvfb(directory: Path) -> str:
-    """A PATH with tclsh and nothing else: Xvfb is not installed there."""
-    directory.mkdir()
-    (directory / "tclsh").symlink_to(subprocess.run(
-        ["which", "tclsh"], capture_output=True, text=True, check=True, timeout=10,
-    ).stdout.strip())
-    return str(directory)
-
-
 @pytest.mark.parametrize("ending, code", [("destroy", 0), ("3", 3)])
 def test_tk_tool_mails_the_same_under_check(ending: str, code: int, tmp_path: Path) -> None:
     """No DISPLAY at all: each run gets its own Xvfb, the window's handler
@@ -87,49 +74,14 @@ def test_tk_tool_mails_the_same_under_check(ending: str, code: int, tmp_path: Pa
                                  "1 SMTP session, 1 message delivered)")
 
 
-OUTSIDE_APP = r"""
-package require Tk
-tk appname outside
-wm withdraw .
-proc reached {} { close [open [lindex $::argv 0] w] }
-puts ready
-"""
-
-# Exit 0 when neither Tk's `send` to the program outside nor a window on
-# the user's display (argv; the server where `outside` lives, not a private
-# one that happens to have the same name) works, else 10 + what worked.
-REACH_OUT = r"""
-package require Tk
-set sent [expr {![catch {send outside reached}]}]
-set opened [expr {![catch {toplevel .t -screen [lindex $argv 0]}]
-                  && "outside" in [winfo interps -displayof .t]}]
-puts "screen [winfo screen .]"
-exit [expr {$sent || $opened ? 10 + 2 * $sent + $opened : 0}]
-"""
-
-
 @pytest.mark.usefixtures("display")
 def test_runs_cannot_reach_the_users_display(tmp_path: Path) -> None:
     """With Xvfb installed, the user's display (and a Tk program on it that
     Tk's `send` could drive, to mail outside the sandbox) is out of reach of
     both runs; they see the same private screen."""
     marker = tmp_path / "reached"
-    (tmp_path / "outside.tcl").write_text(OUTSIDE_APP)
     (tmp_path / "reach.tcl").write_text(REACH_OUT)
-    xvfb = find_xvfb()
-    assert xvfb is not None
-    # A second server while the fixture's holds the lowest free number: this
-    # one is never :0, the name of each run's private display, which would
-    # shadow it (a desktop's :1 must be out of reach as well).
-    with contextlib.ExitStack() as stack:
-        desktop = stack.enter_context(xvfb_display(xvfb, namespace_only=False))
-        assert desktop != ":0"
-        outside = subprocess.Popen(["tclsh", "outside.tcl", str(marker)], cwd=tmp_path,
-                                   stdout=subprocess.PIPE, text=True,
-                                   env=environment(desktop), stdin=subprocess.DEVNULL)
-        stack.callback(outside.communicate, timeout=LIMIT)
-        stack.callback(outside.terminate)
-        assert outside.stdout is not None and outside.stdout.readline() == "ready\n"
+    with desktop_with_outside_program(tmp_path, marker) as desktop:
         # Outside check the same script reaches both.
         plain = subprocess.run(["tclsh", "reach.tcl", desktop], cwd=tmp_path, timeout=LIMIT,
                                capture_output=True, text=True, env=environment(desktop))
