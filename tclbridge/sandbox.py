@@ -207,16 +207,40 @@ MAIL_QUEUES = ("/var/spool/postfix/maildrop", "/var/spool/exim4/input",
                "/var/spool/mqueue", "/var/spool/clientmqueue")
 
 
+# Local services that run programs for a client, outside the network
+# namespace: the user's and the system's service managers (`systemd-run`,
+# over their D-Bus and private sockets) and container engines. A Unix socket
+# file is reachable from any network namespace, so each is covered too.
+SERVICE_DIRECTORIES = ("/run/user", "/run/dbus", "/run/containerd", "/run/podman",
+                       "/run/docker")
+SERVICE_SOCKETS = ("/run/systemd/private", "/run/docker.sock", "/var/run/docker.sock")
+
+
 def seal(isolation: Isolation, scratch: Path, hide: Sequence[str] = ()) -> None:
-    """The last step of making the sandbox: local MTAs' pickup directories
-    and the host directories in `hide` (the desktop's X sockets, say) are
-    covered by an empty directory (made in `scratch`), then the capabilities
-    that could undo the mounts or leave the namespace are given up."""
+    """The last step of making the sandbox: local MTAs' pickup directories,
+    the sockets of services that run programs outside, and the host
+    directories in `hide` (the desktop's X sockets, say) are covered by an
+    empty directory or file (made in `scratch`), then the capabilities that
+    could undo the mounts or leave the namespace are given up."""
     if isolation.mounts:
-        _hide_directories(scratch, (*MAIL_QUEUES, *hide))
+        _hide_directories(scratch, (*MAIL_QUEUES, *SERVICE_DIRECTORIES, *hide))
+        _hide_files(scratch, SERVICE_SOCKETS)
     if isolation.network:
         # Last, once the mounts are made: nothing may undo them now.
         drop_escape_capabilities()
+
+
+def _hide_files(scratch: Path, files: Sequence[str]) -> None:
+    """Cover each file (a socket, say) with an empty regular one: connecting
+    to it is then refused."""
+    empty = scratch / "empty-file"
+    empty.touch(mode=0o444, exist_ok=True)
+    for path in files:
+        if os.path.exists(path) and not os.path.islink(path) and not os.path.isdir(path):
+            try:
+                _mount(str(empty), path, None, _MS_BIND)
+            except OSError:
+                pass
 
 
 def _hide_directories(scratch: Path, directories: Sequence[str]) -> None:

@@ -27,6 +27,7 @@ from tests.support.hermetic import (
     tclbridge,
     write_deliberate_escape,
     write_escape,
+    write_service_escape,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -253,3 +254,73 @@ def test_a_foreign_capture_server_in_the_environment_is_not_trusted(tmp_path: Pa
     assert foreign.sessions == [] and outside.sessions == []
     assert done.returncode == 0, done.stderr
     assert numbered(tmp_path / "envcap") == ["0001.eml", "0001.json"]
+
+
+@pytest.fixture
+def service_sockets(tmp_path: Path):
+    """Listening Unix sockets where a user's service manager (under /run/user)
+    and a container engine (/run/docker.sock) keep theirs, made for the test
+    (root only: /run is root's); yields their paths and what each heard."""
+    import socket
+    import threading
+
+    if os.geteuid() != 0:
+        pytest.skip("making sockets under /run needs root (CI runs as root)")
+    user_dir = Path("/run/user/64999")
+    engine = Path("/run/docker.sock")
+    if user_dir.exists() or engine.exists():
+        pytest.skip("a real service uses these paths here")
+    user_dir.mkdir(parents=True)
+    heard: list[bytes] = []
+    listeners = []
+    try:
+        for path in (user_dir / "bus", engine):
+            listener = socket.socket(socket.AF_UNIX)
+            listener.bind(str(path))
+            listener.listen()
+            listener.settimeout(0.2)
+            listeners.append(listener)
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                for listener in listeners:
+                    try:
+                        conn, _ = listener.accept()
+                    except OSError:
+                        continue
+                    with conn:
+                        conn.settimeout(5)
+                        heard.append(conn.recv(100))
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield [str(user_dir / "bus"), str(engine)], heard
+        stop.set()
+        thread.join(5)
+    finally:
+        for listener in listeners:
+            listener.close()
+        engine.unlink(missing_ok=True)
+        shutil.rmtree(user_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("command", ["run --capture", "check"])
+def test_service_sockets_that_run_programs_outside_are_out_of_reach(
+        tmp_path: Path, service_sockets, command: str) -> None:
+    """A service manager (`systemd-run --user`) or a container engine would run
+    a program in the host's network namespace for any client of its socket."""
+    paths, heard = service_sockets
+    script = write_service_escape(tmp_path)
+    # Outside the sandbox the same client reaches both.
+    outside = subprocess.run([sys.executable, "service_client.py", paths[0]], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=30)
+    assert outside.stdout == "reached\n" and len(heard) == 1
+    if command == "check":
+        done = tclbridge("check", "--json", str(script), *paths, cwd=tmp_path)
+        assert json.loads(done.stdout)["summary"].startswith("same"), done.stdout
+    else:
+        done = tclbridge("run", "--capture", "cap", str(script), *paths, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "reached" not in done.stdout and done.stdout.count("failed: ") == 2, done.stdout
+    assert len(heard) == 1, heard

@@ -140,3 +140,29 @@ def write_deliberate_escape(directory: Path) -> Path:
     script = directory / "deliberate.tcl"
     script.write_text(DELIBERATE_ESCAPE.replace("@PYTHON@", sys.executable))
     return script
+
+
+# A client of a local service that would run a program outside the sandbox
+# (a service manager's or container engine's socket): argv is the socket.
+SERVICE_CLIENT = r"""
+import socket, sys
+try:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(sys.argv[1])
+        s.sendall(b"run: mail out\n")
+    print("reached")
+except OSError as exc:
+    print("failed: %s" % exc.strerror)
+"""
+
+SERVICE_ESCAPE = r"""
+foreach path $argv { puts "$path [exec @PYTHON@ service_client.py $path]" }
+"""
+
+
+def write_service_escape(directory: Path) -> Path:
+    (directory / "service_client.py").write_text(SERVICE_CLIENT)
+    script = directory / "service.tcl"
+    script.write_text(SERVICE_ESCAPE.replace("@PYTHON@", sys.executable))
+    return script
