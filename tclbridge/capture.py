@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge.journal import ConnectionJournal, ConnectionRecord
+from tclbridge.printable import printable
 from tclbridge.recorder import (
     Delivery,
     RecordingServer,
@@ -212,11 +213,12 @@ class Capture:
             if c.subject is not None:
                 line += f", Subject: {c.subject}"
             details = _details(c.captured_at, c.record, journal, how=_how_it_came(c.tls))
-            events.append((c.captured_at, [_shown(line), *details]))
+            events.append((c.captured_at, [printable(line), *details]))
         for u in unsent:
             line = (f"not sent {u.path.name}: the site policy refused every recipient "
                     f"(from <{u.mail_from}>)")
-            events.append((u.decided_at, [_shown(line), *_details(u.decided_at, u.record, True)]))
+            events.append((u.decided_at,
+                           [printable(line), *_details(u.decided_at, u.record, True)]))
         events += self._idle_connections({c.session for c in captured})
         # The untimed (connections the bridge did not make) last.
         events.sort(key=lambda event: (event[0] is None, event[0].timestamp() if event[0] else 0))
@@ -235,7 +237,7 @@ class Capture:
             connection = self._journal.for_peer(session.peer) if self._journal else None
             if connection is None and not session.commands:
                 continue
-            line = _shown(f"no message: {_idle_reason(session, connection)}")
+            line = printable(f"no message: {_idle_reason(session, connection)}")
             if connection is None or connection.connected_at is None:
                 events.append((None, [line]))
             else:
@@ -249,7 +251,7 @@ class Capture:
         count = len(self.captured)
         what = (f"{count} message{'s' if count != 1 else ''} captured" if count
                 else "nothing captured")
-        where = _shown(str(self.directory))
+        where = printable(str(self.directory))
         if stopped_by is not None:
             return f"tclbridge: stopped by {stopped_by}; {what} in {where}"
         return f"tclbridge: {what} in {where}"
@@ -297,7 +299,7 @@ def _details(when: datetime, connection: ConnectionRecord | None, journal: bool,
         line += ", not sent by the bridge's smtp (sendmail, or another client)"
     if how is not None:
         line += f", {how}"
-    return [_shown(line), *_refusal_lines(connection)]
+    return [printable(line), *_refusal_lines(connection)]
 
 
 def _how_it_came(tls: TlsUse | None) -> str:
@@ -316,7 +318,7 @@ def _meant_for(connection: ConnectionRecord) -> str:
 def _refusal_lines(connection: ConnectionRecord | None) -> list[str]:
     if connection is None:
         return []
-    return [_shown(f"  policy refused <{r['recipient']}>: {r['reason']}")
+    return [printable(f"  policy refused <{r['recipient']}>: {r['reason']}")
             for r in connection.refused]
 
 
@@ -332,14 +334,6 @@ def _idle_reason(session: SessionRecord, connection: ConnectionRecord | None) ->
 
 def _clipped(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _shown(text: str) -> str:
-    """`text` safe for a terminal: control and other unprintable characters
-    (escape sequences in a Subject, a CR in an address) as Python escapes."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Spool:

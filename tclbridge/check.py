@@ -411,7 +411,9 @@ def _report_writable(path: str) -> str | None:
 
 
 def _write_report(path: str, text: str) -> None:
-    Path(path).write_text(text, encoding="utf-8")
+    # Whatever the names in it: a lone surrogate (an undecodable file name)
+    # is written as its escape, never an error after the whole fleet ran.
+    Path(path).write_text(text, encoding="utf-8", errors="backslashreplace")
     print(f"tclbridge check: report written to {path}", file=sys.stderr)
 
 

@@ -36,6 +36,7 @@ from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
 from tclbridge.differential.outcome import Outcome
 from tclbridge.display import RunDisplay, tk_display_error
+from tclbridge.printable import printable
 from tclbridge.sandbox import SendmailShim
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
@@ -56,9 +57,9 @@ class Entry:
 
     @property
     def shown(self) -> str:
-        """The path for a table or heading: control characters (a newline in
-        a file name) escaped."""
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", self.path)
+        """The path for a table or heading: control characters (a newline or
+        a CSI in a file name) and undecodable bytes escaped (tclbridge.printable)."""
+        return printable(self.path)
 
     @property
     def verdict(self) -> str:
@@ -95,9 +96,6 @@ class Entry:
             "check": None if self.result is None else self.result.to_json(),
             "scan": None if self.scan is None else self.scan.to_json(),
         }
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _first_line(text: str, limit: int = 120) -> str:
@@ -227,7 +225,8 @@ def totals_line(entries: Sequence[Entry]) -> str:
 
 
 def table(entries: Sequence[Entry]) -> list[str]:
-    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.shown, e.verdict, e.detail()) for e in entries]
+    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.shown, e.verdict, printable(e.detail()))
+                                          for e in entries]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return [f"{path:<{widths[0]}}  {verdict:<{widths[1]}}  {detail}".rstrip()
             for path, verdict, detail in rows]
@@ -250,7 +249,7 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
         "| File | Verdict | Details |",
         "|---|---|---|",
     ]
-    lines += [f"| {_cell(_code(e.shown))} | {e.verdict} | {_cell(e.detail())} |"
+    lines += [f"| {_cell(_code(e.shown))} | {e.verdict} | {_cell(printable(e.detail()))} |"
               for e in entries]
     lines += ["", totals_line(entries), ""]
     for entry in entries:
@@ -262,7 +261,7 @@ def _file_section(entry: Entry, width: int) -> list[str]:
     lines = [f"## {_code(entry.shown)}", ""]
     result = entry.result
     if entry.problem is not None or result is None:
-        lines += [f"**{entry.verdict}**: {entry.problem}", ""]
+        lines += [f"**{entry.verdict}**: {printable(entry.problem or '')}", ""]
     else:
         lines += [f"**{entry.verdict}**{_after_verdict(result.summary())}", ""]
         if entry.args:
@@ -325,6 +324,6 @@ def to_json(entries: Sequence[Entry]) -> dict[str, Any]:
 
 
 def print_progress(n: int, total: int, entry: Entry) -> None:
-    detail = entry.detail()
+    detail = printable(entry.detail())
     print(f"tclbridge check: [{n}/{total}] {entry.shown}: {entry.verdict}"
           + (f" ({detail})" if detail else ""), file=sys.stderr, flush=True)

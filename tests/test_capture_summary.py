@@ -360,6 +360,18 @@ def test_unprintable_characters_are_shown_escaped(tmp_path: Path) -> None:
     assert "\x1b" not in line and "\x07" not in line
 
 
+def test_names_are_escaped_as_check_escapes_them(tmp_path: Path) -> None:
+    """One escaping for the summary and check's fleet table: a DIR whose name
+    is not UTF-8 shows its bytes as \\xNN (not as Python's surrogate escape),
+    a C1 control (CSI) in a Subject is escaped."""
+    directory = tmp_path / os.fsdecode(b"out\xff")
+    with Capture(directory) as cap:
+        with smtplib.SMTP(cap._server.host, cap._server.port, timeout=5) as client:
+            client.sendmail("a@x", ["b@y"], b"Subject: =?utf-8?q?=C2=9B31mred?=\r\n\r\nx\r\n")
+    assert cap.summary_lines()[0].endswith("Subject: \\x9b31mred")
+    assert cap.closing_line() == f"tclbridge: 1 message captured in {tmp_path}/out\\xff"
+
+
 def test_the_journal_service_takes_only_well_formed_requests(tmp_path: Path) -> None:
     records = ConnectionJournal()
     service = JournalService(records, str(tmp_path / "j.sock"))

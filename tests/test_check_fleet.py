@@ -202,3 +202,45 @@ def test_hostile_file_names_keep_the_table_and_report_in_shape() -> None:
     report = fleet.markdown_report(entries, timeout=5).splitlines()
     assert "| ``` a\\|b``c\\x0ad.tcl ``` | failed to run | no such file or directory |" in report
     assert "## ``` a|b``c\\x0ad.tcl ```" in report
+
+
+def test_a_fleet_name_with_a_c1_control_or_undecodable_bytes_stays_off_the_terminal() -> None:
+    from tclbridge import fleet
+
+    names = ["csi\u009b2J.tcl", os.fsdecode(b"bad\xff.tcl")]
+    entries = [fleet.Entry(name, problem="cannot read: Permission denied") for name in names]
+    table = fleet.table(entries)
+    assert [row.split("  ")[0] for row in table[1:]] == ["csi\\x9b2J.tcl", "bad\\xff.tcl"]
+    report = fleet.markdown_report(entries, timeout=5)
+    report.encode("utf-8")  # raised UnicodeEncodeError on a surrogate
+    assert "## `bad\\xff.tcl`" in report and "\u009b" not in report
+
+
+def test_a_fleet_detail_is_escaped_too() -> None:
+    from tclbridge import fleet
+
+    undecodable = os.fsdecode(b"n\xff")
+    entry = fleet.Entry("x.tcl", problem=f"could not compare: OSError: {undecodable}\u009b2J")
+    assert fleet.table([entry])[1].endswith("could not compare: OSError: n\\xff\\x9b2J")
+
+
+def test_undecodable_and_c1_file_names_in_a_real_fleet_run(tmp_path: Path) -> None:
+    """The whole fleet runs, then the table, the progress lines and the
+    report show each name escaped (a surrogate made the report raise
+    UnicodeEncodeError after every file had run: exit 70, no report)."""
+    fleet_dir = tmp_path / "fleet"
+    fleet_dir.mkdir()
+    for name in ("csi\u009b2J.tcl".encode(), b"bad\xff.tcl"):
+        (fleet_dir / os.fsdecode(name)).write_text("puts ok\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "check", "--timeout", "20", "--report", "r.md",
+         "fleet"], capture_output=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode in (0, 1), done.stderr.decode(errors="replace")
+    out = done.stdout.decode()  # strict: nothing but UTF-8 reached it
+    assert [line.split()[0] for line in out.splitlines()[1:3]] == [
+        "fleet/bad\\xff.tcl", "fleet/csi\\x9b2J.tcl"]
+    for output in (done.stdout, done.stderr):
+        assert b"\xc2\x9b" not in output and b"\xff" not in output
+    report = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "## `fleet/bad\\xff.tcl`" in report and "## `fleet/csi\\x9b2J.tcl`" in report
