@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tclbridge import throwaway_ca
 from tclbridge.cli import ERROR_REPORT_ENV
@@ -74,6 +74,9 @@ from tclbridge.sandbox import (
     child_env,
     isolate,
 )
+
+if TYPE_CHECKING:
+    from tclbridge.fleet import Entry
 
 DEFAULT_TIMEOUT = 60.0
 # Like capture mode: accept everything, offer AUTH so that scripts with
@@ -333,6 +336,11 @@ def main(opts: argparse.Namespace) -> int:
     if not fleet and not Path(opts.script).is_file():
         return _cannot_compare(opts, f"cannot read the script {opts.script}")
     assert tclsh is not None
+    # The files are found before isolate(): in its user namespace this process
+    # could list directories the user (and so the runs) cannot.
+    from tclbridge.fleet import discover
+
+    entries = discover(paths) if fleet else []
     # Both runs, their children and the servers share one private network
     # namespace: no connection of the script's can leave the machine.
     try:
@@ -346,7 +354,7 @@ def main(opts: argparse.Namespace) -> int:
     shim = SendmailShim(isolation, hide=display.hide)
     try:
         if fleet:
-            return _check_fleet(opts, paths, tclsh, shim, display)
+            return _check_fleet(opts, entries, paths, tclsh, shim, display)
         result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
                            shim=shim, display=display)
     except DisplayError as exc:
@@ -365,22 +373,19 @@ def main(opts: argparse.Namespace) -> int:
         print(render(result, shutil.get_terminal_size().columns))
     if opts.report is not None:
         from tclbridge import fleet as reporting
-        from tclbridge import scan
 
-        entry = reporting.Entry(opts.script, list(opts.args), result,
-                                scan=scan.analyse(Path(opts.script).read_bytes().decode(
-                                    "utf-8", errors="replace"), opts.script))
+        entry = reporting.Entry(opts.script, list(opts.args), result)
+        reporting.scan_file(entry)
         _write_report(opts.report, reporting.markdown_report([entry], timeout=opts.timeout))
     if result.timed_out:
         return 2
     return 0 if result.agree else 1
 
 
-def _check_fleet(opts: argparse.Namespace, paths: list[str], tclsh: str,
-                 shim: SendmailShim, display: RunDisplay) -> int:
+def _check_fleet(opts: argparse.Namespace, entries: list[Entry], paths: list[str],
+                 tclsh: str, shim: SendmailShim, display: RunDisplay) -> int:
     from tclbridge import fleet
 
-    entries = fleet.discover(paths)
     if not entries:
         return _cannot_compare(opts, f"no {fleet.SUFFIX} files in {' '.join(paths)}")
     fleet.check_all(entries, tclsh=tclsh, timeout=opts.timeout, jobs=opts.jobs, shim=shim,
