@@ -230,7 +230,18 @@ class Capture:
         events += self._idle_connections({c.session for c in captured})
         # The untimed (connections the bridge did not make) last.
         events.sort(key=lambda event: (event[0] is None, event[0].timestamp() if event[0] else 0))
-        return [line for _, lines in events for line in lines]
+        return [line for _, lines in events for line in lines] + self._refusal_line()
+
+    def _refusal_line(self) -> list[str]:
+        """Once: what children sent that the journal did not record."""
+        refusals = self._journal.refusals() if self._journal is not None else {}
+        if not refusals:
+            return []
+        count = sum(refusals.values())
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(refusals.items()))
+        return [f"tclbridge: {count} report{'s' if count != 1 else ''} from child processes "
+                f"not recorded ({reasons}): the lines above and the .json files lack what "
+                f"{'they' if count != 1 else 'it'} said"]
 
     def _idle_connections(self, delivered: set[int]) -> list[tuple[datetime | None, list[str]]]:
         """Each connection that delivered no message, where there is
@@ -290,8 +301,11 @@ def _when_and_where(when: datetime, connection: ConnectionRecord | None) -> dict
         fields["requested_server"] = connection.servers[0] if connection.servers else None
         fields["requested_servers"] = connection.servers
         if connection.policy is not None:
-            fields["policy"] = connection.policy
-            fields["policy_refused"] = connection.refused
+            fields["policy"] = list(connection.policy)
+            fields["policy_refused"] = list(connection.refused)
+        if connection.reported_by is not None:  # a child's word (tclbridge.journal)
+            fields["reported_by_child"] = connection.reported_by.to_json(
+                connection.connection_checked)
     return fields
 
 
