@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge.journal import ConnectionJournal, ConnectionRecord
+from tclbridge.printable import printable
 from tclbridge.recorder import (
     Delivery,
     RecordingServer,
@@ -103,6 +104,7 @@ class Capture:
         self._ca_directory: Path | None = None
         self.endpoint: CaptureEndpoint | None = None  # once started
         self._lock = threading.Lock()
+        self._next: int | None = None  # the next NNNN to try (`_next_number`)
 
     def start(self) -> tuple[str, int]:
         """Start the server; its plain SMTP address (see `endpoint` for the rest)."""
@@ -140,9 +142,14 @@ class Capture:
         self.stop()
 
     def _next_number(self) -> int:
-        numbers = [int(m.group(1)) for p in self.directory.iterdir()
-                   if (m := _NUMBERED.match(p.name))]
-        return max(numbers, default=0) + 1
+        """The number to try next: after the numbered files found in DIR at
+        the first claim, then counted here (listing DIR at every claim made
+        4000 records take 28 s); `_claim` steps over any taken meanwhile."""
+        if self._next is None:
+            numbers = [int(m.group(1)) for p in self.directory.iterdir()
+                       if (m := _NUMBERED.match(p.name))]
+            self._next = max(numbers, default=0) + 1
+        return self._next
 
     def _save(self, spool: _Spool, delivery: Delivery) -> None:
         """Called in the server thread before the client gets its 250."""
@@ -191,9 +198,11 @@ class Capture:
             path = self.directory / f"{number:04d}{suffix}"
             try:
                 place(path)
-                return path
             except FileExistsError:
                 number += 1
+                continue
+            self._next = number + 1
+            return path
 
     def summary_lines(self) -> list[str]:
         """In the order they happened: per message, what, from and to whom,
@@ -212,15 +221,27 @@ class Capture:
             if c.subject is not None:
                 line += f", Subject: {c.subject}"
             details = _details(c.captured_at, c.record, journal, how=_how_it_came(c.tls))
-            events.append((c.captured_at, [_shown(line), *details]))
+            events.append((c.captured_at, [printable(line), *details]))
         for u in unsent:
             line = (f"not sent {u.path.name}: the site policy refused every recipient "
                     f"(from <{u.mail_from}>)")
-            events.append((u.decided_at, [_shown(line), *_details(u.decided_at, u.record, True)]))
+            events.append((u.decided_at,
+                           [printable(line), *_details(u.decided_at, u.record, True)]))
         events += self._idle_connections({c.session for c in captured})
         # The untimed (connections the bridge did not make) last.
         events.sort(key=lambda event: (event[0] is None, event[0].timestamp() if event[0] else 0))
-        return [line for _, lines in events for line in lines]
+        return [line for _, lines in events for line in lines] + self._refusal_line()
+
+    def _refusal_line(self) -> list[str]:
+        """Once: what children sent that the journal did not record."""
+        refusals = self._journal.refusals() if self._journal is not None else {}
+        if not refusals:
+            return []
+        count = sum(refusals.values())
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(refusals.items()))
+        return [f"tclbridge: {count} report{'s' if count != 1 else ''} from child processes "
+                f"not recorded ({reasons}): the lines above and the .json files lack what "
+                f"{'they' if count != 1 else 'it'} said"]
 
     def _idle_connections(self, delivered: set[int]) -> list[tuple[datetime | None, list[str]]]:
         """Each connection that delivered no message, where there is
@@ -235,7 +256,7 @@ class Capture:
             connection = self._journal.for_peer(session.peer) if self._journal else None
             if connection is None and not session.commands:
                 continue
-            line = _shown(f"no message: {_idle_reason(session, connection)}")
+            line = printable(f"no message: {_idle_reason(session, connection)}")
             if connection is None or connection.connected_at is None:
                 events.append((None, [line]))
             else:
@@ -249,7 +270,7 @@ class Capture:
         count = len(self.captured)
         what = (f"{count} message{'s' if count != 1 else ''} captured" if count
                 else "nothing captured")
-        where = _shown(str(self.directory))
+        where = printable(str(self.directory))
         if stopped_by is not None:
             return f"tclbridge: stopped by {stopped_by}; {what} in {where}"
         return f"tclbridge: {what} in {where}"
@@ -280,8 +301,11 @@ def _when_and_where(when: datetime, connection: ConnectionRecord | None) -> dict
         fields["requested_server"] = connection.servers[0] if connection.servers else None
         fields["requested_servers"] = connection.servers
         if connection.policy is not None:
-            fields["policy"] = connection.policy
-            fields["policy_refused"] = connection.refused
+            fields["policy"] = list(connection.policy)
+            fields["policy_refused"] = list(connection.refused)
+        if connection.reported_by is not None:  # a child's word (tclbridge.journal)
+            fields["reported_by_child"] = connection.reported_by.to_json(
+                connection.connection_checked)
     return fields
 
 
@@ -297,7 +321,7 @@ def _details(when: datetime, connection: ConnectionRecord | None, journal: bool,
         line += ", not sent by the bridge's smtp (sendmail, or another client)"
     if how is not None:
         line += f", {how}"
-    return [_shown(line), *_refusal_lines(connection)]
+    return [printable(line), *_refusal_lines(connection)]
 
 
 def _how_it_came(tls: TlsUse | None) -> str:
@@ -316,7 +340,7 @@ def _meant_for(connection: ConnectionRecord) -> str:
 def _refusal_lines(connection: ConnectionRecord | None) -> list[str]:
     if connection is None:
         return []
-    return [_shown(f"  policy refused <{r['recipient']}>: {r['reason']}")
+    return [printable(f"  policy refused <{r['recipient']}>: {r['reason']}")
             for r in connection.refused]
 
 
@@ -332,14 +356,6 @@ def _idle_reason(session: SessionRecord, connection: ConnectionRecord | None) ->
 
 def _clipped(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _shown(text: str) -> str:
-    """`text` safe for a terminal: control and other unprintable characters
-    (escape sequences in a Subject, a CR in an address) as Python escapes."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Spool:

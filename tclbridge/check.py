@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tclbridge import throwaway_ca
 from tclbridge.config import ERROR_REPORT_ENV, format_host_port
@@ -74,6 +74,9 @@ from tclbridge.sandbox import (
     isolate,
     seal,
 )
+
+if TYPE_CHECKING:
+    from tclbridge.fleet import Entry
 
 DEFAULT_TIMEOUT = 60.0
 # Like capture mode: accept everything, offer AUTH so that scripts with
@@ -333,6 +336,11 @@ def main(opts: argparse.Namespace) -> int:
     if not fleet and not Path(opts.script).is_file():
         return _cannot_compare(opts, f"cannot read the script {opts.script}")
     assert tclsh is not None
+    # The files are found before isolate(): in its user namespace this process
+    # could list directories the user (and so the runs) cannot.
+    from tclbridge.fleet import discover
+
+    entries = discover(paths) if fleet else []
     # Both runs, their children and the servers share one private network
     # namespace: no connection of the script's can leave the machine.
     try:
@@ -348,7 +356,7 @@ def main(opts: argparse.Namespace) -> int:
     seal(isolation, shim.directory, hide=display.hide)
     try:
         if fleet:
-            return _check_fleet(opts, paths, tclsh, shim, display)
+            return _check_fleet(opts, entries, paths, tclsh, shim, display)
         result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
                            shim=shim, display=display)
     except DisplayError as exc:
@@ -367,22 +375,19 @@ def main(opts: argparse.Namespace) -> int:
         print(render(result, shutil.get_terminal_size().columns))
     if opts.report is not None:
         from tclbridge import fleet as reporting
-        from tclbridge import scan
 
-        entry = reporting.Entry(opts.script, list(opts.args), result,
-                                scan=scan.analyse(Path(opts.script).read_bytes().decode(
-                                    "utf-8", errors="replace"), opts.script))
+        entry = reporting.Entry(opts.script, list(opts.args), result)
+        reporting.scan_file(entry)
         _write_report(opts.report, reporting.markdown_report([entry], timeout=opts.timeout))
     if result.timed_out:
         return 2
     return 0 if result.agree else 1
 
 
-def _check_fleet(opts: argparse.Namespace, paths: list[str], tclsh: str,
-                 shim: SendmailShim, display: RunDisplay) -> int:
+def _check_fleet(opts: argparse.Namespace, entries: list[Entry], paths: list[str],
+                 tclsh: str, shim: SendmailShim, display: RunDisplay) -> int:
     from tclbridge import fleet
 
-    entries = fleet.discover(paths)
     if not entries:
         return _cannot_compare(opts, f"no {fleet.SUFFIX} files in {' '.join(paths)}")
     fleet.check_all(entries, tclsh=tclsh, timeout=opts.timeout, jobs=opts.jobs, shim=shim,
@@ -413,7 +418,9 @@ def _report_writable(path: str) -> str | None:
 
 
 def _write_report(path: str, text: str) -> None:
-    Path(path).write_text(text, encoding="utf-8")
+    # Whatever the names in it: a lone surrogate (an undecodable file name)
+    # is written as its escape, never an error after the whole fleet ran.
+    Path(path).write_text(text, encoding="utf-8", errors="backslashreplace")
     print(f"tclbridge check: report written to {path}", file=sys.stderr)
 
 

@@ -361,7 +361,9 @@ def _capture(
         raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
     _send_to_capture(config, capture.endpoint)
     try:  # child `tclbridge run`s write their records here
-        service: journal.JournalService | None = journal.JournalService(
+        from tclbridge.journal_service import JournalService
+
+        service: JournalService | None = JournalService(
             records, str(shim.directory / "journal.sock"))
     except OSError:  # e.g. a TMPDIR too long for a socket name: the summary lacks them
         service = None

@@ -5,7 +5,12 @@ report (`--report FILE`) to attach to a migration ticket.
 Which files: every `*.tcl` file under each directory (recursively, sorted;
 hidden directories skipped; a symbolic link to a directory is not entered, a
 link to a file is checked once, under the first path that reaches it), and
-each file named on the command line whatever its name. Each is checked as
+each file named on the command line whatever its name. Only regular files
+(after following a link) are checked: a FIFO, a device or a socket is a row
+"failed to run" (it is never opened), and so is a directory that cannot be
+listed, so no file is left out unsaid. The scan findings are made from the
+first 4 MiB at most (`tclbridge scan`'s limit; a larger file is run but not
+scanned, which the report says). Each is checked as
 `check FILE` would, without arguments, each run with its own --timeout;
 `--jobs N` files at a time (default: the number of CPUs, at most 4). All runs
 share the check's one private network namespace, each on servers of its own.
@@ -20,8 +25,10 @@ could not be compared, or when nothing could be (no files, tcllib missing).
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -36,10 +43,12 @@ from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
 from tclbridge.differential.outcome import Outcome
 from tclbridge.display import RunDisplay, tk_display_error
+from tclbridge.printable import printable
 from tclbridge.sandbox import SendmailShim
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
 SUFFIX = ".tcl"
+SCAN_LIMIT = scan.MAX_FILE_SIZE  # bytes of a file read for its scan findings
 
 SAME, DIFFERS, FAILED = "same", "differs", "failed to run"
 
@@ -53,12 +62,13 @@ class Entry:
     result: CheckResult | None = None
     problem: str | None = None  # why it was not compared, when it was not
     scan: scan.FileReport | None = None
+    scan_skipped: str | None = None  # why the file was not scanned, when it was not
 
     @property
     def shown(self) -> str:
-        """The path for a table or heading: control characters (a newline in
-        a file name) escaped."""
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", self.path)
+        """The path for a table or heading: control characters (a newline or
+        a CSI in a file name) and undecodable bytes escaped (tclbridge.printable)."""
+        return printable(self.path)
 
     @property
     def verdict(self) -> str:
@@ -94,10 +104,8 @@ class Entry:
             "problem": self.problem,
             "check": None if self.result is None else self.result.to_json(),
             "scan": None if self.scan is None else self.scan.to_json(),
+            "scan_skipped": self.scan_skipped,
         }
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _first_line(text: str, limit: int = 120) -> str:
@@ -109,32 +117,81 @@ def _first_line(text: str, limit: int = 120) -> str:
 
 
 def discover(paths: Sequence[str]) -> list[Entry]:
-    """An entry per file to check, in the order given, each directory's sorted."""
+    """An entry per file to check, in the order given, each directory's
+    sorted; a path that is not a regular file, or a directory that cannot be
+    listed, is an entry with its problem."""
     entries: list[Entry] = []
     seen: set[str] = set()
     for given in paths:
         root = Path(given)
-        if root.is_dir():
-            found = list(_tcl_files(root))
-        elif root.exists() or root.is_symlink():
-            found = [root]
-        else:
-            entries.append(Entry(given, problem="no such file or directory"))
-            continue
-        for path in found:
+        found = _tcl_files(root) if root.is_dir() else [(root, _not_a_script(root))]
+        for path, problem in found:
             real = os.path.realpath(path)
             if real not in seen:
                 seen.add(real)
-                entries.append(Entry(str(path)))
+                entries.append(Entry(str(path), problem=problem))
     return entries
 
 
-def _tcl_files(root: Path) -> Iterator[Path]:
-    for directory, subdirs, files in os.walk(root):  # links to directories are not entered
+def _tcl_files(root: Path) -> Iterator[tuple[Path, str | None]]:
+    """Each `*.tcl` under `root` with why it cannot be checked (None if it
+    can), and each directory that could not be listed with why."""
+    unlisted: list[OSError] = []
+    # os.walk reports a directory it cannot list to onerror, then goes on.
+    for directory, subdirs, files in os.walk(root, onerror=unlisted.append):
+        yield from _unlisted(unlisted)
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith(SUFFIX):
-                yield Path(directory, name)
+                path = Path(directory, name)
+                yield path, _not_a_script(path)
+    yield from _unlisted(unlisted)
+
+
+def _unlisted(errors: list[OSError]) -> Iterator[tuple[Path, str]]:
+    for error in errors:
+        yield Path(error.filename), f"cannot list the directory: {error.strerror or error}"
+    errors.clear()
+
+
+def _not_a_script(path: Path) -> str | None:
+    """Why `path` cannot be checked, from its metadata alone (a FIFO is not
+    opened: that would wait for a writer)."""
+    try:
+        mode = path.stat().st_mode  # a link is followed
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    return _not_regular(mode)
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    kind = next((name for test, name in kinds if test(mode)), "not a file")
+    return f"not a regular file ({kind})"
+
+
+def scan_file(entry: Entry, limit: int = SCAN_LIMIT) -> None:
+    """`tclbridge scan`'s findings for the entry's file, from its first
+    `limit` bytes (a larger file is left unscanned, and says so). Opened
+    without blocking and checked again once open: a FIFO put in the file's
+    place since `discover` cannot hang the check. OSError if it cannot be
+    read (or is no longer a regular file)."""
+    fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with open(fd, "rb") as file:
+        problem = _not_regular(os.fstat(fd).st_mode)
+        if problem is not None:
+            raise OSError(errno.EINVAL, problem)
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        entry.scan_skipped = f"larger than {limit // 1048576} MiB (tclbridge scan's limit)"
+        return
+    entry.scan = scan.analyse(data.decode("utf-8", errors="replace"), entry.path)
 
 
 # -- checking ----------------------------------------------------------------------------
@@ -158,12 +215,11 @@ def check_all(entries: Sequence[Entry], *, tclsh: str, timeout: float, jobs: int
 def _check_one(entry: Entry, tclsh: str, timeout: float,
                shim: SendmailShim | None, display: RunDisplay | None) -> Entry:
     try:
-        text = Path(entry.path).read_bytes().decode("utf-8", errors="replace")
+        scan_file(entry)
     except OSError as exc:
         entry.problem = f"cannot read: {exc.strerror or exc}"
         return entry
     try:
-        entry.scan = scan.analyse(text, entry.path)
         result = run_check(entry.path, entry.args, tclsh=tclsh, timeout=timeout, shim=shim,
                            display=display)
         # Both runs failing alike to open the display would read as "same".
@@ -227,7 +283,8 @@ def totals_line(entries: Sequence[Entry]) -> str:
 
 
 def table(entries: Sequence[Entry]) -> list[str]:
-    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.shown, e.verdict, e.detail()) for e in entries]
+    rows = [("FILE", "VERDICT", "DETAIL")] + [(e.shown, e.verdict, printable(e.detail()))
+                                          for e in entries]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return [f"{path:<{widths[0]}}  {verdict:<{widths[1]}}  {detail}".rstrip()
             for path, verdict, detail in rows]
@@ -250,7 +307,7 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
         "| File | Verdict | Details |",
         "|---|---|---|",
     ]
-    lines += [f"| {_cell(_code(e.shown))} | {e.verdict} | {_cell(e.detail())} |"
+    lines += [f"| {_cell(_code(e.shown))} | {e.verdict} | {_cell(printable(e.detail()))} |"
               for e in entries]
     lines += ["", totals_line(entries), ""]
     for entry in entries:
@@ -262,7 +319,7 @@ def _file_section(entry: Entry, width: int) -> list[str]:
     lines = [f"## {_code(entry.shown)}", ""]
     result = entry.result
     if entry.problem is not None or result is None:
-        lines += [f"**{entry.verdict}**: {entry.problem}", ""]
+        lines += [f"**{entry.verdict}**: {printable(entry.problem or '')}", ""]
     else:
         lines += [f"**{entry.verdict}**{_after_verdict(result.summary())}", ""]
         if entry.args:
@@ -281,6 +338,8 @@ def _file_section(entry: Entry, width: int) -> list[str]:
         lines += _fenced([line.strip() for line in found]) if found else [
             "nothing: no smtp or mime use found"]
         lines.append("")
+    elif entry.scan_skipped is not None:
+        lines += [f"Not scanned by `tclbridge scan`: {entry.scan_skipped}.", ""]
     return lines
 
 
@@ -325,6 +384,6 @@ def to_json(entries: Sequence[Entry]) -> dict[str, Any]:
 
 
 def print_progress(n: int, total: int, entry: Entry) -> None:
-    detail = entry.detail()
+    detail = printable(entry.detail())
     print(f"tclbridge check: [{n}/{total}] {entry.shown}: {entry.verdict}"
           + (f" ({detail})" if detail else ""), file=sys.stderr, flush=True)

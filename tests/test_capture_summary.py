@@ -33,9 +33,10 @@ from tclbridge.journal import (
     ConnectionJournal,
     ConnectionRecord,
     JournalClient,
-    JournalService,
 )
+from tclbridge.journal_service import JournalService
 from tests.support.hermetic import bridge_env, numbered, tclbridge
+from tests.support.journal_peers import own_connections
 from tests.support.processes import read_until
 from tests.support.waiting import wait_until
 
@@ -148,6 +149,13 @@ def test_a_child_bridge_run_shows_its_servers_and_policy_in_the_parents_summary(
     unsent = json.loads((cap / "0002.json").read_text())
     assert unsent["file"] is None and unsent["requested_servers"] == ["child3.example:25"]
     assert unsent["policy"][-1]["decision"] == "every recipient refused: no connection made"
+    # The child's word, labelled: its pid, and whether the connection it named
+    # was found among its sockets (an unsent record names none).
+    pid = child["reported_by_child"]["pid"]
+    assert isinstance(pid, int) and pid > 0
+    assert child["reported_by_child"] == {"pid": pid, "connection_checked": True}
+    assert unsent["reported_by_child"] == {"pid": pid, "connection_checked": False}
+    assert "reported_by_child" not in json.loads((cap / "0003.json").read_text())
 
 
 def test_policy_refusals_are_listed_under_each_send(tmp_path: Path) -> None:
@@ -389,11 +397,23 @@ def test_unprintable_characters_are_shown_escaped(tmp_path: Path) -> None:
     assert "\x1b" not in line and "\x07" not in line
 
 
+def test_names_are_escaped_as_check_escapes_them(tmp_path: Path) -> None:
+    """One escaping for the summary and check's fleet table: a DIR whose name
+    is not UTF-8 shows its bytes as \\xNN (not as Python's surrogate escape),
+    a C1 control (CSI) in a Subject is escaped."""
+    directory = tmp_path / os.fsdecode(b"out\xff")
+    with Capture(directory) as cap:
+        with smtplib.SMTP(cap._server.host, cap._server.port, timeout=5) as client:
+            client.sendmail("a@x", ["b@y"], b"Subject: =?utf-8?q?=C2=9B31mred?=\r\n\r\nx\r\n")
+    assert cap.summary_lines()[0].endswith("Subject: \\x9b31mred")
+    assert cap.closing_line() == f"tclbridge: 1 message captured in {tmp_path}/out\\xff"
+
+
 def test_the_journal_service_takes_only_well_formed_requests(tmp_path: Path) -> None:
     records = ConnectionJournal()
     service = JournalService(records, str(tmp_path / "j.sock"))
     try:
-        with socket.socket(socket.AF_UNIX) as sock:
+        with socket.socket(socket.AF_UNIX) as sock, own_connections() as [p]:
             sock.settimeout(10)
             sock.connect(service.path)
             answers = sock.makefile("rb")
@@ -406,15 +426,15 @@ def test_the_journal_service_takes_only_well_formed_requests(tmp_path: Path) -> 
             assert ask(b"not json\n") == b"error\n"
             assert ask(json.dumps({"op": "connected", "peer": 7, "record": good}).encode()
                        + b"\n") == b"error\n"
-            assert ask(json.dumps({"op": "connected", "peer": "p", "record": {
+            assert ask(json.dumps({"op": "connected", "peer": p, "record": {
                 "servers": "mail.example:25"}}).encode() + b"\n") == b"error\n"
-            assert ask(json.dumps({"op": "add", "peer": "p", "policy": [{"rule": "x"}],
+            assert ask(json.dumps({"op": "add", "peer": p, "policy": [{"rule": "x"}],
                                    "refused": []}).encode() + b"\n") == b"error\n"
             assert ask(json.dumps({"op": "drop tables"}).encode() + b"\n") == b"error\n"
-            assert records.for_peer("p") is None
-            assert ask(json.dumps({"op": "connected", "peer": "p", "record": good}).encode()
+            assert records.for_peer(p) is None
+            assert ask(json.dumps({"op": "connected", "peer": p, "record": good}).encode()
                        + b"\n") == b"ok\n"
-            assert records.for_peer("p") == ConnectionRecord(["mail.example:25"])
+            assert records.for_peer(p) == ConnectionRecord(["mail.example:25"])
             # An oversized request ends the connection, unread.
             assert ask(b"x" * (MAX_LINE + 10) + b"\n") == b"error\n"
             assert answers.readline() == b""

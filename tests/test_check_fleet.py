@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tclbridge.differential.reference import find_tclsh, tcllib_missing
 from tclbridge.recorder import RecordingServer
+from tests.support import unprivileged
 
 REPO = Path(__file__).resolve().parent.parent
 TCLSH = find_tclsh()
@@ -22,10 +26,11 @@ pytestmark = pytest.mark.skipif(tcllib_missing(TCLSH) is not None,
 PASSWORD = "Fleet5ecretPass"
 
 
-def check(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def check(*args: str, cwd: Path, timeout: float = 120,
+          **options: Any) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tclbridge", "check", *args], capture_output=True, text=True,
-        cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
+        cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)}, **options)
 
 
 def barrier(markers: Path, count: int, wait_ms: int) -> str:
@@ -202,3 +207,168 @@ def test_hostile_file_names_keep_the_table_and_report_in_shape() -> None:
     report = fleet.markdown_report(entries, timeout=5).splitlines()
     assert "| ``` a\\|b``c\\x0ad.tcl ``` | failed to run | no such file or directory |" in report
     assert "## ``` a|b``c\\x0ad.tcl ```" in report
+
+
+def test_a_fleet_name_with_a_c1_control_or_undecodable_bytes_stays_off_the_terminal() -> None:
+    from tclbridge import fleet
+
+    names = ["csi\u009b2J.tcl", os.fsdecode(b"bad\xff.tcl")]
+    entries = [fleet.Entry(name, problem="cannot read: Permission denied") for name in names]
+    table = fleet.table(entries)
+    assert [row.split("  ")[0] for row in table[1:]] == ["csi\\x9b2J.tcl", "bad\\xff.tcl"]
+    report = fleet.markdown_report(entries, timeout=5)
+    report.encode("utf-8")  # raised UnicodeEncodeError on a surrogate
+    assert "## `bad\\xff.tcl`" in report and "\u009b" not in report
+
+
+def test_a_fleet_detail_is_escaped_too() -> None:
+    from tclbridge import fleet
+
+    undecodable = os.fsdecode(b"n\xff")
+    entry = fleet.Entry("x.tcl", problem=f"could not compare: OSError: {undecodable}\u009b2J")
+    assert fleet.table([entry])[1].endswith("could not compare: OSError: n\\xff\\x9b2J")
+
+
+def test_undecodable_and_c1_file_names_in_a_real_fleet_run(tmp_path: Path) -> None:
+    """The whole fleet runs, then the table, the progress lines and the
+    report show each name escaped (a surrogate made the report raise
+    UnicodeEncodeError after every file had run: exit 70, no report)."""
+    fleet_dir = tmp_path / "fleet"
+    fleet_dir.mkdir()
+    for name in ("csi\u009b2J.tcl".encode(), b"bad\xff.tcl"):
+        (fleet_dir / os.fsdecode(name)).write_text("puts ok\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "check", "--timeout", "20", "--report", "r.md",
+         "fleet"], capture_output=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode in (0, 1), done.stderr.decode(errors="replace")
+    out = done.stdout.decode()  # strict: nothing but UTF-8 reached it
+    assert [line.split()[0] for line in out.splitlines()[1:3]] == [
+        "fleet/bad\\xff.tcl", "fleet/csi\\x9b2J.tcl"]
+    for output in (done.stdout, done.stderr):
+        assert b"\xc2\x9b" not in output and b"\xff" not in output
+    report = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "## `fleet/bad\\xff.tcl`" in report and "## `fleet/csi\\x9b2J.tcl`" in report
+
+
+# -- which files ------------------------------------------------------------------------
+
+
+def json_rows(stdout: str) -> dict[str, tuple[str, str | None]]:
+    return {f["path"]: (f["verdict"], f["problem"]) for f in json.loads(stdout)["files"]}
+
+
+def test_a_fifo_is_a_row_not_a_hang(tmp_path: Path) -> None:
+    """A FIFO named a.tcl in the fleet, and one named on the command line:
+    each a row, never opened (reading one waited for a writer forever,
+    before any timeout applied)."""
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "ok.tcl").write_text("puts ok\n")
+    os.mkfifo(tmp_path / "fleet" / "a.tcl")
+    os.mkfifo(tmp_path / "named.tcl")
+    done = check("--json", "--timeout", "20", "--each", "fleet", "named.tcl", cwd=tmp_path,
+                 timeout=90)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json_rows(done.stdout) == {
+        "fleet/a.tcl": ("failed to run", "not a regular file (a FIFO)"),
+        "fleet/ok.tcl": ("same", None),
+        "named.tcl": ("failed to run", "not a regular file (a FIFO)"),
+    }
+
+
+def test_a_fifo_put_in_a_files_place_after_discovery_is_not_waited_for(tmp_path: Path) -> None:
+    from tclbridge import fleet
+
+    path = tmp_path / "swapped.tcl"
+    path.write_text("puts ok\n")
+    [entry] = fleet.discover([str(path)])
+    assert entry.problem is None
+    path.unlink()
+    os.mkfifo(path)
+    outcome: list[BaseException | None] = []
+
+    def scan() -> None:
+        try:
+            fleet.scan_file(entry)
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=scan, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # it waits for a writer: give it one, then fail
+        with open(path, "wb"):
+            pass
+        pytest.fail("the scan opened the FIFO and waited for a writer")
+    assert [str(e) for e in outcome] == ["[Errno 22] not a regular file (a FIFO)"]
+
+
+def _address_space(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_a_link_to_a_device_is_a_row_not_a_read_to_the_end(tmp_path: Path) -> None:
+    """b.tcl -> /dev/zero was read until memory ran out (here: MemoryError
+    under a 2 GB address-space limit, exit 70); a link to a regular file is
+    still checked, a dangling one is a row."""
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "real.tcl").write_text("puts linked\n")
+    (tmp_path / "fleet" / "b.tcl").symlink_to("/dev/zero")
+    (tmp_path / "fleet" / "c.tcl").symlink_to(tmp_path / "real.tcl")
+    (tmp_path / "fleet" / "d.tcl").symlink_to(tmp_path / "gone.tcl")
+    done = check("--json", "--timeout", "20", "fleet", cwd=tmp_path, timeout=90,
+                 preexec_fn=lambda: _address_space(2 << 30))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json_rows(done.stdout) == {
+        "fleet/b.tcl": ("failed to run", "not a regular file (a character device)"),
+        "fleet/c.tcl": ("same", None),
+        "fleet/d.tcl": ("failed to run", "no such file or directory"),
+    }
+
+
+def test_a_file_over_the_scan_limit_is_run_but_not_scanned(tmp_path: Path) -> None:
+    """The scan reads 4 MiB at most (it read the whole file, whatever its size)."""
+    comment = "# " + "x" * 1000 + "\n"
+    big = comment * 5000 + "package require smtp\nputs ok\n"  # 5 MB
+    (tmp_path / "big.tcl").write_text(big)
+    (tmp_path / "small.tcl").write_text("package require smtp\nputs ok\n")
+    done = check("--json", "--report", "r.md", "--timeout", "30", "--each", "big.tcl",
+                 "small.tcl", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = {f["path"]: f for f in json.loads(done.stdout)["files"]}
+    assert files["big.tcl"]["verdict"] == "same"
+    assert files["big.tcl"]["scan"] is None
+    assert files["big.tcl"]["scan_skipped"] == "larger than 4 MiB (tclbridge scan's limit)"
+    assert files["small.tcl"]["scan"]["packages"] == {"smtp": None}
+    assert files["small.tcl"]["scan_skipped"] is None
+    report = (tmp_path / "r.md").read_text()
+    assert ("Not scanned by `tclbridge scan`: larger than 4 MiB (tclbridge scan's limit)."
+            in report)
+
+
+@pytest.mark.skipif(unprivileged.PREFIX is None, reason=unprivileged.WHY_NOT)
+def test_a_directory_that_cannot_be_listed_is_a_row(tmp_path: Path) -> None:
+    """os.walk skipped it without a word, and the fleet said "all agree"
+    (exit 0) having left its files out. Run by a user whom chmod binds (as
+    root: in a user namespace, tests/support/unprivileged.py)."""
+    fleet_dir = tmp_path / "fleet"
+    (fleet_dir / "locked").mkdir(parents=True)
+    (fleet_dir / "ok.tcl").write_text("puts ok\n")
+    (fleet_dir / "locked" / "x.tcl").write_text("puts hidden\n")
+    (fleet_dir / "locked").chmod(0)
+    try:
+        done = subprocess.run(
+            unprivileged.unprivileged([sys.executable, "-m", "tclbridge", "check", "--timeout",
+                                       "20", "fleet"]),
+            capture_output=True, text=True, cwd=tmp_path, timeout=90,
+            env={**os.environ, "PYTHONPATH": str(REPO)})
+    finally:
+        (fleet_dir / "locked").chmod(0o755)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert rows(lines[:lines.index("")]) == {
+        "fleet/locked": ("failed to run", "cannot list the directory: Permission denied"),
+        "fleet/ok.tcl": ("same", ""),
+    }
+    assert lines[-1] == "2 files: 1 same, 0 differ, 1 failed to run"
