@@ -395,3 +395,58 @@ puts "after send: [mime::getheader $tok -names]"
 """, tmp_path)
     assert code == 1
     assert _by_where(result) == {"line 1": ["setheader-atomic"], "line 2": ["token-restored"]}
+
+
+@needs_tcllib
+def test_only_companion_lines_share_a_label(tmp_path: Path) -> None:
+    """Lines next to a labelled one are labelled only when they are part of
+    the same outcome (the catch code before a labelled result, the errorCode
+    after it); lines that differ for reasons of their own stay unexplained,
+    in the summary and in the fleet's counts. (Before: all six lines were
+    labelled with both entries, "6 explained", and the file counted as
+    differing only by COMPAT entries.)"""
+    code, result = check_json(f"""package require smtp
+package require mime
+puts "smtp [package present smtp]"
+puts [lsort [info commands ::smtp::*]]
+puts "mail sent to [llength [info procs ::mime::*]] helpers"
+set code [catch {{mime::initialize -canonical text/plain -string x -lineslist {{a b}}}} r]
+puts $code
+puts [regsub -all {{::mime::[0-9]+}} $r ::mime::N]
+puts [expr {{$code ? $::errorCode : "built"}}]
+puts "code=[expr {{{BRIDGE} ? 1 : 0}}] [expr {{{BRIDGE} ? "bridge" : "tcllib"}}]"
+""", tmp_path)
+    assert code == 1
+    assert _by_where(result) == {
+        "line 1": ["package-version"],
+        "line 2": [],  # ::smtp:: commands: the bridge defines fewer
+        "line 3": [],  # a count of ::mime:: procs
+        "line 4": ["internal-options"],  # catch's code, alone on its line
+        "line 5": ["internal-options"],  # "unknown option -lineslist"
+        "line 6": ["internal-options"],  # the errorCode where tcllib printed "built"
+        "line 7": [],  # more differs than a code
+    }
+    assert result["summary"] == ("differ: 7 differences (7 in standard output); 4 explained by "
+                                 "docs/COMPAT.md (package-version, internal-options)")
+    done = check("--json", "--each", "s.tcl", cwd=tmp_path)
+    fleet = json.loads(done.stdout)
+    assert (done.returncode, fleet["totals"]["differs_only_by_compat"]) == (1, 0)
+    assert fleet["files"][0]["check"]["summary"] == result["summary"]
+
+
+@needs_tcllib
+def test_header_names_left_only_for_a_list_of_header_names(tmp_path: Path) -> None:
+    """token-restored's "names tcllib added" is a printed list of header names:
+    not a sentence or a message body where tcllib's side has the word "to"
+    more. (Before: all three were labelled token-restored.)"""
+    code, result = check_json(f"""package require smtp
+package require mime
+set text [expr {{{BRIDGE} ? "mail sent bob" : "mail sent to bob"}}]
+puts $text
+puts "names: [expr {{{BRIDGE} ? "Subject Date" : "Subject To Date"}}]"
+smtp::sendmessage [mime::initialize -canonical text/plain -string $text] \\
+    -servers mail.example.invalid -originator a@example.com -recipients b@example.com
+""", tmp_path)
+    assert code == 1
+    assert _by_where(result) == {"line 1": [], "line 2": ["token-restored"],
+                                 "message 1: decoded body line 1": []}

@@ -16,9 +16,18 @@ recognised. The recognisers are of a few kinds:
 - `only_lines`: lines only tcllib printed, all of one kind (the second
   Content-Transfer-Encoding of a message the script printed).
 
-Adjacent stdout (stderr) lines that differ form a block; lines without a label
-in a block with labelled ones get the same labels (a result line and the
-errorCode line printed after it change for one reason).
+A line printed with a labelled line as part of the same outcome (a
+*companion*) gets its labels; nothing else is labelled for being near one.
+A companion is an unlabelled stdout (stderr) difference of one line on each
+side, on the line just before or after a labelled one, or next to another
+companion of it, that shows one of:
+
+- a return code: the two lines are the same but for one number, a Tcl return
+  code (0-4, or tcllib's 7), alone on the line or after the word "code"
+  (`code=0` / `code=1`): what `catch` gave for the labelled command;
+- an errorCode: one side's line is an errorCode, after the word "errorCode"
+  or alone (`NONE`, `TCL LOOKUP VARNAME`): what the failing run printed where
+  the other printed its success path.
 
 An entry without a recogniser says why (`applied`: its transform runs on
 every comparison, so it never shows as a difference; or nothing in a run's
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -180,17 +190,69 @@ _READ_ONLY_HEADERS = frozenset({"content-type", "content-transfer-encoding", "co
                                 "mime-version"})
 
 
+# One-word header names a token can hold (RFC 5322, 2045, 2183, 4021 and common
+# ones); with _NAME_PREFIXES, what `mime::getheader $tok -names` prints.
+_ONE_WORD_HEADERS = frozenset({
+    "date", "from", "sender", "to", "cc", "bcc", "subject", "comments", "keywords",
+    "received", "references", "encrypted", "importance", "priority", "precedence",
+    "sensitivity", "organization", "organisation", "lines", "path", "newsgroups", "summary",
+    "expires", "supersedes", "xref", "approved", "distribution", "control", "archive",
+    "autoforwarded", "language", "obsoletes", "followup-to"})
+_NAME_PREFIXES = ("x-", "content-", "resent-", "list-", "reply-", "in-reply-", "message-",
+                  "mime-", "return-", "disposition-", "original-", "user-", "errors-",
+                  "delivered-", "auto-", "mail-", "thread-", "authentication-", "dkim-",
+                  "arc-", "envelope-", "require-", "apparently-")
+_TOKENS = re.compile(r"[^\s\[\]{}]+|[\[\]{}]")
+
+
+def _header_name(token: str) -> bool:
+    lower = token.lower()
+    return lower in _ONE_WORD_HEADERS or (lower.startswith(_NAME_PREFIXES)
+                                          and re.fullmatch(r"[a-z0-9-]+", lower) is not None)
+
+
+def _common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
+    """How many items `a` and `b` share at the start, and then at the end."""
+    limit = min(len(a), len(b))
+    start = 0
+    while start < limit and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < limit - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    return start, end
+
+
 def header_names_left(names: frozenset[str]) -> Recogniser:
     """A printed list of a token's header names (`mime::getheader $tok -names`)
-    where tcllib's has more, all of them `names` (lower case)."""
+    where tcllib's has more, all of them `names` (lower case): one stdout
+    (stderr) line on each side, the same but for that list; every word of the
+    list on both sides is a header name; the list stands alone, in brackets
+    or braces, or after a word ending in ":" or "=" (`headers: From To`).
+    Counted as multisets: linear in the line's length."""
     def recognise(difference: Difference, evidence: Evidence) -> bool:
-        tcllib, bridge = (re.findall(r"[\w-]+", text) for text in difference.full)
-        extra = list(tcllib)
-        for word in bridge:
-            if word not in extra:
-                return False
-            extra.remove(word)
-        return bool(extra) and all(word.lower() in names for word in extra)
+        if difference.aspect not in ("stdout", "stderr"):
+            return False
+        lines = [text.rstrip("\r\n") for text in difference.full]
+        if any("\n" in line for line in lines):
+            return False
+        tcllib, bridge = (_TOKENS.findall(line) for line in lines)
+        start, end = _common_ends(tcllib, bridge)
+        # The whole list: the differing words and the names around them.
+        while start > 0 and _header_name(tcllib[start - 1]):
+            start -= 1
+        while end > 0 and _header_name(tcllib[len(tcllib) - end]):
+            end -= 1
+        before = tcllib[start - 1] if start > 0 else "["
+        if not (before in ("[", "{") or before.endswith((":", "="))):
+            return False
+        if end > 0 and tcllib[len(tcllib) - end] not in ("]", "}"):
+            return False
+        listed = [Counter(words[start:len(words) - end]) for words in (tcllib, bridge)]
+        extra = listed[0] - listed[1]
+        return (bool(listed[1]) and bool(extra) and not listed[1] - listed[0]
+                and all(_header_name(word) for side in listed for word in side)
+                and all(word.lower() in names for word in extra))
     return recognise
 
 
@@ -334,32 +396,60 @@ def explain(tcllib: Outcome, bridge: Outcome, differences: Sequence[Difference],
     evidence = Evidence(normalize(bridge, masker), without)
     found = [tuple(c.name for c in CAUSES if c.recognise is not None and c.recognise(d, evidence))
              for d in differences]
-    for block in _output_blocks(differences):
-        # Lines changed together with a labelled line (a result and its
-        # errorCode, say) are put down to the same entries.
-        names = tuple(dict.fromkeys(name for i in block for name in found[i]))
-        for i in block:
-            if not found[i]:
-                found[i] = names
-    return [replace(d, causes=names) for d, names in zip(differences, found, strict=True)]
+    return [replace(d, causes=names)
+            for d, names in zip(differences, _with_companions(differences, found), strict=True)]
 
 
-_LINES = re.compile(r"(?:after )?lines? (\d+)(?:-(\d+))?")
+_PLACE = re.compile(r"lines? (\d+)(?:-(\d+))?")  # tcllib's line numbers of an output difference
 
 
-def _output_blocks(differences: Sequence[Difference]) -> list[list[int]]:
-    """Indices of stdout/stderr differences on adjacent lines, grouped."""
-    blocks: list[list[int]] = []
-    last: tuple[str, int] | None = None
+def _with_companions(differences: Sequence[Difference], found: Sequence[tuple[str, ...]]
+                     ) -> list[tuple[str, ...]]:
+    """`found` (each difference's labels), with each companion of a labelled
+    output line given that line's labels (see the module's docstring)."""
+    lines: dict[tuple[str, int], int] = {}
+    places: dict[int, tuple[int, int]] = {}
     for i, d in enumerate(differences):
-        place = _LINES.fullmatch(d.where) if d.aspect in ("stdout", "stderr") else None
-        if place is None:
-            last = None
+        place = _PLACE.fullmatch(d.where) if d.aspect in ("stdout", "stderr") else None
+        if place is not None:
+            first = int(place.group(1))
+            places[i] = (first, int(place.group(2) or first))
+            if place.group(2) is None:
+                lines[(d.aspect, first)] = i
+    labels = list(found)
+    for i, (first, last) in places.items():
+        if not found[i]:
             continue
-        first, end = int(place.group(1)), int(place.group(2) or place.group(1))
-        if last is not None and last[0] == d.aspect and first <= last[1] + 1:
-            blocks[-1].append(i)
-        else:
-            blocks.append([i])
-        last = (d.aspect, end)
-    return blocks
+        for step, line in ((-1, first - 1), (1, last + 1)):
+            # Outward from the labelled line, while each next line is a companion.
+            while (k := lines.get((differences[i].aspect, line))) is not None \
+                    and not found[k] and _companion(differences[k]):
+                labels[k] = tuple(dict.fromkeys((*labels[k], *found[i])))
+                line += step
+    return labels
+
+
+_CODE_BEFORE = re.compile(r"\bcode\s*[=:]?\s*\Z", re.IGNORECASE)
+_RETURN_CODE = re.compile(r"[0-47]")
+_ERRORCODE_WORD = re.compile(r"\berrorcode\b", re.IGNORECASE)
+_ERRORCODE_ALONE = re.compile(r"NONE|[A-Z][A-Z0-9]+ \S+(?: .*)?")
+
+
+def _companion(difference: Difference) -> bool:
+    """One line each side, which differ by a return code or show an errorCode."""
+    tcllib, bridge = (text.rstrip("\r\n") for text in difference.full)
+    if "\n" in tcllib or "\n" in bridge:
+        return False
+    if any(_ERRORCODE_WORD.search(line) or _ERRORCODE_ALONE.fullmatch(line.strip())
+           for line in (tcllib, bridge)):
+        return True
+    start, end = _common_ends(tcllib, bridge)
+    while start > 0 and tcllib[start - 1].isdigit():  # whole numbers, not digits
+        start -= 1
+    while end > 0 and tcllib[len(tcllib) - end].isdigit():
+        end -= 1
+    codes = [line[start:len(line) - end] for line in (tcllib, bridge)]
+    before, after = tcllib[:start], tcllib[len(tcllib) - end:]
+    alone = not before.strip() and not after.strip()
+    return (all(_RETURN_CODE.fullmatch(code) for code in codes)
+            and (alone or _CODE_BEFORE.search(before[-40:]) is not None))
