@@ -29,6 +29,10 @@ companion of it, that shows one of:
   or alone (`NONE`, `TCL LOOKUP VARNAME`): what the failing run printed where
   the other printed its success path.
 
+Recognisers look at whole values (a message body, a script's whole output):
+each runs in linear time, as every parser does (no pattern with two
+unbounded runs over the same characters; multisets, not list removals).
+
 An entry without a recogniser says why (`applied`: its transform runs on
 every comparison, so it never shows as a difference; or nothing in a run's
 output tells it apart, or check's server never triggers it).
@@ -36,6 +40,7 @@ output tells it apart, or check's server never triggers it).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections import Counter
@@ -56,7 +61,7 @@ class Evidence:
 
     bridge: Normalized  # the bridge's run, masked as the differences are
     # The differences once tcllib's outcome gets this COMPAT entry's transform.
-    without: Callable[[str], Sequence[Difference]]
+    without: Callable[[str], frozenset[Difference]]
 
     @cached_property
     def bridge_output(self) -> str:
@@ -203,12 +208,14 @@ _NAME_PREFIXES = ("x-", "content-", "resent-", "list-", "reply-", "in-reply-", "
                   "delivered-", "auto-", "mail-", "thread-", "authentication-", "dkim-",
                   "arc-", "envelope-", "require-", "apparently-")
 _TOKENS = re.compile(r"[^\s\[\]{}]+|[\[\]{}]")
+_NAME_CHARACTERS = re.compile(r"[a-z0-9-]+")
 
 
+@functools.lru_cache(maxsize=1024)
 def _header_name(token: str) -> bool:
     lower = token.lower()
     return lower in _ONE_WORD_HEADERS or (lower.startswith(_NAME_PREFIXES)
-                                          and re.fullmatch(r"[a-z0-9-]+", lower) is not None)
+                                          and _NAME_CHARACTERS.fullmatch(lower) is not None)
 
 
 def _common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
@@ -265,6 +272,14 @@ def _runs_python(difference: Difference, evidence: Evidence) -> bool:
     return "tclsh" in tcllib and any(name in bridge for name in names)
 
 
+def _up_to(start: str) -> str:
+    """A pattern for the text of one line between `start` (a pattern) and what
+    follows, that stops where `start` occurs again: each character is looked
+    at from one start only, so a line of starts is linear, not quadratic
+    (`.*` scanned the rest of the line from each)."""
+    return f"(?:(?!{start})[^\\n])*?"
+
+
 # -- the table --------------------------------------------------------------------------
 
 APPLIED = "applied to tcllib's run in every comparison, so never shown as a difference"
@@ -306,16 +321,18 @@ CAUSES: tuple[Cause, ...] = (
           refused(r"\(SMTP command injection refused\)")),
     Cause("utf8-commands",
           "non-ASCII addresses go as UTF-8 with SMTPUTF8 or as A-labels, never as low bytes",
-          shows(bridge=r"xn--|SMTPUTF8|5\.6\.7 non-ASCII address|5\.1\.[37] domain .* "
-                       r"internationalized domain name")),
+          shows(bridge=r"xn--|SMTPUTF8|5\.6\.7 non-ASCII address|5\.1\.[37] domain "
+                       + _up_to("5\\.1\\.[37] domain ")
+                       + r" is not a valid internationalized domain name")),
     Cause("setheader-atomic", "a failed mime::setheader changes nothing in the bridge",
-          any_of(shows(tcllib=r'"header\([^)]*\)": no such element in array'),
+          any_of(shows(tcllib=r'"header\([^)"\n]*\)": no such element in array'),
                  header_names_left(_READ_ONLY_HEADERS))),
     Cause("parts-checked", "the bridge reports a bad -parts token at mime::initialize",
           either_side(r'"state\(header\)": no such variable')),
     Cause("lone-surrogate",
           "the bridge refuses a lone surrogate in an address or credential (tcllib sends a NUL)",
-          refused(r"lone surrogate U\+[0-9A-F]{4}.* is not a character and cannot be sent")),
+          refused(r"lone surrogate U\+[0-9A-F]{4}" + _up_to(r"lone surrogate U\+")
+                  + " is not a character and cannot be sent")),
     Cause("internal-options", "mime::initialize's internal -lineslist is unknown to the bridge",
           shows(bridge=r"unknown option -lineslist\b")),
     Cause("file-and-string", "the bridge refuses -file with -string without -canonical",
@@ -368,7 +385,7 @@ CAUSES: tuple[Cause, ...] = (
                   r'bad argument "[^"]*": must be cancel, idle, info, or an integer')),
     Cause("auth-hidden", "-debug shows AUTH payloads as <hidden>", unlabelled=APPLIED),
     Cause("bcc-failure", "a failed Bcc transaction lists the Bcc recipients as refused",
-          shows(bridge=r"\{[^{}\s]+@[^{}\s]+ [45]\d\d ", not_bridge=r"5\.6\.7|5\.1\.[37] ")),
+          shows(bridge=r"\{[^{}\s@]++@[^{}\s]++ [45]\d\d ", not_bridge=r"5\.6\.7|5\.1\.[37] ")),
     Cause("write-error-text", "the bridge names a failed write as such",
           shows(bridge=r"error writing to server:", tcllib=r'error flushing "sock')),
     Cause("starttls-injection", "the bridge drops bytes sent before the TLS handshake",
@@ -385,11 +402,12 @@ def explain(tcllib: Outcome, bridge: Outcome, differences: Sequence[Difference],
             compat: Sequence[dict[str, Any]] = (), **options: Any) -> list[Difference]:
     """`differences` (from `compare(tcllib, bridge, compat=compat, **options)`),
     each with the names of the COMPAT entries that explain it."""
-    cache: dict[str, Sequence[Difference]] = {}
+    cache: dict[str, frozenset[Difference]] = {}
 
-    def without(entry: str) -> Sequence[Difference]:
-        if entry not in cache:
-            cache[entry] = compare(tcllib, bridge, compat=[*compat, {"entry": entry}], **options)
+    def without(entry: str) -> frozenset[Difference]:
+        if entry not in cache:  # a set: each difference is looked up in it
+            cache[entry] = frozenset(compare(tcllib, bridge, compat=[*compat, {"entry": entry}],
+                                             **options))
         return cache[entry]
 
     masker = masker_for(tcllib, bridge, options.get("unmasked_headers", ()))
