@@ -5,19 +5,23 @@ with it. Against real tclsh + tcllib."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import subprocess
 import sys
+import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tclbridge.check import CHECK_COMPAT
 from tclbridge.differential.causes import CAUSES, explain
-from tclbridge.differential.compare import compare
+from tclbridge.differential.compare import compare, diff, prepare
 from tclbridge.differential.outcome import Delivered, Outcome
+from tclbridge.differential.pairing import LOOKAHEAD, pairs
 from tclbridge.differential.reference import INSTALL_COMMAND, find_tclsh, tcllib_missing
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tests.support import hidden_packages
@@ -323,6 +327,43 @@ def test_a_session_only_tcllib_made_is_one_difference() -> None:
     ]
     assert found[1].expected == ("'EHLO <CLIENT>'; 'MAIL FROM:<a@x.y>'; 'RCPT TO:<evil@x.y>'; "
                                  "'DATA'; 'QUIT'")
+
+
+def test_pairing_in_order_with_unequal_items_by_position() -> None:
+    """Equal items pair in order; between them the others pair by position,
+    the rest of the longer side unpaired; an equal item further ahead than
+    pairing.LOOKAHEAD is a coincidence (was: paired, calling every item
+    before it in both runs missing)."""
+    assert pairs(list("abXcd"), list("abcd")) == [(0, 0), (1, 1), (2, None), (3, 2), (4, 3)]
+    assert pairs(list("abcd"), list("Yabcd")) == [(None, 0), (0, 1), (1, 2), (2, 3), (3, 4)]
+    assert pairs(list("aXYd"), list("aPQRd")) == [(0, 0), (1, 1), (2, 2), (None, 3), (3, 4)]
+    assert pairs([], list("ab")) == [(None, 0), (None, 1)]
+    far = LOOKAHEAD + 10
+    tcllib = ["z", *(f"t{k}" for k in range(far))]
+    bridge = [*(f"b{k}" for k in range(far)), "z"]
+    assert pairs(tcllib, bridge) == [(k, k) for k in range(far + 1)]
+
+
+def test_messages_are_paired_by_a_digest_not_a_copy() -> None:
+    """Each message is known by a 32-byte digest when runs are paired: the
+    key was repr() of the parsed message, a copy of the whole body (two runs
+    delivering the same 5 MB message: 36 MB at peak)."""
+    body = (b"x" * 75 + b"\r\n") * 65_000
+    data = (b"Subject: big\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(body).replace(b"\n", b"\r\n"))
+    run = Outcome(0, "", "", [["EHLO <CLIENT>"]], [Delivered("a@x.y", ["b@x.y"], [], data)])
+    changed = replace(run, messages=[replace(run.messages[0], data=data.replace(b"big", b"BIG"))])
+    expected, actual = prepare(run, changed)
+    tracemalloc.start()
+    try:
+        found = diff(expected, actual)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(d.where, d.expected, d.actual) for d in found] == [
+        ("message 1: header line 1", "'Subject: big'", "'Subject: BIG'")]
+    assert peak < 1_000_000, peak
 
 
 NO_SERVER = """package require smtp

@@ -405,3 +405,29 @@ labels(names + "To Memo", names)
         "check's labels for 400,000 header names",
     )
     assert out == ["token-restored", "-"]
+
+
+def test_check_pairs_many_sessions() -> None:
+    """check pairs tcllib's sessions with the bridge's in order (a session
+    only one run made is one difference): difflib's matcher was quadratic on
+    equal ones (4,000: 3.3 s, so minutes here)."""
+    sessions, gap = 30_000, 1_000
+    out = run_python(
+        f"""
+from tclbridge.differential.compare import compare
+from tclbridge.differential.outcome import Outcome
+
+def session(n):
+    return ["EHLO <CLIENT>", "MAIL FROM:<a@x.y>", f"RCPT TO:<r{{n % 3}}@x.y>", "DATA", "QUIT"]
+
+tcllib = Outcome(0, "", "", [session(n) for n in range({sessions})], [])
+bridge = Outcome(0, "", "", [session(n) for n in range({sessions}) if n % {gap} != 500], [])
+for d in compare(tcllib, bridge):
+    print(d.where, "|", d.actual)
+""",
+        f"check's pairing of {sessions:,} sessions",
+    )
+    # The bridge lacks every 1,000th: each is one difference.
+    assert out.splitlines() == [
+        f"number of SMTP sessions | {sessions - sessions // gap}",
+        *(f"session {n + 1} | nothing (missing)" for n in range(500, sessions, gap))]
