@@ -51,7 +51,7 @@ from tclbridge import throwaway_ca
 from tclbridge.cli import ERROR_REPORT_ENV
 from tclbridge.config import format_host_port
 from tclbridge.differential.causes import BY_NAME, CAUSES, explain
-from tclbridge.differential.compare import compare
+from tclbridge.differential.compare import diff, prepare
 from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
@@ -232,8 +232,10 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
                 server_env=children, ca=ca, trust_ca=False)
         tcllib.error, bridge.error = (_uncaught_error(reports[name])
                                       for name in ("tcllib", "bridge"))
-    differences = explain(tcllib, bridge, compare(tcllib, bridge, compat=CHECK_COMPAT),
-                          compat=CHECK_COMPAT)
+    # Both runs parsed once, for the comparison and for its labels.
+    prepared = prepare(tcllib, bridge, compat=CHECK_COMPAT)
+    differences = explain(tcllib, bridge, diff(*prepared), compat=CHECK_COMPAT,
+                          prepared=prepared)
     secrets = frozenset(secrets_of(tcllib) | secrets_of(bridge))
     masker = Masker(secrets=secrets)
     errors = {name: None if run.error is None else masker.stream(run.error, run.substitutions)

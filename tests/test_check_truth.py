@@ -14,10 +14,12 @@ import sys
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tclbridge.check import CHECK_COMPAT
+from tclbridge.differential import message, normalize
 from tclbridge.differential.causes import CAUSES, explain
 from tclbridge.differential.compare import compare, diff, prepare
 from tclbridge.differential.outcome import Delivered, Outcome
@@ -364,6 +366,35 @@ def test_messages_are_paired_by_a_digest_not_a_copy() -> None:
     assert [(d.where, d.expected, d.actual) for d in found] == [
         ("message 1: header line 1", "'Subject: big'", "'Subject: BIG'")]
     assert peak < 1_000_000, peak
+
+
+def test_labels_from_a_copy_of_the_parsed_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain applies token-restored to a copy of tcllib's parsed messages:
+    check parses each delivered message once (the comparison was made again
+    from the raw runs for the label: 10 parses of these 4 messages), the
+    label is found, and what check compared is left as it was."""
+    parsed: list[bytes] = []
+
+    def parse_message(data: bytes, masker: Any) -> Any:
+        parsed.append(data)
+        return message.parse_message(data, masker)
+    monkeypatch.setattr(normalize, "parse_message", parse_message)
+
+    def outcome(*extra: bytes) -> Outcome:
+        return Outcome(0, "", "", [["EHLO <CLIENT>"]] * 2, [
+            Delivered("a@x.y", ["b@x.y"], [], b"To: b@x.y\r\n" + headers + b"\r\nhi\r\n")
+            for headers in (b"", *extra)])
+
+    tcllib, bridge = outcome(b"To: b@x.y\r\n"), outcome(b"")
+    prepared = prepare(tcllib, bridge)
+    before = repr(prepared)
+    differences = explain(tcllib, bridge, diff(*prepared), prepared=prepared)
+    assert [(d.where, d.causes) for d in differences] == [
+        ("message 2: header line 2", ("token-restored",))]
+    assert len(parsed) == 4
+    assert repr(prepared) == before
+    again = explain(tcllib, bridge, compare(tcllib, bridge))  # made by explain itself
+    assert [(d.where, d.causes) for d in again] == [(d.where, d.causes) for d in differences]
 
 
 NO_SERVER = """package require smtp

@@ -40,6 +40,7 @@ output tells it apart, or check's server never triggers it).
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import sys
@@ -50,9 +51,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tclbridge.differential.compare import compare, masker_for
-from tclbridge.differential.normalize import Normalized, normalize
-from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.compare import compare, diff, prepare
+from tclbridge.differential.compat import apply_compat_tree, only_in_tree
+from tclbridge.differential.normalize import Normalized
+from tclbridge.differential.outcome import DEFAULT_ASPECTS, Difference, Outcome
 
 
 @dataclass
@@ -399,19 +401,32 @@ BY_NAME: dict[str, Cause] = {cause.name: cause for cause in CAUSES}
 
 
 def explain(tcllib: Outcome, bridge: Outcome, differences: Sequence[Difference], *,
-            compat: Sequence[dict[str, Any]] = (), **options: Any) -> list[Difference]:
+            compat: Sequence[dict[str, Any]] = (),
+            prepared: tuple[Normalized, Normalized] | None = None,
+            **options: Any) -> list[Difference]:
     """`differences` (from `compare(tcllib, bridge, compat=compat, **options)`),
-    each with the names of the COMPAT entries that explain it."""
+    each with the names of the COMPAT entries that explain it. `prepared`:
+    what `prepare(tcllib, bridge, compat=compat, ...)` gave for them, if the
+    caller has it (else it is made here: both runs parsed once more)."""
+    expected, actual = prepared or prepare(
+        tcllib, bridge, compat=compat, unmasked_headers=options.get("unmasked_headers", ()))
     cache: dict[str, frozenset[Difference]] = {}
 
     def without(entry: str) -> frozenset[Difference]:
-        if entry not in cache:  # a set: each difference is looked up in it
-            cache[entry] = frozenset(compare(tcllib, bridge, compat=[*compat, {"entry": entry}],
-                                             **options))
+        if entry in cache:  # a set: each difference is looked up in it
+            return cache[entry]
+        if only_in_tree(entry):
+            # Applied to a copy of tcllib's parsed messages, not by a comparison
+            # of both runs from their raw output again.
+            copied = replace(expected, messages=copy.deepcopy(expected.messages))
+            apply_compat_tree(copied, [{"entry": entry}])
+            found = diff(copied, actual, options.get("aspects", DEFAULT_ASPECTS))
+        else:
+            found = compare(tcllib, bridge, compat=[*compat, {"entry": entry}], **options)
+        cache[entry] = frozenset(found)
         return cache[entry]
 
-    masker = masker_for(tcllib, bridge, options.get("unmasked_headers", ()))
-    evidence = Evidence(normalize(bridge, masker), without)
+    evidence = Evidence(actual, without)
     found = [tuple(c.name for c in CAUSES if c.recognise is not None and c.recognise(d, evidence))
              for d in differences]
     return [replace(d, causes=names)
