@@ -126,7 +126,7 @@ class CheckResult:
             return (f"incomplete: the {runs} run{'s' if len(self.timed_out) > 1 else ''} "
                     "timed out, so the runs cannot be compared")
         if self.agree and self.both_failed:
-            return f"same, but both runs failed: {_first_line(self.errors['tcllib'] or '')}"
+            return f"same, but both runs failed: {first_line(self.errors['tcllib'] or '')}"
         if self.agree:
             return f"same: tcllib and the bridge agree ({_shape(self.tcllib)})"
         counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
@@ -166,7 +166,9 @@ def _cause_json(name: str) -> dict[str, str]:
     return {"name": name, "reason": cause.reason, "doc": cause.link()}
 
 
-def _first_line(text: str, limit: int = 200) -> str:
+def first_line(text: str, limit: int = 200) -> str:
+    """An error message's first line, shortened to `limit` characters: as the
+    summary and a fleet's table show it."""
     line = text.splitlines()[0] if text else ""
     return line if len(line) <= limit else line[: limit - 3] + "..."
 

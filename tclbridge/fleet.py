@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge import scan
-from tclbridge.check import CheckResult, render_difference, run_check
+from tclbridge.check import CheckResult, first_line, render_difference, run_check
 from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
 from tclbridge.differential.outcome import Outcome
@@ -76,7 +76,7 @@ class Entry:
             return f"{' and '.join(result.timed_out)} run timed out"
         if result.agree:
             if result.both_failed:
-                return f"both runs failed: {_first_line(result.errors['tcllib'] or '')}"
+                return f"both runs failed: {first_line(result.errors['tcllib'] or '')}"
             return ""
         n = len(result.differences)
         unexplained = sum(1 for d in result.differences if not d.causes)
@@ -98,11 +98,6 @@ class Entry:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _first_line(text: str, limit: int = 120) -> str:
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 # -- which files -------------------------------------------------------------------------
