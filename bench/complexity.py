@@ -73,6 +73,34 @@ def _colliding_params(n: int) -> str:
     return "Content-Type: text/plain" + "".join(f"; {name}=v" for name in names) + "\n\nx\n"
 
 
+def _labels(tcllib: str, bridge: str) -> tuple[str, ...]:
+    """The COMPAT labels `tclbridge check` finds for one stdout difference
+    (every recogniser of differential.causes looks at both values)."""
+    from tclbridge.differential.causes import explain
+    from tclbridge.differential.outcome import Difference, Outcome
+
+    run = Outcome(0, "", "", [], [])
+    difference = Difference("stdout", "line 1", "", "", texts=(tcllib, bridge))
+    return explain(run, run, [difference])[0].causes
+
+
+def _paired(count: str, sessions: bool) -> int:
+    """`tclbridge check`'s comparison of two runs that made `count` equal
+    sessions (or delivered equal messages), but for every 100th that only
+    tcllib's run made: how many differences."""
+    from tclbridge.differential.compare import compare
+    from tclbridge.differential.outcome import Delivered, Outcome
+
+    def run(skip: bool) -> Outcome:
+        kept = [n for n in range(int(count)) if not (skip and n % 100 == 50)]
+        if sessions:
+            return Outcome(0, "", "", [["EHLO <CLIENT>", f"RCPT TO:<r{n % 3}@x.y>", "QUIT"]
+                                       for n in kept], [])
+        return Outcome(0, "", "", [], [Delivered("a@x.y", [f"r{n % 3}@x.y"], [], b"\r\nhi\r\n")
+                                       for n in kept])
+    return len(compare(run(False), run(True)))
+
+
 _APPENDS = """set tok [mime::initialize -canonical text/plain -string x]
 for {set i 0} {$i < $input} {incr i} { mime::setheader $tok X-H v$i -mode append }"""
 
@@ -236,6 +264,18 @@ def _cases() -> list[Case]:
              lambda n: "if 1 {" * n + "}" * n + "\n", lambda s: analyse(s, "x.tcl")),
         Case("scan nested brackets", 50_000, "levels",
              lambda n: "set a " + "[list " * n + "]" * n + "\n", lambda s: analyse(s, "x.tcl")),
+        Case("check labels: { and a run of @", 200_000, "chars", lambda n: "{" + "@" * n,
+             lambda s: _labels("", s)),
+        Case("check labels: IDNA refusal starts", 20_000, "starts",
+             lambda n: "5.1.3 domain " * n, lambda s: _labels("", s)),
+        Case("check labels: lone surrogate starts", 20_000, "starts",
+             lambda n: "lone surrogate U+D800" * n, lambda s: _labels("", s)),
+        Case("check labels: unclosed \"header(", 20_000, "starts",
+             lambda n: '"header(' * n, lambda s: _labels(s, "")),
+        Case("check pairs sessions", 4_000, "sessions", str, lambda n: _paired(n, True)),
+        Case("check pairs messages", 2_000, "messages", str, lambda n: _paired(n, False)),
+        Case("check labels: header names left", 100_000, "names",
+             lambda n: "headers: " + "X-Tag " * n, lambda s: _labels(s + "To", s)),
     ]
     return cases
 

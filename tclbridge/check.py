@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from tclbridge import throwaway_ca
 from tclbridge.config import ERROR_REPORT_ENV, format_host_port
 from tclbridge.differential.causes import BY_NAME, CAUSES, explain
-from tclbridge.differential.compare import compare
+from tclbridge.differential.compare import diff, prepare
 from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
@@ -129,7 +129,7 @@ class CheckResult:
             return (f"incomplete: the {runs} run{'s' if len(self.timed_out) > 1 else ''} "
                     "timed out, so the runs cannot be compared")
         if self.agree and self.both_failed:
-            return f"same, but both runs failed: {_first_line(self.errors['tcllib'] or '')}"
+            return f"same, but both runs failed: {first_line(self.errors['tcllib'] or '')}"
         if self.agree:
             return f"same: tcllib and the bridge agree ({_shape(self.tcllib)})"
         counts = Counter(ASPECT_WORDS[d.aspect] for d in self.differences)
@@ -169,7 +169,9 @@ def _cause_json(name: str) -> dict[str, str]:
     return {"name": name, "reason": cause.reason, "doc": cause.link()}
 
 
-def _first_line(text: str, limit: int = 200) -> str:
+def first_line(text: str, limit: int = 200) -> str:
+    """An error message's first line, shortened to `limit` characters: as the
+    summary and a fleet's table show it."""
     line = text.splitlines()[0] if text else ""
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
@@ -235,8 +237,10 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
                 server_env=children, ca=ca, trust_ca=False)
         tcllib.error, bridge.error = (_uncaught_error(reports[name])
                                       for name in ("tcllib", "bridge"))
-    differences = explain(tcllib, bridge, compare(tcllib, bridge, compat=CHECK_COMPAT),
-                          compat=CHECK_COMPAT)
+    # Both runs parsed once, for the comparison and for its labels.
+    prepared = prepare(tcllib, bridge, compat=CHECK_COMPAT)
+    differences = explain(tcllib, bridge, diff(*prepared), compat=CHECK_COMPAT,
+                          prepared=prepared)
     secrets = frozenset(secrets_of(tcllib) | secrets_of(bridge))
     masker = Masker(secrets=secrets)
     errors = {name: None if run.error is None else masker.stream(run.error, run.substitutions)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge import scan
-from tclbridge.check import CheckResult, render_difference, run_check
+from tclbridge.check import CheckResult, first_line, render_difference, run_check
 from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
 from tclbridge.differential.outcome import Outcome
@@ -86,7 +86,7 @@ class Entry:
             return f"{' and '.join(result.timed_out)} run timed out"
         if result.agree:
             if result.both_failed:
-                return f"both runs failed: {_first_line(result.errors['tcllib'] or '')}"
+                return f"both runs failed: {first_line(result.errors['tcllib'] or '')}"
             return ""
         n = len(result.differences)
         unexplained = sum(1 for d in result.differences if not d.causes)
@@ -106,11 +106,6 @@ class Entry:
             "scan": None if self.scan is None else self.scan.to_json(),
             "scan_skipped": self.scan_skipped,
         }
-
-
-def _first_line(text: str, limit: int = 120) -> str:
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 # -- which files -------------------------------------------------------------------------

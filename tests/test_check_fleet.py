@@ -372,3 +372,18 @@ def test_a_directory_that_cannot_be_listed_is_a_row(tmp_path: Path) -> None:
         "fleet/ok.tcl": ("same", ""),
     }
     assert lines[-1] == "2 files: 1 same, 0 differ, 1 failed to run"
+
+
+def test_table_and_summary_show_the_same_error_line(tmp_path: Path) -> None:
+    """A file whose runs both failed: its table row and its section say the
+    same message, as `check FILE` does (the table cut it at 120 characters,
+    check's summary at 200)."""
+    (tmp_path / "long.tcl").write_text('error "no config [string repeat x 150] here\\nmore"\n')
+    done = check("--each", "--report", "r.md", "long.tcl", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    message = f"no config {'x' * 150} here"
+    row = next(line for line in done.stdout.splitlines() if line.startswith("long.tcl"))
+    assert row.split(None, 2)[2] == f"both runs failed: {message}"
+    report = (tmp_path / "r.md").read_text()
+    assert f"| `long.tcl` | same | both runs failed: {message} |" in report
+    assert f"**same**, but both runs failed: {message}" in report

@@ -5,19 +5,25 @@ with it. Against real tclsh + tcllib."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import subprocess
 import sys
+import tracemalloc
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tclbridge.check import CHECK_COMPAT
+from tclbridge.differential import message, normalize
 from tclbridge.differential.causes import CAUSES, explain
-from tclbridge.differential.compare import compare
+from tclbridge.differential.compare import compare, diff, prepare
 from tclbridge.differential.outcome import Delivered, Outcome
+from tclbridge.differential.pairing import LOOKAHEAD, pairs
 from tclbridge.differential.reference import INSTALL_COMMAND, find_tclsh, tcllib_missing
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tests.support import hidden_packages
@@ -325,6 +331,72 @@ def test_a_session_only_tcllib_made_is_one_difference() -> None:
                                  "'DATA'; 'QUIT'")
 
 
+def test_pairing_in_order_with_unequal_items_by_position() -> None:
+    """Equal items pair in order; between them the others pair by position,
+    the rest of the longer side unpaired; an equal item further ahead than
+    pairing.LOOKAHEAD is a coincidence (was: paired, calling every item
+    before it in both runs missing)."""
+    assert pairs(list("abXcd"), list("abcd")) == [(0, 0), (1, 1), (2, None), (3, 2), (4, 3)]
+    assert pairs(list("abcd"), list("Yabcd")) == [(None, 0), (0, 1), (1, 2), (2, 3), (3, 4)]
+    assert pairs(list("aXYd"), list("aPQRd")) == [(0, 0), (1, 1), (2, 2), (None, 3), (3, 4)]
+    assert pairs([], list("ab")) == [(None, 0), (None, 1)]
+    far = LOOKAHEAD + 10
+    tcllib = ["z", *(f"t{k}" for k in range(far))]
+    bridge = [*(f"b{k}" for k in range(far)), "z"]
+    assert pairs(tcllib, bridge) == [(k, k) for k in range(far + 1)]
+
+
+def test_messages_are_paired_by_a_digest_not_a_copy() -> None:
+    """Each message is known by a 32-byte digest when runs are paired: the
+    key was repr() of the parsed message, a copy of the whole body (two runs
+    delivering the same 5 MB message: 36 MB at peak)."""
+    body = (b"x" * 75 + b"\r\n") * 65_000
+    data = (b"Subject: big\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(body).replace(b"\n", b"\r\n"))
+    run = Outcome(0, "", "", [["EHLO <CLIENT>"]], [Delivered("a@x.y", ["b@x.y"], [], data)])
+    changed = replace(run, messages=[replace(run.messages[0], data=data.replace(b"big", b"BIG"))])
+    expected, actual = prepare(run, changed)
+    tracemalloc.start()
+    try:
+        found = diff(expected, actual)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(d.where, d.expected, d.actual) for d in found] == [
+        ("message 1: header line 1", "'Subject: big'", "'Subject: BIG'")]
+    assert peak < 1_000_000, peak
+
+
+def test_labels_from_a_copy_of_the_parsed_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain applies token-restored to a copy of tcllib's parsed messages:
+    check parses each delivered message once (the comparison was made again
+    from the raw runs for the label: 10 parses of these 4 messages), the
+    label is found, and what check compared is left as it was."""
+    parsed: list[bytes] = []
+
+    def parse_message(data: bytes, masker: Any) -> Any:
+        parsed.append(data)
+        return message.parse_message(data, masker)
+    monkeypatch.setattr(normalize, "parse_message", parse_message)
+
+    def outcome(*extra: bytes) -> Outcome:
+        return Outcome(0, "", "", [["EHLO <CLIENT>"]] * 2, [
+            Delivered("a@x.y", ["b@x.y"], [], b"To: b@x.y\r\n" + headers + b"\r\nhi\r\n")
+            for headers in (b"", *extra)])
+
+    tcllib, bridge = outcome(b"To: b@x.y\r\n"), outcome(b"")
+    prepared = prepare(tcllib, bridge)
+    before = repr(prepared)
+    differences = explain(tcllib, bridge, diff(*prepared), prepared=prepared)
+    assert [(d.where, d.causes) for d in differences] == [
+        ("message 2: header line 2", ("token-restored",))]
+    assert len(parsed) == 4
+    assert repr(prepared) == before
+    again = explain(tcllib, bridge, compare(tcllib, bridge))  # made by explain itself
+    assert [(d.where, d.causes) for d in again] == [(d.where, d.causes) for d in differences]
+
+
 NO_SERVER = """package require smtp
 package require mime
 lassign $argv host port
@@ -395,3 +467,58 @@ puts "after send: [mime::getheader $tok -names]"
 """, tmp_path)
     assert code == 1
     assert _by_where(result) == {"line 1": ["setheader-atomic"], "line 2": ["token-restored"]}
+
+
+@needs_tcllib
+def test_only_companion_lines_share_a_label(tmp_path: Path) -> None:
+    """Lines next to a labelled one are labelled only when they are part of
+    the same outcome (the catch code before a labelled result, the errorCode
+    after it); lines that differ for reasons of their own stay unexplained,
+    in the summary and in the fleet's counts. (Before: all six lines were
+    labelled with both entries, "6 explained", and the file counted as
+    differing only by COMPAT entries.)"""
+    code, result = check_json(f"""package require smtp
+package require mime
+puts "smtp [package present smtp]"
+puts [lsort [info commands ::smtp::*]]
+puts "mail sent to [llength [info procs ::mime::*]] helpers"
+set code [catch {{mime::initialize -canonical text/plain -string x -lineslist {{a b}}}} r]
+puts $code
+puts [regsub -all {{::mime::[0-9]+}} $r ::mime::N]
+puts [expr {{$code ? $::errorCode : "built"}}]
+puts "code=[expr {{{BRIDGE} ? 1 : 0}}] [expr {{{BRIDGE} ? "bridge" : "tcllib"}}]"
+""", tmp_path)
+    assert code == 1
+    assert _by_where(result) == {
+        "line 1": ["package-version"],
+        "line 2": [],  # ::smtp:: commands: the bridge defines fewer
+        "line 3": [],  # a count of ::mime:: procs
+        "line 4": ["internal-options"],  # catch's code, alone on its line
+        "line 5": ["internal-options"],  # "unknown option -lineslist"
+        "line 6": ["internal-options"],  # the errorCode where tcllib printed "built"
+        "line 7": [],  # more differs than a code
+    }
+    assert result["summary"] == ("differ: 7 differences (7 in standard output); 4 explained by "
+                                 "docs/COMPAT.md (package-version, internal-options)")
+    done = check("--json", "--each", "s.tcl", cwd=tmp_path)
+    fleet = json.loads(done.stdout)
+    assert (done.returncode, fleet["totals"]["differs_only_by_compat"]) == (1, 0)
+    assert fleet["files"][0]["check"]["summary"] == result["summary"]
+
+
+@needs_tcllib
+def test_header_names_left_only_for_a_list_of_header_names(tmp_path: Path) -> None:
+    """token-restored's "names tcllib added" is a printed list of header names:
+    not a sentence or a message body where tcllib's side has the word "to"
+    more. (Before: all three were labelled token-restored.)"""
+    code, result = check_json(f"""package require smtp
+package require mime
+set text [expr {{{BRIDGE} ? "mail sent bob" : "mail sent to bob"}}]
+puts $text
+puts "names: [expr {{{BRIDGE} ? "Subject Date" : "Subject To Date"}}]"
+smtp::sendmessage [mime::initialize -canonical text/plain -string $text] \\
+    -servers mail.example.invalid -originator a@example.com -recipients b@example.com
+""", tmp_path)
+    assert code == 1
+    assert _by_where(result) == {"line 1": [], "line 2": ["token-restored"],
+                                 "message 1: decoded body line 1": []}

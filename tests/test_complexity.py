@@ -338,3 +338,96 @@ with tempfile.TemporaryDirectory() as tmp:
     )
     assert out.startswith("captured 0001.eml: from <a@x> to <b@y>, ")
     assert ", Subject: cafécafécafé" in out  # no space between adjacent encoded words
+
+
+# -- tclbridge check's COMPAT labels -------------------------------------------------------------
+
+# Each recogniser of differential.causes looks at a difference's whole values
+# (a message body, all of a script's output) before check prints anything.
+_LABELS = """
+from tclbridge.differential.causes import explain
+from tclbridge.differential.outcome import Difference, Outcome
+
+def labels(tcllib, bridge, aspect="stdout"):
+    run = Outcome(0, "", "", [], [])
+    found = explain(run, run, [Difference(aspect, "line 1", "", "", texts=(tcllib, bridge))])
+    print(" ".join(found[0].causes) or "-")
+"""
+
+
+def labels_of(calls: str, what: str) -> list[str]:
+    return run_python(_LABELS + calls, what).splitlines()
+
+
+def test_check_labels_of_a_run_of_at_signs_after_a_brace() -> None:
+    """bcc-failure looks for a refused recipient "{ADDRESS 5NN ": two runs
+    that could split "@@@..." anywhere took 2.7 s for 20,000 (so minutes
+    here)."""
+    out = labels_of(
+        f"""
+labels("", "{{" + "@" * {2 * MB})
+labels("", "{{" + "@" * {2 * MB} + " {{b@example.com 550 {{no such user}}}}", "messages")
+""",
+        "check's labels for a brace and 2 MB of @",
+    )
+    assert out == ["-", "bcc-failure"]
+
+
+def test_check_labels_of_repeated_refusal_starts() -> None:
+    """utf8-commands and lone-surrogate matched "START.* END": from each START
+    the rest of the line was scanned (104 KB of starts: 1.1 s and 0.5 s; 4 MB
+    here); so was "header(" before a ")" for setheader-atomic."""
+    out = labels_of(
+        f"""
+labels("", "5.1.3 domain " * {MB // 4})
+labels("", "5.1.3 domain " * {MB // 4} + "x is not a valid internationalized domain name (y)")
+labels("", "lone surrogate U+D800" * {MB // 5})
+labels("", "lone surrogate U+D800" * {MB // 5}
+       + " in 'b@x' is not a character and cannot be sent", "messages")
+labels('"header(' * {MB // 2}, "")
+labels('"header(' * {MB // 2} + 'can\\'t read "header(content-type)": no such element in array',
+       "")
+""",
+        "check's labels for 4 MB of repeated refusal starts",
+    )
+    assert out == ["-", "utf8-commands", "-", "lone-surrogate", "-", "setheader-atomic"]
+
+
+def test_check_labels_of_a_long_list_of_header_names() -> None:
+    """token-restored's "names tcllib added" removed each bridge name from a
+    list (list.remove: 2.25 MB took 85 s); counted as multisets now."""
+    out = labels_of(
+        f"""
+names = "headers: " + "X-Tag " * {400_000}
+labels(names + "To From", names)
+labels(names + "To Memo", names)
+""",
+        "check's labels for 400,000 header names",
+    )
+    assert out == ["token-restored", "-"]
+
+
+def test_check_pairs_many_sessions() -> None:
+    """check pairs tcllib's sessions with the bridge's in order (a session
+    only one run made is one difference): difflib's matcher was quadratic on
+    equal ones (4,000: 3.3 s, so minutes here)."""
+    sessions, gap = 30_000, 1_000
+    out = run_python(
+        f"""
+from tclbridge.differential.compare import compare
+from tclbridge.differential.outcome import Outcome
+
+def session(n):
+    return ["EHLO <CLIENT>", "MAIL FROM:<a@x.y>", f"RCPT TO:<r{{n % 3}}@x.y>", "DATA", "QUIT"]
+
+tcllib = Outcome(0, "", "", [session(n) for n in range({sessions})], [])
+bridge = Outcome(0, "", "", [session(n) for n in range({sessions}) if n % {gap} != 500], [])
+for d in compare(tcllib, bridge):
+    print(d.where, "|", d.actual)
+""",
+        f"check's pairing of {sessions:,} sessions",
+    )
+    # The bridge lacks every 1,000th: each is one difference.
+    assert out.splitlines() == [
+        f"number of SMTP sessions | {sessions - sessions // gap}",
+        *(f"session {n + 1} | nothing (missing)" for n in range(500, sessions, gap))]

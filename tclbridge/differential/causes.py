@@ -16,9 +16,22 @@ recognised. The recognisers are of a few kinds:
 - `only_lines`: lines only tcllib printed, all of one kind (the second
   Content-Transfer-Encoding of a message the script printed).
 
-Adjacent stdout (stderr) lines that differ form a block; lines without a label
-in a block with labelled ones get the same labels (a result line and the
-errorCode line printed after it change for one reason).
+A line printed with a labelled line as part of the same outcome (a
+*companion*) gets its labels; nothing else is labelled for being near one.
+A companion is an unlabelled stdout (stderr) difference of one line on each
+side, on the line just before or after a labelled one, or next to another
+companion of it, that shows one of:
+
+- a return code: the two lines are the same but for one number, a Tcl return
+  code (0-4, or tcllib's 7), alone on the line or after the word "code"
+  (`code=0` / `code=1`): what `catch` gave for the labelled command;
+- an errorCode: one side's line is an errorCode, after the word "errorCode"
+  or alone (`NONE`, `TCL LOOKUP VARNAME`): what the failing run printed where
+  the other printed its success path.
+
+Recognisers look at whole values (a message body, a script's whole output):
+each runs in linear time, as every parser does (no pattern with two
+unbounded runs over the same characters; multisets, not list removals).
 
 An entry without a recogniser says why (`applied`: its transform runs on
 every comparison, so it never shows as a difference; or nothing in a run's
@@ -27,17 +40,21 @@ output tells it apart, or check's server never triggers it).
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tclbridge.differential.compare import compare, masker_for
-from tclbridge.differential.normalize import Normalized, normalize
-from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.compare import compare, diff, prepare
+from tclbridge.differential.compat import apply_compat_tree, only_in_tree
+from tclbridge.differential.normalize import Normalized
+from tclbridge.differential.outcome import DEFAULT_ASPECTS, Difference, Outcome
 
 
 @dataclass
@@ -46,7 +63,7 @@ class Evidence:
 
     bridge: Normalized  # the bridge's run, masked as the differences are
     # The differences once tcllib's outcome gets this COMPAT entry's transform.
-    without: Callable[[str], Sequence[Difference]]
+    without: Callable[[str], frozenset[Difference]]
 
     @cached_property
     def bridge_output(self) -> str:
@@ -180,17 +197,71 @@ _READ_ONLY_HEADERS = frozenset({"content-type", "content-transfer-encoding", "co
                                 "mime-version"})
 
 
+# One-word header names a token can hold (RFC 5322, 2045, 2183, 4021 and common
+# ones); with _NAME_PREFIXES, what `mime::getheader $tok -names` prints.
+_ONE_WORD_HEADERS = frozenset({
+    "date", "from", "sender", "to", "cc", "bcc", "subject", "comments", "keywords",
+    "received", "references", "encrypted", "importance", "priority", "precedence",
+    "sensitivity", "organization", "organisation", "lines", "path", "newsgroups", "summary",
+    "expires", "supersedes", "xref", "approved", "distribution", "control", "archive",
+    "autoforwarded", "language", "obsoletes", "followup-to"})
+_NAME_PREFIXES = ("x-", "content-", "resent-", "list-", "reply-", "in-reply-", "message-",
+                  "mime-", "return-", "disposition-", "original-", "user-", "errors-",
+                  "delivered-", "auto-", "mail-", "thread-", "authentication-", "dkim-",
+                  "arc-", "envelope-", "require-", "apparently-")
+_TOKENS = re.compile(r"[^\s\[\]{}]+|[\[\]{}]")
+_NAME_CHARACTERS = re.compile(r"[a-z0-9-]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_name(token: str) -> bool:
+    lower = token.lower()
+    return lower in _ONE_WORD_HEADERS or (lower.startswith(_NAME_PREFIXES)
+                                          and _NAME_CHARACTERS.fullmatch(lower) is not None)
+
+
+def _common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
+    """How many items `a` and `b` share at the start, and then at the end."""
+    limit = min(len(a), len(b))
+    start = 0
+    while start < limit and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < limit - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    return start, end
+
+
 def header_names_left(names: frozenset[str]) -> Recogniser:
     """A printed list of a token's header names (`mime::getheader $tok -names`)
-    where tcllib's has more, all of them `names` (lower case)."""
+    where tcllib's has more, all of them `names` (lower case): one stdout
+    (stderr) line on each side, the same but for that list; every word of the
+    list on both sides is a header name; the list stands alone, in brackets
+    or braces, or after a word ending in ":" or "=" (`headers: From To`).
+    Counted as multisets: linear in the line's length."""
     def recognise(difference: Difference, evidence: Evidence) -> bool:
-        tcllib, bridge = (re.findall(r"[\w-]+", text) for text in difference.full)
-        extra = list(tcllib)
-        for word in bridge:
-            if word not in extra:
-                return False
-            extra.remove(word)
-        return bool(extra) and all(word.lower() in names for word in extra)
+        if difference.aspect not in ("stdout", "stderr"):
+            return False
+        lines = [text.rstrip("\r\n") for text in difference.full]
+        if any("\n" in line for line in lines):
+            return False
+        tcllib, bridge = (_TOKENS.findall(line) for line in lines)
+        start, end = _common_ends(tcllib, bridge)
+        # The whole list: the differing words and the names around them.
+        while start > 0 and _header_name(tcllib[start - 1]):
+            start -= 1
+        while end > 0 and _header_name(tcllib[len(tcllib) - end]):
+            end -= 1
+        before = tcllib[start - 1] if start > 0 else "["
+        if not (before in ("[", "{") or before.endswith((":", "="))):
+            return False
+        if end > 0 and tcllib[len(tcllib) - end] not in ("]", "}"):
+            return False
+        listed = [Counter(words[start:len(words) - end]) for words in (tcllib, bridge)]
+        extra = listed[0] - listed[1]
+        return (bool(listed[1]) and bool(extra) and not listed[1] - listed[0]
+                and all(_header_name(word) for side in listed for word in side)
+                and all(word.lower() in names for word in extra))
     return recognise
 
 
@@ -201,6 +272,14 @@ def _runs_python(difference: Difference, evidence: Evidence) -> bool:
     names = {sys.executable, str(Path(sys.executable).resolve())}
     names |= {Path(name).name for name in names}
     return "tclsh" in tcllib and any(name in bridge for name in names)
+
+
+def _up_to(start: str) -> str:
+    """A pattern for the text of one line between `start` (a pattern) and what
+    follows, that stops where `start` occurs again: each character is looked
+    at from one start only, so a line of starts is linear, not quadratic
+    (`.*` scanned the rest of the line from each)."""
+    return f"(?:(?!{start})[^\\n])*?"
 
 
 # -- the table --------------------------------------------------------------------------
@@ -244,16 +323,18 @@ CAUSES: tuple[Cause, ...] = (
           refused(r"\(SMTP command injection refused\)")),
     Cause("utf8-commands",
           "non-ASCII addresses go as UTF-8 with SMTPUTF8 or as A-labels, never as low bytes",
-          shows(bridge=r"xn--|SMTPUTF8|5\.6\.7 non-ASCII address|5\.1\.[37] domain .* "
-                       r"internationalized domain name")),
+          shows(bridge=r"xn--|SMTPUTF8|5\.6\.7 non-ASCII address|5\.1\.[37] domain "
+                       + _up_to("5\\.1\\.[37] domain ")
+                       + r" is not a valid internationalized domain name")),
     Cause("setheader-atomic", "a failed mime::setheader changes nothing in the bridge",
-          any_of(shows(tcllib=r'"header\([^)]*\)": no such element in array'),
+          any_of(shows(tcllib=r'"header\([^)"\n]*\)": no such element in array'),
                  header_names_left(_READ_ONLY_HEADERS))),
     Cause("parts-checked", "the bridge reports a bad -parts token at mime::initialize",
           either_side(r'"state\(header\)": no such variable')),
     Cause("lone-surrogate",
           "the bridge refuses a lone surrogate in an address or credential (tcllib sends a NUL)",
-          refused(r"lone surrogate U\+[0-9A-F]{4}.* is not a character and cannot be sent")),
+          refused(r"lone surrogate U\+[0-9A-F]{4}" + _up_to(r"lone surrogate U\+")
+                  + " is not a character and cannot be sent")),
     Cause("internal-options", "mime::initialize's internal -lineslist is unknown to the bridge",
           shows(bridge=r"unknown option -lineslist\b")),
     Cause("file-and-string", "the bridge refuses -file with -string without -canonical",
@@ -306,7 +387,7 @@ CAUSES: tuple[Cause, ...] = (
                   r'bad argument "[^"]*": must be cancel, idle, info, or an integer')),
     Cause("auth-hidden", "-debug shows AUTH payloads as <hidden>", unlabelled=APPLIED),
     Cause("bcc-failure", "a failed Bcc transaction lists the Bcc recipients as refused",
-          shows(bridge=r"\{[^{}\s]+@[^{}\s]+ [45]\d\d ", not_bridge=r"5\.6\.7|5\.1\.[37] ")),
+          shows(bridge=r"\{[^{}\s@]++@[^{}\s]++ [45]\d\d ", not_bridge=r"5\.6\.7|5\.1\.[37] ")),
     Cause("write-error-text", "the bridge names a failed write as such",
           shows(bridge=r"error writing to server:", tcllib=r'error flushing "sock')),
     Cause("starttls-injection", "the bridge drops bytes sent before the TLS handshake",
@@ -320,46 +401,88 @@ BY_NAME: dict[str, Cause] = {cause.name: cause for cause in CAUSES}
 
 
 def explain(tcllib: Outcome, bridge: Outcome, differences: Sequence[Difference], *,
-            compat: Sequence[dict[str, Any]] = (), **options: Any) -> list[Difference]:
+            compat: Sequence[dict[str, Any]] = (),
+            prepared: tuple[Normalized, Normalized] | None = None,
+            **options: Any) -> list[Difference]:
     """`differences` (from `compare(tcllib, bridge, compat=compat, **options)`),
-    each with the names of the COMPAT entries that explain it."""
-    cache: dict[str, Sequence[Difference]] = {}
+    each with the names of the COMPAT entries that explain it. `prepared`:
+    what `prepare(tcllib, bridge, compat=compat, ...)` gave for them, if the
+    caller has it (else it is made here: both runs parsed once more)."""
+    expected, actual = prepared or prepare(
+        tcllib, bridge, compat=compat, unmasked_headers=options.get("unmasked_headers", ()))
+    cache: dict[str, frozenset[Difference]] = {}
 
-    def without(entry: str) -> Sequence[Difference]:
-        if entry not in cache:
-            cache[entry] = compare(tcllib, bridge, compat=[*compat, {"entry": entry}], **options)
+    def without(entry: str) -> frozenset[Difference]:
+        if entry in cache:  # a set: each difference is looked up in it
+            return cache[entry]
+        if only_in_tree(entry):
+            # Applied to a copy of tcllib's parsed messages, not by a comparison
+            # of both runs from their raw output again.
+            copied = replace(expected, messages=copy.deepcopy(expected.messages))
+            apply_compat_tree(copied, [{"entry": entry}])
+            found = diff(copied, actual, options.get("aspects", DEFAULT_ASPECTS))
+        else:
+            found = compare(tcllib, bridge, compat=[*compat, {"entry": entry}], **options)
+        cache[entry] = frozenset(found)
         return cache[entry]
 
-    masker = masker_for(tcllib, bridge, options.get("unmasked_headers", ()))
-    evidence = Evidence(normalize(bridge, masker), without)
+    evidence = Evidence(actual, without)
     found = [tuple(c.name for c in CAUSES if c.recognise is not None and c.recognise(d, evidence))
              for d in differences]
-    for block in _output_blocks(differences):
-        # Lines changed together with a labelled line (a result and its
-        # errorCode, say) are put down to the same entries.
-        names = tuple(dict.fromkeys(name for i in block for name in found[i]))
-        for i in block:
-            if not found[i]:
-                found[i] = names
-    return [replace(d, causes=names) for d, names in zip(differences, found, strict=True)]
+    return [replace(d, causes=names)
+            for d, names in zip(differences, _with_companions(differences, found), strict=True)]
 
 
-_LINES = re.compile(r"(?:after )?lines? (\d+)(?:-(\d+))?")
+_PLACE = re.compile(r"lines? (\d+)(?:-(\d+))?")  # tcllib's line numbers of an output difference
 
 
-def _output_blocks(differences: Sequence[Difference]) -> list[list[int]]:
-    """Indices of stdout/stderr differences on adjacent lines, grouped."""
-    blocks: list[list[int]] = []
-    last: tuple[str, int] | None = None
+def _with_companions(differences: Sequence[Difference], found: Sequence[tuple[str, ...]]
+                     ) -> list[tuple[str, ...]]:
+    """`found` (each difference's labels), with each companion of a labelled
+    output line given that line's labels (see the module's docstring)."""
+    lines: dict[tuple[str, int], int] = {}
+    places: dict[int, tuple[int, int]] = {}
     for i, d in enumerate(differences):
-        place = _LINES.fullmatch(d.where) if d.aspect in ("stdout", "stderr") else None
-        if place is None:
-            last = None
+        place = _PLACE.fullmatch(d.where) if d.aspect in ("stdout", "stderr") else None
+        if place is not None:
+            first = int(place.group(1))
+            places[i] = (first, int(place.group(2) or first))
+            if place.group(2) is None:
+                lines[(d.aspect, first)] = i
+    labels = list(found)
+    for i, (first, last) in places.items():
+        if not found[i]:
             continue
-        first, end = int(place.group(1)), int(place.group(2) or place.group(1))
-        if last is not None and last[0] == d.aspect and first <= last[1] + 1:
-            blocks[-1].append(i)
-        else:
-            blocks.append([i])
-        last = (d.aspect, end)
-    return blocks
+        for step, line in ((-1, first - 1), (1, last + 1)):
+            # Outward from the labelled line, while each next line is a companion.
+            while (k := lines.get((differences[i].aspect, line))) is not None \
+                    and not found[k] and _companion(differences[k]):
+                labels[k] = tuple(dict.fromkeys((*labels[k], *found[i])))
+                line += step
+    return labels
+
+
+_CODE_BEFORE = re.compile(r"\bcode\s*[=:]?\s*\Z", re.IGNORECASE)
+_RETURN_CODE = re.compile(r"[0-47]")
+_ERRORCODE_WORD = re.compile(r"\berrorcode\b", re.IGNORECASE)
+_ERRORCODE_ALONE = re.compile(r"NONE|[A-Z][A-Z0-9]+ \S+(?: .*)?")
+
+
+def _companion(difference: Difference) -> bool:
+    """One line each side, which differ by a return code or show an errorCode."""
+    tcllib, bridge = (text.rstrip("\r\n") for text in difference.full)
+    if "\n" in tcllib or "\n" in bridge:
+        return False
+    if any(_ERRORCODE_WORD.search(line) or _ERRORCODE_ALONE.fullmatch(line.strip())
+           for line in (tcllib, bridge)):
+        return True
+    start, end = _common_ends(tcllib, bridge)
+    while start > 0 and tcllib[start - 1].isdigit():  # whole numbers, not digits
+        start -= 1
+    while end > 0 and tcllib[len(tcllib) - end].isdigit():
+        end -= 1
+    codes = [line[start:len(line) - end] for line in (tcllib, bridge)]
+    before, after = tcllib[:start], tcllib[len(tcllib) - end:]
+    alone = not before.strip() and not after.strip()
+    return (all(_RETURN_CODE.fullmatch(code) for code in codes)
+            and (alone or _CODE_BEFORE.search(before[-40:]) is not None))

@@ -5,7 +5,7 @@ difference in plain words."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from tclbridge.differential.compat import apply_compat, apply_compat_tree
@@ -13,6 +13,7 @@ from tclbridge.differential.masking import Masker, secrets_of
 from tclbridge.differential.message import Part
 from tclbridge.differential.normalize import Normalized, normalize
 from tclbridge.differential.outcome import ASPECTS, DEFAULT_ASPECTS, Difference, Outcome
+from tclbridge.differential.pairing import digest, pairs
 
 
 def _show(value: object, limit: int = 160) -> str:
@@ -46,22 +47,6 @@ def _seq_diff(aspect: str, where: str, expected: Sequence[str],
                                   "; ".join(_show(e) for e in exp),
                                   "; ".join(_show(a) for a in act), texts=texts))
     return out
-
-
-def pairs(expected: Sequence[Hashable], actual: Sequence[Hashable]
-          ) -> list[tuple[int | None, int | None]]:
-    """Which of tcllib's items (sessions, messages) goes with which of the
-    bridge's: equal ones first, the others in order; None where one run has
-    nothing to match (so one session the bridge never opened is one
-    difference, not a shift of every later one)."""
-    found: list[tuple[int | None, int | None]] = []
-    matcher = difflib.SequenceMatcher(a=list(expected), b=list(actual), autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        common = min(i2 - i1, j2 - j1) if op in ("equal", "replace") else 0
-        found += [(i1 + k, j1 + k) for k in range(common)]
-        found += [(i, None) for i in range(i1 + common, i2)]
-        found += [(None, j) for j in range(j1 + common, j2)]
-    return found
 
 
 def _unpaired(aspect: str, noun: str, n: int | None, m: int | None,
@@ -136,14 +121,15 @@ def diff(expected: Normalized, actual: Normalized,
                                   str(len(expected.commands)), str(len(actual.commands))))
         # How each session was encrypted (tcllib with tcl-tls takes STARTTLS when
         # offered, as the bridge does); the protocol version is the libraries'.
-        for n, m in pairs([tuple(s) for s in expected.commands],
-                          [tuple(s) for s in actual.commands]):
+        for n, m in pairs([digest(s) for s in expected.commands],
+                          [digest(s) for s in actual.commands]):
             if n is None or m is None:
                 session = _either(expected.commands, actual.commands, n, m)
                 out.append(_unpaired("commands", "session", n, m, session))
                 continue
-            out += _seq_diff("commands", f"session {n + 1}, ", expected.commands[n],
-                             actual.commands[m], "command")
+            if expected.commands[n] != actual.commands[m]:
+                out += _seq_diff("commands", f"session {n + 1}, ", expected.commands[n],
+                                 actual.commands[m], "command")
             if n < len(expected.tls) and m < len(actual.tls) and expected.tls[n] != actual.tls[m]:
                 out.append(Difference("commands", f"session {n + 1}, TLS", expected.tls[n],
                                       actual.tls[m]))
@@ -188,11 +174,10 @@ def _either(expected: Sequence[T], actual: Sequence[T], n: int | None, m: int | 
     return actual[m]
 
 
-def _message_keys(run: Normalized) -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
-    keys = [(sender, tuple(recipients), tuple(options)) for sender, recipients, options
-            in run.envelope]
-    parts = [repr(part) for part in run.messages] + [""] * (len(keys) - len(run.messages))
-    return [(*key, part) for key, part in zip(keys, parts, strict=False)]
+def _message_keys(run: Normalized) -> list[bytes]:
+    """Each delivered message's envelope and parsed content, as a digest."""
+    return [digest((*envelope, part)) for envelope, part
+            in zip(run.envelope, run.messages, strict=True)]
 
 
 def _envelope_lines(envelope: Envelope) -> list[str]:
@@ -221,11 +206,19 @@ def masker_for(expected: Outcome, actual: Outcome, unmasked_headers: Iterable[st
                   secrets=frozenset(secrets_of(expected) | secrets_of(actual)))
 
 
+def prepare(expected: Outcome, actual: Outcome, *, compat: Sequence[dict[str, Any]] = (),
+            unmasked_headers: Iterable[str] = ()) -> tuple[Normalized, Normalized]:
+    """Both runs masked alike and parsed, tcllib's (`expected`) with the COMPAT
+    expectations applied: what `diff` compares."""
+    masker = masker_for(expected, actual, unmasked_headers)
+    exp = normalize(apply_compat(expected, compat), masker)
+    apply_compat_tree(exp, compat)
+    return exp, normalize(actual, masker)
+
+
 def compare(expected: Outcome, actual: Outcome, *, aspects: Iterable[str] = DEFAULT_ASPECTS,
             compat: Sequence[dict[str, Any]] = (),
             unmasked_headers: Iterable[str] = ()) -> list[Difference]:
     """Compare a tcllib run (`expected`) with a bridge run, honouring COMPAT entries."""
-    masker = masker_for(expected, actual, unmasked_headers)
-    exp = normalize(apply_compat(expected, compat), masker)
-    apply_compat_tree(exp, compat)
-    return diff(exp, normalize(actual, masker), aspects)
+    return diff(*prepare(expected, actual, compat=compat, unmasked_headers=unmasked_headers),
+                aspects)

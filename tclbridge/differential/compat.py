@@ -143,6 +143,14 @@ def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
     return result
 
 
+def only_in_tree(entry: str) -> bool:
+    """The entry changes nothing but tcllib's parsed messages (its transform
+    runs after parsing and replaces parts' attributes): it can be applied to
+    a copy of an outcome already parsed."""
+    return (entry in _TREE_TRANSFORMS and entry not in _DATA_TRANSFORMS
+            and entry not in _STREAM_TRANSFORMS)
+
+
 def apply_compat_tree(norm: Normalized, compat: Sequence[dict[str, Any]]) -> None:
     """Tree-level part of the COMPAT expectations (after masking and parsing)."""
     for item in compat:
