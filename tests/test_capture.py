@@ -17,6 +17,7 @@ import pytest
 from tclbridge import capture
 from tclbridge.capture import Capture
 from tests.support.bounded import run_python
+from tests.support.smtp_wire import SMTPLIB_MAIL, SMTPLIB_RCPT
 
 MSG = b"From: a@x\r\nSubject: Quarterly\r\n  report\r\n\r\n.hidden dot\r\nbody\r\n"
 
@@ -45,7 +46,8 @@ def test_saves_message_and_envelope(cap: Capture) -> None:
     assert record["mail_from"] == "a@x" and record["rcpt_tos"] == ["b@y", "c@z"]
     assert record["mail_options"] == [f"SIZE={len(MSG)}"]
     assert record["commands"] == [
-        "ehlo c", f"mail FROM:<a@x> size={len(MSG)}", "rcpt TO:<b@y>", "rcpt TO:<c@z>", "data"]
+        "ehlo c", f"{SMTPLIB_MAIL}<a@x> size={len(MSG)}", f"{SMTPLIB_RCPT}<b@y>",
+        f"{SMTPLIB_RCPT}<c@z>", "data"]
     assert record["replies"][-2:] == ["354 End data with <CR><LF>.<CR><LF>", "250 OK"]
     assert sorted(p.name for p in out.iterdir()) == ["0001.eml", "0001.json"]  # no temp files
 
@@ -91,6 +93,7 @@ import tempfile
 from pathlib import Path
 from tclbridge.capture import Capture
 from tclbridge.journal import ConnectionJournal, ConnectionRecord
+from tests.support.smtp_wire import SMTPLIB_MAIL, SMTPLIB_RCPT
 records = ConnectionJournal()
 cap = Capture(Path(tempfile.mkdtemp()) / "cap", journal=records)
 cap.directory.mkdir()

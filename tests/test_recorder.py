@@ -18,6 +18,7 @@ import pytest
 
 from tclbridge import recorder
 from tclbridge.recorder import Message, RecordingServer, ServerScript
+from tests.support.smtp_wire import SMTPLIB_MAIL, SMTPLIB_RCPT
 
 MSG = b"Subject: hi\r\n\r\n.leading dot\r\n..two dots\r\nplain\r\n"
 
@@ -74,9 +75,9 @@ def test_records_commands_replies_and_message(serve) -> None:
     assert session.peer.startswith("127.0.0.1:")
     assert session.commands == [
         "ehlo client.test",
-        f"mail FROM:<a@x.test> size={len(MSG)}",
-        "rcpt TO:<b@y.test>",
-        "rcpt TO:<c@z.test>",
+        f"{SMTPLIB_MAIL}<a@x.test> size={len(MSG)}",
+        f"{SMTPLIB_RCPT}<b@y.test>",
+        f"{SMTPLIB_RCPT}<c@z.test>",
         "data",
         "QUIT",
     ]
@@ -177,7 +178,7 @@ def test_ehlo_refused_falls_back_to_helo(serve) -> None:
     with client(srv) as c:
         c.sendmail("a@x", ["b@y"], b"x\r\n")
     assert srv.sessions[0].commands[:3] == [
-        "ehlo client.test", "helo client.test", "mail FROM:<a@x>"]
+        "ehlo client.test", "helo client.test", f"{SMTPLIB_MAIL}<a@x>"]
     assert srv.sessions[0].replies[1:3] == ["502 no ESMTP here", "250 localhost"]
     assert len(srv.messages) == 1
 
@@ -323,7 +324,8 @@ def test_sessions_in_order(serve) -> None:
         with client(srv) as c:
             c.sendmail(f"a{n}@x", ["b@y"], b"x\r\n")
     assert [m.session for m in srv.messages] == [0, 1, 2]
-    assert [s.commands[1] for s in srv.sessions] == [f"mail FROM:<a{n}@x> size=3" for n in range(3)]
+    assert [s.commands[1] for s in srv.sessions] == [
+        f"{SMTPLIB_MAIL}<a{n}@x> size=3" for n in range(3)]
     open_one = socket.create_connection((srv.host, srv.port))
     deadline = time.monotonic() + 2
     while srv.open_connections != 1 and time.monotonic() < deadline:

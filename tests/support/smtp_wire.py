@@ -5,6 +5,7 @@ the dots and add the final one itself."""
 from __future__ import annotations
 
 import socket
+import sys
 import time
 
 TIMEOUT = 30.0
@@ -62,3 +63,11 @@ class WireClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# How this Python's smtplib writes MAIL and RCPT: "mail FROM:", "rcpt TO:"
+# until 3.13, "mail from:", "rcpt to:" since. The recorder keeps what the
+# client sent, so tests that use smtplib expect its spelling.
+_LOWER = sys.version_info >= (3, 13)
+SMTPLIB_MAIL = "mail from:" if _LOWER else "mail FROM:"
+SMTPLIB_RCPT = "rcpt to:" if _LOWER else "rcpt TO:"
