@@ -2,8 +2,13 @@
 
 Runs one workload's Tcl script in a bridge interpreter in this process and
 profiles both threads: the Tcl (main) thread and the worker thread that
-talks SMTP. The sink runs in a process of its own, so it does not compete
-for this process's interpreter lock.
+talks SMTP. Since Python 3.12 cProfile runs on sys.monitoring, of which a
+process has one, seeing every thread: there the worker keeps cProfile (its
+table may then also count the Tcl thread's few Python calls made during a
+send) and the Tcl thread gets the pure-Python `profile` (sys.setprofile,
+per thread).
+The sink runs in a process of its own, so it does not compete for this
+process's interpreter lock.
 
     small [COUNT]       COUNT small messages (default 300), as benchmark (a)
     attach [MB]         one message with an MB-sized attachment (default 100)
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import profile
 import pstats
 import subprocess
 import sys
@@ -40,30 +46,31 @@ puts "BENCH [expr {([clock microseconds] - $start) / 1e6}]"
 """
 
 
+def _profilers() -> tuple[cProfile.Profile, cProfile.Profile | profile.Profile]:
+    """The worker thread's profiler and the Tcl thread's (see the module
+    docstring)."""
+    if sys.version_info < (3, 12):
+        return cProfile.Profile(), cProfile.Profile()
+    return cProfile.Profile(), profile.Profile()
+
+
 def _profile(script: Path, args: list[str], top: int) -> str:
     from tclbridge.interp import Interp
     from tclbridge.smtp import session
 
-    worker = cProfile.Profile()
+    worker, main = _profilers()
     run = session.Session.run
 
     def profiled_run(self: session.Session) -> object:
-        worker.enable()
-        try:
-            return run(self)
-        finally:
-            worker.disable()
+        return worker.runcall(run, self)
 
     session.Session.run = profiled_run  # type: ignore[method-assign]
-    main = cProfile.Profile()
     bridge = Interp()
     bridge.tk.tk.call("set", "argv", tuple(args))
     start = time.perf_counter()
     try:
-        main.enable()
-        bridge.tk.tk.call("source", str(script))
+        main.runcall(bridge.tk.tk.call, "source", str(script))
     finally:
-        main.disable()
         session.Session.run = run  # type: ignore[method-assign]
     out = [f"wall time under the profiler: {time.perf_counter() - start:.3f} s"]
     for name, prof in (("Tcl thread", main), ("SMTP worker thread", worker)):
