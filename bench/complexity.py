@@ -101,6 +101,18 @@ def _paired(count: str, sessions: bool) -> int:
     return len(compare(run(False), run(True)))
 
 
+def _printed(count: str) -> int:
+    """`tclbridge check`'s comparison of what two runs printed: `count` lines
+    of seven kinds, but for every 100th that only tcllib's run printed: how
+    many differences."""
+    from tclbridge.differential.compare import compare
+    from tclbridge.differential.outcome import Outcome
+
+    lines = [f"row {n % 7}\n" for n in range(int(count))]
+    bridge = "".join(line for n, line in enumerate(lines) if n % 100 != 50)
+    return len(compare(Outcome(0, "".join(lines), "", [], []), Outcome(0, bridge, "", [], [])))
+
+
 _APPENDS = """set tok [mime::initialize -canonical text/plain -string x]
 for {set i 0} {$i < $input} {incr i} { mime::setheader $tok X-H v$i -mode append }"""
 
@@ -274,6 +286,7 @@ def _cases() -> list[Case]:
              lambda n: '"header(' * n, lambda s: _labels(s, "")),
         Case("check pairs sessions", 4_000, "sessions", str, lambda n: _paired(n, True)),
         Case("check pairs messages", 2_000, "messages", str, lambda n: _paired(n, False)),
+        Case("check compares printed lines", 20_000, "lines", str, _printed),
         Case("check labels: header names left", 100_000, "names",
              lambda n: "headers: " + "X-Tag " * n, lambda s: _labels(s + "To", s)),
     ]

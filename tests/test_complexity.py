@@ -407,6 +407,28 @@ labels(names + "To Memo", names)
     assert out == ["token-restored", "-"]
 
 
+def test_check_compares_long_output_line_by_line() -> None:
+    """check compares what the runs printed line by line: difflib's matcher
+    is quadratic on many equal lines (8,000: 16.6 s, so hours here)."""
+    lines, gap = 200_000, 10_000
+    out = run_python(
+        f"""
+from tclbridge.differential.compare import compare
+from tclbridge.differential.outcome import Outcome
+
+printed = [f"row {{n % 7}}\\n" for n in range({lines})]
+tcllib = Outcome(0, "".join(printed), "", [], [])
+bridge = Outcome(0, "".join(p for n, p in enumerate(printed) if n % {gap} != 5000), "", [], [])
+for d in compare(tcllib, bridge):
+    print(d.where, "|", d.actual)
+""",
+        f"check's comparison of {lines:,} printed lines",
+    )
+    # The bridge lacks every 10,000th line: each is one difference.
+    assert out.splitlines() == [
+        f"line {n + 1} | nothing (missing)" for n in range(5000, lines, gap)]
+
+
 def test_check_pairs_many_sessions() -> None:
     """check pairs tcllib's sessions with the bridge's in order (a session
     only one run made is one difference): difflib's matcher was quadratic on

@@ -25,8 +25,7 @@ def _seq_diff(aspect: str, where: str, expected: Sequence[str],
               actual: Sequence[str], unit: str) -> list[Difference]:
     """Plain-words differences between two sequences of lines."""
     out: list[Difference] = []
-    matcher = difflib.SequenceMatcher(a=list(expected), b=list(actual), autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in _opcodes(expected, actual):
         if op == "equal":
             continue
         exp, act = list(expected[i1:i2]), list(actual[j1:j2])
@@ -47,6 +46,35 @@ def _seq_diff(aspect: str, where: str, expected: Sequence[str],
                                   "; ".join(_show(e) for e in exp),
                                   "; ".join(_show(a) for a in act), texts=texts))
     return out
+
+
+# Beyond this many line pairs difflib's matcher (quadratic on many equal
+# lines) gives way to the linear pairing sessions and messages use.
+_MATCHER_LIMIT = 250_000
+
+
+def _opcodes(expected: Sequence[str], actual: Sequence[str]
+             ) -> list[tuple[str, int, int, int, int]]:
+    """difflib-style opcodes: difflib's own for short texts (it groups a
+    changed run of lines best), else from the linear pairing."""
+    if len(expected) * len(actual) <= _MATCHER_LIMIT:
+        matcher = difflib.SequenceMatcher(a=list(expected), b=list(actual), autojunk=False)
+        return matcher.get_opcodes()
+    found: list[tuple[str, int, int, int, int]] = []
+    i = j = 0
+    for n, m in pairs(expected, actual):
+        if n is not None and m is not None:
+            op = "equal" if expected[n] == actual[m] else "replace"
+        else:
+            op = "delete" if m is None else "insert"
+        last = found[-1] if found else None
+        if last is not None and last[0] == op:
+            found[-1] = (op, last[1], i + (n is not None), last[3], j + (m is not None))
+        else:
+            found.append((op, i, i + (n is not None), j, j + (m is not None)))
+        i += n is not None
+        j += m is not None
+    return found
 
 
 def _unpaired(aspect: str, noun: str, n: int | None, m: int | None,
