@@ -123,6 +123,32 @@ class JournalWriter(Protocol):
         """A send the policy kept off the network entirely."""
 
 
+class Items(Protocol):
+    """A record being built or kept: its lists and what they cost."""
+
+    policy: list[Decision] | None
+    refused: list[Refusal]
+    cost: int
+
+
+def extend_items(items: Items, decisions: Sequence[Decision], refused: Sequence[Refusal],
+                 hold: Callable[[int], bool]) -> bool:
+    """Add decisions and refusals to `items`, each list capped at MAX_ITEMS,
+    once `hold` grants what they cost; False (nothing added) if it does not."""
+    if decisions and items.policy is None:
+        items.policy = []
+    decisions = decisions[: max(0, MAX_ITEMS - len(items.policy or []))]
+    refused = refused[: max(0, MAX_ITEMS - len(items.refused))]
+    cost = items_cost(decisions) + items_cost(refused)
+    if not hold(cost):
+        return False
+    items.cost += cost
+    if items.policy is not None:
+        items.policy += decisions
+    items.refused += refused
+    return True
+
+
 @dataclass
 class _Held:
     """A record as the journal keeps it: lists only ever appended to, so a
@@ -192,18 +218,8 @@ class ConnectionJournal:
                 if reporter is not None:
                     self._refusals[NOT_ITS_OWN] += 1
                 return False
-            if decisions and held.policy is None:
-                held.policy = []
-            decisions = decisions[: max(0, MAX_ITEMS - len(held.policy or []))]
-            refused = refused[: max(0, MAX_ITEMS - len(held.refused))]
-            cost = items_cost(decisions) + items_cost(refused)
-            if not self._hold(reporter, cost):
-                return False
-            held.cost += cost
-            if held.policy is not None:
-                held.policy += decisions
-            held.refused += refused
-        return True
+            return extend_items(held, decisions, refused,
+                                lambda cost: self._hold(reporter, cost))
 
     def unsent(self, sender: str, record: ConnectionRecord,
                reporter: Reporter | None = None) -> bool:

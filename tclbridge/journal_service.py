@@ -49,7 +49,7 @@ from tclbridge.journal import (
     Decision,
     Refusal,
     Reporter,
-    items_cost,
+    extend_items,
     nesting_marks,
     record_cost,
     string,
@@ -255,18 +255,8 @@ class JournalService:
         pending = client.pending
         if pending is None:
             raise ValueError("no unsent record begun")
-        if decisions and pending.policy is None:
-            pending.policy = []
-        decisions = decisions[: max(0, MAX_ITEMS - len(pending.policy or []))]
-        refused = refused[: max(0, MAX_ITEMS - len(pending.refused))]
-        cost = items_cost(decisions) + items_cost(refused)
-        if not self.journal.hold(client.reporter, cost):
-            return False
-        pending.cost += cost
-        if pending.policy is not None:
-            pending.policy += decisions
-        pending.refused += refused
-        return True
+        return extend_items(pending, decisions, refused,
+                            lambda cost: self.journal.hold(client.reporter, cost))
 
     def _unsent_done(self, client: _Client) -> bool:
         pending = client.pending

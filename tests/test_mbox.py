@@ -37,13 +37,8 @@ needs_tcllib = pytest.mark.skipif(not HAVE_MBOX, reason="needs tclsh and tcllib'
 
 # -- a mail tool reading a mailbox with tcllib's mbox package ---------------------------
 
-MAIL_TOOL = r"""
-# Reads every message of a mailbox with tcllib's mbox package and prints
-# what a mail tool sees of it.
-lassign $argv mboxtcl box
-package require mime
-source $mboxtcl
-
+# A text as printable ASCII: other bytes as \xNN (binary attachments).
+SHOW = r"""
 proc show {text} {
     set out ""
     foreach c [split $text ""] {
@@ -56,6 +51,16 @@ proc show {text} {
     }
     return $out
 }
+"""
+
+MAIL_TOOL = r"""
+# Reads every message of a mailbox with tcllib's mbox package and prints
+# what a mail tool sees of it.
+lassign $argv mboxtcl box
+package require mime
+source $mboxtcl
+
+@SHOW@
 
 proc dump {tok indent} {
     puts "${indent}token $tok"
@@ -98,7 +103,7 @@ foreach n [mbox::getproperty $mb messages] {
 mbox::finalize $mb
 puts "after finalize: [catch {mime::getproperty $m} err] $err"
 puts "next token: [mime::initialize -string "Subject: x\n\ny"]"
-"""
+""".replace("@SHOW@", SHOW)
 
 
 @needs_tcllib
@@ -136,18 +141,7 @@ namespace eval ::box {}
 set ::box::1(fd) [open $box r]
 fconfigure $::box::1(fd) -translation binary
 
-proc show {text} {
-    set out ""
-    foreach c [split $text ""] {
-        scan $c %c n
-        if {$n == 10 || ($n >= 32 && $n < 127)} {
-            append out $c
-        } else {
-            append out [format {\x%02x} $n]
-        }
-    }
-    return $out
-}
+@SHOW@
 # What a script can read of a token; `-nobody` leaves getbody out (tcllib
 # loops forever on a span past the end of the file).
 proc describe {tok {body 1}} {
@@ -170,7 +164,7 @@ proc case {name script} {
 proc span {n} {
     return [list -offset [lindex $::spans $n 0] -count [lindex $::spans $n 1]]
 }
-"""
+""".replace("@SHOW@", SHOW)
 
 # name -> Tcl script; `$box` is the mailbox, `[span N]` message N's offset
 # and count as tcllib's mbox package finds them (N from 0).
