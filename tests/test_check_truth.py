@@ -522,3 +522,45 @@ smtp::sendmessage [mime::initialize -canonical text/plain -string $text] \\
     assert code == 1
     assert _by_where(result) == {"line 1": [], "line 2": ["token-restored"],
                                  "message 1: decoded body line 1": []}
+
+
+@needs_tcllib
+def test_what_tcllib_sent_of_non_ascii_addresses_is_labelled(tmp_path: Path) -> None:
+    """Without SMTPUTF8 (check's server offers none) tcllib sends each
+    character's low byte (jürgen as Latin-1, 用户 as "(7"), the bridge refuses:
+    the commands, envelopes and messages that differ for it all say
+    utf8-commands."""
+    code, result = check_json("""package require smtp
+package require mime
+set tok [mime::initialize -canonical text/plain -string "hi\\n"]
+foreach to [list "ok@example.com, j\\u00fcrgen@example.com, \\u7528\\u6237@example.com" \\
+        "b@example.com"] from {a@example.com "\\u00b1\\u00b2@example.com"} {
+    set code [catch {smtp::sendmessage $tok -servers localhost -originator $from \\
+        -recipients $to -atleastone 1} result]
+    puts "code=$code $result"
+}
+""", tmp_path)
+    assert code == 1
+    unexplained = [d for d in result["differences"] if not d["compat"]]
+    assert unexplained == [], unexplained
+    aspects = {d["aspect"] for d in result["differences"]}
+    assert {"commands", "envelope"} <= aspects
+    assert {c["name"] for d in result["differences"] for c in d["compat"]} == {"utf8-commands"}
+
+
+@needs_tcllib
+def test_what_tcllib_wrote_after_a_failed_body_is_labelled(tmp_path: Path) -> None:
+    """An attachment that vanishes while DATA is written: tcllib ends the data
+    and goes on (RSET, QUIT); the bridge drops the connection before the dot.
+    The commands only tcllib wrote say body-error-no-dot too."""
+    (tmp_path / "att.txt").write_text("attachment\n")
+    code, result = check_json("""package require smtp
+package require mime
+set att [mime::initialize -canonical text/plain -file att.txt]
+set tok [mime::initialize -canonical multipart/mixed -parts [list $att]]
+file delete att.txt
+puts [catch {smtp::sendmessage $tok -servers localhost -recipients b@example.com} r]
+""", tmp_path)
+    assert code == 1
+    assert [d for d in result["differences"] if not d["compat"]] == []
+    assert any(d["aspect"] == "commands" for d in result["differences"])

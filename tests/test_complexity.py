@@ -348,9 +348,11 @@ _LABELS = """
 from tclbridge.differential.causes import explain
 from tclbridge.differential.outcome import Difference, Outcome
 
-def labels(tcllib, bridge, aspect="stdout"):
+def labels(tcllib, bridge, aspect="stdout", printed=""):
     run = Outcome(0, "", "", [], [])
-    found = explain(run, run, [Difference(aspect, "line 1", "", "", texts=(tcllib, bridge))])
+    bridge_run = Outcome(0, printed, "", [], [])
+    found = explain(run, bridge_run,
+                    [Difference(aspect, "line 1", "", "", texts=(tcllib, bridge))])
     print(" ".join(found[0].causes) or "-")
 """
 
@@ -391,6 +393,20 @@ labels('"header(' * {MB // 2} + 'can\\'t read "header(content-type)": no such el
         "check's labels for 4 MB of repeated refusal starts",
     )
     assert out == ["-", "utf8-commands", "-", "lone-surrogate", "-", "setheader-atomic"]
+
+
+def test_check_labels_of_long_address_runs() -> None:
+    """utf8-commands finds the addresses tcllib sent as low bytes: a run of
+    address characters without "@" is read once, not from each character."""
+    refusal = "{{x@y 553 {{5.6.7 non-ASCII address needs SMTPUTF8}}}}"
+    out = labels_of(
+        f"""
+labels("a" * {4 * MB}, "", "commands", "{refusal}")
+labels("a" * {4 * MB} + " RCPT TO:<j\\udcfcrgen@example.com>", "", "commands", "{refusal}")
+""",
+        "check's labels for 4 MB of an address run",
+    )
+    assert out == ["-", "utf8-commands"]
 
 
 def test_check_labels_of_a_long_list_of_header_names() -> None:

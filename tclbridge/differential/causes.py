@@ -160,8 +160,39 @@ def _dropped_before_the_dot(difference: Difference, evidence: Evidence) -> bool:
     """A message tcllib delivered, when a bridge session ended right after DATA
     (the connection dropped without the final dot)."""
     ended_at_data = any(session and session[-1] == "DATA" for session in evidence.bridge.commands)
+    # tcllib's commands from its dot on (RSET, QUIT) were never written.
     return ended_at_data and (lost_on_bridge(difference) or (
-        difference.aspect == "commands" and "DATA" in difference.full[0]))
+        difference.aspect == "commands" and ("DATA" in difference.full[0]
+                                             or difference.actual == "nothing (missing)")))
+
+
+_REFUSED_NON_ASCII = re.compile(r"5\.6\.7 non-ASCII address|5\.1\.[37] domain ")
+# An address in a value: starting only where a run of address characters
+# starts (the lookbehind), so a long run without "@" is tried once, not
+# from each of its characters.
+_ADDRESS = re.compile(r"(?<![^\s<>'\",\[\]{}@])[^\s<>'\",\[\]{}@]+@[^\s<>'\",\[\]{}]+")
+# A byte above 0x7F as a value shown with repr() writes it (an undecodable
+# byte is "\udcfc").
+_ESCAPED_HIGH = re.compile(r"\\(?:u[0-9a-f]{4}|x[89a-f][0-9a-f])")
+
+
+def _non_ascii_not_sent(difference: Difference, evidence: Evidence) -> bool:
+    """What tcllib sent of a non-ASCII address (its characters' low bytes) in
+    a command, an envelope or a whole session or message, where the bridge
+    refused to send it, as its output says."""
+    if difference.aspect not in ("commands", "envelope", "messages"):
+        return False
+    output = evidence.bridge_output
+    if not _REFUSED_NON_ASCII.search(output):
+        return False
+    if lost_on_bridge(difference):
+        return True
+    # A character above U+00FF went out as its low byte: 用户 as "(7".
+    lowered = {"".join(chr(ord(c) & 0xFF) for c in address)
+               for address in _ADDRESS.findall(output) if not address.isascii()}
+    sent = set(_ADDRESS.findall(difference.full[0])) - set(_ADDRESS.findall(difference.full[1]))
+    return any(not address.isascii() or _ESCAPED_HIGH.search(address) or address in lowered
+               for address in sent)
 
 
 def _closing_bracket(difference: Difference, evidence: Evidence) -> bool:
@@ -323,9 +354,10 @@ CAUSES: tuple[Cause, ...] = (
           refused(r"\(SMTP command injection refused\)")),
     Cause("utf8-commands",
           "non-ASCII addresses go as UTF-8 with SMTPUTF8 or as A-labels, never as low bytes",
-          shows(bridge=r"xn--|SMTPUTF8|5\.6\.7 non-ASCII address|5\.1\.[37] domain "
-                       + _up_to("5\\.1\\.[37] domain ")
-                       + r" is not a valid internationalized domain name")),
+          any_of(shows(bridge=r"xn--|SMTPUTF8|5\.6\.7 non-ASCII address|5\.1\.[37] domain "
+                              + _up_to("5\\.1\\.[37] domain ")
+                              + r" is not a valid internationalized domain name"),
+                 _non_ascii_not_sent)),
     Cause("setheader-atomic", "a failed mime::setheader changes nothing in the bridge",
           any_of(shows(tcllib=r'"header\([^)"\n]*\)": no such element in array'),
                  header_names_left(_READ_ONLY_HEADERS))),
