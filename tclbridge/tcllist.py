@@ -1,50 +1,15 @@
-"""Tcl lists: the string form, for text tcllib builds from lists (its
--debug lines print reply lists), and splitting a string into a list."""
+"""Tcl lists: splitting a string into a list (with Tcl's own parser), and
+scanning one element of a list's string form. The string form of a list
+is tclbridge.listform's `format_list` (re-exported here)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
+from tclbridge.listform import format_list
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
 
-_SPECIAL = set(' \t\n\r\v\f;"$[]{}\\')
-
-
-def _element(value: object) -> str:
-    if isinstance(value, (list, tuple)):
-        text = format_list(value)
-    else:
-        text = str(value)
-    if text == "":
-        return "{}"
-    if not any(ch in _SPECIAL for ch in text) and not text.startswith("#"):
-        return text
-    if _braces_balanced(text) and not text.endswith("\\"):
-        return "{" + text + "}"
-    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
-
-
-def _braces_balanced(text: str) -> bool:
-    depth = 0
-    escaped = False
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
-
-
-def format_list(items: Iterable[object]) -> str:
-    """Like Tcl's `list`: elements quoted with braces where needed."""
-    return " ".join(_element(item) for item in items)
+__all__ = ["LIST_SPACE", "format_list", "scan_element", "split_list"]
 
 
 def split_list(tk: Any, text: str) -> list[str]:
