@@ -1,6 +1,8 @@
 """tclbridge: tcllib's smtp and mime packages on a Python engine.
 
-- `Interp`: a Tcl interpreter whose smtp and mime are the bridge's.
+- `Interp`: a Tcl interpreter whose smtp and mime are the bridge's (its
+  `eval` and `call` raise `TclError`, a tkinter.TclError with errorCode and
+  errorInfo).
 - `load_tcl(path)`: a legacy Tcl file's procs, callable from Python.
 - `tclbridge.smtp.sendmessage`: the same mail engine as a Python function.
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Interp", "TclCallError", "TclModule", "load_tcl"]
+__all__ = ["Interp", "TclCallError", "TclError", "TclModule", "load_tcl"]
 __version__ = "0.1.0"
 
 _LAZY = {
     "Interp": "tclbridge.interp",
     "TclCallError": "tclbridge.tcl_module",
+    "TclError": "tclbridge.interp",
     "TclModule": "tclbridge.tcl_module",
     "load_tcl": "tclbridge.tcl_module",
 }

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from tclbridge.config import BridgeConfig, process_config
+from tclbridge.tcl import checked
 from tclbridge.tcl.boundary import tcl_command
+from tclbridge.tcl.checked import TclError
+
+__all__ = ["SHIM_DIR", "Interp", "TclError"]
 
 
 def _shim_dir() -> Path:
@@ -129,10 +133,12 @@ class Interp:
         self._registered.append(name)
 
     def eval(self, script: str) -> str:
-        return self.tk.eval(script)
+        """Evaluate `script`; a Tcl error raises `TclError` (a
+        tkinter.TclError) with its errorCode and errorInfo."""
+        return checked.evaluate(self.tk.tk, script)
 
     def call(self, *args: Any) -> Any:
-        return self.tk.call(*args)
+        return checked.call(self.tk.tk, *args)
 
     def close(self) -> None:
         """Release the event-loop link, its pipe and the Python commands.

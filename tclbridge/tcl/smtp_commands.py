@@ -27,6 +27,7 @@ from tclbridge.smtp.options import SendOptions, parse_options
 from tclbridge.smtp.session import FinalWait, Outcome, Session
 from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
+from tclbridge.tcl import checked
 from tclbridge.tcl.eventloop import MainThreadLink
 from tclbridge.tcl.mime_commands import no_such_part
 from tclbridge.tcl.text import from_tk, to_tk
@@ -110,11 +111,10 @@ class SmtpCommands:
         tcllib would meet there. Raises what tcllib raises at once."""
         tk = self.bridge.tk.tk
         try:
-            answer = tk.call("::tclbridge::smtp::final_wait", to_tk(maxsecs))
-        except tkinter.TclError as exc:
+            answer = checked.call(tk, "::tclbridge::smtp::final_wait", to_tk(maxsecs))
+        except checked.TclError as exc:
             # tcllib's own expr fails the same way (NaN: a domain error).
-            code = from_tk(tuple(map(str, tk.splitlist(tk.getvar("::errorCode")))))
-            raise TclError(from_tk(str(exc)), code) from None
+            raise TclError(from_tk(str(exc)), from_tk(exc.errorcode)) from None
         shown, mode, value = (str(v) for v in tk.splitlist(answer))
         if mode == "error":
             return TclError(value)
