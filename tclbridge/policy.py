@@ -30,7 +30,6 @@ POLICY_ENV = "TCLBRIDGE_POLICY"
 HIDDEN = "<hidden>"
 # What a recipient refused by the policy looks like in sendmessage's result.
 REFUSAL_CODE = "550"
-TLS_ERRORCODE = ("TCLBRIDGE", "POLICY", "TLS")
 
 
 class PolicyError(Exception):

@@ -27,10 +27,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from tclbridge.errors import SMTP_FAILURE
 from tclbridge.interp import Interp
-from tclbridge.smtp.exceptions import refused
-from tclbridge.tcl.boundary import to_tcl
+from tclbridge.tcl.boundary import refused_from_tcl, to_tcl
 
 # Runs a command at global level and reports its outcome as a list
 # {code result errorCode errorInfo}. It is run through `eval`, whose result
@@ -148,8 +146,11 @@ class TclModule:
         code = int(code_text)
         if code == 0:
             return result
-        if code == SMTP_FAILURE:
-            raise refused(self.split_list(result) if result else "")
+        refused = refused_from_tcl(code, result, self.split_list)
+        if refused is not None:
+            from tclbridge.smtp.api import python_error  # the email package: on first use
+
+            raise python_error(refused)
         raise TclCallError(result, code, errorcode, errorinfo)
 
 

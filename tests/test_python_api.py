@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.message
 import gc
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -29,8 +30,10 @@ from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import (
     RefusedRecipient,
     SMTPConnectError,
+    SMTPDataRefusedError,
     SMTPError,
     SMTPRefusedError,
+    SMTPSenderRefusedError,
     SMTPUsageError,
     sendmessage,
 )
@@ -205,7 +208,10 @@ def assert_same_outcome(tcl_result: tuple[int, object, str],
         return
     assert isinstance(value, SMTPError)
     if code == 7:
-        assert isinstance(result, dict) and kind == "SMTPRefusedError"
+        # tcllib's return code 7: an SMTPRefusedError, of the class that says where.
+        assert isinstance(result, dict) and kind in ("SMTPSenderRefusedError",
+                                                     "SMTPDataRefusedError")
+        assert isinstance(value, SMTPRefusedError)
         assert (value.code, value.diagnostic) == (int(result["code"]), result["diagnostic"])
         return
     assert code == 1
@@ -251,11 +257,15 @@ def test_scenarios_exercise_what_they_say() -> None:
         ("bounce@x.y", ["r@x.y", "s@x.y"])
     ]
     kind, exc = results["mail-refused"][0]
-    assert kind == "SMTPRefusedError" and isinstance(exc, SMTPRefusedError)
+    assert kind == "SMTPSenderRefusedError" and isinstance(exc, SMTPRefusedError)
+    assert isinstance(exc, SMTPSenderRefusedError) and isinstance(exc, smtplib.SMTPSenderRefused)
+    assert (exc.smtp_code, exc.smtp_error, exc.sender) == (553, b"5.7.1 sender rejected", "me@x.y")
     assert (exc.code, exc.diagnostic) == (553, "5.7.1 sender rejected")
     assert exc.tcl_result == ["diagnostic", "5.7.1 sender rejected", "args", [], "code", "553"]
     kind, exc = results["data-refused"][0]
-    assert kind == "SMTPRefusedError" and isinstance(exc, SMTPError) and exc.code == 554
+    assert kind == "SMTPDataRefusedError" and isinstance(exc, SMTPError) and exc.code == 554
+    assert isinstance(exc, SMTPDataRefusedError) and isinstance(exc, smtplib.SMTPDataError)
+    assert exc.smtp_code == 554
     assert results["failover"][0] == ("ok", []) and len(results["failover"][1].messages) == 1
     kind, exc = results["greeting-refused"][0]
     assert kind == "SMTPConnectError" and isinstance(exc, SMTPError)

@@ -8,7 +8,8 @@ from pathlib import Path
 from bench.sink import DiscardSink
 from tclbridge.mime.model import new_part
 from tclbridge.smtp.envelope import derive
-from tclbridge.smtp.options import parse_options
+from tclbridge.smtp.options import SendOptions
+from tclbridge.smtp.results import Sent
 from tclbridge.smtp.session import Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
 from tests.conftest import new_interp
@@ -36,16 +37,15 @@ CONNECTIONS: list[CountingTransport] = []
 def test_small_message_body_and_final_dot_in_one_write() -> None:
     """tcllib writes the final "." separately and waits ~44 ms on Nagle and
     delayed ACK for it; the whole DATA must go out in one write."""
-    opts = parse_options(
-        ["-header", "To a@x.y", "-originator", "f@x.y"], "", str.split, lambda k, v: None
-    )
+    opts = SendOptions(originator="f@x.y")
+    opts.add_header("To", "a@x.y")
     envelope = derive(opts, new_part(canonical="text/plain", string="hello\n.dot\n"))
     with DiscardSink() as sink:
         settings = SessionSettings(
             server_override=("127.0.0.1", sink.port), connect=CountingTransport.connect
         )
         outcome = Session(opts, envelope, settings).run()
-    assert outcome.code == 0
+    assert outcome == Sent(((),))  # code 0, nobody refused
     writes = CONNECTIONS[-1].writes
     data_at = writes.index(b"DATA\r\n")
     body_writes = writes[data_at + 1 : -1]

@@ -1,8 +1,8 @@
 """`tclbridge.smtp.sendmessage`: tcllib's `smtp::sendmessage` for Python code.
 
 The same engine as the Tcl command, step for step: the keyword arguments
-become the option list that `::smtp::sendmessage` parses (`parse_options`,
-with tcllib's checks and messages), the envelope and the added headers come
+build the `SendOptions` the Tcl command builds from its option list (with
+tcllib's checks and messages), the envelope and the added headers come
 from `derive`, and `Session` talks to the servers. Only the ends differ:
 
 - the message may be an `email.message.Message` (an `EmailMessage`), its
@@ -12,6 +12,8 @@ from `derive`, and `Session` talks to the servers. Only the ends differ:
 - the call blocks in the calling thread (no Tcl interpreter, no event loop);
 - failures are exceptions (`tclbridge.smtp.exceptions`) instead of Tcl
   errors and return code 7; the refused recipients are returned as a list.
+  `python_error` below is the one place that maps the engine's results to
+  them.
 
 Example::
 
@@ -33,33 +35,31 @@ import email
 import email.message
 import email.policy
 import math
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
 
 from tclbridge.config import BridgeConfig, process_config
-from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclFailure
+from tclbridge.errors import UsageError
 from tclbridge.mime.from_email import envelope_headers, to_part
-from tclbridge.mime.model import Part, validate_header_value
+from tclbridge.mime.model import Part
+from tclbridge.smtp.conversation import DebugLog, stderr_debug_log
 from tclbridge.smtp.envelope import derive
-from tclbridge.smtp.exceptions import SMTPUsageError, connect_failed, refused
-from tclbridge.smtp.handshake import TlsPolicy
-from tclbridge.smtp.options import SendOptions, parse_options
-from tclbridge.smtp.session import FinalWait, Session
+from tclbridge.smtp.exceptions import (
+    SMTPConnectError,
+    SMTPDataRefusedError,
+    SMTPError,
+    SMTPRefusedError,
+    SMTPSenderRefusedError,
+    SMTPUsageError,
+)
+from tclbridge.smtp.options import SendOptions, TlsPolicy, check_password, refuse_unsendable
+from tclbridge.smtp.results import ConnectFailed, Refused, RefusedRecipient, SendFailure, Step
+from tclbridge.smtp.rules import TCLLIB
+from tclbridge.smtp.session import Session
 from tclbridge.smtp.settings import settings_from_config
-from tclbridge.tcllist import format_list
+
+__all__ = ["MessageInput", "RefusedRecipient", "python_error", "sendmessage"]
 
 MessageInput = email.message.Message | bytes | str | Part
-# tcllib's longest wait for the reply to the final dot, in seconds.
-MAX_FINAL_WAIT = 600
-
-
-class RefusedRecipient(NamedTuple):
-    """One `{address code diagnostic}` item of tcllib's result."""
-
-    address: str
-    code: int
-    diagnostic: str
 
 
 def sendmessage(
@@ -78,7 +78,7 @@ def sendmessage(
     username: str = "",
     password: str = "",
     client: str = "",
-    maxsecs: float = 120,
+    maxsecs: float = TCLLIB.maxsecs,
     debug: bool | Callable[[str], None] = False,
     config: BridgeConfig | None = None,
     encoding: str = "utf-8",
@@ -103,51 +103,58 @@ def sendmessage(
     Raises `SMTPUsageError` (bad option, address or header: nothing was
     sent), `SMTPConnectError` (no server took the connection) or
     `SMTPRefusedError` (MAIL FROM, DATA or the end of the data refused, or
-    the connection lost: tcllib's return code 7); each carries `code` and
-    `diagnostic`.
+    the connection lost: tcllib's return code 7; `SMTPSenderRefusedError`
+    or `SMTPDataRefusedError` says which); each carries `code` and
+    `diagnostic`, and is the smtplib exception of the same meaning.
     """
     _check_types(locals())
-    part, message_headers = _bridge_part(message, encoding)
-    args = _OptionList()
-    args.add_list("-servers", [servers] if isinstance(servers, str) else servers)
-    args.add_list("-ports", [ports] if isinstance(ports, (int, str)) else ports)
-    if originator is not None:
-        args.add("-originator", originator)
-    if recipients is not None:
-        if not isinstance(recipients, str):
-            recipients = ", ".join(recipients)
-        args.add("-recipients", recipients)
-    for pair in [*message_headers, *headers]:
-        args.add_list("-header", pair)
-    for name, flag in (
-        ("-atleastone", atleastone), ("-queue", queue), ("-usetls", usetls),
-        ("-tlsimport", tlsimport), ("-debug", bool(debug)),
-    ):
-        args.add(name, "1" if flag else "0")
-    for name, value in (("-client", client), ("-username", username), ("-password", password)):
-        if value:
-            args.add(name, value)
-    args.add("-maxsecs", str(maxsecs))
     try:
-        opts = args.parse()
+        part, message_headers = _bridge_part(message, encoding)
+        opts = SendOptions(
+            servers=[str(s) for s in ([servers] if isinstance(servers, str) else servers)],
+            ports=[str(p) for p in ([ports] if isinstance(ports, (int, str)) else ports)],
+            atleastone=bool(atleastone), queue=bool(queue), usetls=bool(usetls),
+            tlsimport=bool(tlsimport), tlspolicy=tlspolicy, debug=_debug_log(debug),
+            final_wait=TCLLIB.final_wait(maxsecs),
+        )
+        if originator is not None:
+            opts.originator = originator
+            opts.null_originator = originator == ""
+        if recipients is not None:
+            opts.recipients = recipients if isinstance(recipients, str) else ", ".join(recipients)
+        # Checked in the order the Tcl command checks its options.
+        for name, value in [*message_headers, *headers]:
+            opts.add_header(name, value)
+        opts.client = refuse_unsendable("-client", client) if client else ""
+        opts.username = refuse_unsendable("-username", username) if username else ""
+        opts.password = check_password(password) if password else ""
         envelope = derive(opts, part)
-    except TclFailure as exc:
-        raise SMTPUsageError(str(exc.result), tcl_result=exc.result) from None
-    settings = settings_from_config(
-        config or process_config(), encoding=encoding, final_wait=_final_wait(maxsecs)
-    )
-    session = Session(opts, envelope, settings, debug=_debug_log(debug), tls_policy=tlspolicy)
-    outcome = session.run()
-    if outcome.code == TCL_ERROR:
-        raise connect_failed(outcome.result, outcome.errorcode)
-    if outcome.code == SMTP_FAILURE:
-        raise refused(outcome.result)
-    return [
-        RefusedRecipient(address, int(code), text)
-        for transaction in outcome.transactions
-        for address, code, text in transaction
-    ]
+        settings = settings_from_config(config or process_config(), encoding=encoding)
+        sent = Session(opts, envelope, settings).run()
+    except (UsageError, SendFailure) as exc:
+        raise python_error(exc) from None
+    return sent.refused
 
+
+def python_error(outcome: UsageError | SendFailure) -> SMTPError:
+    """The Python exception for an outcome of the engine (or of a Tcl proc
+    passing sendmessage's on: tclbridge.tcl_module)."""
+    if isinstance(outcome, UsageError):
+        return SMTPUsageError(outcome.text, tcl_result=outcome.text)
+    if isinstance(outcome, Refused):
+        reply = outcome.reply
+        code, diagnostic = (reply.code, reply.diagnostic) if reply else (None, "")
+        if reply is None and outcome.tcl_result != "":
+            diagnostic = str(outcome.tcl_result)  # a code 7 from Tcl, not a reply list
+        if outcome.step is Step.MAIL:
+            return SMTPSenderRefusedError(diagnostic, code, outcome.tcl_result,
+                                          sender=outcome.sender)
+        if outcome.step in (Step.DATA, Step.END_OF_DATA):
+            return SMTPDataRefusedError(diagnostic, code, outcome.tcl_result)
+        return SMTPRefusedError(diagnostic, code, outcome.tcl_result)
+    if isinstance(outcome, ConnectFailed):
+        return SMTPConnectError(outcome.reason, outcome.starttls_code, outcome.tcl_result)
+    raise TypeError(f"not an outcome of the engine: {outcome!r}")
 
 # Argument -> (accepted types, what to call them). Sequences are checked item by item.
 _ARGUMENT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
@@ -203,30 +210,6 @@ def _check_types(arguments: dict[str, object]) -> None:
             raise SMTPUsageError(f"{name} must be callable, not {value!r}")
 
 
-class _OptionList:
-    """sendmessage's option list as a script would write it. List values
-    are formatted as Tcl lists and split back to the very same items, so
-    `parse_options` sees what the Tcl command sees without a Tcl interp."""
-
-    def __init__(self) -> None:
-        self.args: list[str] = []
-        self._lists: dict[str, list[str]] = {}
-
-    def add(self, option: str, value: str) -> None:
-        self.args += [option, value]
-
-    def add_list(self, option: str, items: Iterable[object]) -> None:
-        values = [str(item) for item in items]
-        text = format_list(values)
-        self._lists[text] = values
-        self.add(option, text)
-
-    def parse(self) -> SendOptions:
-        return parse_options(
-            self.args, format_list(self.args), self._lists.__getitem__, validate_header_value
-        )
-
-
 def _bridge_part(message: MessageInput, encoding: str) -> tuple[Part, list[tuple[str, str]]]:
     """The part to send and the message's own -header pairs."""
     if isinstance(message, Part):
@@ -235,29 +218,12 @@ def _bridge_part(message: MessageInput, encoding: str) -> tuple[Part, list[tuple
         message = email.message_from_bytes(message, policy=email.policy.default)
     elif isinstance(message, str):
         message = email.message_from_string(message, policy=email.policy.default)
-    try:
-        return to_part(message, encoding, top=True), envelope_headers(message)
-    except TclFailure as exc:
-        raise SMTPUsageError(str(exc.result), tcl_result=exc.result) from None
+    return to_part(message, encoding, top=True), envelope_headers(message)
 
 
-def _final_wait(maxsecs: float) -> FinalWait:
-    """tcllib's -maxsecs: negative counts as 0, which means it does not
-    wait for the reply to the final dot; the wait is at most 600 s."""
-    secs = max(maxsecs, 0)
-    if secs == 0:
-        return FinalWait(str(secs), None)
-    return FinalWait(str(secs), float(min(secs, MAX_FINAL_WAIT)))
-
-
-def _debug_log(debug: bool | Callable[[str], None]) -> Callable[[str], None] | None:
+def _debug_log(debug: bool | Callable[[str], None]) -> DebugLog | None:
     if callable(debug):
         return debug
     if debug:
-        return _stderr_line
+        return stderr_debug_log
     return None
-
-
-def _stderr_line(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()

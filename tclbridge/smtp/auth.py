@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 
 from tclbridge.smtp.conversation import Conversation
-from tclbridge.smtp.protocol import Reply
+from tclbridge.smtp.protocol import Reply, reply_text
 from tclbridge.smtp.sasl import (
     Mechanism,
     SaslError,
@@ -20,7 +20,6 @@ from tclbridge.smtp.sasl import (
     decode_challenge,
     encode_response,
 )
-from tclbridge.tcllist import format_list
 
 AUTH_WAIT = 300
 TOKEN_CMD_ENV = "TCLBRIDGE_OAUTH2_TOKEN_CMD"
@@ -79,7 +78,7 @@ def authenticate(conv: Conversation, offered: Sequence[str], mechanisms: list[Me
             if reply.code == 235:
                 mech.verify_final(b"")
                 return True
-            detail = format_list(reply.as_tcl())
+            detail = reply_text(reply)
         except SaslError as exc:
             detail = str(exc)
         conv.log(f"AUTH {mech.name} failed: {detail} ")

@@ -8,6 +8,7 @@ so the same rule is kept here, in one place.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 
@@ -23,6 +24,12 @@ MAX_WAIT = 600
 MAX_REPLY = 4 << 20
 
 DebugLog = Callable[[str], None]
+
+
+def stderr_debug_log(line: str) -> None:
+    """tcllib's -debug 1: each line on stderr."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 class Conversation:

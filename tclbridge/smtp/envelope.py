@@ -15,7 +15,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 
-from tclbridge.errors import TclError
+from tclbridge.errors import UsageError
 from tclbridge.mime import address, codecs
 from tclbridge.mime import datetime as mime_datetime
 from tclbridge.mime.generator import check_headers
@@ -87,10 +87,10 @@ class Envelope:
 
 def _first_address(addrs: Addresses, text: str, who: str) -> str:
     if len(addrs) > 1:
-        raise TclError(f"too many mailboxes in {who}: {text}")
+        raise UsageError(f"too many mailboxes in {who}: {text}")
     error = addrs[0]["error"] if addrs else _NO_ADDRESS
     if error:
-        raise TclError(f"error in {who}: {error}")
+        raise UsageError(f"error in {who}: {error}")
     return refuse_unsendable(who, addrs[0]["address"])
 
 
@@ -98,7 +98,7 @@ def _all_addresses(addrs: Addresses, who: str) -> list[str]:
     result = []
     for props in addrs:
         if props["error"]:
-            raise TclError(f"error in {who}: {props['error']}")
+            raise UsageError(f"error in {who}: {props['error']}")
         result.append(refuse_unsendable(who, props["address"]))
     return result
 
@@ -159,7 +159,7 @@ def derive(
     if opts.recipients != "":
         recipients_text, who = opts.recipients, "-recipients"
     elif low("To") not in headers:
-        raise TclError(f'need -header "{mixed("To")} ..."')
+        raise UsageError(f'need -header "{mixed("To")} ..."')
     else:
         recipients_text, who = headers.joined(low("To")), mixed("To")
         if low("cc") in headers:
@@ -216,5 +216,5 @@ def _first_address_unchecked(addrs: Addresses, who: str) -> str:
     """The first address; tcllib ignores any further ones here."""
     error = addrs[0]["error"] if addrs else _NO_ADDRESS
     if error:
-        raise TclError(f"error in {who}: {error}")
+        raise UsageError(f"error in {who}: {error}")
     return addrs[0]["address"]

@@ -5,7 +5,7 @@ in plain text.
 
 When no server takes the connection, the script gets tcllib's error text:
 the diagnostic of the last greeting (or the last socket error), whatever
-went wrong after it; `ConnectFailed` carries it.
+went wrong after it; `ConnectFailed` (tclbridge.smtp.results) carries it.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tclbridge.policy import TLS_ERRORCODE, Enforcer, SitePolicy
+from tclbridge.policy import Enforcer, SitePolicy
 from tclbridge.smtp import auth
 from tclbridge.smtp.conversation import Conversation, DebugLog
-from tclbridge.smtp.options import SendOptions
+from tclbridge.smtp.options import SendOptions, TlsPolicy
 from tclbridge.smtp.protocol import Reply
+from tclbridge.smtp.results import ConnectCause, ConnectFailed
 from tclbridge.smtp.tls import client_context, verification_failure
 from tclbridge.smtp.transport import (
     PlaintextBeforeTls,
@@ -43,8 +44,6 @@ PLAINTEXT_AUTH_ENV = "TCLBRIDGE_ALLOW_PLAINTEXT_AUTH"
 NO_VERIFY_HINT = "--tls-no-verify or TCLBRIDGE_TLS_VERIFY=0"
 
 Connector = Callable[[str, int, float], Transport]
-# Called as tcllib calls -tlspolicy: with a code and a diagnostic.
-TlsPolicy = Callable[[int, str], str]
 
 
 def warn_on_stderr(text: str) -> None:
@@ -69,15 +68,6 @@ class ConnectSettings:
     journal: JournalWriter | None = None
     # Where the user is told what they should know but the script is not.
     warn: Callable[[str], None] = warn_on_stderr
-
-
-class ConnectFailed(Exception):
-    """No server took the connection; `result` is tcllib's error text."""
-
-    def __init__(self, result: str | list, errorcode: tuple[str, ...] = ("NONE",)) -> None:
-        super().__init__(result)
-        self.result = result
-        self.errorcode = errorcode
 
 
 class _NextServer(ConnectFailed):
@@ -108,16 +98,14 @@ class Handshake:
         settings: ConnectSettings,
         *,
         multiple: bool,
-        debug: DebugLog | None = None,
-        tls_policy: TlsPolicy | None = None,
         enforcer: Enforcer | None = None,
     ) -> None:
         self.opts = opts
         self.settings = settings
         self.multiple = multiple  # more than one transaction (Bcc): no ONEX
-        self._debug = debug
-        self._tls_policy = tls_policy
-        self.enforcer = enforcer or Enforcer(settings.policy, debug, settings.journal)
+        self._debug: DebugLog | None = opts.debug
+        self._tls_policy: TlsPolicy | None = opts.tlspolicy
+        self.enforcer = enforcer or Enforcer(settings.policy, self._debug, settings.journal)
         self.esmtp: tuple[str, ...] = ()
         # Why this connection's certificate failed, when -tlspolicy said to
         # carry on anyway: no credentials go over it.
@@ -148,7 +136,7 @@ class Handshake:
     def client_name(self) -> str:
         if self.opts.client:
             return self.opts.client
-        if self.opts.servers_text == "localhost":
+        if self.opts.servers_named_localhost():
             return "localhost"
         return self.settings.hostname
 
@@ -170,7 +158,7 @@ class Handshake:
                     failure = _NextServer(
                         f"site policy requires verified TLS, but the certificate of {host} "
                         f"could not be verified ({exc.reason}); trust its CA with --cafile "
-                        "FILE or TCLBRIDGE_CAFILE=FILE", TLS_ERRORCODE)
+                        "FILE or TCLBRIDGE_CAFILE=FILE", ConnectCause.SITE_POLICY_TLS)
                 elif self._ask_policy(CERT_POLICY_CODE, f"certificate verify failed: {exc.reason}"):
                     self.settings.warn(
                         f"-tlspolicy accepted the certificate of {host}, which could not be "
@@ -182,8 +170,9 @@ class Handshake:
                         failure = again
         if failure is None:
             # No server to try: tcllib then reads a variable it never set.
-            raise ConnectFailed('can\'t read "code": no such variable', ("TCL", "READ", "VARNAME"))
-        raise ConnectFailed(failure.result, failure.errorcode)
+            raise ConnectFailed('can\'t read "code": no such variable', ConnectCause.NO_SERVER)
+        raise ConnectFailed(failure.reason, failure.cause, starttls_code=failure.starttls_code,
+                            greeting=failure.greeting)
 
     def _ask_policy(self, code: int, diagnostic: str) -> bool:
         """True when -tlspolicy says "insecure" (tcllib's default without a
@@ -244,7 +233,8 @@ class Handshake:
             self.log(f"    ... {conv.failure} ...")
             if self.enforcer.require_tls:
                 raise _NextServer(
-                    f"site policy requires TLS, but the {conv.failure}", TLS_ERRORCODE
+                    f"site policy requires TLS, but the {conv.failure}",
+                    ConnectCause.SITE_POLICY_TLS,
                 ) from None
             raise _NextServer(failure or conv.failure) from None
 
@@ -276,18 +266,17 @@ class Handshake:
             if required:
                 raise _NextServer(
                     f"site policy requires TLS, but {host} refused STARTTLS: "
-                    f"{started.code} {started.diagnostic}", TLS_ERRORCODE)
+                    f"{started.code} {started.diagnostic}", ConnectCause.SITE_POLICY_TLS)
             if self._tls_policy is not None and not self._ask_policy(
                 started.code, started.diagnostic
             ):
-                # tcllib then fails with the greeting's whole reply list as
-                # the message and the STARTTLS code as errorCode.
-                raise _NextServer(greeting.as_tcl(), (str(started.code),))
+                # tcllib then fails with the greeting (and the STARTTLS code).
+                raise _NextServer.starttls_refused(greeting, started.code)
         if required:
             if not conv.transport.is_tls:
                 raise _NextServer(
                     f"site policy requires TLS, but {host} does not offer STARTTLS",
-                    TLS_ERRORCODE)
+                    ConnectCause.SITE_POLICY_TLS)
             self.enforcer.note("tls", f"session with {host} is TLS, certificate verified")
         self._authenticate(conv, host)
         return True

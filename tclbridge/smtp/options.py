@@ -1,4 +1,10 @@
-"""sendmessage's option list: parsing and validation with tcllib's messages."""
+"""sendmessage's options, typed, and the checks both faces apply to them.
+
+`tclbridge.smtp.sendmessage` builds `SendOptions` from its keyword
+arguments; the Tcl command builds the same object from a Tcl option list
+(tclbridge.tcl.smtp_options, with tcllib's messages for what only a list
+can get wrong). The checks on values, with tcllib's texts, are here.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tclbridge.errors import TclError
-from tclbridge.tcllist import format_list
+from tclbridge.errors import UsageError, UsageKind
+from tclbridge.mime.model import validate_header_value
+from tclbridge.smtp.conversation import DebugLog
+from tclbridge.smtp.rules import TCLLIB, FinalWait
 
 # Headers the caller may not set: mime owns them.
 PROTECTED_HEADERS = ("content-type", "content-transfer-encoding", "content-md5", "mime-version")
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
+# Called as tcllib calls -tlspolicy: with a code and a diagnostic; returns
+# "secure" (give up the server) or "insecure" (go on).
+TlsPolicy = Callable[[int, str], str]
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
-SURROGATE_ERRORCODE = ("TCLBRIDGE", "TEXT", "SURROGATE")
 
 
 def refuse_unsendable(who: str, value: str, *, shown: bool = True) -> str:
@@ -28,24 +35,25 @@ def refuse_unsendable(who: str, value: str, *, shown: bool = True) -> str:
     read: tcllib sends its low byte, a NUL; we refuse (COMPAT
     `lone-surrogate`). `shown` False keeps the value out of the message."""
     if "\r" in value or "\n" in value:
-        raise TclError(f"error in {who}: line break in {value!r} (SMTP command injection refused)")
+        raise UsageError(
+            f"error in {who}: line break in {value!r} (SMTP command injection refused)"
+        )
     found = _LONE_SURROGATE.search(value)
     if found:
         where = f" in {value!r}" if shown else ""
-        raise TclError(
+        raise UsageError(
             f"error in {who}: lone surrogate U+{ord(found.group()):04X}{where} is not a"
-            " character and cannot be sent", SURROGATE_ERRORCODE,
+            " character and cannot be sent", UsageKind.NOT_A_CHARACTER,
         )
     return value
 
 
-def parse_boolean(value: str) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise TclError(f"unknown boolean value: {value}")
+def check_password(value: str) -> str:
+    """A password is never shown; only a lone surrogate is refused (it is
+    sent base64-encoded, so a line break cannot end the command)."""
+    if _LONE_SURROGATE.search(value):
+        refuse_unsendable("-password", value, shown=False)
+    return value
 
 
 @dataclass
@@ -84,19 +92,22 @@ class HeaderSet:
 @dataclass
 class SendOptions:
     atleastone: bool = False
-    debug: bool = False
     queue: bool = False
     usetls: bool = True
-    tlspolicy: str = ""
     tlsimport: bool = False
-    maxsecs: str = "120"  # as written; Tcl's expr semantics apply (FinalWait)
+    tlspolicy: TlsPolicy | None = None
+    # Where tcllib's -debug lines go; None is -debug 0.
+    debug: DebugLog | None = None
+    # -maxsecs: how long to wait for the reply to the final dot.
+    final_wait: FinalWait = field(default_factory=lambda: TCLLIB.final_wait(TCLLIB.maxsecs))
     originator: str = ""
     # tcllib remembers that -originator "" was given, even if a later
     # -originator sets a value.
     null_originator: bool = False
-    recipients: str = ""
+    recipients: str = ""  # tcllib's comma-separated address list
     servers: list[str] = field(default_factory=lambda: ["localhost"])
-    servers_text: str = "localhost"
+    # -servers as the script wrote it (None: not written in Tcl).
+    servers_text: str | None = None
     ports: list[str] = field(default_factory=lambda: ["25"])
     client: str = ""
     username: str = ""
@@ -106,67 +117,19 @@ class SendOptions:
     def __repr__(self) -> str:  # never show the password
         return f"SendOptions(servers={self.servers!r}, username={self.username!r}, ...)"
 
+    def add_header(self, name: str, value: str) -> None:
+        """A -header pair, checked as tcllib checks it (and for injection)."""
+        if name.lower() in PROTECTED_HEADERS:
+            raise UsageError(
+                "Content-Type, Content-Transfer-Encoding, Content-MD5, "
+                "and MIME-Version cannot be user-specified."
+            )
+        validate_header_value(name, value)
+        self.headers.add(name, value)
 
-def _hide_password(args: list[str], args_text: str) -> str:
-    """tcllib quotes the whole list back, password included (COMPAT auth-hidden)."""
-    if "-password" not in args[:-1]:
-        return args_text
-    return format_list(
-        "<hidden>" if i and args[i - 1] == "-password" else word for i, word in enumerate(args)
-    )
-
-
-def parse_options(
-    args: list[str],
-    args_text: str,
-    split_list: Callable[[str], list[str]],
-    validate_header: Callable[[str, str], None],
-) -> SendOptions:
-    """Parse sendmessage's `args`. `args_text` is the list as the script wrote
-    it (tcllib quotes it back in the odd-length error)."""
-    if len(args) % 2:
-        shown = _hide_password(args, args_text)
-        raise TclError(f"Each option must have a value!  Invalid option list: {shown}")
-    opts = SendOptions()
-    for option, value in zip(args[::2], args[1::2], strict=True):
-        if option in ("-atleastone", "-debug", "-queue", "-usetls", "-tlsimport"):
-            setattr(opts, option[1:], parse_boolean(value))
-        elif option == "-tlspolicy":
-            opts.tlspolicy = value
-        elif option == "-maxsecs":
-            opts.maxsecs = value
-        elif option == "-header":
-            pair = split_list(value)
-            if len(pair) != 2:
-                raise TclError(f"-header expects a key and a value, not {value}")
-            name, text = pair
-            if name.lower() in PROTECTED_HEADERS:
-                raise TclError(
-                    "Content-Type, Content-Transfer-Encoding, Content-MD5, "
-                    "and MIME-Version cannot be user-specified."
-                )
-            validate_header(name, text)
-            opts.headers.add(name, text)
-        elif option == "-originator":
-            opts.originator = value
-            if value == "":
-                opts.null_originator = True
-        elif option == "-recipients":
-            opts.recipients = value
-        elif option == "-servers":
-            opts.servers = split_list(value)
-            opts.servers_text = value
-        elif option == "-ports":
-            opts.ports = split_list(value)
-        elif option == "-client":
-            opts.client = refuse_unsendable("-client", value)
-        elif option == "-username":
-            # Sent base64-encoded, but a line break in a user name is never right.
-            opts.username = refuse_unsendable("-username", value)
-        elif option == "-password":
-            opts.password = value
-            if _LONE_SURROGATE.search(value):
-                refuse_unsendable("-password", value, shown=False)
-        else:
-            raise TclError(f"unknown option {option}")
-    return opts
+    def servers_named_localhost(self) -> bool:
+        """tcllib says EHLO localhost (not the host's name) when -servers is
+        the word localhost, its default."""
+        if self.servers_text is not None:
+            return self.servers_text == "localhost"
+        return self.servers == ["localhost"]

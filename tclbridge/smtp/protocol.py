@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from tclbridge.listform import format_list
+
 CRLF = b"\r\n"
 # The bytes that end DATA. Always preceded by CRLF in what we send.
 END_OF_DATA = b".\r\n"
@@ -44,6 +46,11 @@ class Reply:
     @property
     def ok(self) -> bool:
         return 200 <= self.code < 300
+
+
+def reply_text(reply: Reply) -> str:
+    """The reply list as tcllib prints it (in -debug lines)."""
+    return format_list(reply.as_tcl())
 
 
 class ReplyParser:

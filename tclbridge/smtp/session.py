@@ -1,30 +1,25 @@
 """The sendmessage algorithm with tcllib's semantics, in plain Python.
 
 The MAIL/RCPT/DATA transaction, the Bcc digest and the final QUIT or
-RSET+QUIT, on a connection opened by `handshake`. Usable without
-Tcl: the Tcl layer only converts the `Outcome`.
+abort, on a connection opened by `handshake`. `run` returns `Sent` or
+raises `Refused` or `ConnectFailed` (tclbridge.smtp.results); the Tcl
+command and the Python API each turn those into their own terms.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tclbridge.errors import SMTP_FAILURE, TCL_ERROR
 from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.policy import Enforcer
 from tclbridge.smtp import smtputf8
-from tclbridge.smtp.conversation import Conversation, DebugLog
+from tclbridge.smtp.conversation import Conversation
 from tclbridge.smtp.envelope import Envelope
-from tclbridge.smtp.handshake import (
-    COMMAND_WAIT,
-    ConnectFailed,
-    ConnectSettings,
-    Handshake,
-    TlsPolicy,
-)
+from tclbridge.smtp.handshake import COMMAND_WAIT, ConnectSettings, Handshake
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply, encode_data
+from tclbridge.smtp.results import Refused, RefusedRecipient, Sent, Step
 from tclbridge.smtp.transport import WRITE_CHUNK, TransportTimeout
 
 # tcllib's wait, in seconds, for each step.
@@ -32,43 +27,13 @@ MAIL_WAIT = 600
 RCPT_WAIT = 3600
 QUIT_WAIT = 120
 
-
-class Refused(Exception):
-    """MAIL FROM, DATA or the final dot was refused: return code 7 with
-    `result` (the reply list, or "" where tcllib never read a reply)."""
-
-    def __init__(self, reply: Reply | None) -> None:
-        super().__init__(reply.diagnostic if reply else "")
-        self.reply = reply
-        self.result: object = reply.as_tcl() if reply else ""
-
-
-@dataclass
-class Outcome:
-    """What sendmessage returns: code 0 with refused-recipient lists (one per
-    transaction, which tcllib joins by string concatenation), code 7 with a
-    reply list, or code 1 with an error message."""
-
-    code: int
-    result: object
-    transactions: list[list[list[str]]] = field(default_factory=list)
-    errorcode: tuple[str, ...] = ("NONE",)
-
-
-@dataclass(frozen=True)
-class FinalWait:
-    """How long tcllib waits for the reply to the final dot: `shown` in the
-    -debug line, and `seconds`, or None when it does not read the reply."""
-
-    shown: str = "120"
-    seconds: float | None = 120.0
+Refusals = list[RefusedRecipient]
 
 
 @dataclass
 class SessionSettings(ConnectSettings):
     # Tcl's system encoding: tcllib builds the message text in it.
     encoding: str = "utf-8"
-    final_wait: FinalWait = field(default_factory=FinalWait)
 
 
 class Session:
@@ -77,19 +42,15 @@ class Session:
         opts: SendOptions,
         envelope: Envelope,
         settings: SessionSettings,
-        debug: DebugLog | None = None,
-        tls_policy: TlsPolicy | None = None,
     ) -> None:
         self.opts = opts
         self.envelope = envelope
         self.settings = settings
-        self._debug = debug if opts.debug else None
-        self.enforcer = Enforcer(settings.policy, self._debug, settings.journal)
+        self.enforcer = Enforcer(settings.policy, opts.debug, settings.journal)
         # Recipients the site policy refuses: never sent to any server.
-        self.policy_refused: dict[str, list[str]] = {}
+        self.policy_refused: dict[str, RefusedRecipient] = {}
         self.handshake = Handshake(
-            opts, settings, multiple=envelope.has_bcc, debug=self._debug, tls_policy=tls_policy,
-            enforcer=self.enforcer,
+            opts, settings, multiple=envelope.has_bcc, enforcer=self.enforcer
         )
 
     # -- the transaction --------------------------------------------------
@@ -105,19 +66,19 @@ class Session:
 
     def transaction(
         self, conv: Conversation, message: Part, sender: str, recipients: list[str]
-    ) -> list[list[str]]:
+    ) -> Refusals:
         """MAIL, RCPT..., then DATA or RSET. Returns the refused recipients."""
         wire = smtputf8.plan(sender, [r for r in recipients if r not in self.policy_refused],
                              self.handshake.esmtp)
         if isinstance(wire.sender, Reply):
             conv.log(f"    ... MAIL FROM:<{sender}> not sent: {wire.sender.diagnostic} ...")
-            raise Refused(wire.sender)
+            raise Refused(wire.sender, Step.MAIL, sender=sender)
         mail = conv.talk(MAIL_WAIT, f"MAIL FROM:<{wire.sender}>"
                          f"{self._size_option(message)}{wire.mail_parameter}")
         if mail.code != 250:
-            raise Refused(mail)
+            raise Refused(mail, Step.MAIL, sender=sender)
         accepted = 0
-        refused: list[list[str]] = []
+        refused: Refusals = []
         for recipient in recipients:
             if recipient in self.policy_refused:
                 refused.append(self.policy_refused[recipient])
@@ -125,13 +86,13 @@ class Session:
             form = wire.recipients[recipient]
             if isinstance(form, Reply):  # refused here: it cannot go to this server
                 conv.log(f"    ... RCPT TO:<{recipient}> not sent: {form.diagnostic} ...")
-                refused.append([recipient, str(form.code), form.diagnostic])
+                refused.append(RefusedRecipient(recipient, form.code, form.diagnostic))
                 continue
             reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{form}>")
             if reply.code in (250, 251):
                 accepted += 1
             else:
-                refused.append([recipient, str(reply.code), reply.diagnostic])
+                refused.append(RefusedRecipient(recipient, reply.code, reply.diagnostic))
         if accepted and (not refused or self.opts.atleastone):
             self._data(conv, message)
         else:
@@ -141,8 +102,8 @@ class Session:
     def _data(self, conv: Conversation, message: Part) -> None:
         reply = conv.talk(COMMAND_WAIT, "DATA")
         if reply.code != 354:
-            raise Refused(reply)
-        wait = self.settings.final_wait
+            raise Refused(reply, Step.DATA)
+        wait = self.opts.final_wait
         # One window for the body and the reply to the final dot, as tcllib's
         # -maxsecs timer: a slow reader cannot stretch it block by block.
         deadline = conv.deadline_in(wait.seconds or COMMAND_WAIT)
@@ -157,40 +118,41 @@ class Session:
             # to the final dot does not come.
             conv.failure = str(exc)
             conv.close()
-            raise Refused(Reply(400, conv.failure)) from exc
+            raise Refused(Reply(400, conv.failure), Step.END_OF_DATA) from exc
         except Exception as exc:  # noqa: BLE001 - reported to the script as tcllib does
             # Unlike tcllib, never end a half-written message with "." (the
             # server would deliver it truncated): drop the connection instead.
             conv.failure = str(exc) or type(exc).__name__
             conv.close()
-            raise Refused(Reply(400, conv.failure, plain=True)) from exc
+            raise Refused(Reply(400, conv.failure, plain=True), Step.END_OF_DATA) from exc
         conv.log(f"--> . (wait upto {wait.shown} seconds)")
         if wait.seconds is None:
             # tcllib does not read the reply then, and returns code 7 with an
             # empty result (it still holds DATA's 354).
-            raise Refused(None)
+            raise Refused(None, Step.END_OF_DATA)
         final = conv.hear_by(deadline)
         if final.code not in (250, 251):
-            raise Refused(final)
+            raise Refused(final, Step.END_OF_DATA)
 
     # -- the whole call ---------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self) -> Sent:
+        """Send; raises `Refused` (tcllib's return code 7) or `ConnectFailed`."""
         env = self.envelope
         everyone = env.recipients + env.bcc_recipients
-        self.policy_refused = self.enforcer.screen(everyone)
+        self.policy_refused = {
+            address: RefusedRecipient(address, int(code), text)
+            for address, (_, code, text) in self.enforcer.screen(everyone).items()
+        }
         if self.policy_refused and all(r in self.policy_refused for r in everyone):
             return self._refused_by_policy()
-        try:
-            conv = self.handshake.connect()
-        except ConnectFailed as exc:
-            return Outcome(TCL_ERROR, exc.result, errorcode=exc.errorcode)
+        conv = self.handshake.connect()
         try:
             return self._send(conv)
         finally:
             conv.close()
 
-    def _refused_by_policy(self) -> Outcome:
+    def _refused_by_policy(self) -> Sent:
         """What a server refusing every recipient would give, without one."""
         env = self.envelope
         self.enforcer.nothing_sent(env.sender, self.handshake.script_targets())
@@ -199,36 +161,31 @@ class Session:
             # that ends in code 0: it uses up token numbers and uniqueIDs.
             env.bcc_digest()
         groups = [env.recipients] + ([env.bcc_recipients] if env.has_bcc else [])
-        transactions = [[self.policy_refused[r] for r in group] for group in groups]
-        return Outcome(0, transactions[0], transactions)
+        return Sent(tuple(tuple(self.policy_refused[r] for r in group) for group in groups))
 
-    def _send(self, conv: Conversation) -> Outcome:
+    def _send(self, conv: Conversation) -> Sent:
         env = self.envelope
         sender = self.enforcer.sender(env.sender)
-        orderly = True
         try:
             transactions = [self.transaction(conv, env.message, sender, env.recipients)]
-            outcome = Outcome(0, transactions[0], transactions)
-            if env.has_bcc:
-                digest = env.bcc_digest()
-                try:
-                    transactions.append(
-                        self.transaction(conv, digest, sender, env.bcc_recipients)
-                    )
-                except Refused as exc:
-                    # tcllib returns plain success here; the Bcc recipients
-                    # are listed as refused instead (docs/COMPAT.md
-                    # bcc-failure), and the connection is aborted as tcllib does.
-                    failed = exc.reply or Reply(400, "")
-                    transactions.append(
-                        [[r, str(failed.code), failed.diagnostic] for r in env.bcc_recipients]
-                    )
-                    orderly = False
-        except Refused as exc:
-            outcome = Outcome(SMTP_FAILURE, exc.result)
-            orderly = False
+        except Refused:
+            conv.abort("RSET", "QUIT")
+            raise
+        orderly = True
+        if env.has_bcc:
+            digest = env.bcc_digest()
+            try:
+                transactions.append(self.transaction(conv, digest, sender, env.bcc_recipients))
+            except Refused as exc:
+                # tcllib returns plain success here; the Bcc recipients are
+                # listed as refused instead (docs/COMPAT.md bcc-failure), and
+                # the connection is aborted as tcllib does.
+                failed = exc.reply or Reply(400, "")
+                transactions.append([RefusedRecipient(r, failed.code, failed.diagnostic)
+                                     for r in env.bcc_recipients])
+                orderly = False
         if orderly:
             conv.talk(QUIT_WAIT, "QUIT")
         else:
             conv.abort("RSET", "QUIT")
-        return outcome
+        return Sent(tuple(tuple(t) for t in transactions))

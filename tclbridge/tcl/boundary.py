@@ -1,4 +1,10 @@
-"""The single place where Python outcomes become Tcl outcomes.
+"""The one place where outcomes become Tcl outcomes, and back.
+
+The engines (tclbridge.smtp, tclbridge.mime) speak their own language:
+`Sent`, `Refused`, `ConnectFailed`, `UsageError`. `TCL_OUTCOMES` below is
+the one table that gives each a Tcl return code, result and errorCode; a
+new domain error gets its row there (looked up along the class's MRO, so a
+subclass shares its base's row unless it has its own).
 
 tkinter turns a Python exception in a command callback into an empty Tcl
 error (errorCode NONE) and re-raises it later, and turns `None` into the
@@ -12,15 +18,121 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from tclbridge.errors import TCL_ERROR, TclFailure
+from tclbridge.errors import TclFailure, UsageError, UsageKind
+from tclbridge.smtp.protocol import Reply
+from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, Sent
 from tclbridge.tcl.text import from_tk, to_tk
 
 log = logging.getLogger("tclbridge")
 
 TCL_OK = 0
+TCL_ERROR = 1
+SMTP_FAILURE = 7  # tcllib's return code for a refused MAIL/DATA or a lost connection
+
+
+@dataclass(frozen=True)
+class TclOutcome:
+    code: int
+    result: Any
+    errorcode: tuple[str, ...] = ("NONE",)
+
+
+# errorCodes of the bridge's own errors.
+NOT_A_CHARACTER_ERRORCODE = ("TCLBRIDGE", "TEXT", "SURROGATE")
+POLICY_TLS_ERRORCODE = ("TCLBRIDGE", "POLICY", "TLS")
+
+_USAGE_ERRORCODES = {
+    UsageKind.INVALID: ("NONE",),
+    UsageKind.NOT_A_CHARACTER: NOT_A_CHARACTER_ERRORCODE,
+}
+
+
+def _connect_failed(exc: ConnectFailed) -> TclOutcome:
+    if exc.starttls_code is not None:
+        # tcllib: the greeting's reply list, the STARTTLS code as errorCode.
+        return TclOutcome(TCL_ERROR, exc.tcl_result, (str(exc.starttls_code),))
+    errorcode = {
+        # tcllib, with no server to try, reads a variable it never set.
+        ConnectCause.NO_SERVER: ("TCL", "READ", "VARNAME"),
+        ConnectCause.SITE_POLICY_TLS: POLICY_TLS_ERRORCODE,
+    }.get(exc.cause, ("NONE",))
+    return TclOutcome(TCL_ERROR, exc.tcl_result, errorcode)
+
+
+# The table: what a script sees for each outcome the Python side raises.
+TCL_OUTCOMES: dict[type[BaseException], Callable[[Any], TclOutcome]] = {
+    # Already in Tcl's terms (the command layer's own errors).
+    TclFailure: lambda exc: TclOutcome(exc.code, exc.result, exc.errorcode),
+    UsageError: lambda exc: TclOutcome(TCL_ERROR, exc.text, _USAGE_ERRORCODES[exc.kind]),
+    Refused: lambda exc: TclOutcome(SMTP_FAILURE, exc.tcl_result),
+    ConnectFailed: _connect_failed,
+    # A structure nested past what a recursive walk can take (a -parts tree
+    # thousands deep): Tcl's own error for that, as tcllib gives it once
+    # Tcl's stack runs out.
+    RecursionError: lambda exc: TclOutcome(
+        TCL_ERROR, "too many nested evaluations (infinite loop?)", ("TCL", "LIMIT", "STACK")
+    ),
+}
+
+
+def tcl_outcome(exc: BaseException, where: str = "") -> TclOutcome:
+    """The Tcl outcome of `exc`: its row in the table, or (anything else)
+    an internal error that names it, never a traceback."""
+    for kind in type(exc).__mro__:
+        row = TCL_OUTCOMES.get(kind)
+        if row is not None:
+            return row(exc)
+    log.debug("internal error in %s", where, exc_info=exc)
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return TclOutcome(
+        TCL_ERROR,
+        f"tclbridge internal error in {where}: {detail}",
+        ("TCLBRIDGE", "INTERNAL", type(exc).__name__),
+    )
+
+
+def sent_result(sent: Sent, concat: Callable[[list[tuple]], str]) -> Any:
+    """tcllib's result for a send that ended in code 0: its refused
+    `{address code text}` items. With a Bcc transaction tcllib appends its
+    list to the first as a string; `concat` is Tcl's `string cat`."""
+    lists = [
+        tuple((r.address, str(r.code), r.diagnostic) for r in transaction)
+        for transaction in sent.transactions
+        if transaction
+    ]
+    if len(lists) > 1:
+        return concat(lists)
+    return lists[0] if lists else ""
+
+
+def refused_from_tcl(
+    code: int, result: str, split_list: Callable[[str], list[str]]
+) -> Refused | None:
+    """A Tcl outcome back in the engine's terms: return code 7 (a proc
+    passing sendmessage's on) is `Refused`, with tcllib's reply list
+    (`diagnostic TEXT args {...} code N` or `code N diagnostic TEXT`) read
+    back; None for any other code."""
+    if code != SMTP_FAILURE:
+        return None
+    return _refused(split_list(result) if result else "")
+
+
+def _refused(result: Sequence[str] | str) -> Refused:
+    reply = None
+    if not isinstance(result, str) and len(result) % 2 == 0:
+        fields = {str(k): v for k, v in zip(result[::2], result[1::2], strict=True)}
+        try:
+            reply = Reply(int(str(fields["code"])), str(fields.get("diagnostic", "")))
+        except (KeyError, ValueError):
+            pass
+    return Refused(reply, reported=result)
+
+
+# -- values and commands ---------------------------------------------------------
 
 
 class Converted:
@@ -64,21 +176,8 @@ def tcl_command(func: Callable[..., Any]) -> Callable[..., tuple]:
     def wrapper(*args: str) -> tuple:
         try:
             return (TCL_OK, to_tcl(func(*map(from_tk, args))), "")
-        except TclFailure as exc:
-            return (exc.code, to_tcl(exc.result), to_tcl(exc.errorcode))
-        except RecursionError:
-            # A structure nested past what a recursive walk can take (a
-            # -parts tree thousands deep): Tcl's own error for that, as
-            # tcllib gives it once Tcl's stack runs out.
-            return (TCL_ERROR, "too many nested evaluations (infinite loop?)",
-                    ("TCL", "LIMIT", "STACK"))
         except Exception as exc:  # noqa: BLE001 - this is the boundary
-            log.debug("internal error in %s", func.__name__, exc_info=True)
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return (
-                TCL_ERROR,
-                to_tk(f"tclbridge internal error in {func.__name__}: {detail}"),
-                ("TCLBRIDGE", "INTERNAL", type(exc).__name__),
-            )
+            outcome = tcl_outcome(exc, func.__name__)
+            return (outcome.code, to_tcl(outcome.result), to_tcl(outcome.errorcode))
 
     return wrapper

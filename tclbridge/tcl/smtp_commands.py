@@ -14,22 +14,24 @@ next token is named as under tcllib.
 from __future__ import annotations
 
 import itertools
-import sys
 import tkinter
 from typing import TYPE_CHECKING, Any
 
-from tclbridge.errors import SMTP_FAILURE, TCL_ERROR, TclError, TclFailure
+from tclbridge.errors import TclError
 from tclbridge.mime.charsets import python_codec
-from tclbridge.mime.model import validate_header_value
 from tclbridge.smtp.envelope import MimeCalls, MissingPart, derive
-from tclbridge.smtp.handshake import Connector, TlsPolicy
-from tclbridge.smtp.options import SendOptions, parse_options
-from tclbridge.smtp.session import FinalWait, Outcome, Session
+from tclbridge.smtp.handshake import Connector
+from tclbridge.smtp.options import TlsPolicy
+from tclbridge.smtp.results import Sent
+from tclbridge.smtp.rules import FinalWait
+from tclbridge.smtp.session import Session
 from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl import checked
+from tclbridge.tcl.boundary import sent_result
 from tclbridge.tcl.eventloop import MainThreadLink
 from tclbridge.tcl.mime_commands import no_such_part
+from tclbridge.tcl.smtp_options import parse_options
 from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcllist import split_list
 
@@ -39,17 +41,12 @@ if TYPE_CHECKING:
 DONE_VAR = "::tclbridge::smtp::done"
 
 
-def _stderr_line(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
-
-
 class SmtpCommands:
     def __init__(self, bridge: Interp) -> None:
         self.bridge = bridge
         self.link = MainThreadLink(bridge.tk.tk)
         self._ids = itertools.count(1)
-        self._finished: dict[str, tuple[Outcome | BaseException, MimeCalls]] = {}
+        self._finished: dict[str, tuple[Sent | BaseException, MimeCalls]] = {}
         # How sessions open connections (tests substitute a transport).
         self.connector: Connector = SocketTransport.connect
         bridge.register("::tclbridge::py::smtp::start", self.start)
@@ -63,11 +60,11 @@ class SmtpCommands:
 
     def start(self, token: str, args_text: str) -> str:
         tk = self.bridge.tk.tk
-        opts = parse_options(
-            self.split_list(args_text), args_text, self.split_list, validate_header_value
-        )
+        parsed = parse_options(self.split_list(args_text), args_text, self.split_list)
+        opts = parsed.options
         # tcllib evaluates -maxsecs while it reads the options.
-        final_wait = self._final_wait(opts.maxsecs)
+        final_wait = self._final_wait(parsed.maxsecs)
+        opts.tlspolicy = self._policy_caller(parsed.tlspolicy)
         mime = self.bridge.mime
         calls = MimeCalls()
         try:
@@ -81,25 +78,23 @@ class SmtpCommands:
             mime.skip_numbers(calls.address_lists)
         if isinstance(final_wait, TclError):
             raise final_wait  # tcllib: only after the message went out (docs/COMPAT.md)
+        opts.final_wait = final_wait
         settings = settings_from_config(
             self.bridge.config,
             hostname=str(tk.call("info", "hostname")),
             encoding=python_codec(str(tk.call("encoding", "system"))),
-            final_wait=final_wait,
             connect=self.connector,
         )
-        session = Session(
-            opts, envelope, settings, debug=_stderr_line, tls_policy=self._policy_caller(opts)
-        )
+        session = Session(opts, envelope, settings)
         job = str(next(self._ids))
 
-        def work() -> Outcome | BaseException:
+        def work() -> Sent | BaseException:
             try:
                 return session.run()
             except BaseException as exc:  # noqa: BLE001 - reported by finish()
                 return exc
 
-        def done(result: Outcome | BaseException) -> None:
+        def done(result: Sent | BaseException) -> None:
             self._finished[job] = (result, calls)
             tk.setvar(f"{DONE_VAR}({job})", "1")
 
@@ -120,13 +115,13 @@ class SmtpCommands:
             return TclError(value)
         return FinalWait(shown, None if mode == "nowait" else float(value))
 
-    def _policy_caller(self, opts: SendOptions) -> TlsPolicy | None:
-        if not opts.tlspolicy:
+    def _policy_caller(self, policy: str) -> TlsPolicy | None:
+        """-tlspolicy's command, called in the Tcl thread as tcllib calls it."""
+        if not policy:
             return None
         tk = self.bridge.tk.tk
 
         def call(code: int, diagnostic: str) -> str:
-            policy = opts.tlspolicy
             return self.link.call(
                 lambda: str(tk.call(
                     "::tclbridge::smtp::tls_policy", to_tk(policy), code, to_tk(diagnostic)
@@ -136,21 +131,15 @@ class SmtpCommands:
         return call
 
     def finish(self, job: str) -> Any:
+        """The send's outcome: tcllib's result, or (raised) the engine's
+        failure, which the boundary makes a Tcl error or return code 7."""
         tk = self.bridge.tk.tk
         tk.unsetvar(f"{DONE_VAR}({job})")
         outcome, calls = self._finished.pop(job)
         self.bridge.mime.skip_numbers(calls.parts)
         if isinstance(outcome, BaseException):
             raise outcome
-        if outcome.code == TCL_ERROR:
-            raise TclFailure(outcome.result, errorcode=outcome.errorcode)
-        if outcome.code == SMTP_FAILURE:
-            raise TclFailure(outcome.result, code=SMTP_FAILURE)
-        lists = [tuple(tuple(item) for item in t) for t in outcome.transactions if t]
-        if len(lists) > 1:
-            # tcllib appends the Bcc transaction's list to the first as a string.
-            return from_tk(tk.call("string", "cat", *to_tk(lists)))
-        return lists[0] if lists else ""
+        return sent_result(outcome, lambda lists: from_tk(tk.call("string", "cat", *to_tk(lists))))
 
 
 def install(bridge: Interp) -> SmtpCommands:
