@@ -32,15 +32,16 @@ proc ::tclbridge::smtp::tls_policy {cmd code diagnostic} {
 # How tcllib treats -maxsecs, with Tcl's own expr rules (strings compare as
 # strings, 0x10 is 16): {shown mode value}. mode is "nowait" (tcllib does not
 # read the reply to the final dot), "wait" (value: seconds) or "error" (value:
-# the error tcllib would hit only after the message was sent).
-proc ::tclbridge::smtp::final_wait {value} {
+# the error tcllib would hit only after the message was sent). `longest` is
+# the cap on the wait (tclbridge.smtp.rules).
+proc ::tclbridge::smtp::final_wait {value longest} {
     set secs [expr {$value < 0 ? 0 : $value}]
     if {$secs == 0} {
         return [list $secs nowait 0]
     }
     set capped $secs
-    if {$capped > 600} {
-        set capped 600
+    if {$capped > $longest} {
+        set capped $longest
     }
     if {[catch {expr {$capped * 1000}} ms] || [catch {after cancel [after $ms {}]} err]} {
         return [list $secs error [expr {[info exists err] ? $err : $ms}]]

@@ -9,7 +9,7 @@ import os
 import subprocess
 from collections.abc import Callable, Sequence
 
-from tclbridge.smtp.conversation import Conversation
+from tclbridge.smtp.conversation import Command, Conversation
 from tclbridge.smtp.protocol import Reply, reply_text
 from tclbridge.smtp.sasl import (
     Mechanism,
@@ -20,8 +20,8 @@ from tclbridge.smtp.sasl import (
     decode_challenge,
     encode_response,
 )
+from tclbridge.smtp.states import Event
 
-AUTH_WAIT = 300
 TOKEN_CMD_ENV = "TCLBRIDGE_OAUTH2_TOKEN_CMD"
 TOKEN_CMD_TIMEOUT = 60
 
@@ -88,13 +88,13 @@ def authenticate(conv: Conversation, offered: Sequence[str], mechanisms: list[Me
 def _exchange(conv: Conversation, mech: Mechanism) -> Reply:
     command = auth_command(mech)
     shown = command if command == f"AUTH {mech.name}" else f"AUTH {mech.name} <hidden>"
-    reply = conv.talk(AUTH_WAIT, command, shown=shown)
+    reply = conv.talk(Command(Event.AUTH, command, shown))
     while reply.code == 334:
         try:
             answer = mech.step(decode_challenge(reply.diagnostic))
         except SaslError:
             # RFC 4954: "*" cancels the exchange; the server answers 501.
-            reply = conv.talk(AUTH_WAIT, "*")
+            reply = conv.talk(Command(Event.AUTH_CANCEL, "*"))
             raise
-        reply = conv.talk(AUTH_WAIT, encode_response(answer), shown="<hidden>")
+        reply = conv.talk(Command(Event.AUTH_RESPONSE, encode_response(answer), "<hidden>"))
     return reply

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING
 
 from tclbridge.policy import Enforcer, SitePolicy
 from tclbridge.smtp import auth
-from tclbridge.smtp.conversation import Conversation, DebugLog
+from tclbridge.smtp.conversation import Command, Conversation, DebugLog
 from tclbridge.smtp.options import SendOptions, TlsPolicy
 from tclbridge.smtp.protocol import Reply
 from tclbridge.smtp.results import ConnectCause, ConnectFailed
+from tclbridge.smtp.rules import TCLLIB, TcllibRules
+from tclbridge.smtp.states import Event
 from tclbridge.smtp.tls import client_context, verification_failure
 from tclbridge.smtp.transport import (
     PlaintextBeforeTls,
@@ -35,8 +37,6 @@ from tclbridge.smtp.transport import (
 if TYPE_CHECKING:
     from tclbridge.journal import JournalWriter
 
-GREETING_WAIT = 600
-COMMAND_WAIT = 300
 # The code -tlspolicy is called with when the certificate fails verification
 # (tcllib only ever passes the STARTTLS reply's code).
 CERT_POLICY_CODE = 554
@@ -68,6 +68,8 @@ class ConnectSettings:
     journal: JournalWriter | None = None
     # Where the user is told what they should know but the script is not.
     warn: Callable[[str], None] = warn_on_stderr
+    # tcllib's wait times and abort rules.
+    rules: TcllibRules = TCLLIB
 
 
 class _NextServer(ConnectFailed):
@@ -189,19 +191,19 @@ class Handshake:
         self._unverified = unverified
         scale = self.settings.timeout_scale
         # Connecting (every address of the name), implicit TLS and the
-        # greeting share one window, as tcllib's `socket -async` + 600 s.
-        window = GREETING_WAIT * scale
+        # greeting share one window.
+        window = self.settings.rules.wait(Event.GREETING) * scale
         deadline = time.monotonic() + window
         try:
             transport = self.settings.connect(host, _port_number(port), window)
         except TransportError as exc:
             raise _NextServer(str(exc)) from None
         self.enforcer.connected(transport.local_address())
-        conv = Conversation(transport, self._debug, scale)
+        conv = Conversation(transport, self._debug, scale, self.settings.rules)
         try:
             if self.opts.tlsimport:
                 self._upgrade(conv, host, verify, failure="", deadline=deadline)
-            greeting = conv.hear_by(deadline)
+            greeting = conv.greeting(deadline)
             if greeting.code != 220:
                 raise _NextServer(greeting.diagnostic)
             if not self._hello(conv, host, verify, greeting):
@@ -217,39 +219,37 @@ class Handshake:
     ) -> None:
         context = client_context(verify, self.settings.cafiles)
         if deadline is None:
-            deadline = conv.deadline_in(COMMAND_WAIT)
+            deadline = conv.deadline_in(self.settings.rules.wait(Event.TLS))
         try:
-            conv.transport.start_tls(context, host, max(0.0, deadline - time.monotonic()))
+            conv.start_tls(context, host, deadline)
         except PlaintextBeforeTls as exc:
             # Never the greeting's text here: the script must learn why.
-            conv.failure = f"{host}: {exc}"
-            self.log(f"    ... {conv.failure} ...")
-            raise _NextServer(conv.failure) from None
+            conv.fail(f"{host}: {exc}")
+            raise _NextServer(f"{host}: {exc}") from None
         except ssl.SSLCertVerificationError as exc:
             self.log(f"    ... {verification_failure(host, exc)} ...")
             raise _CertificateRejected(host, exc) from None
         except (ssl.SSLError, OSError, TransportError) as exc:
-            conv.failure = f"TLS handshake with {host} failed: {exc}"
-            self.log(f"    ... {conv.failure} ...")
+            reason = f"TLS handshake with {host} failed: {exc}"
+            conv.fail(reason)
             if self.enforcer.require_tls:
                 raise _NextServer(
-                    f"site policy requires TLS, but the {conv.failure}",
-                    ConnectCause.SITE_POLICY_TLS,
+                    f"site policy requires TLS, but the {reason}", ConnectCause.SITE_POLICY_TLS
                 ) from None
-            raise _NextServer(failure or conv.failure) from None
+            raise _NextServer(failure or reason) from None
 
     def _hello(self, conv: Conversation, host: str, verify: bool, greeting: Reply) -> bool:
         client = self.client_name()
-        reply = conv.talk(COMMAND_WAIT, f"EHLO {client}")
+        reply = conv.talk(Command(Event.EHLO, f"EHLO {client}"))
         if 500 <= reply.code <= 599:
-            reply = conv.talk(COMMAND_WAIT, f"HELO {client}")
+            reply = conv.talk(Command(Event.HELO, f"HELO {client}"))
         if reply.code != 250:
             return False
         self.esmtp = reply.args
         if not self.multiple and "ONEX" in reply.args:
-            conv.talk(COMMAND_WAIT, "ONEX")
+            conv.talk(Command.plain(Event.ONEX))
         if self.opts.queue and "XQUE" in reply.args:
-            conv.talk(COMMAND_WAIT, "QUED")
+            conv.talk(Command.plain(Event.QUED))
         required = self.enforcer.require_tls
         if (
             (self.opts.usetls or required)
@@ -259,7 +259,7 @@ class Handshake:
             if not self.opts.usetls:
                 self.enforcer.note("tls", f"STARTTLS with {host} although the script says "
                                    "-usetls 0")
-            started = conv.talk(COMMAND_WAIT, "STARTTLS")
+            started = conv.talk(Command.plain(Event.STARTTLS))
             if started.code == 220:
                 self._upgrade(conv, host, verify, failure=greeting.diagnostic)
                 return self._hello(conv, host, verify, greeting)

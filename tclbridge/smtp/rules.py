@@ -1,12 +1,39 @@
-"""tcllib's rules for one send, in one object the session reads.
+"""tcllib's wait times and abort rules, in one object the session reads.
 
-Scripts see these: a script whose -maxsecs is odd sees what tcllib's rule
-gives.
+Scripts see these: the seconds are in every -debug line ("wait upto 300
+seconds"), and a script that aborts or times out sees what tcllib's rules
+give. The bridge's settings scale the waits (`timeout_scale`, for tests);
+the rules themselves are tcllib's and are changed here only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from tclbridge.smtp.states import Event
+
+# Seconds tcllib waits for the reply to each command.
+_WAITS: dict[Event, int] = {
+    # Connecting (every address of the name), implicit TLS and the greeting
+    # share one window, as tcllib's `socket -async` and its 600 s wait.
+    Event.GREETING: 600,
+    Event.EHLO: 300,
+    Event.HELO: 300,
+    Event.ONEX: 300,
+    Event.QUED: 300,
+    Event.STARTTLS: 300,
+    Event.TLS: 300,  # the handshake after STARTTLS
+    Event.AUTH: 300,
+    Event.AUTH_RESPONSE: 300,
+    Event.AUTH_CANCEL: 300,
+    Event.MAIL: 600,
+    Event.RCPT: 3600,
+    Event.DATA: 300,
+    Event.RSET: 300,
+    Event.QUIT: 120,
+}
 
 
 @dataclass(frozen=True)
@@ -20,19 +47,39 @@ class FinalWait:
 
 @dataclass(frozen=True)
 class TcllibRules:
+    waits: Mapping[Event, int] = field(default_factory=lambda: MappingProxyType(dict(_WAITS)))
+    # No wait is longer: tcllib's limit for one reply line; the bridge counts
+    # it for the whole reply, so a server trickling "250-" lines cannot hold
+    # a script past it.
+    longest_wait: int = 600
     # -maxsecs: tcllib's default, and the longest wait for the final reply.
     maxsecs: int = 120
     longest_final_wait: int = 600
+    # An abort (a refused step, a failed Bcc transaction) writes these
+    # without waiting for replies, then closes at once.
+    abort_commands: tuple[Event, ...] = (Event.RSET, Event.QUIT)
+    # Once the connection failed (timeout, EOF, read error), every later
+    # command gets a reply with this code and the first failure's text.
+    lost_code: int = 400
+
+    def wait(self, event: Event) -> int:
+        return self.waits[event]
 
     def final_wait(self, maxsecs: float) -> FinalWait:
         """-maxsecs as a number: negative counts as 0, which means tcllib
         does not wait for the reply to the final dot; the wait is capped.
         (The Tcl command evaluates the option's text with Tcl's own `expr`
-        rules instead: tcl_shims/smtp.tcl.)"""
+        rules instead: tcl_shims/smtp.tcl, with this cap.)"""
         secs = max(maxsecs, 0)
         if secs == 0:
             return FinalWait(str(secs), None)
         return FinalWait(str(secs), float(min(secs, self.longest_final_wait)))
+
+    def body_wait(self, final: FinalWait) -> float:
+        """One window for writing the body and reading the final reply, as
+        tcllib's -maxsecs timer; with -maxsecs 0 (no reply read) the body
+        alone gets the DATA wait."""
+        return final.seconds or self.waits[Event.DATA]
 
 
 TCLLIB = TcllibRules()

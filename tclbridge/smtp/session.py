@@ -14,18 +14,14 @@ from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.policy import Enforcer
 from tclbridge.smtp import smtputf8
-from tclbridge.smtp.conversation import Conversation
+from tclbridge.smtp.conversation import Command, Conversation
 from tclbridge.smtp.envelope import Envelope
-from tclbridge.smtp.handshake import COMMAND_WAIT, ConnectSettings, Handshake
+from tclbridge.smtp.handshake import ConnectSettings, Handshake
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply, encode_data
 from tclbridge.smtp.results import Refused, RefusedRecipient, Sent, Step
+from tclbridge.smtp.states import Event
 from tclbridge.smtp.transport import WRITE_CHUNK, TransportTimeout
-
-# tcllib's wait, in seconds, for each step.
-MAIL_WAIT = 600
-RCPT_WAIT = 3600
-QUIT_WAIT = 120
 
 Refusals = list[RefusedRecipient]
 
@@ -46,6 +42,7 @@ class Session:
         self.opts = opts
         self.envelope = envelope
         self.settings = settings
+        self.rules = settings.rules
         self.enforcer = Enforcer(settings.policy, opts.debug, settings.journal)
         # Recipients the site policy refuses: never sent to any server.
         self.policy_refused: dict[str, RefusedRecipient] = {}
@@ -73,8 +70,8 @@ class Session:
         if isinstance(wire.sender, Reply):
             conv.log(f"    ... MAIL FROM:<{sender}> not sent: {wire.sender.diagnostic} ...")
             raise Refused(wire.sender, Step.MAIL, sender=sender)
-        mail = conv.talk(MAIL_WAIT, f"MAIL FROM:<{wire.sender}>"
-                         f"{self._size_option(message)}{wire.mail_parameter}")
+        mail = conv.talk(Command(Event.MAIL, f"MAIL FROM:<{wire.sender}>"
+                                 f"{self._size_option(message)}{wire.mail_parameter}"))
         if mail.code != 250:
             raise Refused(mail, Step.MAIL, sender=sender)
         accepted = 0
@@ -88,7 +85,7 @@ class Session:
                 conv.log(f"    ... RCPT TO:<{recipient}> not sent: {form.diagnostic} ...")
                 refused.append(RefusedRecipient(recipient, form.code, form.diagnostic))
                 continue
-            reply = conv.talk(RCPT_WAIT, f"RCPT TO:<{form}>")
+            reply = conv.talk(Command(Event.RCPT, f"RCPT TO:<{form}>"))
             if reply.code in (250, 251):
                 accepted += 1
             else:
@@ -96,41 +93,42 @@ class Session:
         if accepted and (not refused or self.opts.atleastone):
             self._data(conv, message)
         else:
-            conv.talk(COMMAND_WAIT, "RSET")
+            conv.talk(Command.plain(Event.RSET))
         return refused
 
     def _data(self, conv: Conversation, message: Part) -> None:
-        reply = conv.talk(COMMAND_WAIT, "DATA")
+        reply = conv.talk(Command.plain(Event.DATA))
         if reply.code != 354:
             raise Refused(reply, Step.DATA)
         wait = self.opts.final_wait
         # One window for the body and the reply to the final dot, as tcllib's
         # -maxsecs timer: a slow reader cannot stretch it block by block.
-        deadline = conv.deadline_in(wait.seconds or COMMAND_WAIT)
+        deadline = conv.deadline_in(self.rules.body_wait(wait))
         # LF line ends, so that a CRLF in the script's text is one line break
         # (as CRLF, tcllib's CR CR LF would be two: a folded header value
         # would end the header block).
         body = encode_data(iter_message(message, self.settings.encoding, crlf=False))
         try:
-            conv.write_stream(body, WRITE_CHUNK, deadline)
+            conv.send_message(body, WRITE_CHUNK, deadline)
         except TransportTimeout as exc:
             # The server stopped reading: what tcllib reports when the reply
             # to the final dot does not come.
-            conv.failure = str(exc)
-            conv.close()
-            raise Refused(Reply(400, conv.failure), Step.END_OF_DATA) from exc
+            conv.drop(str(exc))
+            raise Refused(Reply(self.rules.lost_code, str(exc)), Step.END_OF_DATA) from exc
         except Exception as exc:  # noqa: BLE001 - reported to the script as tcllib does
             # Unlike tcllib, never end a half-written message with "." (the
             # server would deliver it truncated): drop the connection instead.
-            conv.failure = str(exc) or type(exc).__name__
-            conv.close()
-            raise Refused(Reply(400, conv.failure, plain=True), Step.END_OF_DATA) from exc
+            reason = str(exc) or type(exc).__name__
+            conv.drop(reason)
+            raise Refused(
+                Reply(self.rules.lost_code, reason, plain=True), Step.END_OF_DATA
+            ) from exc
         conv.log(f"--> . (wait upto {wait.shown} seconds)")
         if wait.seconds is None:
             # tcllib does not read the reply then, and returns code 7 with an
             # empty result (it still holds DATA's 354).
             raise Refused(None, Step.END_OF_DATA)
-        final = conv.hear_by(deadline)
+        final = conv.end_reply(deadline)
         if final.code not in (250, 251):
             raise Refused(final, Step.END_OF_DATA)
 
@@ -169,7 +167,7 @@ class Session:
         try:
             transactions = [self.transaction(conv, env.message, sender, env.recipients)]
         except Refused:
-            conv.abort("RSET", "QUIT")
+            conv.abort()
             raise
         orderly = True
         if env.has_bcc:
@@ -180,12 +178,12 @@ class Session:
                 # tcllib returns plain success here; the Bcc recipients are
                 # listed as refused instead (docs/COMPAT.md bcc-failure), and
                 # the connection is aborted as tcllib does.
-                failed = exc.reply or Reply(400, "")
+                failed = exc.reply or Reply(self.rules.lost_code, "")
                 transactions.append([RefusedRecipient(r, failed.code, failed.diagnostic)
                                      for r in env.bcc_recipients])
                 orderly = False
         if orderly:
-            conv.talk(QUIT_WAIT, "QUIT")
+            conv.talk(Command.plain(Event.QUIT))
         else:
-            conv.abort("RSET", "QUIT")
+            conv.abort()
         return Sent(tuple(tuple(t) for t in transactions))

@@ -23,7 +23,7 @@ from tclbridge.smtp.envelope import MimeCalls, MissingPart, derive
 from tclbridge.smtp.handshake import Connector
 from tclbridge.smtp.options import TlsPolicy
 from tclbridge.smtp.results import Sent
-from tclbridge.smtp.rules import FinalWait
+from tclbridge.smtp.rules import TCLLIB, FinalWait
 from tclbridge.smtp.session import Session
 from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
@@ -106,7 +106,9 @@ class SmtpCommands:
         tcllib would meet there. Raises what tcllib raises at once."""
         tk = self.bridge.tk.tk
         try:
-            answer = checked.call(tk, "::tclbridge::smtp::final_wait", to_tk(maxsecs))
+            answer = checked.call(
+                tk, "::tclbridge::smtp::final_wait", to_tk(maxsecs), TCLLIB.longest_final_wait
+            )
         except checked.TclError as exc:
             # tcllib's own expr fails the same way (NaN: a domain error).
             raise TclError(from_tk(str(exc)), from_tk(exc.errorcode)) from None
