@@ -31,7 +31,7 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Generator, Iterator, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from tclbridge.errors import TclError
@@ -611,28 +611,7 @@ def _drive(root: _Parse) -> Part:
         stack.append(request)
 
 
-# -- the encoding of parts parsed from a file ------------------------------------
-
-
-@dataclass(frozen=True)
-class FilePartsPolicy(TcllibPolicy):
-    """tcllib's policy for the parts of one parsed file.
-
-    When such a part has no Content-Transfer-Encoding, tcllib picks one by
-    scanning the *whole file* (not the part's bytes); for a file of N parts
-    that is N scans. The scan's answer is the same for every part, so it is
-    made once per file and kept here.
-    """
-
-    scans: MutableMapping[str, tuple[bool, bool]] = field(default_factory=dict, compare=False)
-
-    def scan(self, part: Part) -> tuple[bool, bool]:
-        if part.canonical or part.value != "file" or part.file is None:
-            return super().scan(part)
-        known = self.scans.get(part.file)
-        if known is None:
-            known = self.scans[part.file] = super().scan(part)
-        return known
+# -- whole-file scans shared by a mailbox's messages ------------------------------
 
 
 class UnchangedFileScans(MutableMapping[str, tuple[bool, bool]]):
@@ -701,10 +680,8 @@ def parse_part(
     if part.value != "file":
         return _drive(_parse(_StringSource.of(part.string), policy, 1))
     assert part.file is not None
-    fields = {k: getattr(policy, k) for k in policy.__dataclass_fields__}
-    if scans is not None:
-        fields["scans"] = scans
-    shared = FilePartsPolicy(**fields)
+    # The parts of one file share its whole-file scans (TcllibPolicy.scan).
+    shared = policy.clone(file_scans={} if scans is None else scans)
     if span is not None and span.offset < 0:
         raise TclError(f"bad -offset {span.offset}: must not be negative")
     with _open_file(part.file) as handle:
