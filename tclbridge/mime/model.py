@@ -218,7 +218,7 @@ class Part:
             yield from parser.iter_file_body(self, chunk_size)
         elif self.encoding in ("base64", "quoted-printable"):
             # Decoded before tcllib's read loop starts: errors are plain errors.
-            yield parser.decode_body(self.string, self.encoding)
+            yield codecs.decode_body(self.string, self.encoding)
         else:
             yield self.string
 

@@ -24,11 +24,8 @@ nested multiparts in a file cost depth x size."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Generator, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -47,7 +44,6 @@ MAX_DEPTH = 250
 # A child parse request and its answer: the Part, or None when a forced
 # piece failed to parse (tcllib then drops it, but has spent its number).
 _Parse = Generator["_Parse", "Part | None", "Part"]
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 
 
 class BodyError(TclError):
@@ -292,7 +288,7 @@ class _StringSource:
 
     def message_body(self, part: Part) -> _Source:
         if part.encoding in ("base64", "quoted-printable"):
-            return _StringSource.of(decode_body(part.string, part.encoding))
+            return _StringSource.of(codecs.decode_body(part.string, part.encoding))
         return _StringSource(self.lines, self.body, self.end, self.strip)
 
     def boundary_line(self, index: int) -> str:
@@ -701,25 +697,6 @@ def _open_file(path: str) -> BinaryIO:
         raise file_error(path, exc) from None
 
 
-def decode_body(text: str, encoding: str) -> str:
-    """tcllib's decoding of a parsed body (base64 strict at the end of input)."""
-    if encoding == "quoted-printable":
-        # qp_decode knows only "=\n" soft breaks; a body with CRLF line ends
-        # (every top-level part of real mail) has "=\r\n" (COMPAT qp-crlf).
-        return codecs.qp_decode(text.replace("=\r\n", ""))
-    clean = _NOT_BASE64.sub("", text)
-    if len(clean) % 4 == 1:
-        raise TclError(
-            f'invalid base64 character "{clean[-1]}" at position {len(clean) - 1}',
-            ("TCL", "BINARY", "DECODE", "INVALID"),
-        )
-    try:
-        data = base64.b64decode(clean + "=" * (-len(clean) % 4))
-    except binascii.Error as exc:  # not reachable with a cleaned input; be safe
-        raise TclError(f"invalid base64 input: {exc}", ("TCL", "BINARY", "DECODE")) from None
-    return data.decode("latin-1")
-
-
 def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
     """`mime::getbody` of a part parsed from a file: its byte range read in
     blocks; base64/quoted-printable blocks are cut after their last LF and
@@ -747,7 +724,7 @@ def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
                     handle.seek(pos)
                     chunk = chunk[: cut + 1]
                 try:
-                    chunk = decode_body(chunk, encoding)
+                    chunk = codecs.decode_body(chunk, encoding)
                 except TclError as exc:
                     raise BodyError(str(exc.result), exc.errorcode) from None
             yield chunk
