@@ -277,9 +277,6 @@ def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> I
 
 # -- mime::initialize ---------------------------------------------------------
 
-OptionValue = str | Sequence[str] | Sequence["Part"]
-
-
 @dataclass(frozen=True)
 class SpanOptions:
     """`-root`, `-offset` and `-count` as given (None when absent).
