@@ -3,6 +3,7 @@ whatever the input kind (`-string`, `-file`, a span of a mailbox file)."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,25 @@ def test_the_policy_given_is_not_changed(tmp_path: Path) -> None:
     assert policy == Base64NotQuotedPrintable(long_line=200)
     # With 200-character lines allowed, the part needs no encoding.
     assert parsed.parts[0].get_header("Content-Transfer-Encoding") == []
+
+
+def test_a_long_line_in_a_file_is_not_held_whole(tmp_path: Path) -> None:
+    # A multipart reads the lines of a file only to find its boundary lines:
+    # a 32 MB line (an attachment without line breaks) was read whole.
+    path = tmp_path / "long.eml"
+    with path.open("wb") as out:
+        out.write(b'Content-Type: multipart/mixed; boundary="B"\n\n--B\n'
+                  b"Content-Type: application/octet-stream\n\n")
+        for _ in range(32):
+            out.write(b"x" * (1 << 20))
+        out.write(b"\n--B--\n")
+    tracemalloc.start()
+    try:
+        top = configure([("-file", str(path))])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(part.content, part.count) for part in top.parts] == [
+        ("application/octet-stream", 32 << 20)
+    ]
+    assert peak < 1 << 20, f"peak {peak / (1 << 20):.1f} MB"

@@ -345,16 +345,22 @@ class _FileLines:
         self._size = size
         self._at = 0  # where the handle is
 
-    def line_at(self, pos: int) -> bytes:
-        """The line starting at `pos`, with its LF if it has one; b"" at
-        the end of the file."""
+    def line_at(self, pos: int, keep: int = -1) -> tuple[bytes, int, int] | None:
+        """The line starting at `pos` without its LF (or only its first
+        `keep` bytes: the rest is read in blocks and dropped), its length
+        and where the next line starts; None at the end of the file."""
         if pos >= self._size:
-            return b""
+            return None
         if self._at != pos:
             self._handle.seek(pos)
-        raw = self._handle.readline()
-        self._at = pos + len(raw)
-        return raw
+        head = chunk = self._handle.readline(keep)
+        read = len(chunk)
+        while keep > 0 and chunk and not chunk.endswith(b"\n"):
+            chunk = self._handle.readline(1 << 16)
+            read += len(chunk)
+        self._at = pos + read
+        has_lf = chunk.endswith(b"\n")
+        return head.removesuffix(b"\n"), read - has_lf, self._at
 
 
 class _FileSource:
@@ -375,21 +381,22 @@ class _FileSource:
         self.tell = offset  # where the last line read ended in the file
         self.body = offset
 
-    def _line(self) -> bytes | None:
-        """The line at `pos` without its LF, None at the end of the file."""
-        raw = self.lines.line_at(self.pos)
-        if not raw:
+    def _line(self, keep: int = -1) -> tuple[bytes, int] | None:
+        """`line_at` the next line; None at the end of the file."""
+        found = self.lines.line_at(self.pos, keep)
+        if found is None:
             return None
-        self.tell = self.pos + len(raw)
-        return raw[:-1] if raw.endswith(b"\n") else raw
+        line, length, self.tell = found
+        return line, length
 
     def header_line(self) -> str | None:
         if self.pos > self.last:
             return None
-        line = self._line()
-        if not line:
+        found = self._line()
+        if found is None or not found[1]:
             return ""  # an empty line, or the end of the file: both end the block
-        self.pos += len(line) + 1
+        line, length = found
+        self.pos += length + 1
         return line.decode("latin-1")
 
     def begin_body(self, part: Part) -> None:
@@ -407,18 +414,20 @@ class _FileSource:
         # Compared as bytes: a file's boundary comes from its latin-1 chars.
         wanted = opening.encode("latin-1")
         ending = closing.encode("latin-1")
+        keep = len(ending) + 2  # a longer line is no boundary line
         while True:
             forced = self.pos > self.last
-            line = ending if forced else self._line()
-            if line is None:
+            found = (ending, len(ending)) if forced else self._line(keep)
+            if found is None:
                 return None
-            length = len(line)
+            line, length = found
             self.pos += length + 1
             if not line.startswith(b"--"):
                 continue  # the usual line: not a boundary (both start with "--")
-            bare = line[:-1] if line.endswith(b"\r") else line
+            cr = line.endswith(b"\r")
+            bare = line[:-1] if cr else line
             if bare == wanted or bare == ending:
-                end = self.pos - (length + 1 + (1 if bare is line else 2))
+                end = self.pos - (length + 2 + cr)
                 return _Delimiter(bare == ending, forced, end, self.pos)
 
     def piece(self, start: int, delimiter: _Delimiter) -> _Source:
