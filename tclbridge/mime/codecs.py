@@ -8,7 +8,6 @@ characters above 0xFF alone (the output channel encodes them later).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import itertools
@@ -204,14 +203,41 @@ def base64_size(size: int, piece: int, width: int = 76) -> tuple[int, int]:
     return sum(counts), breaks
 
 
-def base64_decode(text: str) -> str:
-    """tcllib `base64::decode`: characters outside the alphabet are skipped."""
-    clean = re.sub(r"[^A-Za-z0-9+/]", "", text)
-    clean = clean[: len(clean) - len(clean) % 4] if len(clean) % 4 == 1 else clean
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+
+
+class Base64Error(ValueError):
+    """tcllib's base64 decoding failed (the text is Tcl's error message)."""
+
+
+def base64_decode(text: str) -> bytes:
+    """tcllib `base64::decode`, the one decoder of base64 from outside
+    (encoded words, parsed bodies, SASL challenges): every character outside
+    the alphabet is dropped, padding included, and the rest decoded; a lone
+    character after the last group of four is an error, as Tcl's
+    `binary decode base64 -strict` makes it."""
+    clean = _NOT_BASE64.sub("", text)
+    if len(clean) % 4 == 1:
+        raise Base64Error(f'invalid base64 character "{clean[-1]}" at position {len(clean) - 1}')
+    # Only the alphabet is left, padded: this cannot fail.
+    return binascii.a2b_base64(clean + "=" * (-len(clean) % 4))
+
+
+def _base64_text(text: str) -> str:
+    """`base64_decode` as tcllib's mime sees it: a byte string or a Tcl error."""
     try:
-        return base64.b64decode(clean + "=" * (-len(clean) % 4)).decode("latin-1")
-    except binascii.Error:
-        return ""
+        return base64_decode(text).decode("latin-1")
+    except Base64Error as exc:
+        raise TclError(str(exc), ("TCL", "BINARY", "DECODE", "INVALID")) from None
+
+
+def decode_body(text: str, encoding: str) -> str:
+    """tcllib's decoding of a parsed base64 or quoted-printable body."""
+    if encoding == "quoted-printable":
+        # qp_decode knows only "=\n" soft breaks; a body with CRLF line ends
+        # (every top-level part of real mail) has "=\r\n" (COMPAT qp-crlf).
+        return qp_decode(text.replace("=\r\n", ""))
+    return _base64_text(text)
 
 
 # --- mime::uniqueID ---------------------------------------------------------
@@ -325,7 +351,7 @@ def word_decode(encoded: str) -> tuple[str, str, str]:
     if not enc:
         raise TclError(f"unknown charset '{charset}'")
     if method in ("b", "B"):
-        return enc, "base64", base64_decode(text)
+        return enc, "base64", _base64_text(text)
     if method in ("q", "Q"):
         return enc, "quoted-printable", qp_decode(text, True)
     raise TclError(f"unknown method '{method}', must be B or Q")

@@ -218,7 +218,7 @@ class Part:
             yield from parser.iter_file_body(self, chunk_size)
         elif self.encoding in ("base64", "quoted-printable"):
             # Decoded before tcllib's read loop starts: errors are plain errors.
-            yield parser.decode_body(self.string, self.encoding)
+            yield codecs.decode_body(self.string, self.encoding)
         else:
             yield self.string
 
@@ -276,9 +276,6 @@ def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> I
 
 
 # -- mime::initialize ---------------------------------------------------------
-
-OptionValue = str | Sequence[str] | Sequence["Part"]
-
 
 @dataclass(frozen=True)
 class SpanOptions:

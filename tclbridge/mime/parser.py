@@ -4,8 +4,9 @@
 tcllib reads the header block line by line (continuation lines keep their
 line break), then either keeps the rest as the body, parses it again as the
 single child of a message/* part, or cuts a multipart at its boundary lines
-and parses each piece as a child part. Two input kinds behave differently,
-and we keep the differences because scripts can see them:
+and parses each piece as a child part. One loop does that here for both
+input kinds; a line source (`_StringSource`, `_FileSource`) holds what
+tcllib does differently with each, because scripts can see it:
 
 * a string is split into lines once; a multipart's pieces lose one trailing
   CR per line, and running out of lines inside a multipart is an error;
@@ -17,21 +18,18 @@ Parsing runs as generators driven by an explicit stack (`_drive`), so deep
 nesting costs no Python recursion; `MAX_DEPTH` caps it with a clear error.
 A string is parsed in time linear in its size at any depth: a multipart
 finds its boundary lines in one index of the string's `--` lines instead
-of reading its body again. A file's multipart still reads every line of
-its range (as tcllib does), so nested multiparts in a file cost depth x size.
-"""
+of reading its body again. A file is read line by line, never held whole;
+its multipart still reads every line of its range (as tcllib does), so
+nested multiparts in a file cost depth x size."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Generator, Iterator, MutableMapping
-from dataclasses import dataclass, field
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
 
 from tclbridge.errors import TclError
 from tclbridge.mime import codecs
@@ -46,7 +44,6 @@ MAX_DEPTH = 250
 # A child parse request and its answer: the Part, or None when a forced
 # piece failed to parse (tcllib then drops it, but has spent its number).
 _Parse = Generator["_Parse", "Part | None", "Part"]
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 
 
 class BodyError(TclError):
@@ -173,6 +170,55 @@ def parse_type(value: str) -> tuple[str, dict[str, str]] | None:
 
 
 # -- line sources ----------------------------------------------------------------
+#
+# One parsing loop (`_parse`, `_multipart`) reads every part; a source gives
+# it lines and knows what tcllib's two input kinds do differently.
+
+
+@dataclass(frozen=True)
+class _Delimiter:
+    """A boundary line a multipart found: the piece before it ends at `end`
+    (exclusive), the next one starts at `after` (line numbers of a string,
+    byte offsets of a file)."""
+
+    closing: bool
+    # Made up at the end of a file part's span (tcllib then forces the
+    # piece to application/octet-stream).
+    forced: bool
+    end: int
+    after: int
+
+
+class _Source(Protocol):
+    """The text of one part being parsed, read once from its start."""
+
+    # The file parts parsed from it refer to (None for a string).
+    file: str | None
+    # How running out of input inside a multipart is reported.
+    end_of_input: str
+
+    def header_line(self) -> str | None:
+        """The next line of the header block, None past the part's end."""
+
+    def begin_body(self, part: Part) -> None:
+        """The header block has been read: the body starts here."""
+
+    def keep_body(self, part: Part) -> None:
+        """Make the body (from where it starts) the value of a leaf part."""
+
+    def message_body(self, part: Part) -> _Source:
+        """The body of a message/* part, to parse as its child."""
+
+    def next_delimiter(self, opening: str, closing: str) -> _Delimiter | None:
+        """The next line that is `opening` or `closing` (one trailing CR
+        ignored), None when the input ends first."""
+
+    def piece(self, start: int, delimiter: _Delimiter) -> _Source:
+        """A multipart's piece from `start` to the delimiter ending it."""
+
+    def unopened_piece(self, delimiter: _Delimiter, opening: str) -> _Source:
+        """What tcllib tries as the only piece when a closing line comes
+        before any opening one."""
 
 
 class _Lines:
@@ -198,26 +244,52 @@ class _Lines:
         return self._dashes
 
 
-@dataclass
-class _LineView:
+class _StringSource:
     """Lines [start, end) of a split string; up to `strip` trailing CRs are
-    removed from each (one per enclosing multipart, as tcllib does)."""
+    removed from each (one per enclosing multipart, as tcllib does). A
+    multipart's pieces keep their lines' order; running out of lines inside
+    a multipart is an error."""
 
-    source: _Lines
-    start: int
-    end: int
-    strip: int = 0
+    file = None
+    end_of_input = "end-of-string"
+
+    def __init__(self, lines: _Lines, start: int, end: int, strip: int = 0) -> None:
+        self.lines = lines
+        self.end = end
+        self.strip = strip
+        self.current = self.body = start
+
+    @classmethod
+    def of(cls, text: str) -> _StringSource:
+        lines = text.split("\n")
+        return cls(_Lines(lines), 0, len(lines))
 
     def line(self, index: int) -> str:
-        text = self.source.lines[index]
+        text = self.lines.lines[index]
         if self.strip and text.endswith("\r"):
             text = text[: max(len(text) - self.strip, len(text.rstrip("\r")))]
         return text
 
-    def join(self, start: int) -> str:
+    def header_line(self) -> str | None:
+        if self.current >= self.end:
+            return None
+        self.current += 1
+        return self.line(self.current - 1)
+
+    def begin_body(self, part: Part) -> None:
+        self.body = self.current
+
+    def keep_body(self, part: Part) -> None:
+        part.value = "string"
         if not self.strip:
-            return "\n".join(self.source.lines[start : self.end])
-        return "\n".join(self.line(i) for i in range(start, self.end))
+            part.string = "\n".join(self.lines.lines[self.body : self.end])
+        else:
+            part.string = "\n".join(self.line(i) for i in range(self.body, self.end))
+
+    def message_body(self, part: Part) -> _Source:
+        if part.encoding in ("base64", "quoted-printable"):
+            return _StringSource.of(codecs.decode_body(part.string, part.encoding))
+        return _StringSource(self.lines, self.body, self.end, self.strip)
 
     def boundary_line(self, index: int) -> str:
         """A line as a multipart compares it with its boundary: one more CR
@@ -225,45 +297,145 @@ class _LineView:
         line = self.line(index)
         return line[:-1] if line.endswith("\r") else line
 
-    def find(self, wanted: str, start: int) -> int:
-        """The first line from `start` whose `boundary_line` is `wanted`
-        (which starts with "--"), or `end`."""
+    def next_delimiter(self, opening: str, closing: str) -> _Delimiter | None:
+        found = min(self._find(opening), self._find(closing))
+        if found >= self.end:
+            return None
+        self.current = found + 1
+        return _Delimiter(self.boundary_line(found) == closing, False, found, found + 1)
+
+    def _find(self, wanted: str) -> int:
+        """The first line from `current` whose `boundary_line` is `wanted`
+        (which starts with "--"), or `end`: looked up in the index."""
         # boundary_line removes up to strip + 1 trailing CRs: a line matches
         # when the rest of it is wanted's own trailing CRs.
         key = wanted.rstrip("\r")
         own = len(wanted) - len(key)
         counts = range(self.strip + 2) if own == 0 else (own + self.strip + 1,)
-        dashes = self.source.dashes()
+        dashes = self.lines.dashes()
         best = self.end
         for count in counts:
             numbers = dashes.get((key, count))
             if numbers:
-                at = bisect.bisect_left(numbers, start)
+                at = bisect.bisect_left(numbers, self.current)
                 if at < len(numbers) and numbers[at] < best:
                     best = numbers[at]
         return best
 
+    def piece(self, start: int, delimiter: _Delimiter) -> _Source:
+        return _StringSource(self.lines, start, delimiter.end, self.strip + 1)
 
-class _FileCursor:
-    """`gets` over a file (bytes as latin-1 chars) with a seekable position.
-    Reads line by line: a parsed file is never held in memory whole."""
+    def unopened_piece(self, delimiter: _Delimiter, opening: str) -> _Source:
+        # The boundary-like lines seen so far (read once: the multipart
+        # ends with this piece).
+        traced = [
+            line
+            for line in map(self.boundary_line, range(self.body, delimiter.end + 1))
+            if line.startswith(opening)
+        ]
+        return _StringSource(_Lines(traced), 0, len(traced))
+
+
+class _FileLines:
+    """The lines of an open file, read at any position by every part parsed
+    from it, one at a time: a parsed file is never held in memory whole."""
 
     def __init__(self, handle: BinaryIO, size: int) -> None:
         self._handle = handle
-        self.size = size
-        self.pos = 0
+        self._size = size
         self._at = 0  # where the handle is
 
-    def gets(self) -> tuple[str, int]:
-        """The next line without its LF and its length, or ("", -1) at EOF."""
-        if self.pos >= self.size:
-            return "", -1
-        if self._at != self.pos:
-            self._handle.seek(self.pos)
-        raw = self._handle.readline()
-        self.pos = self._at = self.pos + len(raw)
-        line = raw[:-1] if raw.endswith(b"\n") else raw
-        return line.decode("latin-1"), len(line)
+    def line_at(self, pos: int, keep: int = -1) -> tuple[bytes, int, int] | None:
+        """The line starting at `pos` without its LF (or only its first
+        `keep` bytes: the rest is read in blocks and dropped), its length
+        and where the next line starts; None at the end of the file."""
+        if pos >= self._size:
+            return None
+        if self._at != pos:
+            self._handle.seek(pos)
+        head = chunk = self._handle.readline(keep)
+        read = len(chunk)
+        while keep > 0 and chunk and not chunk.endswith(b"\n"):
+            chunk = self._handle.readline(1 << 16)
+            read += len(chunk)
+        self._at = pos + read
+        has_lf = chunk.endswith(b"\n")
+        return head.removesuffix(b"\n"), read - has_lf, self._at
+
+
+class _FileSource:
+    """The bytes [offset, offset + count) of a file (as latin-1 chars).
+    Positions count each line as its length plus one, as tcllib's do; a
+    parsed part is a byte range of the file, kept as it is; running past
+    the end of a part ends a multipart with a made-up closing line."""
+
+    end_of_input = "end-of-file"
+
+    def __init__(self, lines: _FileLines, file: str, offset: int, count: int) -> None:
+        self.lines = lines
+        self.file = file
+        self.offset = offset
+        self.count = count
+        self.last = offset + count - 1
+        self.pos = offset  # where the next line starts
+        self.tell = offset  # where the last line read ended in the file
+        self.body = offset
+
+    def _line(self, keep: int = -1) -> tuple[bytes, int] | None:
+        """`line_at` the next line; None at the end of the file."""
+        found = self.lines.line_at(self.pos, keep)
+        if found is None:
+            return None
+        line, length, self.tell = found
+        return line, length
+
+    def header_line(self) -> str | None:
+        if self.pos > self.last:
+            return None
+        found = self._line()
+        if found is None or not found[1]:
+            return ""  # an empty line, or the end of the file: both end the block
+        line, length = found
+        self.pos += length + 1
+        return line.decode("latin-1")
+
+    def begin_body(self, part: Part) -> None:
+        # The count may go negative (headers read past the span), as in tcllib.
+        self.pos = self.body = part.offset = self.tell
+        part.count = self.count + self.offset - self.tell
+
+    def keep_body(self, part: Part) -> None:
+        part.value = "file"
+
+    def message_body(self, part: Part) -> _Source:
+        return _FileSource(self.lines, self.file, part.offset, part.count)
+
+    def next_delimiter(self, opening: str, closing: str) -> _Delimiter | None:
+        # Compared as bytes: a file's boundary comes from its latin-1 chars.
+        wanted = opening.encode("latin-1")
+        ending = closing.encode("latin-1")
+        keep = len(ending) + 2  # a longer line is no boundary line
+        while True:
+            forced = self.pos > self.last
+            found = (ending, len(ending)) if forced else self._line(keep)
+            if found is None:
+                return None
+            line, length = found
+            self.pos += length + 1
+            if not line.startswith(b"--"):
+                continue  # the usual line: not a boundary (both start with "--")
+            cr = line.endswith(b"\r")
+            bare = line[:-1] if cr else line
+            if bare == wanted or bare == ending:
+                end = self.pos - (length + 2 + cr)
+                return _Delimiter(bare == ending, forced, end, self.pos)
+
+    def piece(self, start: int, delimiter: _Delimiter) -> _Source:
+        return _FileSource(self.lines, self.file, start, max(delimiter.end - start, 0))
+
+    def unopened_piece(self, delimiter: _Delimiter, opening: str) -> _Source:
+        # Everything from the start of the body.
+        return self.piece(self.body, delimiter)
 
 
 # -- headers ------------------------------------------------------------------------
@@ -318,55 +490,19 @@ class _Headers:
             self.part.params = {"charset": "us-ascii"}
 
 
-def _without_cr(line: str) -> tuple[str, bool]:
-    """Drop one trailing CR; a line that was only a CR counts as blank.
-
-    (tcllib 1.7.0 appends a "]" where the CR was, a typo; we do not.)
-    """
-    if line.endswith("\r"):
-        return line[:-1], len(line) == 1
-    return line, False
-
-
-def _string_headers(part: Part, view: _LineView) -> int:
-    """Read the header block of `view`; returns the index of the body's first line."""
+def _read_headers(part: Part, source: _Source) -> None:
+    """Read the header block into `part`."""
     headers = _Headers(part)
-    current = view.start
     while True:
-        if current >= view.end:
-            line, blank = "", True
-        else:
-            line = view.line(current)
-            current += 1
-            blank = line == ""
-            if not blank:
-                line, blank = _without_cr(line)
-        if headers.feed(line, blank):
+        line = source.header_line()
+        # The end of the part, an empty line or a lone CR ends the block.
+        # (tcllib 1.7.0 appends a "]" where it removes a CR, a typo; we do not.)
+        blank = not line
+        if line and line.endswith("\r"):
+            line, blank = line[:-1], len(line) == 1
+        if headers.feed(line or "", blank):
             break
     headers.finish()
-    return current
-
-
-def _file_headers(part: Part, cursor: _FileCursor, offset: int, count: int) -> None:
-    """Read the header block of a file piece; moves the piece's offset and
-    count past it (the count may go negative, as in tcllib)."""
-    headers = _Headers(part)
-    cursor.pos = pos = offset
-    last = offset + count - 1
-    while True:
-        blank = pos > last
-        line = ""
-        if not blank:
-            line, length = cursor.gets()
-            blank = length <= 0
-            if not blank:
-                pos += length + 1
-                line, blank = _without_cr(line)
-        if headers.feed(line, blank):
-            break
-    headers.finish()
-    part.offset = cursor.pos
-    part.count = count + offset - cursor.pos
 
 
 # -- parts ------------------------------------------------------------------------------
@@ -389,65 +525,55 @@ def _boundary(part: Part) -> str:
     return boundary
 
 
-def _new(policy: TcllibPolicy) -> Part:
+def _parse(source: _Source, policy: TcllibPolicy, depth: int) -> _Parse:
+    """Parse one part: its header block, then its body as a leaf, as the
+    single child of a message/* part, or as a multipart's pieces."""
+    _check_depth(depth)
     part = Part(policy)
     part.canonical = False
-    return part
-
-
-def _parse_string(view: _LineView, policy: TcllibPolicy, depth: int) -> _Parse:
-    _check_depth(depth)
-    part = _new(policy)
-    current = _string_headers(part, view)
+    part.file = source.file
+    _read_headers(part, source)
+    source.begin_body(part)
     if part.content.startswith("multipart/"):
-        yield from _string_multipart(part, view, current, depth)
+        yield from _multipart(part, source, depth)
         return part
-    part.value = "string"
-    part.string = view.join(current)
+    source.keep_body(part)
     if part.content.startswith("message/"):
-        inner = _LineView(view.source, current, view.end, view.strip)
-        if part.encoding in ("base64", "quoted-printable"):
-            lines = decode_body(part.string, part.encoding).split("\n")
-            inner = _LineView(_Lines(lines), 0, len(lines))
-        child = yield _parse_string(inner, policy, depth + 1)
+        child = yield _parse(source.message_body(part), policy, depth + 1)
         _adopt(part, child)
     return part
 
 
-def _string_multipart(part: Part, view: _LineView, current: int, depth: int) -> _Parse:
+def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
+    """Cut the body at its boundary lines; each piece between two of them is
+    parsed as the next sub-part, up to the closing line."""
     boundary = _boundary(part)
     opening, closing = "--" + boundary, "--" + boundary + "--"
     part.value = "parts"
-    first = -1  # the first line of the piece being read, once inside
+    start: int | None = None  # where the piece being read starts, once inside
     while True:
-        found = min(view.find(opening, current), view.find(closing, current))
-        if found >= view.end:
-            raise TclError(f"end-of-string encountered while parsing {part.content}")
-        is_closing = view.boundary_line(found) == closing
-        if first < 0 and is_closing:
-            # A closing line before any opening one: tcllib tries the
-            # boundary-like lines seen so far as one application/octet-stream
-            # part (read once: a part returns after this).
-            traced = [
-                line
-                for line in map(view.boundary_line, range(current, found + 1))
-                if line.startswith(opening)
-            ]
-            piece = _LineView(_Lines(traced), 0, len(traced))
-            yield from _child(part, piece, depth, forced=True)
+        delimiter = source.next_delimiter(opening, closing)
+        if delimiter is None:
+            raise TclError(f"{source.end_of_input} encountered while parsing {part.content}")
+        if start is None:
+            if not delimiter.closing:
+                start = delimiter.after
+                continue
+            # A closing line before any opening one: tcllib tries one
+            # piece as application/octet-stream, and is done.
+            piece, forced = source.unopened_piece(delimiter, opening), True
+        else:
+            piece, forced = source.piece(start, delimiter), delimiter.forced
+        yield from _child(part, piece, depth, forced=forced)
+        if delimiter.closing:
             return
-        if first >= 0:
-            piece = _LineView(view.source, first, found, view.strip + 1)
-            yield from _child(part, piece, depth, forced=False)
-            if is_closing:
-                return
-        first = current = found + 1
+        start = delimiter.after
 
 
-def _child(part: Part, piece: _LineView, depth: int, *, forced: bool) -> _Parse:
-    """Parse one piece of a string multipart as the next sub-part."""
+def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _Parse:
+    """Parse one piece of a multipart as the next sub-part."""
     try:
-        child = yield _parse_string(piece, part.policy, depth + 1)
+        child = yield _parse(piece, part.policy, depth + 1)
     except TclError:
         if not forced:
             raise
@@ -462,78 +588,6 @@ def _adopt(part: Part, child: Part) -> None:
     part.value = "parts"
     part.parts.append(child)
     part.parsed_children.append(child)
-
-
-def _parse_file(
-    cursor: _FileCursor, path: str, offset: int, count: int, policy: TcllibPolicy, depth: int
-) -> _Parse:
-    _check_depth(depth)
-    part = _new(policy)
-    part.file = path
-    _file_headers(part, cursor, offset, count)
-    if part.content.startswith("multipart/"):
-        yield from _file_multipart(part, cursor, offset + count - 1, depth)
-        return part
-    part.value = "file"
-    if part.content.startswith("message/"):
-        child = yield _parse_file(cursor, path, part.offset, part.count, policy, depth + 1)
-        _adopt(part, child)
-    return part
-
-
-def _file_multipart(part: Part, cursor: _FileCursor, last: int, depth: int) -> _Parse:
-    boundary = _boundary(part)
-    opening, closing = "--" + boundary, "--" + boundary + "--"
-    part.value = "parts"
-    pos = initial = cursor.pos
-    inside = forced = False
-    first = pos
-    while True:
-        if pos > last:
-            # Past the end of the part without a closing line: pretend
-            # one was there, and mark the piece application/octet-stream.
-            line, length, forced = closing, len(closing), True
-        else:
-            line, length = cursor.gets()
-            if length < 0:
-                raise TclError(f"end-of-file encountered while parsing {part.content}")
-        pos += length + 1
-        crlf = 2 if line.endswith("\r") or line == "" else 1
-        if crlf == 2:
-            line = line[:-1]
-        if not line.startswith(opening):
-            continue
-        if not inside:
-            if line == opening:
-                inside, first = True, pos
-                continue
-            if line != closing:
-                continue
-            inside, first, forced = True, initial, True
-        if line not in (opening, closing):
-            continue
-        size = max(pos - (first + length + crlf + 1), 0)
-        yield from _file_child(part, cursor, first, size, depth, forced=forced)
-        cursor.pos = first = pos
-        forced = False
-        if line == closing:
-            return
-
-
-def _file_child(
-    part: Part, cursor: _FileCursor, offset: int, count: int, depth: int, *, forced: bool
-) -> _Parse:
-    assert part.file is not None
-    try:
-        child = yield _parse_file(cursor, part.file, offset, count, part.policy, depth + 1)
-    except TclError:
-        if not forced:
-            raise
-        part.parsed_children.append(None)
-        return
-    if forced:
-        child.content = "application/octet-stream"
-    _adopt(part, child)
 
 
 def _drive(root: _Parse) -> Part:
@@ -562,28 +616,7 @@ def _drive(root: _Parse) -> Part:
         stack.append(request)
 
 
-# -- the encoding of parts parsed from a file ------------------------------------
-
-
-@dataclass(frozen=True)
-class FilePartsPolicy(TcllibPolicy):
-    """tcllib's policy for the parts of one parsed file.
-
-    When such a part has no Content-Transfer-Encoding, tcllib picks one by
-    scanning the *whole file* (not the part's bytes); for a file of N parts
-    that is N scans. The scan's answer is the same for every part, so it is
-    made once per file and kept here.
-    """
-
-    scans: MutableMapping[str, tuple[bool, bool]] = field(default_factory=dict, compare=False)
-
-    def scan(self, part: Part) -> tuple[bool, bool]:
-        if part.canonical or part.value != "file" or part.file is None:
-            return super().scan(part)
-        known = self.scans.get(part.file)
-        if known is None:
-            known = self.scans[part.file] = super().scan(part)
-        return known
+# -- whole-file scans shared by a mailbox's messages ------------------------------
 
 
 class UnchangedFileScans(MutableMapping[str, tuple[bool, bool]]):
@@ -649,24 +682,21 @@ def parse_part(
     With a `span`, only those bytes of the file are the message (one
     message of a mailbox); `scans` then holds the whole-file scans its parts
     may share with the mailbox's other messages."""
-    if part.value == "file":
-        assert part.file is not None
-        fields = {k: getattr(policy, k) for k in policy.__dataclass_fields__}
-        if scans is not None:
-            fields["scans"] = scans
-        shared = FilePartsPolicy(**fields)
-        if span is not None and span.offset < 0:
-            raise TclError(f"bad -offset {span.offset}: must not be negative")
-        with _open_file(part.file) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            offset, count = (0, size) if span is None else (span.offset, span.count)
-            cursor = _FileCursor(handle, size)
-            top = _drive(_parse_file(cursor, part.file, offset, count, shared, 1))
-        # A whole file is written up to its end; a span up to its count.
-        top.file_root = span is None
-        return top
-    lines = part.string.split("\n")
-    return _drive(_parse_string(_LineView(_Lines(lines), 0, len(lines)), policy, 1))
+    if part.value != "file":
+        return _drive(_parse(_StringSource.of(part.string), policy, 1))
+    assert part.file is not None
+    # The parts of one file share its whole-file scans (TcllibPolicy.scan).
+    shared = policy.clone(file_scans={} if scans is None else scans)
+    if span is not None and span.offset < 0:
+        raise TclError(f"bad -offset {span.offset}: must not be negative")
+    with _open_file(part.file) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        offset, count = (0, size) if span is None else (span.offset, span.count)
+        source = _FileSource(_FileLines(handle, size), part.file, offset, count)
+        top = _drive(_parse(source, shared, 1))
+    # A whole file is written up to its end; a span up to its count.
+    top.file_root = span is None
+    return top
 
 
 def _open_file(path: str) -> BinaryIO:
@@ -674,25 +704,6 @@ def _open_file(path: str) -> BinaryIO:
         return open(os_path(path), "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise file_error(path, exc) from None
-
-
-def decode_body(text: str, encoding: str) -> str:
-    """tcllib's decoding of a parsed body (base64 strict at the end of input)."""
-    if encoding == "quoted-printable":
-        # qp_decode knows only "=\n" soft breaks; a body with CRLF line ends
-        # (every top-level part of real mail) has "=\r\n" (COMPAT qp-crlf).
-        return codecs.qp_decode(text.replace("=\r\n", ""))
-    clean = _NOT_BASE64.sub("", text)
-    if len(clean) % 4 == 1:
-        raise TclError(
-            f'invalid base64 character "{clean[-1]}" at position {len(clean) - 1}',
-            ("TCL", "BINARY", "DECODE", "INVALID"),
-        )
-    try:
-        data = base64.b64decode(clean + "=" * (-len(clean) % 4))
-    except binascii.Error as exc:  # not reachable with a cleaned input; be safe
-        raise TclError(f"invalid base64 input: {exc}", ("TCL", "BINARY", "DECODE")) from None
-    return data.decode("latin-1")
 
 
 def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
@@ -722,7 +733,7 @@ def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
                     handle.seek(pos)
                     chunk = chunk[: cut + 1]
                 try:
-                    chunk = decode_body(chunk, encoding)
+                    chunk = codecs.decode_body(chunk, encoding)
                 except TclError as exc:
                     raise BodyError(str(exc.result), exc.errorcode) from None
             yield chunk

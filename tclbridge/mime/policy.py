@@ -9,12 +9,13 @@ encoding is chosen for you, and the chunking that shapes encoded file bodies.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tclbridge.errors import TclError
 
@@ -31,6 +32,7 @@ KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 _ISO_8859_1_TO_8 = re.compile(r"iso-8859-[1-8]")
 # Anything but tab, LF and printable ASCII may make a line "not ASCII".
 _MAYBE_NOT_ASCII = re.compile(r"[^\t\n\x20-\x7e]")
+_Policy = TypeVar("_Policy", bound="TcllibPolicy")
 
 
 def tcl_array_order(keys: Iterable[str]) -> list[str]:
@@ -172,6 +174,16 @@ class TcllibPolicy:
     # Pieces read from a file at once (a multiple of file_piece).
     file_read: int = 32766 * 4
     base64_line: int = 76
+    # The whole-file scans (see `scan`) of the parts parsed from a file, by
+    # its path: the parser sets them on its copy of the policy.
+    file_scans: MutableMapping[str, tuple[bool, bool]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def clone(self: _Policy, **changes: Any) -> _Policy:
+        """A copy with `changes`, of this policy's own class: a caller's
+        subclass keeps its quirks."""
+        return dataclasses.replace(self, **changes)
 
     # -- headers ----------------------------------------------------------
 
@@ -249,7 +261,19 @@ class TcllibPolicy:
         return "" if ascii_only and safe else "base64"
 
     def scan(self, part: Part) -> tuple[bool, bool]:
-        """(only ASCII, no line needs encoding) for the part's raw text."""
+        """(only ASCII, no line needs encoding) for the part's raw text.
+
+        For a part parsed from a file, tcllib scans the *whole file* (not
+        the part's bytes): N scans for a file of N parts, all with the same
+        answer, so it is kept in `file_scans` when the parser gave it one."""
+        if self.file_scans is None or part.canonical or part.value != "file" or part.file is None:
+            return self._scan(part)
+        known = self.file_scans.get(part.file)
+        if known is None:
+            known = self.file_scans[part.file] = self._scan(part)
+        return known
+
+    def _scan(self, part: Part) -> tuple[bool, bool]:
         scan = LineScan(self.long_line)
         for text in part.iter_raw_text(self.file_read):
             scan.feed(text)
@@ -272,8 +296,3 @@ class TcllibPolicy:
 
 
 TCLLIB = TcllibPolicy()
-
-
-def chunks(text: str, size: int) -> Iterator[str]:
-    for start in range(0, len(text), size):
-        yield text[start : start + size]

@@ -37,6 +37,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from tclbridge.mime.codecs import Base64Error, base64_decode
+
 __all__ = [
     "CramMD5",
     "DigestMD5",
@@ -80,8 +82,6 @@ class Mechanism(Protocol):
 
 # --- base64 on the wire, with tcllib's rules ------------------------------------------
 
-_B64_ALPHABET = re.compile(rb"[^A-Za-z0-9+/]")
-
 
 def encode_response(data: bytes) -> str:
     """Base64 of a response, unwrapped (tcllib: ``base64::encode -maxlen 0``)."""
@@ -95,14 +95,10 @@ def decode_challenge(text: str) -> bytes:
     and decodes the rest; when that fails (a length of 4n+1) it hands the raw
     text to the mechanism, which is how NTLM's unencoded challenge gets through.
     """
-    raw = text.encode("utf-8", "surrogateescape")
-    cleaned = _B64_ALPHABET.sub(b"", raw)
-    if len(cleaned) % 4 == 1:
-        return raw
     try:
-        return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
-    except binascii.Error:  # pragma: no cover - the cleaning leaves only valid input
-        return raw
+        return base64_decode(text)
+    except Base64Error:
+        return text.encode("utf-8", "surrogateescape")
 
 
 def auth_command(mech: Mechanism) -> str:

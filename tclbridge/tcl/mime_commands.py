@@ -37,11 +37,6 @@ if TYPE_CHECKING:
 
 PREFIX = "::tclbridge::py::mime::"
 WRONG_ARGS = ("TCL", "WRONGARGS")
-# How tcllib fails on a token that is not (or no longer) a part: the first
-# state variable the command reads is missing.
-_STATE_READ = {
-    "getproperty": "content", "encoding": "content", "finalize": "cid", "getbody": "value",
-}
 
 
 # mime's public commands; tcl_shims/mime.tcl defines ::mime::NAME for each.
