@@ -14,7 +14,7 @@ import pytest
 from bench import report, run
 from bench.sink import ROOT, DiscardSink
 from bench.workloads import IMPLEMENTATIONS, LABELS
-from tests.conftest import TCLLIB_PRESENT
+from tests.support.tcl_programs import HAVE_TCLSH
 
 TINY = run.Config(
     messages=3, sizes=(64 * 1024,), rounds=1, startup_runs=1,
@@ -22,7 +22,7 @@ TINY = run.Config(
 )
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+@pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
 def test_tiny_bench_reports_all_three_implementations() -> None:
     results = run.run_all(TINY)
     # (a) 3 messages and (b) one message, from each implementation.

@@ -19,8 +19,8 @@ import pytest
 from tclbridge import capture
 from tclbridge.capture import Capture
 from tclbridge.recorder import RecordingServer, Unstuffer
-from tests.conftest import TCLLIB_PRESENT
 from tests.support.smtp_wire import WireClient
+from tests.support.tcl_programs import HAVE_TCLSH
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1_000_000
@@ -300,7 +300,7 @@ puts "rc=$rc result=$result"
 """
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+@pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
 @pytest.mark.parametrize(("limit", "refusal"), [
     (4800, "Error: Too much mail data"),  # the message is about 4300 bytes, 5300 on the wire
     (1000, "Error: message size exceeds fixed maximum message size"),  # at MAIL

@@ -21,7 +21,7 @@ from tclbridge import domains, policy
 from tclbridge.mime import new_part
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import RefusedRecipient, SMTPRefusedError, sendmessage
-from tests.postfix_harness import PostfixRelay, postfix_relay  # noqa: F401 - fixture
+from tests.support.postfix_harness import PostfixRelay
 from tests.support.sending import bridge, send
 
 REPO = Path(__file__).resolve().parent.parent
@@ -307,7 +307,7 @@ puts "rc=$rc res=$res"
 
 
 @pytest.mark.postfix
-def test_smtputf8_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:  # noqa: F811
+def test_smtputf8_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:
     seen = len(postfix_relay.messages)
     script = tmp_path / "utf8.tcl"
     script.write_text(UTF8_SCRIPT)

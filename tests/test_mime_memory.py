@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.sink import DiscardSink
-from tests.test_mime_harness import HAVE_TCLLIB, TCLSH, mask
+from tests.support.mime_harness import HAVE_TCLLIB, TCLSH, mask
 from tests.test_mime_property import fix_tcllib_170
 
 MB = 1 << 20

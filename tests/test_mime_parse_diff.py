@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_mime_harness import (
+from tests.support.mime_harness import (
     HARNESS,
     HAVE_TCLLIB,
     TCLLIB_MIME,

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_mime_harness import HAVE_TCLLIB, mask, run_bridge, run_tclsh
+from tests.support.mime_harness import HAVE_TCLLIB, mask, run_bridge, run_tclsh
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 

@@ -19,8 +19,8 @@ from tclbridge import Interp, policy
 from tclbridge.config import BridgeConfig
 from tclbridge.journal import ConnectionJournal
 from tclbridge.recorder import RecordingServer, ServerScript
-from tests.conftest import scripted_server
-from tests.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
+from tests.support.recording import scripted_server
+from tests.support.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
 
 REPO = Path(__file__).resolve().parent.parent
 POLICY_PASSWORD_ENV = "TCLBRIDGE_TEST_POLICY_PASSWORD"

@@ -34,7 +34,7 @@ from tclbridge.smtp import (
     SMTPUsageError,
     sendmessage,
 )
-from tests.mail_record import received
+from tests.support.mail_record import received
 
 SCALE = 0.05
 T = TypeVar("T")

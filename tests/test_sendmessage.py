@@ -14,7 +14,8 @@ import pytest
 
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
-from tests.conftest import new_interp, scripted_server
+from tests.support.interps import new_interp
+from tests.support.recording import scripted_server
 from tests.support.waiting import wait_until_closed
 
 

@@ -46,7 +46,7 @@ import pytest
 from bench.loopback import LoopbackServer
 from tclbridge import Interp
 from tclbridge.recorder import Message, RecordingServer
-from tests.conftest import new_interp
+from tests.support.interps import new_interp
 
 SEQUENCES = {
     "LF.LF": b"\n.\n",

@@ -11,7 +11,7 @@ from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import parse_options
 from tclbridge.smtp.session import Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
-from tests.conftest import new_interp
+from tests.support.interps import new_interp
 
 
 class CountingTransport(SocketTransport):
