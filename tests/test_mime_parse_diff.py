@@ -19,10 +19,9 @@ from tests.support.mime_harness import (
     TCLLIB_MIME,
     TCLLIB_QP_FIX,
     TCLSH,
-    fix_tcllib_170,
-    mask,
     run_bridge,
 )
+from tests.support.mime_normalise import fix_tcllib_170, mask
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 
