@@ -43,10 +43,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackServer
 from tclbridge import Interp
 from tclbridge.recorder import Message, RecordingServer
 from tests.support.interps import new_interp
+from tests.support.loopback import LoopbackServer
 
 SEQUENCES = {
     "LF.LF": b"\n.\n",

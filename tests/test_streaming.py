@@ -5,12 +5,12 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-from bench.sink import DiscardSink
 from tclbridge.mime.model import new_part
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import parse_options
 from tclbridge.smtp.session import Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
+from tests.support.discard_sink import DiscardSink
 from tests.support.interps import new_interp
 
 
