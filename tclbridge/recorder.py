@@ -468,17 +468,14 @@ class _Conversation:
         try:
             await self.push(await self._stage("GREETING") or self.script.greeting)
             while True:
-                try:
-                    line, too_long = await self.wire.read_line()
-                except EOFError:
-                    return
+                line, too_long = await self.wire.read_line()
                 if too_long:
                     self._record_command(line.rstrip(b"\r\n").decode("utf-8", "surrogateescape"))
                     await self.push("500 Command line too long")
                     continue
                 await self._command(line)
         except (_Hangup, asyncio.CancelledError, ConnectionError, EOFError):
-            self.wire.close()  # done, client gone, or stop()
+            self.wire.close()  # done, client gone or idle too long, or stop()
 
     def _record_command(self, text: str) -> None:
         assert self.record is not None

@@ -9,11 +9,12 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tclbridge import recorder_wire
+from tclbridge import recorder, recorder_wire
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.recorder_wire import COMMAND_LIMIT, KEEP_LIMIT, Wire
 
@@ -204,3 +205,21 @@ def test_the_recorder_needs_no_aiosmtpd() -> None:
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "AUTH PLAIN <hidden> b'hi\\r\\n'\n"
+
+
+def test_an_idle_client_loses_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As aiosmtpd's timeout did (300 s): a client silent that long is closed."""
+    monkeypatch.setattr(recorder, "IDLE_TIMEOUT", 0.3)
+    with RecordingServer() as srv, socket.create_connection((srv.host, srv.port)) as sock:
+        sock.settimeout(5)
+        stream = sock.makefile("rb")
+        assert stream.readline().startswith(b"220")
+        sock.sendall(b"HELO c\r\n")
+        assert stream.readline().startswith(b"250")
+        started = time.monotonic()
+        assert stream.read() == b""  # closed by the server
+        assert 0.2 < time.monotonic() - started < 3
+        deadline = time.monotonic() + 2
+        while srv.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert srv.open_connections == 0
