@@ -155,14 +155,15 @@ class Wire(asyncio.Protocol):
     # -- writing ---------------------------------------------------------------------
 
     async def write(self, data: bytes) -> None:
-        """Write and wait while the client does not read (back-pressure)."""
+        """Write and wait while the client does not read (back-pressure). To a
+        client that has gone the bytes are dropped: what it sent before it
+        went is still read, so a record holds every line it sent (a client
+        may write RSET and QUIT and close without waiting for replies)."""
         if self.transport is None or self.transport.is_closing():
-            raise ConnectionResetError("connection closed")
+            return
         self.transport.write(data)
         if self._writable is not None and not self._writable.done():
             await self._writable
-            if self.transport is None:
-                raise ConnectionResetError("connection closed")
 
     # -- closing and TLS ---------------------------------------------------------------
 

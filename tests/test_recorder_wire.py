@@ -223,3 +223,18 @@ def test_an_idle_client_loses_the_connection(monkeypatch: pytest.MonkeyPatch) ->
         while srv.open_connections and time.monotonic() < deadline:
             time.sleep(0.01)
         assert srv.open_connections == 0
+
+
+def test_every_line_sent_before_the_client_closed_is_recorded() -> None:
+    """A client may write its last commands and close without reading the
+    replies (tcllib's abort: RSET and QUIT): all are in the record, each time."""
+    with RecordingServer() as srv:
+        for _ in range(20):
+            with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+                assert sock.makefile("rb").readline().startswith(b"220")
+                sock.sendall(b"HELO c\r\nMAIL FROM:<a@x>\r\nRSET\r\nQUIT\r\n")
+        deadline = time.monotonic() + 5
+        while srv.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert [s.commands for s in srv.sessions] == [
+        ["HELO c", "MAIL FROM:<a@x>", "RSET", "QUIT"]] * 20
