@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tclbridge import Interp
+from tclbridge.capture import Capture
 from tclbridge.display import find_xvfb, xvfb_display
 from tclbridge.recorder import RecordingServer
 from tests.support.interps import new_interp
@@ -25,6 +27,14 @@ def tcl() -> Iterator[Interp]:
 def server() -> Iterator[RecordingServer]:
     with RecordingServer() as srv:
         yield srv
+
+
+@pytest.fixture
+def cap(tmp_path: Path) -> Iterator[Capture]:
+    """A capture server writing to tmp_path/out (started by the test)."""
+    c = Capture(tmp_path / "out")
+    yield c
+    c.stop()
 
 
 @pytest.fixture

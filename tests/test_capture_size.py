@@ -11,7 +11,6 @@ import smtplib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,13 +44,6 @@ def prose(size: int) -> bytes:
     lines = b"The quick brown fox jumps over the lazy dog and runs off into the woods,\r\n" * 3
     lines += b"where it meets a bear, a wolf and a hare, all of them asleep in the sun.\r\n"
     return b"Subject: prose\r\n\r\n" + lines * (size // len(lines))
-
-
-@pytest.fixture
-def cap(tmp_path: Path) -> Iterator[Capture]:
-    c = Capture(tmp_path / "out")
-    yield c
-    c.stop()
 
 
 def files(directory: Path) -> list[str]:

@@ -9,7 +9,6 @@ import os
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,12 +62,6 @@ def script_file(tmp_path: Path, send_options: str) -> Path:
         f"puts \"result: [smtp::sendmessage $t {send_options}]\"\n"
     )
     return script
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    with RecordingServer() as srv:
-        yield srv
 
 
 # -- relay -----------------------------------------------------------------
