@@ -1,7 +1,7 @@
 """Domain names are judged and sent in one normalised form (UTS #46, IDNA
 2008), and non-ASCII addresses reach a server only over SMTPUTF8 (RFC 6531).
 
-Against a real aiosmtpd server: the site policy's deny list cannot be
+Against a real recording server: the site policy's deny list cannot be
 bypassed with ideographic or full-width dots or an invisible trailing
 character; a name that cannot be normalised is refused; a non-ASCII local
 part is refused locally (nothing on the wire) unless the server offers

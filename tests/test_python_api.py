@@ -1,4 +1,4 @@
-"""tclbridge.smtp.sendmessage against real aiosmtpd servers: each scenario runs
+"""tclbridge.smtp.sendmessage against real recording servers: each scenario runs
 through the Tcl command and through the Python API, each against its own
 recording server, and what the two servers received must be the same."""
 

@@ -1,4 +1,4 @@
-"""::smtp::sendmessage through the bridge against a real aiosmtpd server."""
+"""::smtp::sendmessage through the bridge against a real recording server."""
 
 from __future__ import annotations
 
