@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--parts", default="abc", help="which of a, b, c to run")
     parser.add_argument("--capacity-mb", type=int, default=200,
                         help="size of the DATA that measures the sink")
+    parser.add_argument("--capacity-messages", type=int,
+                        help="small messages that measure the sink (default: --messages, "
+                        "at least 50)")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT,
                         help="where to write the PNG (default: docs/benchmarks.png)")
     parser.add_argument("--no-plot", action="store_true", help="do not draw the plot")
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     config = run.Config(
         messages=opts.messages, sizes=opts.sizes, rounds=opts.rounds,
         startup_runs=opts.startup_runs, capacity_mb=opts.capacity_mb,
-        capacity_messages=max(opts.messages, 50),
+        capacity_messages=opts.capacity_messages or max(opts.messages, 50),
     )
     facts = {**workloads.machine(), **workloads.versions()}
 
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run.run_all(config, opts.parts, progress)
     print(report.render(results, facts))
     if opts.json:
-        raw = {"facts": facts, **asdict(results)}
+        raw = {"facts": facts, "labels": workloads.LABELS, **asdict(results)}
         raw["attach"] = {str(k): v for k, v in raw["attach"].items()}
         opts.json.write_text(json.dumps(raw, indent=1))
     if results.attach and not opts.no_plot:

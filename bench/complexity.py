@@ -382,9 +382,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="only cases whose name contains this")
     parser.add_argument("--tcllib", action="store_true", help="also time tclsh + tcllib")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "N"), help=argparse.SUPPRESS)
+    # Every case at size N in this process, "name<TAB>seconds" each (the smoke test).
+    parser.add_argument("--each", type=int, metavar="N", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.one:
         print(time_one(opts.one[0], int(opts.one[1])))
+        return 0
+    if opts.each:
+        for case in _cases():
+            print(f"{case.name}\t{time_one(case.name, opts.each)}", flush=True)
         return 0
     with_tcllib = opts.tcllib and shutil.which("tclsh") is not None
     header = "| case | n | time at n | time at 8n | ratio |"

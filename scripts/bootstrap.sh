@@ -41,7 +41,7 @@ case "${1:-test}" in
         .venv/bin/python -m ruff check tclbridge tests compat_suite bench
         # The real MTA of the interop tests (Postfix + Cyrus SASL), installed
         # here in the set-up rather than in the middle of the test run.
-        .venv/bin/python -c "from tests.postfix_harness import ensure_packages; ensure_packages()"
+        .venv/bin/python -c "from tests.support.postfix_harness import ensure_packages; ensure_packages()"
         exec .venv/bin/python -m pytest -q -p no:cacheprovider tests
         ;;
     *)

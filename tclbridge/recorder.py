@@ -1,6 +1,8 @@
 """A recording, scriptable SMTP server on 127.0.0.1, for tests and capture mode.
 
-Built on aiosmtpd; it runs in a background thread with its own event loop::
+tclbridge's own small server on asyncio (its bytes: tclbridge/recorder_wire.py),
+speaking as aiosmtpd 1.4 did, on whose private members it was once built; it runs
+in a background thread with its own event loop::
 
     script = ServerScript(capabilities=["AUTH PLAIN LOGIN"],
                           replies={"RCPT:bad@example.com": "550 no such user"})
@@ -74,7 +76,7 @@ passed to ``on_message``: the sink's ``finish(delivery)`` runs before the 250
 not accepted (connection lost, refused, over the size limit). Memory stays
 flat whatever the message size. `Unstuffer` removes dot-stuffing from such
 pieces. DATA longer than the advertised SIZE limit (on the wire) is read to
-its end and refused with aiosmtpd's "552 Error: Too much mail data"; an
+its end and refused with "552 Error: Too much mail data"; an
 advertised "SIZE" without a number sets no limit.
 
 Subprocess mode, for other languages' tests::
@@ -101,34 +103,40 @@ import signal
 import ssl
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from aiosmtpd.smtp import (
-    MISSING,
-    SMTP,
-    AuthResult,
-    Envelope,
-    LoginPassword,
-    Session,
-    TLSSetupException,
-)
+from tclbridge.recorder_wire import Wire
 
 MAX_DELAY = 30.0  # a scripted delay never exceeds this (keeps test runs bounded)
 STOP_TIMEOUT = 2.0
 TLS_HANDSHAKE_TIMEOUT = 10.0  # a client that stalls its TLS handshake loses the connection
-MAX_LINE = 65536  # longest command line recorded in full (memory bound)
+IDLE_TIMEOUT = 300.0  # a client silent this long loses the connection
 DEFAULT_SIZE = 33554432
 _HIDDEN = "<hidden>"
 _NOT_STORED = "451 4.3.0 Could not store the message"
-_DATA_END = b"\r\n.\r\n"
 log = logging.getLogger(__name__)
 _STAGED_REPLY_VERBS = {"HELO", "MAIL", "RCPT", "RSET", "QUIT", "NOOP"}
-_IMPLEMENTED_AUTH = {"PLAIN", "LOGIN", "CRAM-MD5"}  # aiosmtpd's two and our CRAM-MD5
+_IMPLEMENTED_AUTH = {"PLAIN", "LOGIN", "CRAM-MD5"}
 _RCPT_ADDR = re.compile(r"^\s*TO:\s*<?([^<>\s]*)>?", re.IGNORECASE)
 _STUFFED_DOT = re.compile(rb"(?:^|(?<=\r\n))\.")
+# Paths: "<" address ">" with quoted strings, or an address alone.
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_BARE_PIECE = re.compile(r'"(?:[^"\\]|\\.)*"?|[^"<>\s]+')
+_BRACKETED_PIECE = re.compile(r'"(?:[^"\\]|\\.)*"?|[^">]+')
+_SOURCE_ROUTE = re.compile(r"^@[^:]*:")
+_SPECIAL = re.compile(r"[<>()\[\],;:\\\s]")
+_ATEXT_DOTS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+# HELP's list, with each command's syntax (and what ESMTP adds to it).
+_HELP = {
+    "HELO": ("HELO hostname", ""), "HELP": ("HELP [command]", ""),
+    "MAIL": ("MAIL FROM: <address>", " [SP <mail-parameters>]"),
+    "NOOP": ("NOOP [ignored]", ""), "QUIT": ("QUIT", ""),
+    "RCPT": ("RCPT TO: <address>", " [SP <mail-parameters>]"),
+    "RSET": ("RSET", ""), "VRFY": ("VRFY <address>", ""),
+}
 
 
 def _ehlo_keyword(capability: str) -> str:
@@ -279,109 +287,154 @@ class _MemorySink:
             raise
 
 
-class _Drop(Exception):
-    """The script says: close the connection instead of replying."""
+class _Hangup(Exception):
+    """The conversation is over: close the connection (QUIT, or the script's drop)."""
 
 
-class _QuietSession(Session):
-    # aiosmtpd's Session logs a deprecation warning whenever AUTH sets login_data.
-    @property
-    def login_data(self) -> Any:
-        return self._login_data
-
-    @login_data.setter
-    def login_data(self, value: Any) -> None:
-        self._login_data = value
+class _Envelope:
+    def __init__(self) -> None:
+        self.mail_from: str | None = None
+        self.mail_options: list[str] = []
+        self.rcpt_tos: list[str] = []
 
 
-def _authenticator(script: ServerScript, heard: set[str]) -> Callable[..., AuthResult]:
+def _parse_path(arg: str) -> tuple[str | None, str]:
+    """(address, the parameters after it) of a MAIL FROM/RCPT TO argument.
+    Lenient, as aiosmtpd was, for the forms clients send: "<>" is the null
+    path, a missing ">" is forgiven, a source route ("@a,@b:") is dropped.
+    None: not an address (aiosmtpd's reading differs only for such ones)."""
+    text = arg.lstrip()
+    if not text:
+        return "", ""
+    bracket = text.startswith("<")
+    pieces = _BRACKETED_PIECE if bracket else _BARE_PIECE
+    pos = 1 if bracket else 0
+    while (piece := pieces.match(text, pos)) is not None:
+        pos = piece.end()
+    inner, rest = text[1 if bracket else 0 : pos], text[pos:]
+    if bracket:
+        rest = rest[1:]  # the ">", if any
+        inner = inner.strip()
+        if not inner and text[pos : pos + 1] == ">":
+            return "<>", rest.strip()
+        inner = _SOURCE_ROUTE.sub("", inner, count=1)
+    address = _addr_spec(inner)
+    return (address, rest.strip()) if address is not None else (None, "")
+
+
+def _addr_spec(text: str) -> str | None:
+    """`text` as local-part[@domain], or None when it is not one."""
+    unquoted = _QUOTED.sub('""', text)
+    if not text or unquoted.count("@") > 1:
+        return None
+    local, at, domain = text.rpartition("@") if "@" in unquoted else (text, "", "")
+    if at and (not local or not domain or domain.endswith(".")):
+        return None
+    literal = domain.startswith("[") and domain.endswith("]")
+    if _SPECIAL.search(_QUOTED.sub('""', local).replace(" ", "")) or (
+            not literal and _SPECIAL.search(domain)):
+        return None
+    if local.startswith('"') and local.endswith('"') and len(local) > 1:
+        inner = local[1:-1]
+        if inner and _ATEXT_DOTS.fullmatch(inner):
+            local = inner  # quotes that say nothing are dropped
+    elif " " in local:
+        local = f'"{local}"'
+    return f"{local}{at}{domain}"
+
+
+def _parse_params(words: list[str]) -> dict[str, str | bool] | None:
+    """ESMTP parameters ("SIZE=10", "SMTPUTF8"), or None when one is malformed."""
+    params: dict[str, str | bool] = {}
+    for word in words:
+        name, equals, value = word.partition("=")
+        if not name.isalnum() or (equals and not value):
+            return None
+        params[name] = value if equals else True
+    return params
+
+
+def _check_credentials(script: ServerScript, heard: set[str], mechanism: str,
+                       data: tuple[bytes, ...]) -> bool:
     """Accept anything, or (with ``script.credentials``) only a matching password.
     Each password a client sends (PLAIN, LOGIN) is added to `heard`."""
-
-    def check(_server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str,
-              data: Any) -> AuthResult:
-        if isinstance(data, LoginPassword):
-            heard.add(data.password.decode("utf-8", "replace"))
-        if not script.credentials:
-            return AuthResult(success=True)
-        if isinstance(data, LoginPassword):
-            login = data.login.decode("utf-8", "replace")
-            expected = script.credentials.get(login)
-            ok = expected is not None and hmac.compare_digest(
-                expected.encode("utf-8"), data.password)
-        else:  # CRAM-MD5: (login, challenge, hex digest)
-            login, challenge, digest = data
-            expected = script.credentials.get(login)
-            ok = expected is not None and hmac.compare_digest(
-                hmac.new(expected.encode("utf-8"), challenge, hashlib.md5).hexdigest(), digest)
-        if ok:
-            return AuthResult(success=True, auth_data=data)
-        return AuthResult(success=False, handled=False)  # aiosmtpd then answers 535
-
-    return check
+    if mechanism != "CRAM-MD5":
+        heard.add(data[1].decode("utf-8", "replace"))
+    if not script.credentials:
+        return True
+    login = data[0].decode("utf-8", "replace")
+    expected = script.credentials.get(login)
+    if expected is None:
+        return False
+    if mechanism == "CRAM-MD5":  # (login, challenge, hex digest)
+        digest = hmac.new(expected.encode("utf-8"), data[1], hashlib.md5).hexdigest()
+        return hmac.compare_digest(digest.encode(), data[2])
+    return hmac.compare_digest(expected.encode("utf-8"), data[1])
 
 
-class _RecordingSMTP(SMTP):
-    """aiosmtpd's SMTP with our own command loop and DATA reader.
+class _Conversation:
+    """One client's SMTP session, as the script says, recorded.
 
-    The command loop is ours so that every line is recorded exactly as sent and
-    the script can delay, drop or override any stage. DATA is ours because
-    aiosmtpd removes the dot-stuffing and keeps no raw copy, and we need the
-    wire bytes to check a client's stuffing and line endings; and because it
-    holds each message in memory whole (its handler hook, ``handle_DATA``,
-    only sees the finished envelope), where capture mode streams it to disk.
-    Overriding ``smtp_DATA`` (already ours) was enough for that: no other
-    aiosmtpd member is replaced, and its ``data_size_limit`` still sets the
-    SIZE limit at MAIL and, here, for DATA.
+    It speaks as aiosmtpd 1.4 did (its reply texts, its lenient reading of
+    addresses and parameters), so records read as they did when it was built
+    on aiosmtpd. Ours on purpose: every line is recorded exactly as sent,
+    the script can delay, drop or override any stage, DATA is kept (or
+    streamed to a sink) as on the wire, and CRAM-MD5 and QUED/ONEX exist.
     """
 
-    def __init__(self, owner: RecordingServer, loop: asyncio.AbstractEventLoop,
-                 implicit_tls: bool) -> None:
+    def __init__(self, owner: RecordingServer, implicit_tls: bool) -> None:
         self.owner = owner
         self.script = owner.script
         auth = self.script.keyword("AUTH")
-        offered = set(re.split(r"[ =]", auth.upper())[1:]) if auth else set()
+        self.offered = set(re.split(r"[ =]", auth.upper())[1:]) if auth else set()
+        self.mechanisms = self.offered & _IMPLEMENTED_AUTH
         size = self.script.keyword("SIZE")
-        size_limit = DEFAULT_SIZE if size is None else int(size[5:] or 0) or None
-        super().__init__(
-            object(),
-            hostname="localhost",
-            loop=loop,
-            data_size_limit=size_limit,
-            enable_SMTPUTF8=self.script.keyword("SMTPUTF8") is not None,
-            tls_context=None if implicit_tls else owner.tls_context,
-            auth_require_tls=False,
-            authenticator=_authenticator(self.script, owner.passwords),
-            auth_exclude_mechanism=_IMPLEMENTED_AUTH - offered,
-            timeout=300,
-        )
-        self.auth_offered = bool(offered)
+        self.size_limit = DEFAULT_SIZE if size is None else int(size[5:] or 0) or None
+        self.smtputf8 = self.script.keyword("SMTPUTF8") is not None
+        self.tls_context = None if implicit_tls else owner.tls_context
         self.implicit_tls = implicit_tls
+        self.wire = Wire(self._opened, self._closed, IDLE_TIMEOUT)
         self.record: SessionRecord | None = None
         self.index = -1
+        self.hostname = "localhost"
+        self._task: asyncio.Task[None] | None = None
         self._override: str | None = None
         self._pending: list[str] = []  # lines of a multi-line reply not yet complete
         self._cram_attempts = 0
+        self._commands: dict[str, Callable[[str | None], Awaitable[None]]] = {
+            "HELO": self.smtp_HELO, "EHLO": self.smtp_EHLO, "MAIL": self.smtp_MAIL,
+            "RCPT": self.smtp_RCPT, "RSET": self.smtp_RSET, "NOOP": self.smtp_NOOP,
+            "QUIT": self.smtp_QUIT, "VRFY": self.smtp_VRFY, "HELP": self.smtp_HELP,
+            "STARTTLS": self.smtp_STARTTLS, "AUTH": self.smtp_AUTH,
+            "QUED": self.smtp_QUED, "ONEX": self.smtp_ONEX,
+        }
+        self._new_session()
 
-    def _create_session(self) -> Session:
-        return _QuietSession(self.loop)
+    def _new_session(self) -> None:
+        """The state a connection starts with, and has again after STARTTLS."""
+        self.host_name: str | None = None
+        self.extended = False
+        self.authenticated = False
+        self.envelope = _Envelope()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        if self.record is None:  # not again after STARTTLS
-            peer = transport.get_extra_info("peername") or ("?", 0)
-            self.record = SessionRecord(peer=f"{peer[0]}:{peer[1]}")
-            self.index = len(self.owner.sessions)
-            self.owner.sessions.append(self.record)
-            self.owner._live.add(self)
-        tls = transport.get_extra_info("ssl_object")
-        if tls is not None:  # the handshake is done: implicit, or after STARTTLS
-            mode = "implicit" if self.implicit_tls else "starttls"
-            self.record.tls = TlsUse(mode, tls.version() or "", (tls.cipher() or ("",))[0])
+    # -- the connection ---------------------------------------------------------------
 
-    def connection_lost(self, error: Exception | None) -> None:
+    def _opened(self, wire: Wire) -> None:
+        assert wire.transport is not None
+        peer = wire.transport.get_extra_info("peername") or ("?", 0)
+        self.record = SessionRecord(peer=f"{peer[0]}:{peer[1]}")
+        self.index = len(self.owner.sessions)
+        self.owner.sessions.append(self.record)
+        self.owner._live.add(self)
+        tls = wire.transport.get_extra_info("ssl_object")
+        if tls is not None:  # an implicit TLS listener: the handshake is done
+            self.record.tls = TlsUse("implicit", tls.version() or "", (tls.cipher() or ("",))[0])
+        self._task = asyncio.get_running_loop().create_task(self._serve())
+
+    def _closed(self, wire: Wire) -> None:
         self.owner._live.discard(self)
-        super().connection_lost(error)
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
 
     # -- replies ---------------------------------------------------------------
 
@@ -393,16 +446,11 @@ class _RecordingSMTP(SMTP):
                 self.record.replies.append("\n".join(self._pending))
                 self._pending = []
 
-    def _write(self, text: str) -> None:
-        self._writer.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
-
-    async def push(self, status: str | bytes) -> None:
-        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+    async def push(self, text: str) -> None:
         if self._override is not None:
             text, self._override = self._override, None
         self._record_reply(text)
-        self._write(text)
-        await self._writer.drain()
+        await self.wire.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
 
     async def _stage(self, *keys: str) -> str | None:
         """Apply the script's delay and drop for a stage; return its reply override."""
@@ -411,44 +459,23 @@ class _RecordingSMTP(SMTP):
         if delay > 0:
             await asyncio.sleep(min(delay, MAX_DELAY))
         if any(k in script.drop for k in keys):
-            raise _Drop
+            raise _Hangup
         return next((script.replies[k] for k in keys if k in script.replies), None)
 
     # -- the session -------------------------------------------------------------
 
-    async def _handle_client(self) -> None:
+    async def _serve(self) -> None:
         try:
             await self.push(await self._stage("GREETING") or self.script.greeting)
-            while self.transport is not None:
-                try:
-                    line = await self._reader.readuntil(b"\n")
-                except asyncio.LimitOverrunError as error:
-                    line = await self._read_long_line(error.consumed)
+            while True:
+                line, too_long = await self.wire.read_line()
+                if too_long:
                     self._record_command(line.rstrip(b"\r\n").decode("utf-8", "surrogateescape"))
                     await self.push("500 Command line too long")
                     continue
-                except asyncio.IncompleteReadError:
-                    return
                 await self._command(line)
-        except _Drop:
-            if self.transport is not None:
-                self.transport.close()
-        except (asyncio.CancelledError, ConnectionError, EOFError):  # client gone, or stop()
-            if self.transport is not None:
-                self.transport.close()
-
-    async def _read_long_line(self, consumed: int) -> bytes:
-        """Read a line longer than the reader's limit, keeping at most MAX_LINE bytes."""
-        line = b""
-        while True:
-            chunk = await self._reader.read(consumed)
-            line = (line + chunk)[:MAX_LINE]
-            if chunk.endswith(b"\n"):
-                return line
-            try:
-                return (line + await self._reader.readuntil(b"\n"))[:MAX_LINE]
-            except asyncio.LimitOverrunError as error:
-                consumed = error.consumed
+        except (_Hangup, asyncio.CancelledError, ConnectionError, EOFError):
+            self.wire.close()  # done, client gone or idle too long, or stop()
 
     def _record_command(self, text: str) -> None:
         assert self.record is not None
@@ -463,7 +490,6 @@ class _RecordingSMTP(SMTP):
         if verb == "AUTH" and self.owner.auth_hide and len(arg.split()) > 1:
             shown = f"{text.split()[0]} {arg.split()[0]} {_HIDDEN}"
         self._record_command(shown)
-        self._reset_timeout()
         if not verb:
             await self.push("500 Error: bad syntax")
             return
@@ -475,9 +501,9 @@ class _RecordingSMTP(SMTP):
             await self.smtp_DATA(arg.strip() or None)  # DATA handles its own stages
             return
         override = await self._stage(*keys)
-        method = self._smtp_methods.get(verb)
+        method = self._commands.get(verb)
         if (verb == "MAIL" and override is None and self.script.auth_required
-                and self.session is not None and not self.session.authenticated):
+                and not self.authenticated):
             await self.push("530 5.7.0 Authentication required")
             return
         if override is not None:
@@ -490,48 +516,157 @@ class _RecordingSMTP(SMTP):
             return
         try:
             await method(arg.strip() or None)
-        except (asyncio.CancelledError, _Drop, ConnectionError, EOFError):
+        except (asyncio.CancelledError, _Hangup, ConnectionError, EOFError):
             raise
-        except TLSSetupException:  # the client gave up the handshake (say, an untrusted CA)
-            # asyncio never tells us the connection is lost (the TLS layer had not
-            # reached us yet), so close the socket and stop counting it ourselves.
-            log.info("STARTTLS handshake failed; closing the connection")
-            if self._original_transport is not None:
-                self._original_transport.abort()
-            self.owner._live.discard(self)
-            raise _Drop from None
-        except Exception as error:
-            await self.push(await self.handle_exception(error))
+        except Exception as error:  # a bug of ours: the client gets aiosmtpd's words for it
+            log.exception("SMTP session exception")
+            await self.push(f"500 Error: ({error.__class__.__name__}) {error}")
         finally:
             self._override = None
 
-    # -- commands aiosmtpd lacks or that we do differently ------------------------------
+    async def _helo_needed(self, helo: str = "HELO") -> bool:
+        if not self.host_name:
+            await self.push(f"503 Error: send {helo} first")
+            return True
+        return False
+
+    # -- the commands ------------------------------------------------------------------
+
+    async def smtp_HELO(self, hostname: str | None) -> None:
+        if not hostname:
+            await self.push("501 Syntax: HELO hostname")
+            return
+        self.envelope = _Envelope()
+        self.extended = False
+        self.host_name = hostname
+        await self.push(f"250 {self.hostname}")
 
     async def smtp_EHLO(self, hostname: str | None) -> None:
         if not hostname:
             await self.push("501 Syntax: EHLO hostname")
             return
-        self._set_rset_state()
-        assert self.session is not None
-        self.session.extended_smtp = True
+        self.envelope = _Envelope()
+        self.extended = True
         lines = self.script.ehlo_lines(self.hostname, encrypted=self.record is not None
                                        and self.record.tls is not None)
         if lines and lines[0].startswith("250"):
-            self.session.host_name = hostname
+            self.host_name = hostname
         await self.push("\r\n".join(lines))
 
-    async def smtp_STARTTLS(self, arg: str) -> None:
-        # asyncio's own bound on the handshake is a minute; ours is shorter.
-        try:
-            await asyncio.wait_for(super().smtp_STARTTLS(arg), TLS_HANDSHAKE_TIMEOUT)
-        except asyncio.TimeoutError:
-            raise TLSSetupException("TLS handshake timed out") from None
+    async def smtp_NOOP(self, arg: str | None) -> None:
+        await self.push("250 OK")
 
-    async def smtp_AUTH(self, arg: str) -> None:
-        if not self.auth_offered:
-            await self.push("502 5.5.1 AUTH not offered")
+    async def smtp_QUIT(self, arg: str | None) -> None:
+        if arg:
+            await self.push("501 Syntax: QUIT")
             return
-        await super().smtp_AUTH(arg)
+        await self.push("221 Bye")
+        raise _Hangup
+
+    async def smtp_RSET(self, arg: str | None) -> None:
+        if arg:
+            await self.push("501 Syntax: RSET")
+            return
+        self.envelope = _Envelope()
+        await self.push("250 OK")
+
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        if not arg:
+            await self.push("501 Syntax: VRFY <address>")
+        elif _parse_path(arg)[0] is None:
+            await self.push("502 Could not VRFY " + arg)
+        else:
+            await self.push("252 Cannot VRFY user, but will accept message and attempt delivery")
+
+    async def smtp_HELP(self, arg: str | None) -> None:
+        code = 250
+        if arg:
+            syntax = _HELP.get(arg.upper())
+            if syntax is not None:
+                await self.push("250 Syntax: " + syntax[0] + (syntax[1] if self.extended else ""))
+                return
+            code = 501
+        await self.push(f"{code} Supported commands: {' '.join(sorted(_HELP))}")
+
+    def _syntax_error(self, command: str) -> str:
+        return f"501 Syntax: {command} <address>" + (
+            " [SP <mail-parameters>]" if self.extended else "")
+
+    async def _path(self, keyword: str, arg: str | None,
+                    error: str) -> tuple[str, list[str]] | None:
+        """The address and upper-cased parameters of MAIL/RCPT, or None (refused)."""
+        if arg is None or arg[: len(keyword)].upper() != keyword:
+            await self.push(error)
+            return None
+        address, params = _parse_path(arg[len(keyword):].strip())
+        if address is None:
+            await self.push("553 5.1.3 Error: malformed address")
+            return None
+        if not address or (params and not self.extended):
+            await self.push(error)
+            return None
+        return address, params.upper().split()
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if await self._helo_needed():
+            return
+        error = self._syntax_error("MAIL FROM:")
+        path = await self._path("FROM:", arg, error)
+        if path is None:
+            return
+        address, options = path
+        if self.envelope.mail_from:
+            await self.push("503 Error: nested MAIL command")
+            return
+        params = _parse_params(options)
+        if params is None:
+            await self.push(error)
+            return
+        if params.pop("BODY", "7BIT") not in ("7BIT", "8BITMIME"):
+            await self.push("501 Error: BODY can only be one of 7BIT, 8BITMIME")
+            return
+        smtputf8 = params.pop("SMTPUTF8", False)
+        if not isinstance(smtputf8, bool):
+            await self.push("501 Error: SMTPUTF8 takes no arguments")
+            return
+        if smtputf8 and not self.smtputf8:
+            await self.push("501 Error: SMTPUTF8 disabled")
+            return
+        size = params.pop("SIZE", None)
+        if size:
+            if isinstance(size, bool) or not size.isdigit():
+                await self.push(error)
+                return
+            if self.size_limit and int(size) > self.size_limit:
+                await self.push("552 Error: message size exceeds fixed maximum message size")
+                return
+        if params:
+            await self.push("555 MAIL FROM parameters not recognized or not implemented")
+            return
+        self.envelope.mail_from = address
+        self.envelope.mail_options.extend(options)
+        await self.push("250 OK")
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self._helo_needed():
+            return
+        if not self.envelope.mail_from:
+            await self.push("503 Error: need MAIL command")
+            return
+        error = self._syntax_error("RCPT TO:")
+        path = await self._path("TO:", arg, error)
+        if path is None:
+            return
+        address, options = path
+        params = _parse_params(options)
+        if params is None:
+            await self.push(error)
+            return
+        if params:
+            await self.push("555 RCPT TO parameters not recognized or not implemented")
+            return
+        self.envelope.rcpt_tos.append(address)
+        await self.push("250 OK")
 
     async def smtp_QUED(self, arg: str | None) -> None:
         ok = self.script.keyword("XQUE") is not None
@@ -541,51 +676,130 @@ class _RecordingSMTP(SMTP):
         ok = self.script.keyword("ONEX") is not None
         await self.push("250 OK" if ok else '500 Error: command "ONEX" not recognized')
 
-    async def auth_CRAM__MD5(self, _: Any, args: list[str]) -> AuthResult:
-        if len(args) > 1:
+    async def smtp_STARTTLS(self, arg: str | None) -> None:
+        if arg:
+            await self.push("501 Syntax: STARTTLS")
+            return
+        assert self.record is not None
+        if self.tls_context is None or self.record.tls is not None:
+            await self.push("454 TLS not available")
+            return
+        self.wire.pause_reading()  # what the client sends next is the handshake
+        await self.push("220 Ready to start TLS")
+        try:
+            tls = await self.wire.start_tls(self.tls_context, TLS_HANDSHAKE_TIMEOUT)
+        except (OSError, EOFError, asyncio.TimeoutError):  # e.g. the client distrusts us
+            log.info("STARTTLS handshake failed; closing the connection")
+            self.wire.abort()
+            self.owner._live.discard(self)
+            raise _Hangup from None
+        self._new_session()  # the client starts again with EHLO (RFC 3207 4.2)
+        self.record.tls = TlsUse("starttls", tls.version() or "", (tls.cipher() or ("",))[0])
+
+    # -- AUTH --------------------------------------------------------------------------
+
+    async def smtp_AUTH(self, arg: str | None) -> None:
+        if not self.offered:
+            await self.push("502 5.5.1 AUTH not offered")
+            return
+        if await self._helo_needed("EHLO"):
+            return
+        if not self.extended:
+            await self.push("500 Error: command 'AUTH' not recognized")
+            return
+        if self.authenticated:
+            await self.push("503 Already authenticated")
+            return
+        if not arg:
+            await self.push("501 Not enough value")
+            return
+        args = arg.split()
+        if len(args) > 2:
+            await self.push("501 Too many values")
+            return
+        mechanism = args[0]
+        if mechanism not in self.mechanisms:
+            await self.push("504 5.5.4 Unrecognized authentication type")
+            return
+        read = {"PLAIN": self._auth_plain, "LOGIN": self._auth_login,
+                "CRAM-MD5": self._auth_cram_md5}[mechanism]
+        data = await read(args[1:])
+        if data is None:  # refused already, with its reason
+            return
+        if _check_credentials(self.script, self.owner.passwords, mechanism, data):
+            self.authenticated = True
+            await self.push("235 2.7.0 Authentication successful")
+        else:
+            await self.push("535 5.7.8 Authentication credentials invalid")
+
+    def _initial(self, given: list[str]) -> bytes | None:
+        try:
+            return base64.b64decode(given[0].encode(), validate=True)
+        except ValueError:
+            return None
+
+    async def _auth_plain(self, given: list[str]) -> tuple[bytes, ...] | None:
+        answer = (await self.challenge(b"")) if not given else self._initial(given)
+        if answer is None:
+            if given:
+                await self.push("501 5.5.2 Can't decode base64")
+            return None
+        parts = answer.split(b"\x00")
+        if len(parts) != 3:
+            await self.push("501 5.5.2 Can't split auth value")
+            return None
+        return parts[1], parts[2]  # (the authorization identity is ignored)
+
+    async def _auth_login(self, given: list[str]) -> tuple[bytes, ...] | None:
+        login = (await self.challenge(b"User Name\x00")) if not given else self._initial(given)
+        if login is None:
+            if given:
+                await self.push("501 5.5.2 Can't decode base64")
+            return None
+        password = await self.challenge(b"Password\x00")
+        return None if password is None else (login, password)
+
+    async def _auth_cram_md5(self, given: list[str]) -> tuple[bytes, ...] | None:
+        if given:
             await self.push("501 5.5.2 CRAM-MD5 takes no initial response")
-            return AuthResult(success=False, handled=True)
+            return None
         # Deterministic (session and attempt number), so that runs can be compared.
         self._cram_attempts += 1
         challenge = f"<{self.index + 1}.{self._cram_attempts}@{self.hostname}>".encode()
-        answer = await self.challenge_auth(challenge)
-        if answer is MISSING:
-            return AuthResult(success=False, handled=True)
-        login, _, digest = bytes(answer).decode("utf-8", "replace").rpartition(" ")
+        answer = await self.challenge(challenge)
+        if answer is None:
+            return None
+        login, _, digest = answer.decode("utf-8", "replace").rpartition(" ")
         if not login or not re.fullmatch(r"[0-9a-f]{32}", digest):
             await self.push("501 5.5.2 Malformed CRAM-MD5 response")
-            return AuthResult(success=False, handled=True)
-        return self._authenticate("CRAM-MD5", (login, challenge, digest))
+            return None
+        return login.encode("utf-8"), challenge, digest.encode()
 
-    async def challenge_auth(
-        self, challenge: str | bytes, encode_to_b64: bool = True, log_client_response: bool = False
-    ) -> Any:
-        # Ours only to record the client's answer (hidden), which aiosmtpd reads itself.
-        raw = challenge.encode() if isinstance(challenge, str) else challenge
-        await self.push(b"334 " + (base64.b64encode(raw) if encode_to_b64 else raw))
-        line = await self._reader.readline()
-        if not line:
-            raise EOFError("connection closed during AUTH")
+    async def challenge(self, challenge: bytes) -> bytes | None:
+        """Send a 334 challenge; the client's decoded answer, or None (refused)."""
+        await self.push("334 " + base64.b64encode(challenge).decode("ascii"))
+        line, _ = await self.wire.read_line()
         answer = line.rstrip(b"\r\n")
         self._record_command(
             _HIDDEN if self.owner.auth_hide else answer.decode("utf-8", "surrogateescape"))
         if answer.strip() == b"*":
             await self.push("501 5.7.0 Auth aborted")
-            return MISSING
+            return None
         try:
             return base64.b64decode(answer.strip(), validate=True)
         except ValueError:
             await self.push("501 5.5.2 Can't decode base64")
-            return MISSING
+            return None
+
+    # -- DATA --------------------------------------------------------------------------
 
     async def smtp_DATA(self, arg: str | None) -> None:
         override = await self._stage("DATA")
         if override is not None and not override.startswith("3"):
             await self.push(override)
             return
-        if await self.check_helo_needed():
+        if await self._helo_needed():
             return
-        assert self.envelope is not None and self.session is not None
         if not self.envelope.rcpt_tos:
             await self.push("503 Error: need RCPT command")
             return
@@ -607,20 +821,19 @@ class _RecordingSMTP(SMTP):
         await self.push(override or "354 End data with <CR><LF>.<CR><LF>")
         status = await self._read_data(sink)
         reply = await self._stage("DOT") or "250 OK"
-        envelope = self.envelope
-        assert envelope is not None
-        self._set_post_data_state()
+        envelope, self.envelope = self.envelope, _Envelope()
         if status is not None:
             reply = status
         if not reply.startswith("2"):
             await self.push(reply)
             return
+        assert self.record is not None
         delivery = Delivery(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             mail_options=list(envelope.mail_options),
             session=self.index,
-            tls=None if self.record is None else self.record.tls,
+            tls=self.record.tls,
         )
         # Recorded before the client can see the reply, and before the sink
         # stores the message, so that a transcript saved with it ends with it.
@@ -629,26 +842,18 @@ class _RecordingSMTP(SMTP):
             sink.finish(delivery)
         except Exception:  # e.g. capture's disk is full: the client must not get a 250
             log.exception("storing the message failed")
-            assert self.record is not None
             self.record.replies.pop()
             await self.push(_NOT_STORED)
             return
-        self._write(reply)
-        await self._writer.drain()
+        await self.wire.write(reply.encode("utf-8", "surrogateescape") + b"\r\n")
 
     async def _read_data(self, sink: DataSink) -> str | None:
         """Read DATA up to CRLF.CRLF into `sink`, raw (no unstuffing). None when
         it is all there, else the reply that refuses it (the rest is read and dropped)."""
-        limit = self.data_size_limit
+        limit = self.size_limit
         size = 0
         status: str | None = None
-        next_reset = 0.0
-        pieces = self._data_pieces()
-        async for data in pieces:
-            now = self.loop.time()
-            if now >= next_reset:  # the idle timer, restarted at most once a second
-                self._reset_timeout()
-                next_reset = now + 1.0
+        async for data in self.wire.data_pieces():
             size += len(data)
             if status is None and limit and size > limit:
                 status = "552 Error: Too much mail data"  # aiosmtpd's words
@@ -661,41 +866,6 @@ class _RecordingSMTP(SMTP):
                     status = _NOT_STORED
                     sink.discard()
         return status
-
-    async def _data_pieces(self) -> AsyncIterator[bytes]:
-        """DATA as it arrives, in pieces, without its final ".\\r\\n" and
-        without taking a byte past it (a pipelining client may have sent its
-        next command behind it).
-
-        Under way, each read takes up to CRLF.CRLF, or when none is near all
-        the stream holds but the 4 bytes a split CRLF.CRLF could begin with,
-        so no end can span two reads. Only at the start, where a line start
-        comes for free, is that settled byte by byte until it is past.
-        """
-        tail = b"\r\n"  # the last bytes read: DATA starts at a line start
-        matched = 2  # how much of CRLF.CRLF the bytes read end with
-        while matched:
-            byte = await self._reader.readexactly(1)
-            held = _DATA_END[2:matched]  # a "." or ".\r" that may be the end's
-            tail = (tail + byte)[-len(_DATA_END):]
-            matched = _end_matched(tail)
-            if matched == len(_DATA_END):
-                return
-            out = held + byte
-            yield out[: len(out) - max(0, matched - 2)]
-        while True:
-            try:
-                piece = await self._reader.readuntil(_DATA_END)
-            except asyncio.LimitOverrunError as error:
-                yield await self._reader.read(error.consumed)
-                continue
-            yield piece[:-3]  # its CRLF is the last line's
-            return
-
-
-def _end_matched(tail: bytes) -> int:
-    """The length of the longest start of CRLF.CRLF that `tail` ends with."""
-    return max(n for n in range(len(_DATA_END) + 1) if tail.endswith(_DATA_END[:n]))
 
 
 class RecordingServer:
@@ -733,7 +903,7 @@ class RecordingServer:
         self.sessions: list[SessionRecord] = []
         self.messages: list[Message] = []
         self.passwords: set[str] = set()  # heard in AUTH: what output must never show
-        self._live: set[_RecordingSMTP] = set()
+        self._live: set[_Conversation] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -780,11 +950,8 @@ class RecordingServer:
             # flush to a client that does not read), cancel the session tasks.
             for listener in listeners:
                 listener.close()
-            for proto in list(self._live):
-                if proto._original_transport is not None:
-                    proto._original_transport.abort()
-                if proto.transport is not None:
-                    proto.transport.abort()
+            for conversation in list(self._live):
+                conversation.wire.abort()
             tasks = asyncio.all_tasks(loop)
             for task in tasks:
                 task.cancel()
@@ -797,7 +964,7 @@ class RecordingServer:
                 implicit: bool) -> Awaitable[asyncio.Server]:
         tls = self.tls_context if implicit else None
         return loop.create_server(
-            lambda: _RecordingSMTP(self, loop, implicit), self.host, port, ssl=tls,
+            lambda: _Conversation(self, implicit).wire, self.host, port, ssl=tls,
             ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls else None)
 
     def stop(self) -> None:

@@ -1,23 +1,19 @@
+"""The suite's fixtures. Helpers that tests import live in tests/support/."""
+
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tclbridge import Interp
-from tclbridge.config import BridgeConfig
+from tclbridge.capture import Capture
 from tclbridge.display import find_xvfb, xvfb_display
-from tclbridge.recorder import RecordingServer, ServerScript
-
-TCLLIB_PRESENT = shutil.which("tclsh") is not None
-
-
-def new_interp(timeout_scale: float = 0.01) -> Interp:
-    """A bridge interpreter with smtp loaded and tcllib's waits scaled down."""
-    bridge = Interp(BridgeConfig(timeout_scale=timeout_scale))
-    bridge.eval("package require smtp")
-    return bridge
+from tclbridge.recorder import RecordingServer
+from tests.support.interps import new_interp
+from tests.support.postfix_harness import REQUIRE_ENV, PostfixRelay, PostfixUnavailable
 
 
 @pytest.fixture
@@ -33,9 +29,12 @@ def server() -> Iterator[RecordingServer]:
         yield srv
 
 
-def scripted_server(**script: object) -> RecordingServer:
-    """A recording server with these ServerScript fields; `with` starts it."""
-    return RecordingServer(ServerScript(**script))  # type: ignore[arg-type]
+@pytest.fixture
+def cap(tmp_path: Path) -> Iterator[Capture]:
+    """A capture server writing to tmp_path/out (started by the test)."""
+    c = Capture(tmp_path / "out")
+    yield c
+    c.stop()
 
 
 @pytest.fixture
@@ -47,3 +46,19 @@ def display() -> Iterator[str]:
     assert xvfb, "Xvfb must be installed (scripts/bootstrap.sh does it)"
     with xvfb_display(xvfb, namespace_only=False) as name:
         yield name
+
+
+@pytest.fixture(scope="session")
+def postfix_relay() -> Iterator[PostfixRelay]:
+    """A running PostfixRelay for the whole session (skips if Postfix cannot be had)."""
+    relay = PostfixRelay()
+    try:
+        relay.start()
+    except PostfixUnavailable as error:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"Postfix unavailable and {REQUIRE_ENV}=1: {error}")
+        pytest.skip(f"no Postfix for interop tests: {error}")
+    try:
+        yield relay
+    finally:
+        relay.stop()

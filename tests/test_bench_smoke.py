@@ -1,47 +1,56 @@
 """`python -m bench` in a tiny configuration, so the benchmark cannot rot
 unnoticed, and the discard sink it measures against. Nothing here is timed:
-the numbers are only checked to exist."""
+the numbers are only checked to exist. The benchmark runs as the user runs
+it, in a child process (tests do not import bench)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from bench import report, run
-from bench.sink import ROOT, DiscardSink
-from bench.workloads import IMPLEMENTATIONS, LABELS
-from tests.conftest import TCLLIB_PRESENT
+from tests.support.discard_sink import DiscardSink
+from tests.support.tcl_programs import HAVE_TCLSH
 
-TINY = run.Config(
-    messages=3, sizes=(64 * 1024,), rounds=1, startup_runs=1,
-    capacity_mb=2, capacity_messages=5,
-)
+# Where `python -m bench...` finds the package, whatever the caller's cwd.
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--messages", "3", "--sizes", "64K", "--rounds", "1", "--startup-runs", "1",
+        "--capacity-mb", "2", "--capacity-messages", "5", "--no-plot"]
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
-def test_tiny_bench_reports_all_three_implementations() -> None:
-    results = run.run_all(TINY)
+@pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
+def test_tiny_bench_reports_all_three_implementations(tmp_path: Path) -> None:
+    raw = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", *TINY, "--json", str(raw)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(raw.read_text())
+    labels = results["labels"]
+    assert len(labels) == 3
     # (a) 3 messages and (b) one message, from each implementation.
-    assert results.sent == {"a": 9, "b": 3}
-    assert results.delivered == results.sent
-    assert results.capacity is not None and results.capacity.mb_per_s > 0
-    text = report.render(results)
+    assert results["sent"] == {"a": 9, "b": 3}
+    assert results["delivered"] == results["sent"]
+    assert results["capacity"] is not None and results["capacity"]["mb_per_s"] > 0
+    text = proc.stdout
     marks = [text.index(f"\n{mark}") for mark in ("(a) ", "(b) ", "(c) ", "Targets")]
     tables = [text[start:end] for start, end in zip(marks, marks[1:], strict=False)]
     assert tables[0].startswith("\n(a) 3 small messages")
     assert "| 64 KB " in tables[1]
     assert tables[2].startswith("\n(c) start-up")
-    for impl in IMPLEMENTATIONS:
-        assert len(results.small[impl]) == 1
-        assert results.attach[64 * 1024][impl][0].peak_rss > 0
+    for impl, label in labels.items():
+        assert len(results["small"][impl]) == 1
+        assert results["attach"][str(64 * 1024)][impl][0]["peak_rss"] > 0
         for table in tables[:2]:
-            assert f"| {LABELS[impl]} " in table, table
-    assert "Targets (issue 6):" in text
-    assert len(report.targets(results)) == 7
+            assert f"| {label} " in table, table
+    targets = text[text.index("\nTargets (issue 6):\n"):].splitlines()[2:]
+    assert len([line for line in targets if line.startswith("  ")]) == 7
 
 
 def _send_data(port: int, pieces: list[bytes]) -> None:
@@ -90,12 +99,16 @@ def test_profile_command_profiles_both_threads() -> None:
 def test_complexity_bench_runs_every_case_on_tiny_input() -> None:
     """`python -m bench.complexity` at tiny sizes: every case runs, and the
     table has a row with both times and the ratio."""
-    from bench import complexity
-
-    cases = complexity._cases()
-    assert len({case.name for case in cases}) == len(cases)
-    for case in cases:
-        assert complexity.time_one(case.name, 8) >= 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.complexity", "--each", "8"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    names = [name for name, _ in rows]
+    assert names and len(set(names)) == len(names)
+    for _, seconds in rows:
+        assert float(seconds) >= 0
     proc = subprocess.run(
         [sys.executable, "-m", "bench.complexity", "--scale", "0.001", "--only", "qp_decode sp"],
         capture_output=True, text=True, timeout=120, cwd=ROOT,

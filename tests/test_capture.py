@@ -8,7 +8,6 @@ import os
 import smtplib
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,13 +19,6 @@ from tests.support.bounded import run_python
 from tests.support.smtp_wire import SMTPLIB_MAIL, SMTPLIB_RCPT
 
 MSG = b"From: a@x\r\nSubject: Quarterly\r\n  report\r\n\r\n.hidden dot\r\nbody\r\n"
-
-
-@pytest.fixture
-def cap(tmp_path: Path) -> Iterator[Capture]:
-    c = Capture(tmp_path / "out")
-    yield c
-    c.stop()
 
 
 def send(addr: tuple[str, int], msg: bytes = MSG, to: tuple[str, ...] = ("b@y",),

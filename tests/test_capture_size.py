@@ -11,7 +11,6 @@ import smtplib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ import pytest
 from tclbridge import capture
 from tclbridge.capture import Capture
 from tclbridge.recorder import RecordingServer, Unstuffer
-from tests.conftest import TCLLIB_PRESENT
 from tests.support.smtp_wire import WireClient
+from tests.support.tcl_programs import HAVE_TCLSH
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1_000_000
@@ -45,13 +44,6 @@ def prose(size: int) -> bytes:
     lines = b"The quick brown fox jumps over the lazy dog and runs off into the woods,\r\n" * 3
     lines += b"where it meets a bear, a wolf and a hare, all of them asleep in the sun.\r\n"
     return b"Subject: prose\r\n\r\n" + lines * (size // len(lines))
-
-
-@pytest.fixture
-def cap(tmp_path: Path) -> Iterator[Capture]:
-    c = Capture(tmp_path / "out")
-    yield c
-    c.stop()
 
 
 def files(directory: Path) -> list[str]:
@@ -300,7 +292,7 @@ puts "rc=$rc result=$result"
 """
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+@pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
 @pytest.mark.parametrize(("limit", "refusal"), [
     (4800, "Error: Too much mail data"),  # the message is about 4300 bytes, 5300 on the wire
     (1000, "Error: message size exceeds fixed maximum message size"),  # at MAIL

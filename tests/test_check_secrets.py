@@ -22,11 +22,11 @@ from tclbridge.differential.outcome import ASPECTS, Delivered, Outcome
 from tclbridge.differential.reference import reference_argv, write_preamble
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.recorder import ServerScript
-from tests.conftest import TCLLIB_PRESENT
 from tests.support.tcl_lists import list_string, tcl_literal
+from tests.support.tcl_programs import HAVE_TCLSH
 
 REPO = Path(__file__).resolve().parent.parent
-needs_tcllib = pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+needs_tcllib = pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
 
 PASSWORD = "s3cret-Pw"
 USER = "bob"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import scripted_server
+from tests.support.recording import scripted_server
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TCLLIB_PRESENT
 from tests.support.bounded import run_python, run_tcl, run_tclsh
+from tests.support.tcl_programs import HAVE_TCLSH
 
 MB = 1_000_000
 
@@ -257,7 +257,7 @@ def test_parseaddress_recurses_neither_on_empty_elements_nor_on_dotted_phrases()
     assert out == ["1", "a@b.c", "x@y", str(len('"a b"') + 3 * 100_000)]
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+@pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
 def test_parseaddress_loops_give_tcllibs_results_below_its_depth() -> None:
     script = """
     foreach s [list "[string repeat , 300]a@b.c" "a b[string repeat ". c" 300] <x@y>" \\
@@ -292,7 +292,7 @@ def test_setheader_append_many_values() -> None:
     assert out == [str(appends - 1), "v", f"{appends - 2}|", str(appends)]
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="needs tclsh and tcllib")
+@pytest.mark.skipif(not HAVE_TCLSH, reason="needs tclsh and tcllib")
 def test_setheader_results_are_tcllibs_lists() -> None:
     """The list setheader returns is grown one append at a time: it must
     stay the string tcllib's list has, for every mode and awkward values."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import resource
 
-from tests.conftest import new_interp, scripted_server
+from tests.support.interps import new_interp
+from tests.support.recording import scripted_server
 
 
 def _cpu_seconds() -> float:

@@ -1,5 +1,5 @@
 """The fault matrix: a legacy script's sendmessage against a server that fails
-at every stage in every way (tests/fault_server.py).
+at every stage in every way (tests/support/fault_server.py).
 
 Each cell asserts the outcome written in EXPECTED (from tcllib's rules; a
 representative cell per stage is also run under tclsh + tcllib), that the
@@ -36,7 +36,7 @@ import trustme
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
-from tests.fault_server import FAULTS, PASSWORD, USERNAME, Fault, FaultServer
+from tests.support.fault_server import FAULTS, PASSWORD, USERNAME, Fault, FaultServer
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "RELIABILITY.md"

@@ -31,10 +31,11 @@ from hypothesis import strategies as st
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
 from tclbridge.smtp.protocol import LineBuffer, Reply, ReplyParser
-from tests.conftest import new_interp, scripted_server
-from tests.replay_server import ReplayServer
-from tests.test_mime_parse_fuzz import WALK
-from tests.test_mime_parse_fuzz import messages as mime_messages
+from tests.support.interps import new_interp
+from tests.support.mime_fuzz import WALK
+from tests.support.mime_fuzz import messages as mime_messages
+from tests.support.recording import scripted_server
+from tests.support.replay_server import ReplayServer
 
 EXAMPLES = int(os.environ.get("TCLBRIDGE_FUZZ_EXAMPLES", "500"))
 FUZZ = settings(

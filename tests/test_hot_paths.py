@@ -20,7 +20,7 @@ from tclbridge.mime.codecs import base64_lines, base64_size, qp_encode
 from tclbridge.mime.generator import message_size
 from tclbridge.mime.policy import TCL_SPACE, TCLLIB, LineScan
 from tclbridge.tcl.eventloop import WorkerThreads
-from tests.test_mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
+from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 
 
 def piecewise_base64(raw: bytes, piece: int, width: int) -> bytes:

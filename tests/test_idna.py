@@ -1,7 +1,7 @@
 """Domain names are judged and sent in one normalised form (UTS #46, IDNA
 2008), and non-ASCII addresses reach a server only over SMTPUTF8 (RFC 6531).
 
-Against a real aiosmtpd server: the site policy's deny list cannot be
+Against a real recording server: the site policy's deny list cannot be
 bypassed with ideographic or full-width dots or an invisible trailing
 character; a name that cannot be normalised is refused; a non-ASCII local
 part is refused locally (nothing on the wire) unless the server offers
@@ -21,7 +21,7 @@ from tclbridge import domains, policy
 from tclbridge.mime import new_part
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import RefusedRecipient, SMTPRefusedError, sendmessage
-from tests.postfix_harness import PostfixRelay, postfix_relay  # noqa: F401 - fixture
+from tests.support.postfix_harness import PostfixRelay
 from tests.support.sending import bridge, send
 
 REPO = Path(__file__).resolve().parent.parent
@@ -307,7 +307,7 @@ puts "rc=$rc res=$res"
 
 
 @pytest.mark.postfix
-def test_smtputf8_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:  # noqa: F811
+def test_smtputf8_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:
     seen = len(postfix_relay.messages)
     script = tmp_path / "utf8.tcl"
     script.write_text(UTF8_SCRIPT)

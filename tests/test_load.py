@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fault_server import Fault, FaultServer
+from tests.support.fault_server import Fault, FaultServer
 
 SCRIPTS = 20
 MESSAGES = 200

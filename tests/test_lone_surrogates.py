@@ -6,7 +6,7 @@ refuses a real one back; the bridge's Python code used to crash on them
 (TCLBRIDGE INTERNAL UnicodeEncodeError) or write them three times encoded.
 Where tcllib's result is safe, the bridge gives tcllib's result: each
 differential test runs one script under tclsh + tcllib and under
-`tclbridge run`, each against its own aiosmtpd server on 127.0.0.1, and
+`tclbridge run`, each against its own recording server on 127.0.0.1, and
 compares what was printed (results as hex of their UTF-8 form) and every
 byte delivered. Where tcllib is unsafe (an address, the EHLO name or an
 AUTH credential: it sends the character's low byte, a NUL) the bridge

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tclbridge.recorder import RecordingServer, ServerScript
-from tests.conftest import TCLLIB_PRESENT
-from tests.mail_record import Received, received
+from tests.support.mail_record import Received, received
+from tests.support.tcl_programs import HAVE_TCLSH
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "migration"
@@ -50,7 +50,7 @@ def test_every_step_sends_the_same_mail() -> None:
         assert record == first, f"{name} differs from step 1"
 
 
-@pytest.mark.skipif(not TCLLIB_PRESENT, reason="tclsh with tcllib is not installed")
+@pytest.mark.skipif(not HAVE_TCLSH, reason="tclsh with tcllib is not installed")
 def test_step1_is_a_tcllib_script() -> None:
     """Step 1 really is a legacy script: tcllib runs it the same way (its
     message differs only by tcllib's bugs listed in docs/COMPAT.md)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_mime_harness import HAVE_TCLLIB, assert_same, both
+from tests.support.mime_harness import HAVE_TCLLIB, assert_same, both
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_mime_harness import HAVE_TCLLIB, assert_same, both
+from tests.support.mime_harness import HAVE_TCLLIB, assert_same, both
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 

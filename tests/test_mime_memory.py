@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.sink import DiscardSink
-from tests.test_mime_harness import HAVE_TCLLIB, TCLSH, mask
-from tests.test_mime_property import fix_tcllib_170
+from tests.support.discard_sink import DiscardSink
+from tests.support.mime_harness import HAVE_TCLLIB, TCLSH
+from tests.support.mime_normalise import fix_tcllib_170, mask
 
 MB = 1 << 20
 BIG = 100 * MB

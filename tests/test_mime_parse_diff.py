@@ -13,16 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_mime_harness import (
+from tests.support.mime_harness import (
     HARNESS,
     HAVE_TCLLIB,
     TCLLIB_MIME,
     TCLLIB_QP_FIX,
     TCLSH,
-    fix_tcllib_170,
-    mask,
     run_bridge,
 )
+from tests.support.mime_normalise import fix_tcllib_170, mask
 
 pytestmark = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 

@@ -1,7 +1,7 @@
 """Round trip: `mime::initialize -string [mime::buildmessage $tree]` gives
 back the tree (types, parameters, headers, parts) and its bodies.
 
-The trees are the property test's (tests/test_mime_property.py). Bridge only:
+The trees are the property test's (tests/support/mime_trees.py). Bridge only:
 tcllib 1.7.0 cannot parse its own multipart output (COMPAT `boundary-once`).
 """
 
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from tclbridge import Interp
-from tests.test_mime_property import Container, Leaf, ScriptWriter, Tree, tcl_word, trees
+from tests.support.mime_trees import Container, Leaf, ScriptWriter, Tree, tcl_word, trees
 
 TREES = int(os.environ.get("TCLBRIDGE_ROUNDTRIP_TREES", "200"))
 

@@ -28,7 +28,8 @@ from tclbridge.mime import (
 )
 from tclbridge.mime.codecs import base64_encode, qp_decode, qp_encode, string_map
 from tclbridge.mime.policy import TCLLIB, LineScan, tcl_array_order
-from tests.test_mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH, fix_tcllib_170, mask
+from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
+from tests.support.mime_normalise import fix_tcllib_170, mask
 
 needs_tclsh = pytest.mark.skipif(not HAVE_TCLLIB, reason="needs tclsh and tcllib mime")
 

@@ -9,7 +9,6 @@ import os
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from tclbridge import Interp, policy
 from tclbridge.config import BridgeConfig
 from tclbridge.journal import ConnectionJournal
 from tclbridge.recorder import RecordingServer, ServerScript
-from tests.conftest import scripted_server
-from tests.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
+from tests.support.recording import scripted_server
+from tests.support.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
 
 REPO = Path(__file__).resolve().parent.parent
 POLICY_PASSWORD_ENV = "TCLBRIDGE_TEST_POLICY_PASSWORD"
@@ -63,12 +62,6 @@ def script_file(tmp_path: Path, send_options: str) -> Path:
         f"puts \"result: [smtp::sendmessage $t {send_options}]\"\n"
     )
     return script
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    with RecordingServer() as srv:
-        yield srv
 
 
 # -- relay -----------------------------------------------------------------

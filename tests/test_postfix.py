@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.postfix_harness import PostfixRelay, postfix_relay  # noqa: F401  (fixture)
+from tests.support.postfix_harness import PostfixRelay
 
 pytestmark = pytest.mark.postfix
 
@@ -38,7 +38,7 @@ def trusting(relay: PostfixRelay) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def secure(postfix_relay: PostfixRelay) -> Iterator[smtplib.SMTP]:  # noqa: F811
+def secure(postfix_relay: PostfixRelay) -> Iterator[smtplib.SMTP]:
     """A client that has done STARTTLS (verified) and EHLO again."""
     client = connect(postfix_relay)
     client.starttls(context=trusting(postfix_relay))
@@ -47,7 +47,7 @@ def secure(postfix_relay: PostfixRelay) -> Iterator[smtplib.SMTP]:  # noqa: F811
     client.close()
 
 
-def test_auth_only_after_starttls(postfix_relay: PostfixRelay) -> None:  # noqa: F811
+def test_auth_only_after_starttls(postfix_relay: PostfixRelay) -> None:
     client = connect(postfix_relay)
     try:
         assert client.has_extn("starttls")
@@ -58,7 +58,7 @@ def test_auth_only_after_starttls(postfix_relay: PostfixRelay) -> None:  # noqa:
         client.close()
 
 
-def test_auth_offered_after_starttls(postfix_relay: PostfixRelay,  # noqa: F811
+def test_auth_offered_after_starttls(postfix_relay: PostfixRelay,
                                      secure: smtplib.SMTP) -> None:
     offered = secure.esmtp_features["auth"].upper().split()
     # Exactly smtpd.conf's mech_list: proves Postfix reads the harness's SASL config
@@ -68,7 +68,7 @@ def test_auth_offered_after_starttls(postfix_relay: PostfixRelay,  # noqa: F811
     assert not secure.has_extn("starttls")  # already on TLS
 
 
-def test_certificate_is_verified_not_just_accepted(postfix_relay: PostfixRelay) -> None:  # noqa: F811
+def test_certificate_is_verified_not_just_accepted(postfix_relay: PostfixRelay) -> None:
     # The system trust store does not know the test CA: proves the CA file is what
     # makes verification pass, i.e. clients really check Postfix's certificate.
     client = connect(postfix_relay)
@@ -159,7 +159,7 @@ def authenticate(client: smtplib.SMTP, mechanism: str, user: str, password: str)
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
-def test_each_mechanism_accepts_the_password(postfix_relay: PostfixRelay,  # noqa: F811
+def test_each_mechanism_accepts_the_password(postfix_relay: PostfixRelay,
                                              secure: smtplib.SMTP, mechanism: str) -> None:
     if mechanism not in postfix_relay.mechanisms:
         pytest.skip(f"the Cyrus SASL plugin for {mechanism} is not installed")
@@ -167,7 +167,7 @@ def test_each_mechanism_accepts_the_password(postfix_relay: PostfixRelay,  # noq
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
-def test_wrong_password_is_535(postfix_relay: PostfixRelay,  # noqa: F811
+def test_wrong_password_is_535(postfix_relay: PostfixRelay,
                                secure: smtplib.SMTP, mechanism: str) -> None:
     if mechanism not in postfix_relay.mechanisms:
         pytest.skip(f"the Cyrus SASL plugin for {mechanism} is not installed")
@@ -175,7 +175,7 @@ def test_wrong_password_is_535(postfix_relay: PostfixRelay,  # noqa: F811
     assert authenticate(secure, mechanism, postfix_relay.username, wrong) == 535
 
 
-def test_unauthenticated_relay_is_refused(postfix_relay: PostfixRelay,  # noqa: F811
+def test_unauthenticated_relay_is_refused(postfix_relay: PostfixRelay,
                                           secure: smtplib.SMTP) -> None:
     seen = len(postfix_relay.messages)
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
@@ -185,7 +185,7 @@ def test_unauthenticated_relay_is_refused(postfix_relay: PostfixRelay,  # noqa: 
     assert len(postfix_relay.messages) == seen
 
 
-def test_authenticated_message_is_relayed(postfix_relay: PostfixRelay,  # noqa: F811
+def test_authenticated_message_is_relayed(postfix_relay: PostfixRelay,
                                           secure: smtplib.SMTP) -> None:
     seen = len(postfix_relay.messages)
     marker = uuid.uuid4().hex

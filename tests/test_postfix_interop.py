@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postfix_harness import PostfixRelay, postfix_relay  # noqa: F401 - fixture
+from tests.support.postfix_harness import PostfixRelay
 
 pytestmark = pytest.mark.postfix
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def run_script(tmp_path: Path, relay: PostfixRelay, *extra: str) -> subprocess.C
     )
 
 
-def test_legacy_script_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:  # noqa: F811
+def test_legacy_script_through_postfix(tmp_path: Path, postfix_relay: PostfixRelay) -> None:
     seen = len(postfix_relay.messages)
     out = run_script(tmp_path, postfix_relay, "--cafile", str(postfix_relay.ca_file))
     assert out.returncode == 0, out.stderr
@@ -61,7 +61,7 @@ def test_legacy_script_through_postfix(tmp_path: Path, postfix_relay: PostfixRel
 
 
 def test_untrusted_postfix_certificate_is_refused(
-    tmp_path: Path, postfix_relay: PostfixRelay  # noqa: F811
+    tmp_path: Path, postfix_relay: PostfixRelay
 ) -> None:
     seen = len(postfix_relay.messages)
     out = run_script(tmp_path, postfix_relay)

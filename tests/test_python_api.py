@@ -1,4 +1,4 @@
-"""tclbridge.smtp.sendmessage against real aiosmtpd servers: each scenario runs
+"""tclbridge.smtp.sendmessage against real recording servers: each scenario runs
 through the Tcl command and through the Python API, each against its own
 recording server, and what the two servers received must be the same."""
 
@@ -37,7 +37,7 @@ from tclbridge.smtp import (
     SMTPUsageError,
     sendmessage,
 )
-from tests.mail_record import received
+from tests.support.mail_record import received
 
 SCALE = 0.05
 T = TypeVar("T")

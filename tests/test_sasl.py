@@ -1,5 +1,5 @@
 """SASL client mechanisms: RFC vectors, tcllib's base64 rules, and live AUTH exchanges
-against tests/sasl_server.py (which verifies every mechanism on its side)."""
+against tests/support/sasl_server.py (which verifies every mechanism on its side)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from tclbridge.smtp.sasl import (
     encode_response,
     saslprep,
 )
-from tests.sasl_server import ALL_MECHANISMS, PASSWORD, TOKEN, USERNAME, SaslServer
+from tests.support.sasl_server import ALL_MECHANISMS, PASSWORD, TOKEN, USERNAME, SaslServer
 
 # --- SCRAM: RFC 5802 section 5 and RFC 7677 section 3 -------------------------------
 

@@ -2,7 +2,7 @@
 
 Real `tclbridge run` subprocesses (with Python logging switched on at DEBUG,
 and `-debug 1` on every send) authenticate against servers on 127.0.0.1
-that really check the credentials (tests/sasl_server.py), along every AUTH
+that really check the credentials (tests/support/sasl_server.py), along every AUTH
 path and the ways they fail: each mechanism succeeding, a wrong password
 through every mechanism, a SCRAM server that cannot prove itself, an OAuth
 token from TCLBRIDGE_OAUTH2_TOKEN_CMD accepted and refused, a server that
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.replay_server import ReplayServer
-from tests.sasl_server import ALL_MECHANISMS, PASSWORD, TOKEN, USERNAME, SaslServer
+from tests.support.replay_server import ReplayServer
+from tests.support.sasl_server import ALL_MECHANISMS, PASSWORD, TOKEN, USERNAME, SaslServer
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD_MECHANISMS = [m for m in ALL_MECHANISMS if m not in ("XOAUTH2", "OAUTHBEARER")]

@@ -1,4 +1,4 @@
-"""::smtp::sendmessage through the bridge against a real aiosmtpd server."""
+"""::smtp::sendmessage through the bridge against a real recording server."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
-from tests.conftest import new_interp, scripted_server
+from tests.support.interps import new_interp
+from tests.support.recording import scripted_server
 from tests.support.waiting import wait_until_closed
 
 

@@ -4,7 +4,7 @@ or put a bare CR or LF on the wire (docs/COMPAT.md `bare-cr`,
 
 Every sequence x every transfer encoding x every place (body, attachment
 read with -file, header value) goes through ::smtp::sendmessage to a real
-aiosmtpd server on 127.0.0.1. A relay in front of it (RawTap) keeps every
+recording server on 127.0.0.1. A relay in front of it (RawTap) keeps every
 byte the client sent, so the checks run on the raw client stream: exactly
 one transaction, the commands a send must have and no others, every CR
 followed by LF and every LF preceded by CR, and the DATA section (with its
@@ -43,10 +43,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackServer
 from tclbridge import Interp
 from tclbridge.recorder import Message, RecordingServer
-from tests.conftest import new_interp
+from tests.support.interps import new_interp
+from tests.support.loopback import LoopbackServer
 
 SEQUENCES = {
     "LF.LF": b"\n.\n",

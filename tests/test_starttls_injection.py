@@ -9,7 +9,7 @@ import trustme
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
-from tests.fault_server import PASSWORD, USERNAME, Fault, FaultServer
+from tests.support.fault_server import PASSWORD, USERNAME, Fault, FaultServer
 from tests.support.raw_servers import PlaintextBeforeTlsServer
 
 CA = trustme.CA()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-from bench.sink import DiscardSink
 from tclbridge.mime.model import new_part
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.results import Sent
 from tclbridge.smtp.session import Session, SessionSettings
 from tclbridge.smtp.transport import SocketTransport
-from tests.conftest import new_interp
+from tests.support.discard_sink import DiscardSink
+from tests.support.interps import new_interp
 
 
 class CountingTransport(SocketTransport):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import scripted_server
+from tests.support.recording import scripted_server
 
 REPO = Path(__file__).resolve().parent.parent
 

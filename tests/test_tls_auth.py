@@ -13,7 +13,7 @@ import pytest
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
 from tclbridge.smtp.transport import SocketTransport
-from tests.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
+from tests.support.sasl_server import PASSWORD, TOKEN, USERNAME, SaslServer
 
 
 def bridge(tmp_path: Path | None = None, server: SaslServer | None = None, **config) -> Interp:
@@ -113,7 +113,7 @@ def test_tls_no_verify_restores_tcllib_behaviour(tmp_path: Path, starttls_server
 
 def test_starttls_refused_454_calls_policy() -> None:
     # The recorder advertises STARTTLS but answers 454 without a context.
-    from tests.conftest import scripted_server
+    from tests.support.recording import scripted_server
 
     with scripted_server(capabilities=["STARTTLS"]) as srv:
         tcl = bridge()

@@ -14,7 +14,7 @@ import pytest
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
-from tests.sasl_server import SaslServer
+from tests.support.sasl_server import SaslServer
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = """package require smtp

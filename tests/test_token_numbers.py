@@ -7,7 +7,7 @@ them. Programs log token names, so the bridge uses up the same numbers on
 every path, stopping where tcllib stops.
 
 Each test runs one script under tclsh + tcllib and under `tclbridge run`,
-each against its own aiosmtpd servers on 127.0.0.1. After every send the
+each against its own recording servers on 127.0.0.1. After every send the
 script prints what happened (return code, refused recipients or reply code
 or error), the name `mime::initialize` gives next, and the counter
 `mime::uniqueID` has reached (Message-ID and Content-ID use it). The two

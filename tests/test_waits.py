@@ -14,9 +14,10 @@ import pytest
 
 from tclbridge import Interp
 from tclbridge.smtp.transport import SocketTransport
-from tests.conftest import new_interp, scripted_server
-from tests.fault_server import FLOOD_LIMIT, Fault, FaultServer
 from tests.support import netns
+from tests.support.fault_server import FLOOD_LIMIT, Fault, FaultServer
+from tests.support.interps import new_interp
+from tests.support.recording import scripted_server
 from tests.support.waiting import wait_until_closed
 
 

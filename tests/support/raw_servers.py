@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import trustme
 
-from bench.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 
 
 class PlaintextBeforeTlsServer:

@@ -1,5 +1,5 @@
 """One Tcl script under tclsh + tcllib and under the bridge (`tclbridge run`),
-each against its own fresh aiosmtpd RecordingServers on 127.0.0.1, with what
+each against its own fresh RecordingServers on 127.0.0.1, with what
 each printed and what each server received, comparable for equality."""
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ for "localhost" and 127.0.0.1) and SASL AUTH (Cyrus SASL, sasldb), only after
 STARTTLS, and relays what authenticated clients send to a `RecordingServer`,
 so a test sees the message that comes out the other side::
 
-    from tests.postfix_harness import postfix_relay  # noqa: F401  (the fixture)
-
     def test_it(postfix_relay: PostfixRelay) -> None:
         seen = len(postfix_relay.messages)
         ...send to postfix_relay.host:postfix_relay.port, trusting
@@ -14,9 +12,10 @@ so a test sees the message that comes out the other side::
         [msg] = postfix_relay.wait_for_message(since=seen)
         assert msg.rcpt_tos == ["rcpt@example.com"]
 
-`postfix_relay` is session-scoped: one instance for the whole run, so count
-messages from what was there before (``since``). Outside pytest,
-``with PostfixRelay() as relay:`` does the same; ``python -m tests.postfix_harness``
+`postfix_relay` (the fixture, in tests/conftest.py) is session-scoped: one
+instance for the whole run, so count messages from what was there before
+(``since``). Outside pytest,
+``with PostfixRelay() as relay:`` does the same; ``python -m tests.support.postfix_harness``
 runs one until Ctrl-C and prints how to reach it.
 
 The Debian packages (postfix, sasl2-bin, libsasl2-modules) are installed with
@@ -39,10 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import trustme
 
 from tclbridge.recorder import Message, RecordingServer, ServerScript
@@ -509,22 +506,6 @@ def _alive(pid: int) -> bool:
         return True
     # No zombie to worry about: `postfix start` daemonizes, the master is not our child.
     return True
-
-
-@pytest.fixture(scope="session")
-def postfix_relay() -> Iterator[PostfixRelay]:
-    """A running PostfixRelay for the whole session (skips if Postfix cannot be had)."""
-    relay = PostfixRelay()
-    try:
-        relay.start()
-    except PostfixUnavailable as error:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"Postfix unavailable and {REQUIRE_ENV}=1: {error}")
-        pytest.skip(f"no Postfix for interop tests: {error}")
-    try:
-        yield relay
-    finally:
-        relay.stop()
 
 
 def main() -> int:

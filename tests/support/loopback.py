@@ -1,4 +1,4 @@
-"""A TCP server on 127.0.0.1 for the benchmark sink and the tests' raw
+"""A TCP server on 127.0.0.1 for the discard sink (benchmarks and tests) and the raw
 servers: socketserver's accept loop in a daemon thread, stopped with a
 bounded wait so a client that stays connected never hangs the caller."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 from functools import partial
 
-from bench.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 
 
 class ReplayServer:

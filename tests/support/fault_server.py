@@ -56,7 +56,7 @@ from types import TracebackType
 
 import trustme
 
-from bench.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 
 STAGES = (
     "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body", "dot",

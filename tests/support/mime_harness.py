@@ -1,19 +1,21 @@
 """Run a Tcl snippet under real tclsh (tcllib mime) and under tclbridge.
 
 Both return the same shape: `code result errorcode` as a Tcl list string,
-UTF-8 encoded. Random values (Content-ID, Message-ID, uniqueID, boundary)
-are replaced by ordinals in order of appearance; tcllib 1.7.0's two known
-duplicate lines (fixed in 1.7.2 / on purpose) are dropped from its output.
+UTF-8 encoded. `both` and `assert_same` compare them after
+tests/support/mime_normalise.py: random values (Content-ID, Message-ID,
+uniqueID, boundary) become ordinals, and tcllib 1.7.0's output reads as 1.7.2
+writes it (COMPAT `boundary-once`, `cte-once`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.support.mime_normalise import fix_tcllib_170, mask
 
 TCLSH = shutil.which("tclsh")
 TCLLIB_MIME = Path("/usr/share/tcltk/tcllib1.21/mime/mime.tcl")
@@ -60,36 +62,6 @@ apply {{} {
     proc ::mime::qp_encode $params $fixed
 }}
 """
-
-_UNIQUE = re.compile(r"<\d+\.\d+\.\d+@[^>\s]+>")
-_BOUNDARY = re.compile(r"----- =_[A-Za-z0-9+/]+=*")
-# 1.7.0 writes the boundary parameter again on a line of its own ...
-_EXTRA_BOUNDARY = re.compile(r'(?<=\n);\r?\n {14}boundary="[^"]*"\r?\n')
-# ... and Content-Transfer-Encoding again after Content-Type.
-_EXTRA_CTE = re.compile(
-    r"(Content-Type: [^\n]*\n(?:[ \t][^\n]*\n)*)Content-Transfer-Encoding: [^\r\n]*\r?\n"
-)
-
-
-def _ordinals(pattern: re.Pattern[str], label: str, text: str) -> str:
-    seen: dict[str, str] = {}
-
-    def repl(found: re.Match[str]) -> str:
-        return seen.setdefault(found.group(), f"{label}{len(seen) + 1}")
-
-    return pattern.sub(repl, text)
-
-
-def mask(text: str) -> str:
-    text = _ordinals(_UNIQUE, "<UNIQUE", text)
-    return _ordinals(_BOUNDARY, "BOUNDARY", text)
-
-
-def fix_tcllib_170(text: str) -> str:
-    """Apply the two intended differences to tcllib 1.7.0's output."""
-    text = _EXTRA_BOUNDARY.sub("", text)
-    return _EXTRA_CTE.sub(r"\1", text)
-
 
 def run_tclsh(script: str, workdir: Path) -> str:
     (workdir / "snippet.tcl").write_text(script, encoding="utf-8")
