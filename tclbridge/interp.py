@@ -11,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tclbridge import pycall
 from tclbridge.config import BridgeConfig, process_config
-from tclbridge.tcl import checked
-from tclbridge.tcl.boundary import tcl_command
+from tclbridge.tcl import mime_commands, smtp_commands
 from tclbridge.tcl.checked import TclError
+from tclbridge.tcl.host import CommandHost
 
 __all__ = ["SHIM_DIR", "Interp", "TclError"]
 
@@ -111,34 +112,29 @@ class Interp:
         self.config = config or process_config()
         self.closed = False
         self._owner = threading.get_ident()
-        self._registered: list[str] = []
         self.tk = tkinter.Tcl()
         _match_tclsh_encoding(self.tk.tk)
         self.tk.eval("namespace eval ::tclbridge {}")
         self.tk.tk.setvar("::tclbridge::shims", str(SHIM_DIR))
         self.tk.eval(_PACKAGE_SETUP)
-        # Imported here so that each command module can import Interp types.
-        from tclbridge.tcl import mime_commands, smtp_commands
-
-        self.mime = mime_commands.install(self)
-        self.smtp = smtp_commands.install(self)
+        # The command modules see this host, never the Interp.
+        self._host = CommandHost(self.tk.tk)
+        self.mime = mime_commands.install(self._host)
+        self.smtp = smtp_commands.install(self._host, self.config)
         # tclbridge::call, for scripts that hand pieces of work to Python.
-        from tclbridge import pycall
-
-        self.python = pycall.install(self)
+        self.python = pycall.install(self._host)
 
     def register(self, name: str, func: Callable[..., Any]) -> None:
         """Make `func` the Python side of Tcl command `name`."""
-        self.tk.createcommand(name, tcl_command(func))
-        self._registered.append(name)
+        self._host.register(name, func)
 
     def eval(self, script: str) -> str:
         """Evaluate `script`; a Tcl error raises `TclError` (a
         tkinter.TclError) with its errorCode and errorInfo."""
-        return checked.evaluate(self.tk.tk, script)
+        return self._host.eval(script)
 
     def call(self, *args: Any) -> Any:
-        return checked.call(self.tk.tk, *args)
+        return self._host.call(*args)
 
     def close(self) -> None:
         """Release the event-loop link, its pipe and the Python commands.
@@ -155,12 +151,7 @@ class Interp:
         if self.closed:
             return
         self.closed = True
-        self.smtp.link.close()
-        while self._registered:
-            try:
-                self.tk.tk.deletecommand(self._registered.pop())
-            except tkinter.TclError:
-                pass  # the script renamed or deleted it
+        self._host.close()
         # Break the Python cycles too, so that dropping this object frees it
         # (and its hold on the Tcl app) at once, in the caller's thread.
         self.mime = self.smtp = self.python = None  # type: ignore[assignment]

@@ -25,13 +25,11 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tclbridge.errors import TclError
 from tclbridge.tcl.boundary import Converted, to_tcl
-
-if TYPE_CHECKING:
-    from tclbridge.interp import Interp
+from tclbridge.tcl.host import CommandHost
 
 COMMAND = "::tclbridge::call"
 _IMPL = "::tclbridge::py::call"
@@ -100,11 +98,11 @@ def _a(value: Any) -> str:
 
 
 class PythonCaller:
-    def __init__(self, bridge: Interp) -> None:
-        self.bridge = bridge
-        bridge.register(_IMPL, self.call)
-        bridge.eval(f"::tclbridge::forward {COMMAND} {_IMPL}")
-        bridge.eval(f"package provide tclbridge {PACKAGE_VERSION}")
+    def __init__(self, host: CommandHost) -> None:
+        self.host = host
+        host.register(_IMPL, self.call)
+        host.eval(f"::tclbridge::forward {COMMAND} {_IMPL}")
+        host.eval(f"package provide tclbridge {PACKAGE_VERSION}")
 
     def call(self, *words: str) -> Any:
         if not words:
@@ -127,7 +125,7 @@ class PythonCaller:
         raise TclError(text, ("PYTHON", "TypeError", text))
 
     def _add_script_dir(self) -> None:
-        script = str(self.bridge.call("info", "script"))
+        script = str(self.host.call("info", "script"))
         if not script:
             return
         folder = os.path.dirname(os.path.abspath(script))
@@ -135,5 +133,5 @@ class PythonCaller:
             sys.path.append(folder)
 
 
-def install(bridge: Interp) -> PythonCaller:
-    return PythonCaller(bridge)
+def install(host: CommandHost) -> PythonCaller:
+    return PythonCaller(host)

@@ -1,19 +1,14 @@
 """The mime command layer: Tcl arguments in, tcllib's results and errors out.
 
-Keeps the token table (`::mime::N` <-> `Part`) and nothing else of note:
-the work is done by `tclbridge.mime`.
-
-Token numbers come from one counter, as tcllib's `mime(uid)`: each
-`initialize` and each `parseaddress` takes the next number, also those that
-tcllib's `smtp::sendmessage` makes internally (`skip_numbers`).
+Names parts by the interpreter's token table (tclbridge.tcl.tokens) and
+does nothing else of note: the work is done by `tclbridge.mime`.
 """
 
 from __future__ import annotations
 
 import tkinter
-import weakref
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tclbridge.chunks import coalesce
 from tclbridge.errors import TclError
@@ -26,14 +21,12 @@ from tclbridge.mime.model import FileSpan, Part, SpanOptions, configure
 from tclbridge.mime.parser import BodyError, UnchangedFileScans
 from tclbridge.tcl.boundary import Converted
 from tclbridge.tcl.header_lists import HeaderLists
+from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
 from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
 COPY_BLOCK = 65536
-
-if TYPE_CHECKING:
-    from tclbridge.interp import Interp
 
 PREFIX = "::tclbridge::py::mime::"
 WRONG_ARGS = ("TCL", "WRONGARGS")
@@ -52,14 +45,6 @@ def _usage(name: str, usage: str) -> TclError:
     return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
 
 
-def no_such_part(reading: str = "header") -> TclError:
-    """tcllib's error for a token that names no part: the first state
-    variable the command reads (`reading`) is missing."""
-    return TclError(
-        f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
-    )
-
-
 def _options(args: Sequence[str]) -> dict[str, str]:
     """Tcl's `array set options $args`."""
     if len(args) % 2:
@@ -70,56 +55,30 @@ def _options(args: Sequence[str]) -> dict[str, str]:
 class MimeCommands:
     """The `::tclbridge::py::mime::*` commands of one interpreter."""
 
-    def __init__(self, bridge: Interp) -> None:
-        self.bridge = bridge
-        self.tk = bridge.tk.tk
-        self._uid = 0
-        self._parts: dict[str, Part] = {}
-        # Each part's name, kept after finalize: a container still lists a
-        # finalized sub-part by the name it had, as tcllib does.
-        self._tokens: weakref.WeakKeyDictionary[Part, str] = weakref.WeakKeyDictionary()
+    def __init__(self, host: CommandHost) -> None:
+        self.tk = host.app
+        self.tokens = host.tokens
         self._header_lists = HeaderLists(self.tk)
         self._mailbox_scans = UnchangedFileScans()
         for name in COMMANDS:
-            bridge.register(PREFIX + name, getattr(self, "cmd_" + name))
+            host.register(PREFIX + name, getattr(self, "cmd_" + name))
         # The shim asks for the list, so it is written down once.
-        bridge.register(PREFIX + "commands", lambda: COMMANDS)
+        host.register(PREFIX + "commands", lambda: COMMANDS)
 
     # -- tokens -------------------------------------------------------------
 
     def part(self, token: str, reading: str = "header") -> Part:
         """The part behind `token`, or tcllib's error for a bad token."""
-        try:
-            return self._parts[token]
-        except KeyError:
-            raise no_such_part(reading) from None
-
-    def find(self, token: str) -> Part | None:
-        """The part behind `token`, or None."""
-        return self._parts.get(token)
+        return self.tokens.part(token, reading)
 
     def token(self, part: Part) -> str:
-        """The token of `part` (finalized or not), giving it one if it was
-        made in Python."""
-        known = self._tokens.get(part)
-        if known is not None:
-            return known
-        return self._add(part)
+        return self.tokens.token(part)
 
     def _new_token(self) -> str:
-        self._uid += 1
-        return f"::mime::{self._uid}"
-
-    def skip_numbers(self, count: int) -> None:
-        """Use up `count` token numbers, as tcllib's own calls to mime
-        (parseaddress, initialize) do without the script seeing a token."""
-        self._uid += count
+        return self.tokens.new_token()
 
     def _add(self, part: Part, token: str | None = None) -> str:
-        token = token or self._new_token()
-        self._parts[token] = part
-        self._tokens[part] = token
-        return token
+        return self.tokens.add(part, token)
 
     def split_list(self, text: str) -> list[str]:
         try:
@@ -171,7 +130,7 @@ class MimeCommands:
         M an integer. The bytes are then read from F, not from the channel
         (COMPAT root-channel)."""
         qualified = options.root if options.root.startswith("::") else "::mime::" + options.root
-        if qualified in self._parts:
+        if qualified in self.tokens:
             # tcllib's tokens are arrays with no fd outside its parser.
             raise TclError(
                 'can\'t read "root(fd)": no such element in array', ("TCL", "READ", "VARNAME")
@@ -221,7 +180,7 @@ class MimeCommands:
             for number in range(len(part.parsed_children), 0, -1):
                 if part.parsed_children[number - 1] is not None:
                     self.cmd_finalize(f"{token}-{number}", *rest)
-        del self._parts[token]
+        self.tokens.remove(token)
         part.finalized = True
         return ""
 
@@ -404,7 +363,7 @@ class MimeCommands:
     def cmd_parseaddress(self, *args: str) -> list[list[str]]:
         if len(args) != 1:
             raise _usage("parseaddress", " string")
-        self.skip_numbers(1)  # tcllib makes a token for every parse
+        self.tokens.skip_numbers(1)  # tcllib makes a token for every parse
         hostname = str(self.tk.call("info", "hostname"))
         found = parse_address(args[0], hostname)
         return [[x for key in ADDRESS_PROPERTIES for x in (key, item[key])] for item in found]
@@ -530,8 +489,8 @@ def _string_leaves(part: Part) -> int:
     return sum(_string_leaves(child) for child in children)
 
 
-def install(bridge: Interp) -> MimeCommands:
-    return MimeCommands(bridge)
+def install(host: CommandHost) -> MimeCommands:
+    return MimeCommands(host)
 
 
 __all__: Sequence[str] = ["MimeCommands", "install"]

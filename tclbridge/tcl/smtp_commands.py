@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import itertools
 import tkinter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tclbridge.config import BridgeConfig
 from tclbridge.errors import TclError
 from tclbridge.mime.charsets import python_codec
 from tclbridge.smtp.envelope import MimeCalls, MissingPart, derive
@@ -29,58 +30,56 @@ from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl import checked
 from tclbridge.tcl.boundary import sent_result
-from tclbridge.tcl.eventloop import MainThreadLink
-from tclbridge.tcl.mime_commands import no_such_part
+from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.smtp_options import parse_options
 from tclbridge.tcl.text import from_tk, to_tk
+from tclbridge.tcl.tokens import no_such_part
 from tclbridge.tcllist import split_list
-
-if TYPE_CHECKING:
-    from tclbridge.interp import Interp
 
 DONE_VAR = "::tclbridge::smtp::done"
 
 
 class SmtpCommands:
-    def __init__(self, bridge: Interp) -> None:
-        self.bridge = bridge
-        self.link = MainThreadLink(bridge.tk.tk)
+    def __init__(self, host: CommandHost, config: BridgeConfig) -> None:
+        self.tk = host.app
+        self.tokens = host.tokens
+        self.link = host.link
+        self.config = config
         self._ids = itertools.count(1)
         self._finished: dict[str, tuple[Sent | BaseException, MimeCalls]] = {}
         # How sessions open connections (tests substitute a transport).
         self.connector: Connector = SocketTransport.connect
-        bridge.register("::tclbridge::py::smtp::start", self.start)
-        bridge.register("::tclbridge::py::smtp::finish", self.finish)
+        host.register("::tclbridge::py::smtp::start", self.start)
+        host.register("::tclbridge::py::smtp::finish", self.finish)
 
     def split_list(self, text: str) -> list[str]:
         try:
-            return split_list(self.bridge.tk.tk, text)
+            return split_list(self.tk, text)
         except tkinter.TclError as exc:
             raise TclError(from_tk(str(exc))) from None
 
     def start(self, token: str, args_text: str) -> str:
-        tk = self.bridge.tk.tk
+        tk = self.tk
         parsed = parse_options(self.split_list(args_text), args_text, self.split_list)
         opts = parsed.options
         # tcllib evaluates -maxsecs while it reads the options.
         final_wait = self._final_wait(parsed.maxsecs)
         opts.tlspolicy = self._policy_caller(parsed.tlspolicy)
-        mime = self.bridge.mime
         calls = MimeCalls()
         try:
             envelope = derive(
-                opts, mime.find(token), user=from_tk(tk.globalgetvar("tcl_platform", "user")),
-                calls=calls,
+                opts, self.tokens.find(token),
+                user=from_tk(tk.globalgetvar("tcl_platform", "user")), calls=calls,
             )
         except MissingPart:
             raise no_such_part() from None
         finally:
-            mime.skip_numbers(calls.address_lists)
+            self.tokens.skip_numbers(calls.address_lists)
         if isinstance(final_wait, TclError):
             raise final_wait  # tcllib: only after the message went out (docs/COMPAT.md)
         opts.final_wait = final_wait
         settings = settings_from_config(
-            self.bridge.config,
+            self.config,
             hostname=str(tk.call("info", "hostname")),
             encoding=python_codec(str(tk.call("encoding", "system"))),
             connect=self.connector,
@@ -104,7 +103,7 @@ class SmtpCommands:
     def _final_wait(self, maxsecs: str) -> FinalWait | TclError:
         """How long to wait for the reply to the final dot, or the error
         tcllib would meet there. Raises what tcllib raises at once."""
-        tk = self.bridge.tk.tk
+        tk = self.tk
         try:
             answer = checked.call(
                 tk, "::tclbridge::smtp::final_wait", to_tk(maxsecs), TCLLIB.longest_final_wait
@@ -121,7 +120,7 @@ class SmtpCommands:
         """-tlspolicy's command, called in the Tcl thread as tcllib calls it."""
         if not policy:
             return None
-        tk = self.bridge.tk.tk
+        tk = self.tk
 
         def call(code: int, diagnostic: str) -> str:
             return self.link.call(
@@ -135,14 +134,14 @@ class SmtpCommands:
     def finish(self, job: str) -> Any:
         """The send's outcome: tcllib's result, or (raised) the engine's
         failure, which the boundary makes a Tcl error or return code 7."""
-        tk = self.bridge.tk.tk
+        tk = self.tk
         tk.unsetvar(f"{DONE_VAR}({job})")
         outcome, calls = self._finished.pop(job)
-        self.bridge.mime.skip_numbers(calls.parts)
+        self.tokens.skip_numbers(calls.parts)
         if isinstance(outcome, BaseException):
             raise outcome
         return sent_result(outcome, lambda lists: from_tk(tk.call("string", "cat", *to_tk(lists))))
 
 
-def install(bridge: Interp) -> SmtpCommands:
-    return SmtpCommands(bridge)
+def install(host: CommandHost, config: BridgeConfig) -> SmtpCommands:
+    return SmtpCommands(host, config)
