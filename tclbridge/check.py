@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tclbridge import throwaway_ca
-from tclbridge.config import ERROR_REPORT_ENV, format_host_port
+from tclbridge.config import ERROR_REPORT_ENV
 from tclbridge.differential.causes import BY_NAME, CAUSES, explain
 from tclbridge.differential.compare import diff, prepare
 from tclbridge.differential.compat import GENERAL_ENTRIES
@@ -63,7 +63,7 @@ from tclbridge.differential.reference import (
 )
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.display import XVFB_INSTALL, DisplayError, RunDisplay, tk_display_error
-from tclbridge.policy import POLICY_ENV
+from tclbridge.host_port import format_host_port
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.sandbox import (
     CAPTURE_ENV,
@@ -74,6 +74,7 @@ from tclbridge.sandbox import (
     isolate,
     seal,
 )
+from tclbridge.site_policy import POLICY_ENV
 
 if TYPE_CHECKING:
     from tclbridge.fleet import Entry

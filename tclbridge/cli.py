@@ -20,15 +20,15 @@ from tclbridge.config import (
     ConfigError,
     capture_directory,
     check_cafiles,
-    parse_host_port,
     use_for_process,
 )
+from tclbridge.host_port import parse_host_port
 from tclbridge.interp import Interp
 
 if TYPE_CHECKING:
     from tclbridge.display import CaptureDisplay
-    from tclbridge.policy import SitePolicy
     from tclbridge.sandbox import CaptureEndpoint
+    from tclbridge.site_policy import SitePolicy
 
 
 def parse_server(text: str) -> tuple[str, int]:
@@ -275,23 +275,23 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if late:
         sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
                          "goes to the script; put bridge options before it\n")
-    from tclbridge import policy
+    from tclbridge import site_policy
     from tclbridge.sandbox import SandboxError
 
     try:
-        site = policy.load(opts.policy) if opts.policy else policy.from_env()
+        site = site_policy.load(opts.policy) if opts.policy else site_policy.from_env()
         if opts.policy:
             # A child `tclbridge run` the script starts obeys the same rules.
-            os.environ[policy.POLICY_ENV] = os.path.abspath(opts.policy)
-        config = BridgeConfig(server_override=opts.server,
-                              implicit_tls_override=opts.implicit_tls_server, policy=site)
+            os.environ[site_policy.POLICY_ENV] = os.path.abspath(opts.policy)
+        config = BridgeConfig.from_env(server_override=opts.server,
+                                       implicit_tls_override=opts.implicit_tls_server, policy=site)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
         check_cafiles(opts.cafile)
         config.cafiles += opts.cafile
         if opts.tls_no_verify:
             config.tls_verify = False
         _capture(opts.capture, config, site, opts.capture_max_size, opts.allow_display)
-    except (policy.PolicyError, ConfigError, SandboxError) as exc:
+    except (site_policy.PolicyError, ConfigError, SandboxError) as exc:
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
     use_for_process(config)

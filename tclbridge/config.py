@@ -1,36 +1,25 @@
 """Settings that change where and how the bridge sends, from the CLI and the
-environment."""
+environment.
+
+`BridgeConfig(...)` holds what it is given and reads nothing;
+`BridgeConfig.from_env(...)` adds what the environment says (and loads the
+site policy file TCLBRIDGE_POLICY names): `tclbridge run`, and `Interp()`
+or `sendmessage()` without a config, use that.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from tclbridge import site_policy
+from tclbridge.site_policy import SitePolicy
 
 if TYPE_CHECKING:
     from tclbridge.journal import JournalWriter
-    from tclbridge.policy import SitePolicy
-
-
-def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
-    """"host", "host:port", "[v6]" or "[v6]:port" -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or "]" in port:
-        return text.strip("[]"), default_port
-    try:
-        number = int(port)
-    except ValueError:
-        raise ValueError(f"bad port in {text!r}") from None
-    if not 0 < number < 65536:
-        raise ValueError(f"bad port in {text!r}: not between 1 and 65535")
-    return host.strip("[]"), number
-
-
-def format_host_port(address: tuple[str, int]) -> str:
-    """(host, port) as parse_host_port reads it back: "[v6]:port" for IPv6."""
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 # `tclbridge check` asks each run for the message of the uncaught error it
@@ -58,12 +47,6 @@ def _env_cafiles() -> list[str]:
     return [value] if value else []
 
 
-def _env_policy() -> SitePolicy | None:
-    from tclbridge.policy import from_env  # policy imports this module
-
-    return from_env()
-
-
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if value in ("1", "yes", "true", "on"):
@@ -82,20 +65,39 @@ class BridgeConfig:
     # capture server does); None sends it to server_override too.
     implicit_tls_override: tuple[str, int] | None = None
     # Multiplies tcllib's per-command timeouts (tests scale them down).
-    timeout_scale: float = field(default_factory=_timeout_scale)
+    timeout_scale: float = 1.0
     # Extra CA certificates trusted for TLS, besides the system store.
-    cafiles: list[str] = field(default_factory=_env_cafiles)
+    cafiles: list[str] = field(default_factory=list)
     # False restores tcllib's behaviour: TLS without certificate checks.
-    tls_verify: bool = field(default_factory=lambda: _env_flag("TCLBRIDGE_TLS_VERIFY", True))
+    tls_verify: bool = True
     # Allow AUTH over an unencrypted connection to a non-loopback server.
-    allow_plaintext_auth: bool = field(
-        default_factory=lambda: _env_flag("TCLBRIDGE_ALLOW_PLAINTEXT_AUTH", False)
-    )
-    # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see policy.py.
-    policy: SitePolicy | None = field(default_factory=_env_policy)
+    allow_plaintext_auth: bool = False
+    # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see site_policy.py.
+    policy: SitePolicy | None = None
     # Capture mode: where each connection is described to the capture (set by
     # `tclbridge run`; see journal.py).
     journal: JournalWriter | None = None
+
+    @classmethod
+    def from_env(cls, **settings: Any) -> BridgeConfig:
+        """The settings given, and for each setting not given what the
+        environment says: TCLBRIDGE_TIMEOUT_SCALE, TCLBRIDGE_CAFILE,
+        TCLBRIDGE_TLS_VERIFY, TCLBRIDGE_ALLOW_PLAINTEXT_AUTH and the site
+        policy file TCLBRIDGE_POLICY names (read and checked here: a
+        site_policy.PolicyError says why it cannot be used; a bad variable
+        is a ConfigError)."""
+        found = {name: read() for name, read in _FROM_ENV.items() if name not in settings}
+        return cls(**found, **settings)
+
+
+# What from_env reads for each setting, in this order.
+_FROM_ENV: dict[str, Callable[[], Any]] = {
+    "timeout_scale": _timeout_scale,
+    "cafiles": _env_cafiles,
+    "tls_verify": lambda: _env_flag("TCLBRIDGE_TLS_VERIFY", True),
+    "allow_plaintext_auth": lambda: _env_flag("TCLBRIDGE_ALLOW_PLAINTEXT_AUTH", False),
+    "policy": site_policy.from_env,
+}
 
 
 # The settings `tclbridge run` was given (--server, --capture, --policy, ...):
@@ -111,7 +113,7 @@ def use_for_process(config: BridgeConfig) -> None:
 
 def process_config() -> BridgeConfig:
     """The settings of this process's `tclbridge run`, else from the environment."""
-    return _process_config if _process_config is not None else BridgeConfig()
+    return _process_config if _process_config is not None else BridgeConfig.from_env()
 
 
 def capture_directory(text: str, from_env: bool = False) -> Path:

@@ -318,7 +318,7 @@ def child_env(endpoint: CaptureEndpoint, shim: SendmailShim | None,
     """`base` (default os.environ) with the capture server, its `journal`
     socket (tclbridge.journal; never one inherited from elsewhere) and the
     shim's PATH."""
-    from tclbridge.config import format_host_port
+    from tclbridge.host_port import format_host_port
     from tclbridge.journal import JOURNAL_ENV
 
     env = dict(os.environ if base is None else base)
@@ -351,7 +351,8 @@ def inherited_endpoint(environ: Mapping[str, str]) -> CaptureEndpoint:
 
 
 def _loopback_address(name: str, text: str) -> tuple[str, int]:
-    from tclbridge.config import ConfigError, parse_host_port
+    from tclbridge.config import ConfigError
+    from tclbridge.host_port import parse_host_port
 
     try:
         host, port = parse_host_port(text)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tclbridge import domains, policy
+from tclbridge import domains, site_policy
 from tclbridge.mime import new_part
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import RefusedRecipient, SMTPRefusedError, sendmessage
@@ -25,7 +25,7 @@ from tests.support.postfix_harness import PostfixRelay
 from tests.support.sending import bridge, send
 
 REPO = Path(__file__).resolve().parent.parent
-DENY = policy.parse({"recipients": {"deny_domains": ["rivals.example"]}})
+DENY = site_policy.parse({"recipients": {"deny_domains": ["rivals.example"]}})
 NEEDS_SMTPUTF8 = "5.6.7 non-ASCII address needs SMTPUTF8, which the server does not offer"
 # Far above linear time for the huge inputs below (well under a second each),
 # far below quadratic time (a minute and more for the 1 MB domain).
@@ -67,7 +67,7 @@ def test_deny_list_holds_for_every_spelling_of_the_name(address: str) -> None:
 
 
 def test_allow_list_matches_the_normalised_name_and_sends_it() -> None:
-    site = policy.parse({"recipients": {"allow_domains": ["ok.example"]}})
+    site = site_policy.parse({"recipients": {"allow_domains": ["ok.example"]}})
     with RecordingServer() as server:
         code, result = send(bridge(site), server.port, ["a@OK\uff0eexample"])
         assert (code, result) == (0, [])
@@ -77,14 +77,15 @@ def test_allow_list_matches_the_normalised_name_and_sends_it() -> None:
 
 def test_list_entries_are_normalised_when_the_file_is_read() -> None:
     entries = ["Rivals\u3002Example", "b\u00fccher.example"]
-    site = policy.parse({"recipients": {"deny_domains": entries}})
+    site = site_policy.parse({"recipients": {"deny_domains": entries}})
     assert site.deny_domains == ("rivals.example", "xn--bcher-kva.example")
     assert site.recipient_refusal("x@rivals.example") == "domain rivals.example is in deny_domains"
     assert site.recipient_refusal("x@B\u00dcCHER.example") == (
         "domain B\u00dcCHER.example (that is xn--bcher-kva.example) is in deny_domains")
     assert site.recipient_refusal("x@mail.xn--bcher-kva.example") is not None
-    with pytest.raises(policy.PolicyError, match=r"'a\.\.b' is not a domain name \(Empty Label\)"):
-        policy.parse({"recipients": {"deny_domains": ["a..b"]}})
+    with pytest.raises(site_policy.PolicyError,
+                       match=r"'a\.\.b' is not a domain name \(Empty Label\)"):
+        site_policy.parse({"recipients": {"deny_domains": ["a..b"]}})
 
 
 UNNORMALISABLE = {
@@ -110,11 +111,11 @@ def test_a_name_that_cannot_be_normalised_is_refused(address: str, reason: str) 
 
 
 def test_policy_credentials_only_for_the_host_really_connected() -> None:
-    site = policy.parse({"credentials": {
+    site = site_policy.parse({"credentials": {
         "smtp.example.com": {"username": "u1", "password": "p1"},
         "stra\u00dfe.example": {"username": "u2", "password": "p2"},
     }})
-    enforcer = policy.Enforcer(site, None)
+    enforcer = site_policy.Enforcer(site, None)
     # A socket connects "smtp\u3002example.com" to smtp.example.com: same host.
     assert enforcer.credentials("smtp\u3002example.com", "", "").username == "u1"
     # Python's socket encodes with IDNA 2003, which takes "stra\u00dfe" to
@@ -271,7 +272,7 @@ def imports_idna(tmp_path: Path, address: str, *policy_args: str) -> bool:
             "set t [mime::initialize -canonical text/plain -string hi]\n"
             f"smtp::sendmessage $t -servers 127.0.0.1 -ports {server.port} "
             f"-recipients {address}\n", encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k != policy.POLICY_ENV}
+        env = {k: v for k, v in os.environ.items() if k != site_policy.POLICY_ENV}
         out = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "tclbridge", "run", *policy_args,
              str(script)],

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tclbridge import Interp, policy
+from tclbridge import Interp, site_policy
 from tclbridge.config import BridgeConfig
 from tclbridge.journal import ConnectionJournal
 from tclbridge.recorder import RecordingServer, ServerScript
@@ -31,7 +31,7 @@ def write_policy(tmp_path: Path, text: str, name: str = "policy.toml") -> Path:
     return path
 
 
-def bridge(site: policy.SitePolicy | None, **config: object) -> Interp:
+def bridge(site: site_policy.SitePolicy | None, **config: object) -> Interp:
     tcl = Interp(BridgeConfig(timeout_scale=0.05, policy=site, **config))  # type: ignore[arg-type]
     tcl.eval("package require smtp")
     tcl.eval("proc policy {answer args} {lappend ::policy_calls $args; return $answer}")
@@ -45,7 +45,7 @@ def send(tcl: Interp, options: str) -> tuple[int, str]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k != policy.POLICY_ENV}
+    environ = {k: v for k, v in os.environ.items() if k != site_policy.POLICY_ENV}
     return subprocess.run(
         [sys.executable, "-m", "tclbridge", "run", *args],
         capture_output=True, text=True, timeout=60,
@@ -70,7 +70,8 @@ def script_file(tmp_path: Path, send_options: str) -> Path:
 def test_relay_takes_all_mail_and_says_so(
     tmp_path: Path, server: RecordingServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    site = policy.load(write_policy(tmp_path, f'[relay]\nserver = "127.0.0.1:{server.port}"\n'))
+    site = site_policy.load(
+        write_policy(tmp_path, f'[relay]\nserver = "127.0.0.1:{server.port}"\n'))
     tcl = bridge(site)
     code, _ = send(tcl, "-servers {mail.invalid backup.invalid} -ports {25 587} -debug 1"
                         " -header {To a@example.com} -header {From b@example.com}")
@@ -83,7 +84,7 @@ def test_relay_takes_all_mail_and_says_so(
 
 
 def test_command_line_server_wins_over_relay(tmp_path: Path, server: RecordingServer) -> None:
-    site = policy.load(write_policy(tmp_path, '[relay]\nserver = "relay.invalid"\n'))
+    site = site_policy.load(write_policy(tmp_path, '[relay]\nserver = "relay.invalid"\n'))
     records = ConnectionJournal()
     tcl = bridge(site, server_override=("127.0.0.1", server.port), journal=records)
     assert send(tcl, "-servers mail.invalid -header {To a@example.com}")[0] == 0
@@ -103,7 +104,7 @@ def test_flag_wins_over_env_and_env_alone_applies(tmp_path: Path) -> None:
         flag_policy = write_policy(
             tmp_path, f'relay.server = "127.0.0.1:{by_flag.port}"\n', "f.toml")
         script = script_file(tmp_path, "-servers mail.invalid -header {To a@example.com}")
-        env = {policy.POLICY_ENV: str(env_policy)}
+        env = {site_policy.POLICY_ENV: str(env_policy)}
         out = run_cli(str(script), env=env)
         assert out.returncode == 0, out.stderr
         assert len(by_env.messages) == 1 and by_flag.messages == []
@@ -118,7 +119,7 @@ def test_flag_wins_over_env_and_env_alone_applies(tmp_path: Path) -> None:
 def test_denied_recipient_reported_like_a_server_refusal(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    site = policy.load(write_policy(
+    site = site_policy.load(write_policy(
         tmp_path, '[recipients]\ndeny_domains = ["Rivals.example"]\n'))
     tcl = bridge(site)
     with scripted_server(replies={"RCPT:gone@ok.example": "550 5.1.1 no such user"}) as srv:
@@ -147,7 +148,7 @@ def test_denied_recipient_reported_like_a_server_refusal(
 def test_allow_list_refusing_everyone_never_connects(
     tmp_path: Path, server: RecordingServer
 ) -> None:
-    site = policy.load(write_policy(tmp_path, 'recipients.allow_domains = ["example.com"]\n'))
+    site = site_policy.load(write_policy(tmp_path, 'recipients.allow_domains = ["example.com"]\n'))
     tcl = bridge(site)
     options = (f"-servers 127.0.0.1 -ports {server.port}"
                " -header {To {a@example.org, b@notexample.com}} -header {Bcc c@example.net}")
@@ -177,18 +178,18 @@ ROUTED = ("a@evil.com@ok.com", '"a@evil.com"@ok.com', "a%evil.com@ok.com", "evil
 def test_routing_in_the_local_part_refused_under_a_domain_list(lists: dict) -> None:
     # Only the domain after the last "@" is matched; a relay that applies
     # the percent hack or a bang path would deliver these to evil.com.
-    site = policy.parse({"recipients": lists})
+    site = site_policy.parse({"recipients": lists})
     for address in ROUTED:
         local = address.rpartition("@")[0] or address
         assert site.recipient_refusal(address) == (
             f"routing in the local part {local} is refused")
     assert site.recipient_refusal("good@ok.com") is None
     # Without a recipient list the policy does not judge addresses.
-    assert all(policy.parse({}).recipient_refusal(a) is None for a in ROUTED)
+    assert all(site_policy.parse({}).recipient_refusal(a) is None for a in ROUTED)
 
 
 def test_routed_recipients_never_reach_the_server(server: RecordingServer) -> None:
-    tcl = bridge(policy.parse({"recipients": {"allow_domains": ["ok.com"]}}))
+    tcl = bridge(site_policy.parse({"recipients": {"allow_domains": ["ok.com"]}}))
     to = 'good@ok.com, "a@evil.com"@ok.com, a%evil.com@ok.com, evil.com!a@ok.com'
     code, result = send(tcl, f"-servers 127.0.0.1 -ports {server.port} -atleastone 1"
                              f" -header {{To {{{to}}}}}")
@@ -223,7 +224,7 @@ def test_tls_required_upgrades_even_with_usetls_0(
 ) -> None:
     cafile = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(cafile))
-    site = policy.load(write_policy(tmp_path, TLS_REQUIRED))
+    site = site_policy.load(write_policy(tmp_path, TLS_REQUIRED))
     with tls_server(ca) as srv:
         tcl = bridge(site, cafiles=[str(cafile)])
         code, _ = send(tcl, f"-servers localhost -ports {srv.port} -usetls 0 -debug 1"
@@ -238,7 +239,7 @@ def test_tls_required_upgrades_even_with_usetls_0(
 def test_tls_required_gives_up_on_unverified_certificate(
     tmp_path: Path, ca: trustme.CA
 ) -> None:
-    site = policy.load(write_policy(tmp_path, TLS_REQUIRED))
+    site = site_policy.load(write_policy(tmp_path, TLS_REQUIRED))
     with tls_server(ca) as srv:
         # Not trusted, and neither -tlspolicy insecure nor --tls-no-verify lowers the bar.
         for tcl in (bridge(site), bridge(site, tls_verify=False)):
@@ -255,7 +256,7 @@ def test_tls_required_gives_up_on_unverified_certificate(
 
 
 def test_tls_required_without_starttls_or_when_refused(tmp_path: Path) -> None:
-    site = policy.load(write_policy(tmp_path, TLS_REQUIRED))
+    site = site_policy.load(write_policy(tmp_path, TLS_REQUIRED))
     tcl = bridge(site)
     with scripted_server() as plain, scripted_server(capabilities=["STARTTLS"]) as refusing:
         code, result = send(tcl, f"-servers 127.0.0.1 -ports {plain.port}"
@@ -280,7 +281,7 @@ def test_default_credentials_per_server_hidden_in_debug(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv(POLICY_PASSWORD_ENV, PASSWORD)
-    site = policy.load(write_policy(tmp_path, (
+    site = site_policy.load(write_policy(tmp_path, (
         f'[credentials."127.0.0.1"]\nusername = "{USERNAME}"\n'
         f'password_env = "{POLICY_PASSWORD_ENV}"\n'
         '[credentials."other.invalid"]\nusername = "nobody"\npassword = "nope"\n')))
@@ -301,7 +302,7 @@ def test_default_credentials_per_server_hidden_in_debug(
 
 
 def test_oauth_token_command_from_policy(tmp_path: Path) -> None:
-    site = policy.load(write_policy(tmp_path, (
+    site = site_policy.load(write_policy(tmp_path, (
         f'[credentials.localhost]\nusername = "{USERNAME}"\n'
         f'oauth_token_command = "echo {TOKEN}"\n')))
     with SaslServer(["XOAUTH2"]) as srv:
@@ -317,7 +318,7 @@ def test_oauth_token_command_from_policy(tmp_path: Path) -> None:
 def test_originator_rewrites_envelope_only(
     tmp_path: Path, server: RecordingServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    site = policy.load(write_policy(tmp_path, 'originator.rewrite = "noreply@example.com"\n'))
+    site = site_policy.load(write_policy(tmp_path, 'originator.rewrite = "noreply@example.com"\n'))
     tcl = bridge(site)
     options = f"-servers 127.0.0.1 -ports {server.port} -debug 1 -header {{To a@example.com}}"
     assert send(tcl, options + " -originator me@example.org -header {Bcc b@example.com}")[0] == 0
@@ -395,8 +396,8 @@ def test_capture_files_carry_every_decision(tmp_path: Path) -> None:
 ])
 def test_bad_policy_files_are_refused(tmp_path: Path, text: str, message: str) -> None:
     path = write_policy(tmp_path, text)
-    with pytest.raises(policy.PolicyError) as caught:
-        policy.load(path)
+    with pytest.raises(site_policy.PolicyError) as caught:
+        site_policy.load(path)
     assert str(caught.value).startswith(f"policy {path}: ")
     assert message in str(caught.value)
 
@@ -408,7 +409,7 @@ def test_bad_policy_exits_2_before_the_script_runs(tmp_path: Path) -> None:
     bad = write_policy(tmp_path, '[tls]\nrequired = 1\npassword = "hunter2"\n')
     for args, env in (
         (["--policy", str(bad)], None),
-        ([], {policy.POLICY_ENV: str(bad)}),
+        ([], {site_policy.POLICY_ENV: str(bad)}),
         (["--policy", str(tmp_path / "missing.toml")], None),
     ):
         out = run_cli(*args, str(script), env=env)

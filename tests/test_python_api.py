@@ -25,8 +25,8 @@ import trustme
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
 from tclbridge.mime import new_part
-from tclbridge.policy import SitePolicy
 from tclbridge.recorder import RecordingServer, ServerScript
+from tclbridge.site_policy import SitePolicy
 from tclbridge.smtp import (
     RefusedRecipient,
     SMTPConnectError,

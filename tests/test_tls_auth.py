@@ -21,7 +21,7 @@ def bridge(tmp_path: Path | None = None, server: SaslServer | None = None, **con
         cafile = tmp_path / "ca.pem"
         server.ca.cert_pem.write_to_path(str(cafile))
         config.setdefault("cafiles", [str(cafile)])
-    tcl = Interp(BridgeConfig(timeout_scale=0.05, **config))
+    tcl = Interp(BridgeConfig.from_env(timeout_scale=0.05, **config))
     tcl.eval("package require smtp")
     tcl.call("set", "user", USERNAME)
     tcl.call("set", "pass", PASSWORD)

@@ -43,7 +43,7 @@ def server(tmp_path: Path) -> Iterator[tuple[SaslServer, Path]]:
 
 
 def sends(port: int, **config: object) -> bool:
-    tcl = Interp(BridgeConfig(timeout_scale=0.05, **config))  # type: ignore[arg-type]
+    tcl = Interp(BridgeConfig.from_env(timeout_scale=0.05, **config))  # type: ignore[arg-type]
     tcl.eval("package require smtp")
     tcl.eval("set tok [mime::initialize -canonical text/plain -string hi]")
     return tcl.eval(

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tclbridge.policy import Enforcer, SitePolicy
+from tclbridge.site_policy import Enforcer, SitePolicy
 from tclbridge.smtp import auth
 from tclbridge.smtp.conversation import Command, Conversation, DebugLog
 from tclbridge.smtp.options import SendOptions, TlsPolicy

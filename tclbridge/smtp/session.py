@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
-from tclbridge.policy import Enforcer
+from tclbridge.site_policy import Enforcer
 from tclbridge.smtp import smtputf8
 from tclbridge.smtp.conversation import Command, Conversation
 from tclbridge.smtp.envelope import Envelope

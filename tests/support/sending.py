@@ -3,11 +3,11 @@ spliced into a script), so any character reaches sendmessage unchanged."""
 
 from __future__ import annotations
 
-from tclbridge import Interp, policy
+from tclbridge import Interp, site_policy
 from tclbridge.config import BridgeConfig
 
 
-def bridge(site: policy.SitePolicy | None = None) -> Interp:
+def bridge(site: site_policy.SitePolicy | None = None) -> Interp:
     """A bridge interpreter with smtp loaded, tcllib's waits scaled down."""
     tcl = Interp(BridgeConfig(timeout_scale=0.05, policy=site))
     tcl.eval("package require smtp")

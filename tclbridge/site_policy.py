@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tclbridge.config import parse_host_port
 from tclbridge.domains import DomainError, matching_form, normalize, shown
+from tclbridge.host_port import parse_host_port
 
 if TYPE_CHECKING:
     from tclbridge.journal import ConnectionRecord, JournalWriter
