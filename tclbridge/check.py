@@ -32,11 +32,7 @@ docs/COMPAT.md entry explains is labelled with it (differential.causes).
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
-import shutil
 import sys
 import tempfile
 import textwrap
@@ -45,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tclbridge import throwaway_ca
 from tclbridge.config import ERROR_REPORT_ENV
@@ -55,29 +51,20 @@ from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
 from tclbridge.differential.outcome import Difference, Outcome
 from tclbridge.differential.reference import (
-    INSTALL_COMMAND,
-    find_tclsh,
     reference_argv,
-    tcllib_missing,
     write_preamble,
 )
 from tclbridge.differential.run import ServerSpec, run_against_servers
-from tclbridge.display import XVFB_INSTALL, DisplayError, RunDisplay, tk_display_error
+from tclbridge.display import RunDisplay
 from tclbridge.host_port import format_host_port
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.sandbox import (
     CAPTURE_ENV,
     CaptureEndpoint,
-    SandboxError,
     SendmailShim,
     child_env,
-    isolate,
-    seal,
 )
 from tclbridge.site_policy import POLICY_ENV
-
-if TYPE_CHECKING:
-    from tclbridge.fleet import Entry
 
 DEFAULT_TIMEOUT = 60.0
 # Like capture mode: accept everything, offer AUTH so that scripts with
@@ -289,172 +276,3 @@ def _heading(difference: Difference) -> str:
 
 def _cells(value: str, width: int) -> list[str]:
     return textwrap.wrap(value, width, replace_whitespace=False, drop_whitespace=False) or [""]
-
-
-# -- command line ----------------------------------------------------------------------
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from tclbridge.fleet import DEFAULT_JOBS
-    from tclbridge.fleet import __doc__ as fleet_doc
-
-    check = subparsers.add_parser(
-        "check", help="run a script under tcllib and under the bridge and compare what they do",
-        description=f"{__doc__}\n{fleet_doc}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage="%(prog)s [options] SCRIPT [ARGS...]\n"
-              "       %(prog)s [options] DIR [PATH...]\n"
-              "       %(prog)s [options] --each PATH [PATH...]")
-    check.add_argument("--json", action="store_true", help="print the result as JSON")
-    check.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                       help=f"stop each run after this long (default {DEFAULT_TIMEOUT:g})")
-    check.add_argument("--each", action="store_true",
-                       help="each word after the options is a PATH to check (a file or a "
-                            "directory of .tcl files), none is an argument; the default when "
-                            "the first is a directory")
-    check.add_argument("--jobs", type=_jobs, default=DEFAULT_JOBS, metavar="N",
-                       help=f"check N files at a time (default {DEFAULT_JOBS})")
-    check.add_argument("--report", metavar="FILE",
-                       help="also write a Markdown report (verdicts, differences, scan "
-                            "findings per file) to FILE")
-    check.add_argument("script", metavar="SCRIPT|PATH")
-    check.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS|PATH")
-
-
-def main(opts: argparse.Namespace) -> int:
-    """0: the runs agree, 1: they differ, 2: no comparison (tcllib missing, no script,
-    a run timed out). For several files: see tclbridge.fleet."""
-    fleet = opts.each or Path(opts.script).is_dir()
-    paths = [opts.script, *opts.args]
-    if fleet and any(word.startswith("-") for word in paths):
-        late = " ".join(word for word in paths if word.startswith("-"))
-        return _cannot_compare(opts, f"options go before the paths: {late}")
-    if opts.report is not None:
-        problem = _report_writable(opts.report)
-        if problem is not None:
-            return _cannot_compare(opts, problem)
-    tclsh = find_tclsh()
-    missing = tcllib_missing(tclsh)
-    if missing is not None:
-        return _cannot_compare(opts, f"{missing}; install it with: {INSTALL_COMMAND}",
-                               install=INSTALL_COMMAND)
-    if not fleet and not Path(opts.script).is_file():
-        return _cannot_compare(opts, f"cannot read the script {opts.script}")
-    assert tclsh is not None
-    # The files are found before isolate(): in its user namespace this process
-    # could list directories the user (and so the runs) cannot.
-    from tclbridge.fleet import discover
-
-    entries = discover(paths) if fleet else []
-    # Both runs, their children and the servers share one private network
-    # namespace: no connection of the script's can leave the machine.
-    try:
-        isolation = isolate()
-    except SandboxError as exc:
-        return _cannot_compare(opts, str(exc))
-    display = RunDisplay.choose(os.environ, private_network=isolation.network,
-                                private_mounts=isolation.mounts)
-    for warning in (isolation.warning(), display.warning()):
-        if warning:
-            print(warning, file=sys.stderr)
-    shim = SendmailShim(isolation)
-    seal(isolation, shim.directory, hide=display.hide)
-    try:
-        if fleet:
-            return _check_fleet(opts, entries, paths, tclsh, shim, display)
-        result = run_check(opts.script, opts.args, tclsh=tclsh, timeout=opts.timeout,
-                           shim=shim, display=display)
-    except DisplayError as exc:
-        return _cannot_compare(opts, str(exc))
-    finally:
-        shim.cleanup()
-    # Both runs failing alike to open the display would read as "same".
-    no_display = (tk_display_error(result.tcllib.exit, result.tcllib.stderr)
-                  or tk_display_error(result.bridge.exit, result.bridge.stderr))
-    if no_display:
-        return _cannot_compare(opts, display.unusable(no_display),
-                               install=None if display.xvfb else XVFB_INSTALL)
-    if opts.json:
-        print(json.dumps(result.to_json(), indent=1))
-    else:
-        print(render(result, shutil.get_terminal_size().columns))
-    if opts.report is not None:
-        from tclbridge import fleet as reporting
-
-        entry = reporting.Entry(opts.script, list(opts.args), result)
-        reporting.scan_file(entry)
-        _write_report(opts.report, reporting.markdown_report([entry], timeout=opts.timeout))
-    if result.timed_out:
-        return 2
-    return 0 if result.agree else 1
-
-
-def _check_fleet(opts: argparse.Namespace, entries: list[Entry], paths: list[str],
-                 tclsh: str, shim: SendmailShim, display: RunDisplay) -> int:
-    from tclbridge import fleet
-
-    if not entries:
-        return _cannot_compare(opts, f"no {fleet.SUFFIX} files in {' '.join(paths)}")
-    fleet.check_all(entries, tclsh=tclsh, timeout=opts.timeout, jobs=opts.jobs, shim=shim,
-                    display=display, progress=fleet.print_progress)
-    if opts.json:
-        print(json.dumps(fleet.to_json(entries), indent=1))
-    else:
-        print("\n".join([*fleet.table(entries), "", fleet.totals_line(entries)]))
-    if opts.report is not None:
-        _write_report(opts.report, fleet.markdown_report(entries, timeout=opts.timeout))
-    return fleet.exit_code(entries)
-
-
-def _report_writable(path: str) -> str | None:
-    """Why the report could not be written, found before anything runs."""
-    target = Path(path)
-    if target.is_dir():
-        return f"cannot write the report {path}: it is a directory"
-    existed = target.exists()
-    try:
-        with target.open("a", encoding="utf-8"):
-            pass
-    except OSError as exc:
-        return f"cannot write the report {path}: {exc.strerror or exc}"
-    if not existed:
-        target.unlink()
-    return None
-
-
-def _write_report(path: str, text: str) -> None:
-    # Whatever the names in it: a lone surrogate (an undecodable file name)
-    # is written as its escape, never an error after the whole fleet ran.
-    Path(path).write_text(text, encoding="utf-8", errors="backslashreplace")
-    print(f"tclbridge check: report written to {path}", file=sys.stderr)
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"expected a number of files from 1 to 64, not {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """A --timeout: a number of seconds greater than 0 and finite."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (0 < value < math.inf):
-        raise argparse.ArgumentTypeError(
-            f"expected a number of seconds greater than 0, not {text!r}")
-    return value
-
-
-def _cannot_compare(opts: argparse.Namespace, reason: str, install: str | None = None) -> int:
-    if opts.json:
-        found = {"script": opts.script, "agree": None, "error": reason, "install": install}
-        print(json.dumps(found, indent=1))
-    else:
-        print(f"tclbridge check: {reason}", file=sys.stderr)
-    return 2

@@ -98,7 +98,7 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 # Other subcommands live in modules of their own, each with
 # `add_parser(subparsers)` and `main(opts) -> int` (the exit code).
-_SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check", "scan": "tclbridge.scan"}
+_SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check_command", "scan": "tclbridge.scan"}
 
 
 def _subcommand_modules(command: str | None = None) -> list:
