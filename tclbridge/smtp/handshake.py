@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tclbridge.site_policy import Enforcer, SitePolicy
-from tclbridge.smtp import auth
+from tclbridge.smtp.auth import authenticate, mechanisms_for, offered_mechanisms
 from tclbridge.smtp.conversation import Command, Conversation, DebugLog
 from tclbridge.smtp.options import SendOptions, TlsPolicy
 from tclbridge.smtp.protocol import Reply
@@ -282,7 +282,7 @@ class Handshake:
         return True
 
     def _authenticate(self, conv: Conversation, host: str) -> None:
-        offered = auth.offered_mechanisms(self.esmtp)
+        offered = offered_mechanisms(self.esmtp)
         if offered is None:
             return
         creds = self.enforcer.credentials(host, self.opts.username, self.opts.password)
@@ -305,7 +305,7 @@ class Handshake:
                 f"carried on anyway; trust its CA with --cafile FILE or TCLBRIDGE_CAFILE=FILE, "
                 f"or allow unverified TLS with {NO_VERIFY_HINT}"
             )
-        mechanisms = auth.mechanisms_for(
+        mechanisms = mechanisms_for(
             creds.username, creds.password, creds.oauth_token_command
         )
-        auth.authenticate(conv, offered, mechanisms)
+        authenticate(conv, offered, mechanisms)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.site_policy import Enforcer
-from tclbridge.smtp import smtputf8
 from tclbridge.smtp.conversation import Command, Conversation
 from tclbridge.smtp.envelope import Envelope
 from tclbridge.smtp.handshake import ConnectSettings, Handshake
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply, encode_data
 from tclbridge.smtp.results import Refused, RefusedRecipient, Sent, Step
+from tclbridge.smtp.smtputf8 import plan as smtputf8_plan
 from tclbridge.smtp.states import Event
 from tclbridge.smtp.transport import WRITE_CHUNK, TransportTimeout
 
@@ -65,7 +65,7 @@ class Session:
         self, conv: Conversation, message: Part, sender: str, recipients: list[str]
     ) -> Refusals:
         """MAIL, RCPT..., then DATA or RSET. Returns the refused recipients."""
-        wire = smtputf8.plan(sender, [r for r in recipients if r not in self.policy_refused],
+        wire = smtputf8_plan(sender, [r for r in recipients if r not in self.policy_refused],
                              self.handshake.esmtp)
         if isinstance(wire.sender, Reply):
             conv.log(f"    ... MAIL FROM:<{sender}> not sent: {wire.sender.diagnostic} ...")
