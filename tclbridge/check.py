@@ -53,7 +53,7 @@ from tclbridge.differential.causes import BY_NAME, CAUSES, explain
 from tclbridge.differential.compare import diff, prepare
 from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
-from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.outcome import Difference, ObservedRun
 from tclbridge.differential.reference import (
     INSTALL_COMMAND,
     find_tclsh,
@@ -101,8 +101,8 @@ ASPECT_WORDS = {
 class CheckResult:
     script: str
     args: list[str]
-    tcllib: Outcome
-    bridge: Outcome
+    tcllib: ObservedRun
+    bridge: ObservedRun
     differences: list[Difference]  # masked, secrets included
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # what args must not show
     # Each run's uncaught error message, masked as the differences are.
@@ -176,7 +176,7 @@ def first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _shape(outcome: Outcome) -> str:
+def _shape(outcome: ObservedRun) -> str:
     sessions, messages = len(outcome.sessions), len(outcome.messages)
     return (f"exit code {outcome.exit}, {sessions} SMTP session{'s' if sessions != 1 else ''}, "
             f"{messages} message{'s' if messages != 1 else ''} delivered")

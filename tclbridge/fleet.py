@@ -41,7 +41,7 @@ from tclbridge import scan
 from tclbridge.check import CheckResult, first_line, render_difference, run_check
 from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 from tclbridge.display import RunDisplay, tk_display_error
 from tclbridge.printable import printable
 from tclbridge.sandbox import SendmailShim
@@ -233,7 +233,7 @@ def _slim(result: CheckResult) -> CheckResult:
     """The result without what the table, --json and the report never show
     (output, message data, differences' full texts): a fleet of scripts that
     send large mail keeps little per file."""
-    def outcome(run: Outcome) -> Outcome:
+    def outcome(run: ObservedRun) -> ObservedRun:
         return replace(run, stdout="", stderr="",
                        messages=[replace(m, data=b"") for m in run.messages])
 
