@@ -33,11 +33,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tclbridge import scan
+from tclbridge import __version__, scan
 from tclbridge.check import CheckResult, first_line, render_difference, run_check
 from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
@@ -295,7 +294,7 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
         "# tclbridge check report",
         "",
         f"Each script ran under tclsh + tcllib and under the bridge (tclbridge "
-        f"{_version()}), each run against its own capture server, at most {timeout:g} s "
+        f"{__version__}), each run against its own capture server, at most {timeout:g} s "
         f"each; {now}. Labels name entries of docs/COMPAT.md, where the bridge differs "
         "from tcllib on purpose.",
         "",
@@ -364,13 +363,6 @@ def _code(text: str) -> str:
 def _cell(text: str) -> str:
     """Text for a table cell: a "|" would end the cell (also inside a code span)."""
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("tclbridge")
-    except metadata.PackageNotFoundError:
-        return "(version unknown)"
 
 
 def to_json(entries: Sequence[Entry]) -> dict[str, Any]:
