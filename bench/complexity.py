@@ -77,9 +77,9 @@ def _labels(tcllib: str, bridge: str) -> tuple[str, ...]:
     """The COMPAT labels `tclbridge check` finds for one stdout difference
     (every recogniser of differential.causes looks at both values)."""
     from tclbridge.differential.causes import explain
-    from tclbridge.differential.outcome import Difference, Outcome
+    from tclbridge.differential.outcome import Difference, ObservedRun
 
-    run = Outcome(0, "", "", [], [])
+    run = ObservedRun(0, "", "", [], [])
     difference = Difference("stdout", "line 1", "", "", texts=(tcllib, bridge))
     return explain(run, run, [difference])[0].causes
 
@@ -89,14 +89,14 @@ def _paired(count: str, sessions: bool) -> int:
     sessions (or delivered equal messages), but for every 100th that only
     tcllib's run made: how many differences."""
     from tclbridge.differential.compare import compare
-    from tclbridge.differential.outcome import Delivered, Outcome
+    from tclbridge.differential.outcome import Delivered, ObservedRun
 
-    def run(skip: bool) -> Outcome:
+    def run(skip: bool) -> ObservedRun:
         kept = [n for n in range(int(count)) if not (skip and n % 100 == 50)]
         if sessions:
-            return Outcome(0, "", "", [["EHLO <CLIENT>", f"RCPT TO:<r{n % 3}@x.y>", "QUIT"]
+            return ObservedRun(0, "", "", [["EHLO <CLIENT>", f"RCPT TO:<r{n % 3}@x.y>", "QUIT"]
                                        for n in kept], [])
-        return Outcome(0, "", "", [], [Delivered("a@x.y", [f"r{n % 3}@x.y"], [], b"\r\nhi\r\n")
+        return ObservedRun(0, "", "", [], [Delivered("a@x.y", [f"r{n % 3}@x.y"], [], b"\r\nhi\r\n")
                                        for n in kept])
     return len(compare(run(False), run(True)))
 
@@ -106,11 +106,12 @@ def _printed(count: str) -> int:
     of seven kinds, but for every 100th that only tcllib's run printed: how
     many differences."""
     from tclbridge.differential.compare import compare
-    from tclbridge.differential.outcome import Outcome
+    from tclbridge.differential.outcome import ObservedRun
 
     lines = [f"row {n % 7}\n" for n in range(int(count))]
     bridge = "".join(line for n, line in enumerate(lines) if n % 100 != 50)
-    return len(compare(Outcome(0, "".join(lines), "", [], []), Outcome(0, bridge, "", [], [])))
+    return len(compare(ObservedRun(0, "".join(lines), "", [], []),
+                       ObservedRun(0, bridge, "", [], [])))
 
 
 _APPENDS = """set tok [mime::initialize -canonical text/plain -string x]

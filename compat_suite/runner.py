@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat_suite.compare import ASPECTS, DEFAULT_ASPECTS, Difference, Outcome, compare
+from compat_suite.compare import ASPECTS, DEFAULT_ASPECTS, Difference, ObservedRun, compare
 from tclbridge.differential.run import TLS_MODES, ServerSpec, run_against_servers
 from tclbridge.recorder import ServerScript
 
@@ -153,7 +153,7 @@ def bridge_command() -> list[str]:
     return [sys.executable, "-m", "tclbridge", "run"]
 
 
-def run_case(case: Case, command: Sequence[str]) -> Outcome:
+def run_case(case: Case, command: Sequence[str]) -> ObservedRun:
     """Run one case with `command` (+ script + host + ports) against fresh servers."""
     modes = [*case.tls, *[None] * (len(case.servers) - len(case.tls))]
     specs = [ServerSpec(ServerScript.from_dict(spec), mode)
@@ -172,7 +172,7 @@ def check_case(case: Case, *, reference_only: bool = False) -> CaseResult:
         expected = run_case(case, tclsh_command())
         actual = run_case(case, tclsh_command() if reference_only else bridge_command())
 
-        def differ(reference: Outcome) -> list[Difference]:
+        def differ(reference: ObservedRun) -> list[Difference]:
             return compare(reference, actual, aspects=case.aspects,
                            compat=() if reference_only else case.compat,
                            unmasked_headers=case.unmasked_headers)

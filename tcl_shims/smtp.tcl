@@ -29,24 +29,20 @@ proc ::tclbridge::smtp::tls_policy {cmd code diagnostic} {
     return $policy
 }
 
-# How tcllib treats -maxsecs, with Tcl's own expr rules (strings compare as
-# strings, 0x10 is 16): {shown mode value}. mode is "nowait" (tcllib does not
-# read the reply to the final dot), "wait" (value: seconds) or "error" (value:
-# the error tcllib would hit only after the message was sent). `longest` is
-# the cap on the wait (tclbridge.smtp.rules).
-proc ::tclbridge::smtp::final_wait {value longest} {
-    set secs [expr {$value < 0 ? 0 : $value}]
-    if {$secs == 0} {
-        return [list $secs nowait 0]
+# -maxsecs as tcllib computes with it, for tclbridge.smtp.rules' final_wait
+# (the rule is there): `expression` on $value with Tcl's own expr rules
+# (strings compare as strings, 0x10 is 16, NaN is a domain error).
+proc ::tclbridge::smtp::maxsecs_expr {expression value} {
+    expr $expression
+}
+
+# The error tcllib would meet arming its -maxsecs timer with `secs` (only
+# after the message was sent), or "".
+proc ::tclbridge::smtp::timer_error {secs} {
+    if {[catch {expr {$secs * 1000}} ms] || [catch {after cancel [after $ms {}]} err]} {
+        return [expr {[info exists err] ? $err : $ms}]
     }
-    set capped $secs
-    if {$capped > $longest} {
-        set capped $longest
-    }
-    if {[catch {expr {$capped * 1000}} ms] || [catch {after cancel [after $ms {}]} err]} {
-        return [list $secs error [expr {[info exists err] ? $err : $ms}]]
-    }
-    return [list $secs wait [expr {double($capped)}]]
+    return ""
 }
 
 package provide smtp 1.5.2

@@ -16,7 +16,7 @@ import importlib
 from typing import Any
 
 __all__ = ["Interp", "TclCallError", "TclError", "TclModule", "load_tcl"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version string: pyproject.toml reads it
 
 _LAZY = {
     "Interp": "tclbridge.interp",

@@ -49,7 +49,7 @@ from tclbridge.differential.causes import BY_NAME, CAUSES, explain
 from tclbridge.differential.compare import diff, prepare
 from tclbridge.differential.compat import GENERAL_ENTRIES
 from tclbridge.differential.masking import Masker, hide_secrets, secrets_of
-from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.outcome import Difference, ObservedRun
 from tclbridge.differential.reference import (
     reference_argv,
     write_preamble,
@@ -89,8 +89,8 @@ ASPECT_WORDS = {
 class CheckResult:
     script: str
     args: list[str]
-    tcllib: Outcome
-    bridge: Outcome
+    tcllib: ObservedRun
+    bridge: ObservedRun
     differences: list[Difference]  # masked, secrets included
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # what args must not show
     # Each run's uncaught error message, masked as the differences are.
@@ -164,7 +164,7 @@ def first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _shape(outcome: Outcome) -> str:
+def _shape(outcome: ObservedRun) -> str:
     sessions, messages = len(outcome.sessions), len(outcome.messages)
     return (f"exit code {outcome.exit}, {sessions} SMTP session{'s' if sessions != 1 else ''}, "
             f"{messages} message{'s' if messages != 1 else ''} delivered")

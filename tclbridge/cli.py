@@ -24,6 +24,7 @@ from tclbridge.config import (
 )
 from tclbridge.host_port import parse_host_port
 from tclbridge.interp import Interp
+from tclbridge.tcl.exit_proc import exit_proc
 
 if TYPE_CHECKING:
     from tclbridge.display import CaptureDisplay
@@ -113,16 +114,7 @@ def _subcommand_modules(command: str | None = None) -> list:
 
 # `exit` is gone from tkinter interpreters. Like tclsh's, ours cannot be
 # caught: it flushes, runs the bridge's exit hooks and ends the process.
-_EXIT_PROC = r"""
-proc exit {{code 0}} {
-    if {![string is integer -strict $code]} {
-        return -code error "expected integer but got \"$code\""
-    }
-    catch {flush stdout}
-    catch {flush stderr}
-    ::tclbridge::py::exit $code
-}
-"""
+_EXIT_PROC = exit_proc("::tclbridge::py::exit $code")
 
 
 def run_script(script: str, args: Sequence[str], config: BridgeConfig,

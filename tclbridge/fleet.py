@@ -33,15 +33,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tclbridge import scan
+from tclbridge import __version__, scan
 from tclbridge.check import CheckResult, first_line, render_difference, run_check
 from tclbridge.differential.causes import BY_NAME
 from tclbridge.differential.masking import hide_secrets
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 from tclbridge.display import RunDisplay, tk_display_error
 from tclbridge.printable import printable
 from tclbridge.sandbox import SendmailShim
@@ -233,7 +232,7 @@ def _slim(result: CheckResult) -> CheckResult:
     """The result without what the table, --json and the report never show
     (output, message data, differences' full texts): a fleet of scripts that
     send large mail keeps little per file."""
-    def outcome(run: Outcome) -> Outcome:
+    def outcome(run: ObservedRun) -> ObservedRun:
         return replace(run, stdout="", stderr="",
                        messages=[replace(m, data=b"") for m in run.messages])
 
@@ -295,7 +294,7 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
         "# tclbridge check report",
         "",
         f"Each script ran under tclsh + tcllib and under the bridge (tclbridge "
-        f"{_version()}), each run against its own capture server, at most {timeout:g} s "
+        f"{__version__}), each run against its own capture server, at most {timeout:g} s "
         f"each; {now}. Labels name entries of docs/COMPAT.md, where the bridge differs "
         "from tcllib on purpose.",
         "",
@@ -364,13 +363,6 @@ def _code(text: str) -> str:
 def _cell(text: str) -> str:
     """Text for a table cell: a "|" would end the cell (also inside a code span)."""
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("tclbridge")
-    except metadata.PackageNotFoundError:
-        return "(version unknown)"
 
 
 def to_json(entries: Sequence[Entry]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from tclbridge.interp import Interp
 from tclbridge.tcl.boundary import refused_from_tcl, to_tcl
+from tclbridge.tcl.exit_proc import exit_proc
 
 # Runs a command at global level and reports its outcome as a list
 # {code result errorCode errorInfo}. It is run through `eval`, whose result
@@ -45,18 +46,10 @@ proc ::tclbridge::invoke {args} {
 
 # tkinter's interpreters have no `exit`; this one ends the running Tcl code
 # with an error that Python recognizes by its errorCode.
-_EXIT = r"""
-proc exit {{code 0}} {
-    if {![string is integer -strict $code]} {
-        return -code error "expected integer but got \"$code\""
-    }
-    set code [expr {$code + 0}] ;# decimal, as Python reads it (0x10 -> 16)
-    catch {flush stdout}
-    catch {flush stderr}
-    return -code error -errorcode [list TCLBRIDGE EXIT $code] \
-        "exit $code: a Tcl file loaded with tclbridge.load_tcl cannot end the Python process"
-}
-"""
+_EXIT = exit_proc(
+    "return -code error -errorcode [list TCLBRIDGE EXIT $code] "
+    '"exit $code: a Tcl file loaded with tclbridge.load_tcl cannot end the Python process"'
+)
 
 
 class TclCallError(Exception):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tclbridge.check import CheckResult, render, run_check
-from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.outcome import Difference, ObservedRun
 from tclbridge.differential.reference import INSTALL_COMMAND, find_tclsh, tcllib_missing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,7 +212,7 @@ def test_missing_script_exit_2(tmp_path: Path) -> None:
 
 
 def test_long_values_wrap_side_by_side() -> None:
-    empty = Outcome(exit=0, stdout="", stderr="", sessions=[], messages=[])
+    empty = ObservedRun(exit=0, stdout="", stderr="", sessions=[], messages=[])
     tcllib_value, bridge_value = "'" + "a" * 70 + "'", "'" + "b" * 50 + "'"
     result = CheckResult("s.tcl", [], empty, empty,
                          [Difference("stdout", "line 1", tcllib_value, bridge_value)])

@@ -18,7 +18,7 @@ import pytest
 
 from tclbridge.differential.compare import compare
 from tclbridge.differential.masking import HIDDEN, hide_secrets, secrets_of
-from tclbridge.differential.outcome import ASPECTS, Delivered, Outcome
+from tclbridge.differential.outcome import ASPECTS, Delivered, ObservedRun
 from tclbridge.differential.reference import reference_argv, write_preamble
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.recorder import ServerScript
@@ -143,10 +143,10 @@ def test_hide_secrets_forms() -> None:
 
 
 def test_secrets_learned_from_either_run() -> None:
-    run = Outcome(exit=1, stdout="Invalid option list: -password {my pw} -debug\n",
+    run = ObservedRun(exit=1, stdout="Invalid option list: -password {my pw} -debug\n",
                   stderr="", sessions=[], messages=[], secrets=frozenset({"heard-in-auth"}))
     assert secrets_of(run) == {"my pw", "heard-in-auth"}
-    other = Outcome(exit=1, stdout="Invalid option list: -password <hidden> -debug\n",
+    other = ObservedRun(exit=1, stdout="Invalid option list: -password <hidden> -debug\n",
                     stderr="", sessions=[], messages=[])
     assert secrets_of(other) == set()
 
@@ -170,10 +170,10 @@ def test_every_compared_value_masked() -> None:
     reported, none shows the password (heard in AUTH by the first run's server)."""
     b64 = base64.b64encode(PASSWORD.encode()).decode()
 
-    def run(n: int, secrets: frozenset[str] = frozenset(), code: int | None = None) -> Outcome:
+    def run(n: int, secrets: frozenset[str] = frozenset(), code: int | None = None) -> ObservedRun:
         message = (f"Subject: {PASSWORD} {n}\r\nX-Token: {b64}{n}\r\n\r\n"
                    f"pw={PASSWORD} #{n}\r\n").encode()
-        return Outcome(
+        return ObservedRun(
             exit=n if code is None else code, stdout=f"logged in with {PASSWORD} ({n})\n",
             stderr=f"--> {b64}\nfailed {n}: {PASSWORD}\n",
             sessions=[[f"AUTH PLAIN {b64}", f"XPW {PASSWORD} {n}"]],
@@ -228,7 +228,7 @@ def test_whole_password_word_hidden_and_recovered(password: str) -> None:
     tcllib = "Invalid option list: " + list_string(tk, *options, password, *SENT_AFTER)
     bridge = "Invalid option list: " + list_string(tk, *options, HIDDEN, *SENT_AFTER)
     assert hide_secrets(tcllib) == hide_secrets(bridge) == bridge
-    run = Outcome(exit=0, stdout=tcllib + "\n", stderr="", sessions=[], messages=[])
+    run = ObservedRun(exit=0, stdout=tcllib + "\n", stderr="", sessions=[], messages=[])
     assert secrets_of(run) == ({password} if password != HIDDEN else set())
     if len(password) >= 4:  # searched for elsewhere, e.g. printed as the script holds it
         assert hide_secrets(f"pw=<{password}>", secrets_of(run)) == "pw=<<hidden>>"

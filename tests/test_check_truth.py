@@ -22,7 +22,7 @@ from tclbridge.check import CHECK_COMPAT
 from tclbridge.differential import message, normalize
 from tclbridge.differential.causes import CAUSES, explain
 from tclbridge.differential.compare import compare, diff, prepare
-from tclbridge.differential.outcome import Delivered, Outcome
+from tclbridge.differential.outcome import Delivered, ObservedRun
 from tclbridge.differential.pairing import LOOKAHEAD, pairs
 from tclbridge.differential.reference import INSTALL_COMMAND, find_tclsh, tcllib_missing
 from tclbridge.differential.run import ServerSpec, run_against_servers
@@ -312,8 +312,8 @@ def test_docs_link_every_label_to_its_compat_entry() -> None:
 def test_a_session_only_tcllib_made_is_one_difference() -> None:
     """Sessions and messages are paired by content: one the bridge never made
     (it refused before connecting) is one difference, not a shift of the rest."""
-    def outcome(*recipients: str) -> Outcome:
-        return Outcome(
+    def outcome(*recipients: str) -> ObservedRun:
+        return ObservedRun(
             exit=0, stdout="", stderr="",
             sessions=[["EHLO <CLIENT>", "MAIL FROM:<a@x.y>", f"RCPT TO:<{r}>", "DATA", "QUIT"]
                       for r in recipients],
@@ -354,7 +354,7 @@ def test_messages_are_paired_by_a_digest_not_a_copy() -> None:
     data = (b"Subject: big\r\nContent-Type: application/octet-stream\r\n"
             b"Content-Transfer-Encoding: base64\r\n\r\n"
             + base64.encodebytes(body).replace(b"\n", b"\r\n"))
-    run = Outcome(0, "", "", [["EHLO <CLIENT>"]], [Delivered("a@x.y", ["b@x.y"], [], data)])
+    run = ObservedRun(0, "", "", [["EHLO <CLIENT>"]], [Delivered("a@x.y", ["b@x.y"], [], data)])
     changed = replace(run, messages=[replace(run.messages[0], data=data.replace(b"big", b"BIG"))])
     expected, actual = prepare(run, changed)
     tracemalloc.start()
@@ -380,8 +380,8 @@ def test_labels_from_a_copy_of_the_parsed_runs(monkeypatch: pytest.MonkeyPatch) 
         return message.parse_message(data, masker)
     monkeypatch.setattr(normalize, "parse_message", parse_message)
 
-    def outcome(*extra: bytes) -> Outcome:
-        return Outcome(0, "", "", [["EHLO <CLIENT>"]] * 2, [
+    def outcome(*extra: bytes) -> ObservedRun:
+        return ObservedRun(0, "", "", [["EHLO <CLIENT>"]] * 2, [
             Delivered("a@x.y", ["b@x.y"], [], b"To: b@x.y\r\n" + headers + b"\r\nhi\r\n")
             for headers in (b"", *extra)])
 

@@ -44,6 +44,7 @@ SCRIPTS = {
     "vwait": "after 50 {set ::done 1}\nvwait ::done\nputs done\nafter 20 {exit 4}\nvwait forever\n",
     "catch-exit": "catch {exit 5}\nputs never\n",
     "bad-exit": "exit notanumber\n",
+    "hex-exit": "puts hi\nexit 0x10\nputs never\n",  # any integer form Tcl reads: status 16
 }
 
 

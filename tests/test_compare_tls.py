@@ -5,14 +5,14 @@ expectations can state it."""
 from __future__ import annotations
 
 from tclbridge.differential.compare import compare
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 
 COMMANDS = ["EHLO <CLIENT>", "MAIL FROM:<a@example.com>", "RCPT TO:<b@example.com>", "DATA",
             "QUIT"]
 
 
-def outcome(*tls: str | None) -> Outcome:
-    return Outcome(exit=0, stdout="", stderr="", sessions=[list(COMMANDS) for _ in tls],
+def outcome(*tls: str | None) -> ObservedRun:
+    return ObservedRun(exit=0, stdout="", stderr="", sessions=[list(COMMANDS) for _ in tls],
                    messages=[], session_tls=list(tls))
 
 
@@ -26,7 +26,7 @@ def test_tls_of_each_session_is_compared() -> None:
 
 
 def test_unknown_tls_is_not_compared() -> None:
-    # An Outcome made by hand (no server recorded it) knows no TLS.
+    # An ObservedRun made by hand (no server recorded it) knows no TLS.
     assert compare(outcome(), outcome()) == []
     unknown = outcome(None)
     unknown.session_tls = []

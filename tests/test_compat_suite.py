@@ -86,13 +86,13 @@ def _msg(*, date: str = "Sat, 28 Nov 2026 15:35:44 +0000", mid: str = "<7295.179
 
 def _outcome(data: bytes | None = None, *, exit: int | None = 0, stdout: str = "ok\n",
              stderr: str = "", commands: list[str] | None = None, port: str = "40001",
-             size: int = 321) -> cmp.Outcome:
+             size: int = 321) -> cmp.ObservedRun:
     data = _msg() if data is None else data
     if commands is None:
         commands = [f"EHLO {sorted(cmp._local_names())[0]}",
                     f"MAIL FROM:<a@example.com> SIZE={size}", "RCPT TO:<b@example.com>",
                     "DATA", "QUIT"]
-    return cmp.Outcome(exit=exit, stdout=stdout, stderr=stderr, sessions=[commands],
+    return cmp.ObservedRun(exit=exit, stdout=stdout, stderr=stderr, sessions=[commands],
                        messages=[cmp.Delivered("a@example.com", ["b@example.com"],
                                                [f"SIZE={size}"], data)],
                        substitutions={port: "<PORT>"})

@@ -346,11 +346,11 @@ with tempfile.TemporaryDirectory() as tmp:
 # (a message body, all of a script's output) before check prints anything.
 _LABELS = """
 from tclbridge.differential.causes import explain
-from tclbridge.differential.outcome import Difference, Outcome
+from tclbridge.differential.outcome import Difference, ObservedRun
 
 def labels(tcllib, bridge, aspect="stdout", printed=""):
-    run = Outcome(0, "", "", [], [])
-    bridge_run = Outcome(0, printed, "", [], [])
+    run = ObservedRun(0, "", "", [], [])
+    bridge_run = ObservedRun(0, printed, "", [], [])
     found = explain(run, bridge_run,
                     [Difference(aspect, "line 1", "", "", texts=(tcllib, bridge))])
     print(" ".join(found[0].causes) or "-")
@@ -430,11 +430,11 @@ def test_check_compares_long_output_line_by_line() -> None:
     out = run_python(
         f"""
 from tclbridge.differential.compare import compare
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 
 printed = [f"row {{n % 7}}\\n" for n in range({lines})]
-tcllib = Outcome(0, "".join(printed), "", [], [])
-bridge = Outcome(0, "".join(p for n, p in enumerate(printed) if n % {gap} != 5000), "", [], [])
+tcllib = ObservedRun(0, "".join(printed), "", [], [])
+bridge = ObservedRun(0, "".join(p for n, p in enumerate(printed) if n % {gap} != 5000), "", [], [])
 for d in compare(tcllib, bridge):
     print(d.where, "|", d.actual)
 """,
@@ -453,13 +453,13 @@ def test_check_pairs_many_sessions() -> None:
     out = run_python(
         f"""
 from tclbridge.differential.compare import compare
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 
 def session(n):
     return ["EHLO <CLIENT>", "MAIL FROM:<a@x.y>", f"RCPT TO:<r{{n % 3}}@x.y>", "DATA", "QUIT"]
 
-tcllib = Outcome(0, "", "", [session(n) for n in range({sessions})], [])
-bridge = Outcome(0, "", "", [session(n) for n in range({sessions}) if n % {gap} != 500], [])
+tcllib = ObservedRun(0, "", "", [session(n) for n in range({sessions})], [])
+bridge = ObservedRun(0, "", "", [session(n) for n in range({sessions}) if n % {gap} != 500], [])
 for d in compare(tcllib, bridge):
     print(d.where, "|", d.actual)
 """,

@@ -19,6 +19,7 @@ import pytest
 from tclbridge import recorder
 from tclbridge.recorder import Message, RecordingServer, ServerScript
 from tests.support.smtp_wire import SMTPLIB_MAIL, SMTPLIB_RCPT
+from tests.support.tls_contexts import tls_pair
 
 MSG = b"Subject: hi\r\n\r\n.leading dot\r\n..two dots\r\nplain\r\n"
 
@@ -405,19 +406,8 @@ def test_starttls(serve, tmp_path: Path) -> None:
     assert err.value.smtp_code == 454
 
 
-def _tls_pair() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server context for localhost/127.0.0.1, client context trusting its CA)."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    return server_ctx, client_ctx
-
-
 def test_implicit_tls(serve) -> None:
-    server_ctx, client_ctx = _tls_pair()
+    server_ctx, client_ctx = tls_pair()
     srv = serve(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx,
                 implicit_tls=True)
     with smtplib.SMTP_SSL("localhost", srv.port, local_hostname="c", timeout=5,
@@ -436,7 +426,7 @@ def test_implicit_tls_listener_beside_starttls(serve) -> None:
     """Two doors into one server: STARTTLS on `port`, TLS from the first byte
     on `implicit_tls_port`; each session and message records how it came,
     and STARTTLS is no longer offered once a session is TLS (RFC 3207 4.2)."""
-    server_ctx, client_ctx = _tls_pair()
+    server_ctx, client_ctx = tls_pair()
     srv = serve(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx,
                 implicit_tls_listener=True)
     assert srv.implicit_tls_port not in (None, srv.port)
@@ -460,7 +450,7 @@ def test_implicit_tls_listener_beside_starttls(serve) -> None:
 
 
 def test_failed_starttls_handshake_closes_the_connection(serve) -> None:
-    server_ctx, _ = _tls_pair()
+    server_ctx, _ = tls_pair()
     srv = serve(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx)
     untrusting = ssl.create_default_context()  # does not know the CA
     with client(srv) as c, pytest.raises(ssl.SSLCertVerificationError):

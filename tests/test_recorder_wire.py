@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from tclbridge import recorder, recorder_wire
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.recorder_wire import COMMAND_LIMIT, KEEP_LIMIT, Wire
+from tests.support.tls_contexts import tls_pair
 
 Handler = Callable[[Wire], Awaitable[object]]
 
@@ -158,7 +158,7 @@ def test_reading_pauses_while_the_buffer_is_full(monkeypatch: pytest.MonkeyPatch
 def test_starttls_drops_what_came_before_the_handshake() -> None:
     """Commands pipelined behind STARTTLS are not read as if they came over TLS
     (RFC 3207 4.2; CVE-2011-0411)."""
-    server_ctx, client_ctx = _tls_pair()
+    server_ctx, client_ctx = tls_pair()
     with RecordingServer(ServerScript(capabilities=["STARTTLS"]), tls_context=server_ctx) as srv:
         with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
             stream = sock.makefile("rb")
@@ -176,16 +176,6 @@ def test_starttls_drops_what_came_before_the_handshake() -> None:
                     assert more
                     replies += more
     assert srv.sessions[0].commands == ["EHLO c", "STARTTLS", "EHLO c", "QUIT"]
-
-
-def _tls_pair() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    return server_ctx, client_ctx
 
 
 def test_the_recorder_needs_no_aiosmtpd() -> None:

@@ -54,7 +54,7 @@ from typing import Any
 from tclbridge.differential.compare import compare, diff, prepare
 from tclbridge.differential.compat import apply_compat_tree, only_in_tree
 from tclbridge.differential.normalize import Normalized
-from tclbridge.differential.outcome import DEFAULT_ASPECTS, Difference, Outcome
+from tclbridge.differential.outcome import DEFAULT_ASPECTS, Difference, ObservedRun
 
 
 @dataclass
@@ -434,7 +434,7 @@ CAUSES: tuple[Cause, ...] = (
 BY_NAME: dict[str, Cause] = {cause.name: cause for cause in CAUSES}
 
 
-def explain(tcllib: Outcome, bridge: Outcome, differences: Sequence[Difference], *,
+def explain(tcllib: ObservedRun, bridge: ObservedRun, differences: Sequence[Difference], *,
             compat: Sequence[dict[str, Any]] = (),
             prepared: tuple[Normalized, Normalized] | None = None,
             **options: Any) -> list[Difference]:

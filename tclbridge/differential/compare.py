@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 from tclbridge.differential.compat import apply_compat, apply_compat_tree
 from tclbridge.differential.masking import Masker, secrets_of
-from tclbridge.differential.message import Part
+from tclbridge.differential.message import ComparablePart
 from tclbridge.differential.normalize import Normalized, normalize
-from tclbridge.differential.outcome import ASPECTS, DEFAULT_ASPECTS, Difference, Outcome
+from tclbridge.differential.outcome import ASPECTS, DEFAULT_ASPECTS, Difference, ObservedRun
 from tclbridge.differential.pairing import digest, pairs
 
 
@@ -93,7 +93,7 @@ def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def _part_diff(path: str, exp: Part, act: Part) -> list[Difference]:
+def _part_diff(path: str, exp: ComparablePart, act: ComparablePart) -> list[Difference]:
     out = _seq_diff("messages", f"{path}: header ", [f"{n}: {v}" for n, v in exp.headers],
                     [f"{n}: {v}" for n, v in act.headers], "line")
     for label, e, a in (
@@ -227,14 +227,14 @@ def _error(message: str | None) -> str:
     return "no uncaught error" if message is None else _show(message)
 
 
-def masker_for(expected: Outcome, actual: Outcome, unmasked_headers: Iterable[str] = ()
+def masker_for(expected: ObservedRun, actual: ObservedRun, unmasked_headers: Iterable[str] = ()
                ) -> Masker:
     """The masking both runs get: the same random values and the secrets of either."""
     return Masker(unmasked_headers=frozenset(h.lower() for h in unmasked_headers),
                   secrets=frozenset(secrets_of(expected) | secrets_of(actual)))
 
 
-def prepare(expected: Outcome, actual: Outcome, *, compat: Sequence[dict[str, Any]] = (),
+def prepare(expected: ObservedRun, actual: ObservedRun, *, compat: Sequence[dict[str, Any]] = (),
             unmasked_headers: Iterable[str] = ()) -> tuple[Normalized, Normalized]:
     """Both runs masked alike and parsed, tcllib's (`expected`) with the COMPAT
     expectations applied: what `diff` compares."""
@@ -244,7 +244,7 @@ def prepare(expected: Outcome, actual: Outcome, *, compat: Sequence[dict[str, An
     return exp, normalize(actual, masker)
 
 
-def compare(expected: Outcome, actual: Outcome, *, aspects: Iterable[str] = DEFAULT_ASPECTS,
+def compare(expected: ObservedRun, actual: ObservedRun, *, aspects: Iterable[str] = DEFAULT_ASPECTS,
             compat: Sequence[dict[str, Any]] = (),
             unmasked_headers: Iterable[str] = ()) -> list[Difference]:
     """Compare a tcllib run (`expected`) with a bridge run, honouring COMPAT entries."""

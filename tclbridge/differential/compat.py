@@ -10,7 +10,7 @@ from typing import Any
 
 from tclbridge.differential.message import stuff, unstuff
 from tclbridge.differential.normalize import Normalized
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 
 _CTE_TWICE = re.compile(
     rb"(?m)^(Content-Transfer-Encoding: ([^\r\n]*)\r\n(?:(?!\r\n)[^\r\n]*\r\n)*?)"
@@ -99,8 +99,8 @@ _STREAM_TRANSFORMS: dict[str, Callable[[str], str]] = {"auth-hidden": _auth_hidd
 GENERAL_ENTRIES = ("cte-once", "boundary-once", "bare-cr", "qp-dot-line", "auth-hidden")
 
 
-def apply_compat(outcome: Outcome, compat: Sequence[dict[str, Any]]) -> Outcome:
-    """Outcome-level part of the COMPAT expectations (before masking).
+def apply_compat(outcome: ObservedRun, compat: Sequence[dict[str, Any]]) -> ObservedRun:
+    """Run-level part of the COMPAT expectations (before masking).
 
     Each item: ``entry`` (a docs/COMPAT.md name; cte-once, boundary-once,
     bare-cr and qp-dot-line rewrite tcllib's DATA, token-restored its resent headers, auth-hidden

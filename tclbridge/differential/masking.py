@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.outcome import ObservedRun
 from tclbridge.tcllist import LIST_SPACE, scan_element
 
 HIDDEN = "<hidden>"
@@ -42,7 +42,7 @@ def _base64_forms(secret: bytes) -> list[str]:
     return [f for f in forms if len(f) >= _MIN_BASE64]
 
 
-def secrets_of(outcome: Outcome) -> set[str]:
+def secrets_of(outcome: ObservedRun) -> set[str]:
     """The secrets a run handled: the passwords its client sent in AUTH, and each
     -password value its output quotes (tcllib's odd-option error does)."""
     found = set(outcome.secrets)

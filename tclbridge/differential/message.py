@@ -13,7 +13,7 @@ from tclbridge.differential.masking import Masker
 
 
 @dataclass
-class Part:
+class ComparablePart:
     """One MIME part in comparable form."""
 
     headers: list[tuple[str, str]]
@@ -24,7 +24,7 @@ class Part:
     encoded: str | None  # the body as transferred (encoding layout)
     preamble: str | None = None
     epilogue: str | None = None
-    parts: list[Part] = field(default_factory=list)
+    parts: list[ComparablePart] = field(default_factory=list)
 
 
 def unstuff(data: bytes) -> bytes:
@@ -45,8 +45,8 @@ def _boundaries(msg: email.message.Message) -> list[str]:
     return found
 
 
-def parse_message(data: bytes, masker: Masker) -> Part:
-    """Parse wire data (dot-stuffed) into a masked `Part` tree."""
+def parse_message(data: bytes, masker: Masker) -> ComparablePart:
+    """Parse wire data (dot-stuffed) into a masked `ComparablePart` tree."""
     content = unstuff(data)
     parser = email.parser.BytesParser(policy=email.policy.compat32)
     first = parser.parsebytes(content)
@@ -55,11 +55,12 @@ def parse_message(data: bytes, masker: Masker) -> Part:
     return _part(parser.parsebytes(content), masker)
 
 
-def _part(msg: email.message.Message, masker: Masker) -> Part:
+def _part(msg: email.message.Message, masker: Masker) -> ComparablePart:
     headers = [(name, masker.header(name, str(value))) for name, value in msg.items()]
     params = [(k, masker.header(k, str(v))) for k, v in (msg.get_params() or [])[1:]]
-    node = Part(headers=headers, content_type=masker.hide(msg.get_content_type()), params=params,
-                defects=[type(d).__name__ for d in msg.defects], body=None, encoded=None)
+    node = ComparablePart(headers=headers, content_type=masker.hide(msg.get_content_type()),
+                          params=params, defects=[type(d).__name__ for d in msg.defects],
+                          body=None, encoded=None)
     if msg.is_multipart():
         node.preamble, node.epilogue = (None if text is None else masker.hide(text)
                                         for text in (msg.preamble, msg.epilogue))

@@ -1,12 +1,12 @@
-"""An `Outcome` with the random parts masked and each message parsed."""
+"""An `ObservedRun` with the random parts masked and each message parsed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from tclbridge.differential.masking import Masker
-from tclbridge.differential.message import Part, parse_message
-from tclbridge.differential.outcome import Outcome
+from tclbridge.differential.message import ComparablePart, parse_message
+from tclbridge.differential.outcome import ObservedRun
 
 TLS_WORDS = {None: "plain text", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 
@@ -20,10 +20,10 @@ class Normalized:
     commands: list[list[str]]
     tls: list[str]  # per session, in words; empty: not known
     envelope: list[tuple[str, list[str], list[str]]]
-    messages: list[Part]
+    messages: list[ComparablePart]
 
 
-def normalize(outcome: Outcome, masker: Masker) -> Normalized:
+def normalize(outcome: ObservedRun, masker: Masker) -> Normalized:
     subs = outcome.substitutions
     return Normalized(
         exit=outcome.exit,

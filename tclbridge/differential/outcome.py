@@ -19,7 +19,7 @@ class Delivered:
 
 
 @dataclass
-class Outcome:
+class ObservedRun:
     """Everything a run of a script showed: process output and server record."""
 
     exit: int | None  # None: killed after a timeout
@@ -30,7 +30,7 @@ class Outcome:
     substitutions: dict[str, str] = field(default_factory=dict)  # run value -> placeholder
     secrets: frozenset[str] = field(default=frozenset(), repr=False)  # passwords heard in AUTH
     # How each session was encrypted by its end: "starttls", "implicit" or None
-    # (plain text). Empty when not known (an Outcome written by hand).
+    # (plain text). Empty when not known (an ObservedRun written by hand).
     session_tls: list[str | None] = field(default_factory=list)
     # The message of the uncaught error the run ended with (what errorInfo
     # starts with), when the runner reported one; None: no such error or not known.

@@ -1,5 +1,5 @@
 """Run a command (a Tcl script under tclsh or the bridge) against fresh recording
-SMTP servers on 127.0.0.1 and collect what it did as an `Outcome`.
+SMTP servers on 127.0.0.1 and collect what it did as an `ObservedRun`.
 
 Each run gets its own servers and its own TMPDIR; the servers' ports and the
 TMPDIR path are recorded as substitutions, so that masking can hide them.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tclbridge import throwaway_ca
-from tclbridge.differential.outcome import Delivered, Outcome
+from tclbridge.differential.outcome import Delivered, ObservedRun
 from tclbridge.recorder import RecordingServer, ServerScript
 
 TLS_MODES = ("starttls", "implicit", "starttls+implicit")
@@ -55,7 +55,7 @@ def run_against_servers(
     trust_ca: bool = True,
     server_env: Callable[[Sequence[RecordingServer]], Mapping[str, str]] | None = None,
     ca: throwaway_ca.ThrowawayCA | None = None,
-) -> Outcome:
+) -> ObservedRun:
     """Start a server per spec, run ``argv(servers)`` (stdin empty, killed after
     `timeout` seconds) and return what it printed and what the servers recorded.
     ``server_env(servers)``, if given, adds to the environment of the run.
@@ -97,7 +97,7 @@ def run_against_servers(
         subs.update({str(s.implicit_tls_port): f"<TLSPORT{'' if n == 0 else n + 1}>"
                      for n, s in enumerate(servers) if s.implicit_tls_port is not None})
         subs[tmp] = "<TMPDIR>"
-        return Outcome(
+        return ObservedRun(
             exit=code,
             stdout=stdout.decode("utf-8", "replace"),
             stderr=stderr.decode("utf-8", "replace"),

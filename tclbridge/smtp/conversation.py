@@ -37,6 +37,15 @@ def stderr_debug_log(line: str) -> None:
     sys.stderr.flush()
 
 
+def _nowhere(line: str) -> None:
+    """-debug 0: no log."""
+
+
+def debug_log(debug: DebugLog | None) -> DebugLog:
+    """Where -debug lines go: `debug`, or nowhere when it is None."""
+    return _nowhere if debug is None else debug
+
+
 @dataclass(frozen=True)
 class Command:
     """One command line; `shown` is what the -debug log shows instead
@@ -62,7 +71,7 @@ class Conversation:
     ) -> None:
         self.transport = transport
         self.rules = rules
-        self._debug = debug
+        self.log = debug_log(debug)
         self._scale = timeout_scale
         self._state = ConnectionState()
         self.failure: str | None = None  # the first read failure, sticky
@@ -70,10 +79,6 @@ class Conversation:
     @property
     def state(self) -> State:
         return self._state.state
-
-    def log(self, line: str) -> None:
-        if self._debug is not None:
-            self._debug(line)
 
     def deadline_in(self, secs: float) -> float:
         """The monotonic time by which a wait of tcllib's `secs` ends."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from tclbridge.site_policy import Enforcer, SitePolicy
 from tclbridge.smtp.auth import authenticate, mechanisms_for, offered_mechanisms
-from tclbridge.smtp.conversation import Command, Conversation, DebugLog
+from tclbridge.smtp.conversation import Command, Conversation, debug_log
 from tclbridge.smtp.options import SendOptions, TlsPolicy
 from tclbridge.smtp.protocol import Reply
 from tclbridge.smtp.results import ConnectCause, ConnectFailed
@@ -105,17 +105,13 @@ class Handshake:
         self.opts = opts
         self.settings = settings
         self.multiple = multiple  # more than one transaction (Bcc): no ONEX
-        self._debug: DebugLog | None = opts.debug
+        self.log = debug_log(opts.debug)
         self._tls_policy: TlsPolicy | None = opts.tlspolicy
-        self.enforcer = enforcer or Enforcer(settings.policy, self._debug, settings.journal)
+        self.enforcer = enforcer or Enforcer(settings.policy, opts.debug, settings.journal)
         self.esmtp: tuple[str, ...] = ()
         # Why this connection's certificate failed, when -tlspolicy said to
         # carry on anyway: no credentials go over it.
         self._unverified: str | None = None
-
-    def log(self, line: str) -> None:
-        if self._debug is not None:
-            self._debug(line)
 
     def script_targets(self) -> list[tuple[str, str]]:
         """(server, port) pairs as tcllib walks them: in tandem, a missing
@@ -199,7 +195,7 @@ class Handshake:
         except TransportError as exc:
             raise _NextServer(str(exc)) from None
         self.enforcer.connected(transport.local_address())
-        conv = Conversation(transport, self._debug, scale, self.settings.rules)
+        conv = Conversation(transport, self.log, scale, self.settings.rules)
         try:
             if self.opts.tlsimport:
                 self._upgrade(conv, host, verify, failure="", deadline=deadline)

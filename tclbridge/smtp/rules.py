@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 from tclbridge.smtp.states import Event
 
@@ -34,6 +35,17 @@ _WAITS: dict[Event, int] = {
     Event.RSET: 300,
     Event.QUIT: 120,
 }
+
+
+class MaxsecsValue(Protocol):
+    """-maxsecs as the script wrote it, computed with as tcllib's `expr`
+    computes (the Tcl command's form: strings compare as strings, 0x10 is
+    16); `float()` raises when tcllib could not arm its timer with it."""
+
+    def __lt__(self, other: int) -> bool: ...
+    def __gt__(self, other: int) -> bool: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __float__(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -65,15 +77,16 @@ class TcllibRules:
     def wait(self, event: Event) -> int:
         return self.waits[event]
 
-    def final_wait(self, maxsecs: float) -> FinalWait:
-        """-maxsecs as a number: negative counts as 0, which means tcllib
-        does not wait for the reply to the final dot; the wait is capped.
-        (The Tcl command evaluates the option's text with Tcl's own `expr`
-        rules instead: tcl_shims/smtp.tcl, with this cap.)"""
-        secs = max(maxsecs, 0)
+    def final_wait(self, maxsecs: float | MaxsecsValue) -> FinalWait:
+        """tcllib's rule for -maxsecs: negative counts as 0, which means
+        tcllib does not wait for the reply to the final dot; the wait is
+        capped. A number from Python, or the Tcl command's option text
+        (tclbridge.tcl.maxsecs), whose comparisons are Tcl's."""
+        secs = 0 if maxsecs < 0 else maxsecs
         if secs == 0:
             return FinalWait(str(secs), None)
-        return FinalWait(str(secs), float(min(secs, self.longest_final_wait)))
+        longest = self.longest_final_wait
+        return FinalWait(str(secs), float(longest if secs > longest else secs))
 
     def body_wait(self, final: FinalWait) -> float:
         """One window for writing the body and reading the final reply, as

@@ -31,6 +31,7 @@ from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl import checked
 from tclbridge.tcl.boundary import sent_result
 from tclbridge.tcl.host import CommandHost
+from tclbridge.tcl.maxsecs import TclMaxsecs, UnusableWait
 from tclbridge.tcl.smtp_options import parse_options
 from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcl.tokens import no_such_part
@@ -105,16 +106,12 @@ class SmtpCommands:
         tcllib would meet there. Raises what tcllib raises at once."""
         tk = self.tk
         try:
-            answer = checked.call(
-                tk, "::tclbridge::smtp::final_wait", to_tk(maxsecs), TCLLIB.longest_final_wait
-            )
+            return TCLLIB.final_wait(TclMaxsecs(tk, maxsecs))
         except checked.TclError as exc:
             # tcllib's own expr fails the same way (NaN: a domain error).
             raise TclError(from_tk(str(exc)), from_tk(exc.errorcode)) from None
-        shown, mode, value = (str(v) for v in tk.splitlist(answer))
-        if mode == "error":
-            return TclError(value)
-        return FinalWait(shown, None if mode == "nowait" else float(value))
+        except UnusableWait as exc:
+            return TclError(str(exc))
 
     def _policy_caller(self, policy: str) -> TlsPolicy | None:
         """-tlspolicy's command, called in the Tcl thread as tcllib calls it."""
