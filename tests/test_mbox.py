@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tclbridge import Interp
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError
 from tests.support.bounded import run_tcl
 from tests.support.mailbox import (
     HAVE_MBOX,
@@ -481,7 +481,7 @@ def test_no_root_in_python_configure() -> None:
     # configure is Tcl's; without the Tcl layer's locator -root cannot be read.
     from tclbridge.mime.model import configure
 
-    with pytest.raises(TclError, match="-root names a Tcl variable"):
+    with pytest.raises(MimeError, match="-root names a Tcl variable"):
         configure([("-file", "/dev/null"), ("-root", "::x"), ("-offset", "0"), ("-count", "1")])
 
 

@@ -18,7 +18,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError, MimeKind
 
 # Characters quoted-printable turns into =XX. Note \x1F and the Tcl specials
 # outside these ranges stay as they are, exactly as tcllib's table.
@@ -224,11 +224,12 @@ def base64_decode(text: str) -> bytes:
 
 
 def _base64_text(text: str) -> str:
-    """`base64_decode` as tcllib's mime sees it: a byte string or a Tcl error."""
+    """`base64_decode` as tcllib's mime sees it: a byte string or the
+    error Tcl's decoder gives."""
     try:
         return base64_decode(text).decode("latin-1")
     except Base64Error as exc:
-        raise TclError(str(exc), ("TCL", "BINARY", "DECODE", "INVALID")) from None
+        raise MimeError(str(exc), MimeKind.BAD_BASE64) from None
 
 
 def decode_body(text: str, encoding: str) -> str:
@@ -276,11 +277,11 @@ def word_encode(
 
     mime_name = mime_charset(charset)
     if mime_name is None:
-        raise TclError(f"unknown charset '{charset}'")
+        raise MimeError(f"unknown charset '{charset}'")
     if mime_name == "":
-        raise TclError(f"invalid charset '{charset}'")
+        raise MimeError(f"invalid charset '{charset}'")
     if method not in ("base64", "quoted-printable"):
-        raise TclError(f"unknown method '{method}', must be base64 or quoted-printable")
+        raise MimeError(f"unknown method '{method}', must be base64 or quoted-printable")
     plain = tcl_decode(charset, text) if charset_encoded else text
     if not plain:
         return ""
@@ -291,14 +292,14 @@ def word_encode(
     words: list[str] = []
     if method == "base64":
         if room < 4:
-            raise TclError(f"maxlength {shown} too short for chosen charset and encoding")
+            raise MimeError(f"maxlength {shown} too short for chosen charset and encoding")
         # Tcl divides integers as integers and floats as floats.
         room = (room // 4) * 3 if isinstance(room, int) else room / 4 * 3
         for chunk in _pack(plain, lambda c: tcl_encode(charset, c), room, strict=False):
             words.append(f"=?{mime_name}?B?{base64_encode(chunk).replace(chr(10), '')}?=")
     else:
         if room < 1:
-            raise TclError(f"maxlength {shown} too short for chosen charset and encoding")
+            raise MimeError(f"maxlength {shown} too short for chosen charset and encoding")
 
         def encode_char(c: str) -> str:
             return qp_encode(tcl_encode(charset, c), True)
@@ -324,7 +325,7 @@ def _pack(
         while length < room and count < len(plain):
             enc = encode_char(plain[count])
             if strict and len(enc) > room:
-                raise TclError(
+                raise MimeError(
                     f"maxlength {maxlength} too short for chosen charset and encoding"
                 )
             if length + len(enc) > room:
@@ -345,16 +346,16 @@ def word_decode(encoded: str) -> tuple[str, str, str]:
 
     found = _WORD.search(encoded)
     if not found:
-        raise TclError(f"malformed word-encoded expression '{encoded}'")
+        raise MimeError(f"malformed word-encoded expression '{encoded}'")
     charset, method, text = found.groups()
     enc = tcl_encoding(charset)
     if not enc:
-        raise TclError(f"unknown charset '{charset}'")
+        raise MimeError(f"unknown charset '{charset}'")
     if method in ("b", "B"):
         return enc, "base64", _base64_text(text)
     if method in ("q", "Q"):
         return enc, "quoted-printable", qp_decode(text, True)
-    raise TclError(f"unknown method '{method}', must be B or Q")
+    raise MimeError(f"unknown method '{method}', must be B or Q")
 
 
 def field_decode(field: str) -> str:

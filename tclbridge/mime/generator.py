@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError, MimeKind
 from tclbridge.mime.codecs import base64_encode, base64_lines, base64_size, qp_encode
 from tclbridge.mime.model import Part, os_path, read_file, validate_header_value
 
@@ -37,9 +37,7 @@ def check_writable(part: Part) -> None:
 
 def _check_finalized(part: Part) -> None:
     if part.finalized:
-        raise TclError(
-            'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME")
-        )
+        raise MimeError('can\'t read "state(header)": no such variable', MimeKind.GONE_PART)
     for child in part.parts if part.value == "parts" else ():
         _check_finalized(child)
 

@@ -8,14 +8,13 @@ part turns into bytes is the generator's job, with the policy's rules.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError, MimeFileError
 from tclbridge.mime import codecs
 from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
 
@@ -32,11 +31,11 @@ def validate_header_value(key: str, value: str) -> None:
     end the header block; we refuse (see docs/COMPAT.md).
     """
     if "\r" in key or "\n" in key:
-        raise TclError(
+        raise MimeError(
             f"header name {key.strip()} contains a line break (header injection refused)"
         )
     if _BARE_LINE_BREAK.search(value):
-        raise TclError(
+        raise MimeError(
             f"header {key} contains a line break not followed by a space or tab "
             "(header injection refused)"
         )
@@ -46,7 +45,7 @@ def refuse_line_break(what: str, text: str) -> None:
     """Content-Type is written from -canonical and -param as they are, so a
     line break there would add headers; tcllib writes it, we refuse."""
     if "\r" in text or "\n" in text:
-        raise TclError(f"{what} contains a line break (header injection refused)")
+        raise MimeError(f"{what} contains a line break (header injection refused)")
 
 
 def os_path(path: str) -> str | bytes:
@@ -60,15 +59,15 @@ def os_path(path: str) -> str | bytes:
     return path
 
 
-def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> TclError:
-    """A Tcl-style message for a file that cannot be used."""
+def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> MimeFileError:
+    """tcllib's error for a file that cannot be used (Tcl's words for the
+    OS's error)."""
     reason = {
         2: "no such file or directory",
         13: "permission denied",
         21: "illegal operation on a directory",
     }.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
-    name = errno.errorcode.get(exc.errno or 0, "EIO")
-    return TclError(f'{verb} "{path}": {reason}', ("POSIX", name, reason))
+    return MimeFileError(f'{verb} "{path}": {reason}', exc.errno or 0, reason)
 
 
 class Part:
@@ -123,7 +122,7 @@ class Part:
         if lower == "mime-version":
             return [self.version]
         if lower not in self._values:
-            raise TclError(f"key {key} not in header")
+            raise MimeError(f"key {key} not in header")
         return list(self._values[lower])
 
     def live_values(self, lower: str) -> list[str] | None:
@@ -146,15 +145,15 @@ class Part:
         lower = key.lower()
         known = lower in self._values
         if mode not in ("write", "append", "delete"):
-            raise TclError(f"unknown value for -mode {mode}")
+            raise MimeError(f"unknown value for -mode {mode}")
         if mode == "delete":
             if not known:
-                raise TclError(f"key {key} not in header")
+                raise MimeError(f"key {key} not in header")
             previous = self._values.pop(lower)
             self._names = [(lw, mx) for lw, mx in self._names if lw != lower]
             return previous
         if not internal and lower in COMPUTED_HEADERS and value not in self.get_header(lower):
-            raise TclError(f"key {key} may not be set")
+            raise MimeError(f"key {key} may not be set")
         validate_header_value(key, value)
         previous = list(self._values.get(lower, []))
         if not known:
@@ -340,28 +339,28 @@ def configure(
         elif option == "-param":
             pair = as_list(value)
             if len(pair) != 2:
-                raise TclError(f"-param expects a key and a value, not {shown(value)}")
+                raise MimeError(f"-param expects a key and a value, not {shown(value)}")
             refuse_line_break(f"-param {pair[0]!r}", pair[0] + pair[1])
             lower = pair[0].lower()
             if lower in part.params:
-                raise TclError(f"the {pair[0]} parameter may be specified at most once")
+                raise MimeError(f"the {pair[0]} parameter may be specified at most once")
             part.params[lower] = pair[1]
         elif option == "-encoding":
             encoding = str(value).lower()
             if encoding not in KNOWN_ENCODINGS:
-                raise TclError(f"unknown value for -encoding {part.encoding}")
+                raise MimeError(f"unknown value for -encoding {part.encoding}")
             part.encoding = encoding
         elif option == "-header":
             pair = as_list(value)
             if len(pair) != 2:
-                raise TclError(f"-header expects a key and a value, not {shown(value)}")
+                raise MimeError(f"-header expects a key and a value, not {shown(value)}")
             lower = pair[0].lower()
             if lower == "content-type":
-                raise TclError(f"use -canonical instead of -header {shown(value)}")
+                raise MimeError(f"use -canonical instead of -header {shown(value)}")
             if lower == "content-transfer-encoding":
-                raise TclError(f"use -encoding instead of -header {shown(value)}")
+                raise MimeError(f"use -encoding instead of -header {shown(value)}")
             if lower in ("content-md5", "mime-version"):
-                raise TclError("don't go there...")
+                raise MimeError("don't go there...")
             validate_header_value(pair[0], pair[1])
             user_header = True
             part.add_header(pair[0], pair[1])
@@ -380,29 +379,29 @@ def configure(
         elif option in SPAN_OPTIONS:
             span[option] = str(value)
         else:
-            raise TclError(f"unknown option {option}")
+            raise MimeError(f"unknown option {option}")
 
     named = set(given)
     # tcllib lets -string win over the others instead of complaining.
     if "string" in given:
         given = {"string"}
     if len(given) != 1:
-        raise TclError("specify exactly one of -file, -parts, or -string")
+        raise MimeError("specify exactly one of -file, -parts, or -string")
     part.value = given.pop()  # type: ignore[assignment]
 
     if content is None:
         if part.params:
-            raise TclError("-param requires -canonical")
+            raise MimeError("-param requires -canonical")
         if part.encoding:
-            raise TclError("-encoding requires -canonical")
+            raise MimeError("-encoding requires -canonical")
         if user_header:
-            raise TclError("-header requires -canonical")
+            raise MimeError("-header requires -canonical")
         if "parts" in named:
-            raise TclError("-parts requires -canonical")
+            raise MimeError("-parts requires -canonical")
         if {"file", "string"} <= named:
             # tcllib would take the headers from the file and the whole
             # string as the body (COMPAT file-and-string).
-            raise TclError("specify exactly one of -file, -parts, or -string")
+            raise MimeError("specify exactly one of -file, -parts, or -string")
         from tclbridge.mime.parser import parse_part
 
         if part.value != "file" or "-root" not in span:
@@ -410,22 +409,22 @@ def configure(
             # and -count; a string is parsed whatever they say.
             return parse_part(part, policy)
         if locate is None:
-            raise TclError("-root names a Tcl variable: it needs mime::initialize in Tcl")
+            raise MimeError("-root names a Tcl variable: it needs mime::initialize in Tcl")
         where = locate(SpanOptions(span["-root"], span.get("-offset"), span.get("-count")))
         return parse_part(part, policy, span=where, scans=span_scans)
 
     if part.value == "file" and "-root" in span:
         # tcllib would write -count bytes of the root's file from its start
         # (COMPAT root-channel): refused rather than guessed at.
-        raise TclError(
+        raise MimeError(
             "-root applies to a message parsed from a file, not to -canonical -file"
         )
     part.content = content
     if part.value == "parts":
         if content.startswith(("text/", "image/", "audio/", "video/")):
-            raise TclError(f"-canonical {content} and -parts do not mix")
+            raise MimeError(f"-canonical {content} and -parts do not mix")
         if part.encoding:
-            raise TclError("-encoding and -parts do not mix")
+            raise MimeError("-encoding and -parts do not mix")
     if not part.has_header("content-id"):
         part.add_header("Content-ID", codecs.unique_id())
     return part

@@ -31,7 +31,7 @@ from collections.abc import Generator, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError, MimeKind
 from tclbridge.mime import codecs
 from tclbridge.mime.model import FileSpan, Part, file_error, os_path
 from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
@@ -46,7 +46,7 @@ MAX_DEPTH = 250
 _Parse = Generator["_Parse", "Part | None", "Part"]
 
 
-class BodyError(TclError):
+class BodyError(MimeError):
     """An error while reading a body inside `mime::getbody`'s loop: tcllib
     hands it to the callback as `error MESSAGE`."""
 
@@ -465,19 +465,19 @@ class _Headers:
         colon = text.find(":")
         name = text[:colon].rstrip(TCL_SPACE) if colon > 0 else ""
         if not name:
-            raise TclError(f"improper line in header: {text}")
+            raise MimeError(f"improper line in header: {text}")
         value = text[colon + 1 :].strip(TCL_SPACE)
         lower = name.lower()
         part = self.part
         if lower == "content-type":
             if part.content:
-                raise TclError(f"multiple Content-Type fields starting with {text}")
+                raise MimeError(f"multiple Content-Type fields starting with {text}")
             parsed = parse_type(value)
             if parsed is not None:
                 part.content, part.params = parsed
         elif lower == "content-transfer-encoding":
             if part.encoding and part.encoding != value.lower():
-                raise TclError(f"multiple Content-Transfer-Encoding fields starting with {text}")
+                raise MimeError(f"multiple Content-Transfer-Encoding fields starting with {text}")
             part.encoding = value.lower()
         elif lower == "mime-version":
             part.version = value
@@ -510,18 +510,18 @@ def _read_headers(part: Part, source: _Source) -> None:
 
 def _check_depth(depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise TclError(
+        raise MimeError(
             f"MIME parts nested too deeply (more than {MAX_DEPTH} levels)",
-            ("MIME", "PARSE", "DEPTH"),
+            MimeKind.TOO_DEEP,
         )
 
 
 def _boundary(part: Part) -> str:
     boundary = part.params.get("boundary", "")
     if boundary == "":
-        raise TclError(f"boundary parameter is missing in {part.content}")
+        raise MimeError(f"boundary parameter is missing in {part.content}")
     if boundary.strip(TCL_SPACE) == "":
-        raise TclError(f"boundary parameter is empty in {part.content}")
+        raise MimeError(f"boundary parameter is empty in {part.content}")
     return boundary
 
 
@@ -554,7 +554,7 @@ def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
     while True:
         delimiter = source.next_delimiter(opening, closing)
         if delimiter is None:
-            raise TclError(f"{source.end_of_input} encountered while parsing {part.content}")
+            raise MimeError(f"{source.end_of_input} encountered while parsing {part.content}")
         if start is None:
             if not delimiter.closing:
                 start = delimiter.after
@@ -574,7 +574,7 @@ def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _Parse:
     """Parse one piece of a multipart as the next sub-part."""
     try:
         child = yield _parse(piece, part.policy, depth + 1)
-    except TclError:
+    except MimeError:
         if not forced:
             raise
         part.parsed_children.append(None)
@@ -595,7 +595,7 @@ def _drive(root: _Parse) -> Part:
     child's generator and is resumed with its result (or its error)."""
     stack: list[_Parse] = [root]
     result: Part | None = None
-    error: TclError | None = None
+    error: MimeError | None = None
     while True:
         gen = stack[-1]
         try:
@@ -606,7 +606,7 @@ def _drive(root: _Parse) -> Part:
             if not stack:
                 return done.value
             continue
-        except TclError as exc:
+        except MimeError as exc:
             stack.pop()
             if not stack:
                 raise
@@ -688,7 +688,7 @@ def parse_part(
     # The parts of one file share its whole-file scans (TcllibPolicy.scan).
     shared = policy.clone(file_scans={} if scans is None else scans)
     if span is not None and span.offset < 0:
-        raise TclError(f"bad -offset {span.offset}: must not be negative")
+        raise MimeError(f"bad -offset {span.offset}: must not be negative")
     with _open_file(part.file) as handle:
         size = os.fstat(handle.fileno()).st_size
         offset, count = (0, size) if span is None else (span.offset, span.count)
@@ -734,6 +734,6 @@ def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
                     chunk = chunk[: cut + 1]
                 try:
                     chunk = codecs.decode_body(chunk, encoding)
-                except TclError as exc:
-                    raise BodyError(str(exc.result), exc.errorcode) from None
+                except MimeError as exc:
+                    raise BodyError(exc.text, exc.kind) from None
             yield chunk

@@ -17,7 +17,7 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError
 
 if TYPE_CHECKING:
     from tclbridge.mime.model import Part
@@ -235,7 +235,7 @@ class TcllibPolicy:
         """The Content-Transfer-Encoding written (maybe chosen) for `part`."""
         encoding = part.encoding or self.choose_encoding(part)
         if encoding not in KNOWN_ENCODINGS and encoding != "":
-            raise TclError(f'Can\'t handle content encoding "{encoding}"')
+            raise MimeError(f'Can\'t handle content encoding "{encoding}"')
         return encoding
 
     def body_converter(self, part: Part) -> str:

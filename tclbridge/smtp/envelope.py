@@ -15,7 +15,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 
-from tclbridge.errors import UsageError
+from tclbridge.engine_errors import UsageError
 from tclbridge.mime import address, codecs
 from tclbridge.mime import datetime as mime_datetime
 from tclbridge.mime.generator import check_headers

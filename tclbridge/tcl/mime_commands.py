@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tclbridge.chunks import coalesce
+from tclbridge.engine_errors import MimeError, MimeKind
 from tclbridge.errors import TclError
 from tclbridge.mime import charsets, codecs
 from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
@@ -52,12 +53,10 @@ def _usage(name: str, usage: str) -> TclError:
     return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
 
 
-def no_such_part(reading: str = "header") -> TclError:
+def no_such_part(reading: str = "header") -> MimeError:
     """tcllib's error for a token that names no part: the first state
     variable the command reads (`reading`) is missing."""
-    return TclError(
-        f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
-    )
+    return MimeError(f'can\'t read "state({reading})": no such variable', MimeKind.GONE_PART)
 
 
 def _options(args: Sequence[str]) -> dict[str, str]:
@@ -369,7 +368,7 @@ class MimeCommands:
                 if code == _TCL_BREAK:
                     break  # the script has seen enough (COMPAT getbody-callback-codes)
         except BodyError as exc:
-            return str(exc.result)
+            return exc.text
         return None
 
     def _blocksize(self, value: str) -> int:
