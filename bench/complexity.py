@@ -119,12 +119,13 @@ for {set i 0} {$i < $input} {incr i} { mime::setheader $tok X-H v$i -mode append
 
 def _cases() -> list[Case]:
     from tclbridge.mime import address, codecs, generator, model, policy
+    from tclbridge.mime.initialize import configure, new_part
     from tclbridge.scan import analyse
     from tclbridge.smtp import protocol
     from tclbridge.tclsource import parse_script
 
     def initialize(text: str) -> model.Part:
-        return model.configure([("-string", text)])
+        return configure([("-string", text)])
 
     def body(text: str) -> str:
         return "".join(initialize(text).iter_body(4096))
@@ -159,7 +160,7 @@ def _cases() -> list[Case]:
 
     def build(text: str) -> bytes:
         return generator.build_message(
-            model.new_part(canonical="text/plain", string=text, headers=[("Subject", "x")])
+            new_part(canonical="text/plain", string=text, headers=[("Subject", "x")])
         )
 
     def scan_lines(text: str) -> tuple[bool, bool]:

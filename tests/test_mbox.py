@@ -479,7 +479,7 @@ def test_python_errors_never_reach_the_script_for_hostile_spans(
 
 def test_no_root_in_python_configure() -> None:
     # configure is Tcl's; without the Tcl layer's locator -root cannot be read.
-    from tclbridge.mime.model import configure
+    from tclbridge.mime.initialize import configure
 
     with pytest.raises(MimeError, match="-root names a Tcl variable"):
         configure([("-file", "/dev/null"), ("-root", "::x"), ("-offset", "0"), ("-count", "1")])

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tclbridge.mime import Part, TcllibPolicy
-from tclbridge.mime.model import FileSpan, configure
-from tclbridge.mime.parser import UnchangedFileScans, parse_part
+from tclbridge.mime.initialize import configure
+from tclbridge.mime.parser import FileSpan, UnchangedFileScans, parse_part
 
 
 class Base64NotQuotedPrintable(TcllibPolicy):

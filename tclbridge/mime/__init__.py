@@ -4,7 +4,8 @@ from tclbridge.mime.address import parse_address
 from tclbridge.mime.codecs import unique_id
 from tclbridge.mime.datetime import now_proper, parse_datetime
 from tclbridge.mime.generator import build_message, iter_message, iter_text
-from tclbridge.mime.model import Part, new_part, validate_header_value
+from tclbridge.mime.initialize import new_part
+from tclbridge.mime.model import Part, validate_header_value
 from tclbridge.mime.policy import TCLLIB, TcllibPolicy
 
 __all__ = [

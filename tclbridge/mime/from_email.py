@@ -31,7 +31,8 @@ import email.policy
 import email.utils
 import re
 
-from tclbridge.mime.model import Part, new_part, validate_header_value
+from tclbridge.mime.initialize import new_part
+from tclbridge.mime.model import Part, validate_header_value
 
 _DROPPED = ("mime-version", "content-md5", "content-type", "content-transfer-encoding")
 _IDENTITY = ("7bit", "8bit", "binary")

@@ -1,4 +1,6 @@
-"""MIME parts as Python objects: what `mime::initialize` creates.
+"""MIME parts as Python objects: what `mime::initialize` creates
+(`tclbridge.mime.initialize`), at the bottom of the mime package: the parser
+and the generator build on it, it knows neither.
 
 A `Part` keeps its headers in order with the names as given, its content
 type and parameters, its transfer encoding, and its value: a string, a file
@@ -10,18 +12,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Literal
 
 from tclbridge.engine_errors import MimeError, MimeFileError
-from tclbridge.mime import codecs
-from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
+from tclbridge.mime.codecs import decode_body
+from tclbridge.mime.policy import TCLLIB, TcllibPolicy, tcl_array_order
 
 Value = Literal["string", "file", "parts"]
 # Headers mime::setheader guards (they are computed from the part itself).
 COMPUTED_HEADERS = ("content-md5", "content-type", "content-transfer-encoding", "mime-version")
 _BARE_LINE_BREAK = re.compile(r"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
+
+
+class BodyError(MimeError):
+    """An error while reading a body inside `mime::getbody`'s loop: tcllib
+    hands it to the callback as `error MESSAGE`."""
 
 
 def validate_header_value(key: str, value: str) -> None:
@@ -39,13 +45,6 @@ def validate_header_value(key: str, value: str) -> None:
             f"header {key} contains a line break not followed by a space or tab "
             "(header injection refused)"
         )
-
-
-def refuse_line_break(what: str, text: str) -> None:
-    """Content-Type is written from -canonical and -param as they are, so a
-    line break there would add headers; tcllib writes it, we refuse."""
-    if "\r" in text or "\n" in text:
-        raise MimeError(f"{what} contains a line break (header injection refused)")
 
 
 def os_path(path: str) -> str | bytes:
@@ -209,15 +208,13 @@ class Part:
 
     def iter_body(self, chunk_size: int) -> Iterator[str]:
         """The body in canonical form (`mime::getbody`), transfer encoding undone."""
-        from tclbridge.mime import parser
-
         if self.canonical:
             yield from self.iter_raw_text(chunk_size)
         elif self.value == "file":
-            yield from parser.iter_file_body(self, chunk_size)
+            yield from _iter_file_body(self, chunk_size)
         elif self.encoding in ("base64", "quoted-printable"):
             # Decoded before tcllib's read loop starts: errors are plain errors.
-            yield codecs.decode_body(self.string, self.encoding)
+            yield decode_body(self.string, self.encoding)
         else:
             yield self.string
 
@@ -234,14 +231,10 @@ class Part:
 
     def param_list(self) -> list[str]:
         """Content-Type parameters as tcllib lists them: key value ..."""
-        from tclbridge.mime.policy import tcl_array_order
-
         return [x for k in tcl_array_order(self.params) for x in (k, self.params[k])]
 
     def properties(self) -> dict[str, object]:
         """`mime::getproperty $tok` (parts as Part objects), tcllib's order."""
-        from tclbridge.mime.policy import tcl_array_order
-
         values: dict[str, object] = {
             "content": self.content,
             "encoding": self.encoding,
@@ -274,187 +267,34 @@ def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> I
             yield data
 
 
-# -- mime::initialize ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class SpanOptions:
-    """`-root`, `-offset` and `-count` as given (None when absent).
-
-    tcllib's mbox package parses one message of a mailbox file with
-    `-file BOX -root MBOXTOKEN -offset N -count M`; the root names the Tcl
-    variable holding the mailbox's channel, so only the Tcl layer can turn
-    these into a `FileSpan`."""
-
-    root: str
-    offset: str | None
-    count: str | None
-
-
-@dataclass(frozen=True)
-class FileSpan:
-    """The bytes [offset, offset + count) of a file parsed as one message
-    (the count may reach past the end of the file, or be negative)."""
-
-    offset: int
-    count: int
-
-
-# The options that only matter with -root (tcllib ignores them otherwise).
-SPAN_OPTIONS = ("-root", "-offset", "-count")
-
-
-def configure(
-    args: Sequence[tuple[str, object]],
-    *,
-    split_list: Callable[[str], list[str]] = lambda s: s.split(),
-    lookup: Callable[[str], Part] | None = None,
-    locate: Callable[[SpanOptions], FileSpan] | None = None,
-    span_scans: MutableMapping[str, tuple[bool, bool]] | None = None,
-    policy: TcllibPolicy = TCLLIB,
-) -> Part:
-    """Build a part from `mime::initialize` options, with tcllib's checks
-    made in tcllib's order and its error messages.
-
-    Values may be Tcl list strings (split with `split_list`) or Python
-    sequences; `-parts` tokens are resolved with `lookup`. A file parsed
-    with `-root` is limited to the span `locate` makes of the span options,
-    and its parts share the whole-file scans kept in `span_scans`.
-    """
-    part = Part(policy)
-    content: str | None = None
-    given: set[str] = set()
-    user_header = False
-    span: dict[str, str] = {}
-
-    def as_list(value: object) -> list:
-        return split_list(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
-
-    def shown(value: object) -> str:
-        return value if isinstance(value, str) else " ".join(map(str, value))  # type: ignore[arg-type]
-
-    for option, value in args:
-        if option == "-canonical":
-            content = str(value).lower()
-            refuse_line_break("-canonical", content)
-        elif option == "-param":
-            pair = as_list(value)
-            if len(pair) != 2:
-                raise MimeError(f"-param expects a key and a value, not {shown(value)}")
-            refuse_line_break(f"-param {pair[0]!r}", pair[0] + pair[1])
-            lower = pair[0].lower()
-            if lower in part.params:
-                raise MimeError(f"the {pair[0]} parameter may be specified at most once")
-            part.params[lower] = pair[1]
-        elif option == "-encoding":
-            encoding = str(value).lower()
-            if encoding not in KNOWN_ENCODINGS:
-                raise MimeError(f"unknown value for -encoding {part.encoding}")
-            part.encoding = encoding
-        elif option == "-header":
-            pair = as_list(value)
-            if len(pair) != 2:
-                raise MimeError(f"-header expects a key and a value, not {shown(value)}")
-            lower = pair[0].lower()
-            if lower == "content-type":
-                raise MimeError(f"use -canonical instead of -header {shown(value)}")
-            if lower == "content-transfer-encoding":
-                raise MimeError(f"use -encoding instead of -header {shown(value)}")
-            if lower in ("content-md5", "mime-version"):
-                raise MimeError("don't go there...")
-            validate_header_value(pair[0], pair[1])
-            user_header = True
-            part.add_header(pair[0], pair[1])
-        elif option == "-file":
-            part.file = str(value)
-            given.add("file")
-        elif option == "-string":
-            part.string = str(value)
-            given.add("string")
-        elif option == "-parts":
-            items = as_list(value)
-            if lookup is not None:
-                items = [lookup(x) if isinstance(x, str) else x for x in items]
-            part.parts = items
-            given.add("parts")
-        elif option in SPAN_OPTIONS:
-            span[option] = str(value)
-        else:
-            raise MimeError(f"unknown option {option}")
-
-    named = set(given)
-    # tcllib lets -string win over the others instead of complaining.
-    if "string" in given:
-        given = {"string"}
-    if len(given) != 1:
-        raise MimeError("specify exactly one of -file, -parts, or -string")
-    part.value = given.pop()  # type: ignore[assignment]
-
-    if content is None:
-        if part.params:
-            raise MimeError("-param requires -canonical")
-        if part.encoding:
-            raise MimeError("-encoding requires -canonical")
-        if user_header:
-            raise MimeError("-header requires -canonical")
-        if "parts" in named:
-            raise MimeError("-parts requires -canonical")
-        if {"file", "string"} <= named:
-            # tcllib would take the headers from the file and the whole
-            # string as the body (COMPAT file-and-string).
-            raise MimeError("specify exactly one of -file, -parts, or -string")
-        from tclbridge.mime.parser import parse_part
-
-        if part.value != "file" or "-root" not in span:
-            # Without a root tcllib reads the whole file and drops -offset
-            # and -count; a string is parsed whatever they say.
-            return parse_part(part, policy)
-        if locate is None:
-            raise MimeError("-root names a Tcl variable: it needs mime::initialize in Tcl")
-        where = locate(SpanOptions(span["-root"], span.get("-offset"), span.get("-count")))
-        return parse_part(part, policy, span=where, scans=span_scans)
-
-    if part.value == "file" and "-root" in span:
-        # tcllib would write -count bytes of the root's file from its start
-        # (COMPAT root-channel): refused rather than guessed at.
-        raise MimeError(
-            "-root applies to a message parsed from a file, not to -canonical -file"
-        )
-    part.content = content
-    if part.value == "parts":
-        if content.startswith(("text/", "image/", "audio/", "video/")):
-            raise MimeError(f"-canonical {content} and -parts do not mix")
-        if part.encoding:
-            raise MimeError("-encoding and -parts do not mix")
-    if not part.has_header("content-id"):
-        part.add_header("Content-ID", codecs.unique_id())
-    return part
-
-
-def new_part(
-    *,
-    canonical: str,
-    headers: Sequence[tuple[str, str]] = (),
-    parts: Sequence[Part] = (),
-    string: str | None = None,
-    encoding: str = "",
-    file: str | None = None,
-    params: Sequence[tuple[str, str]] = (),
-    policy: TcllibPolicy = TCLLIB,
-) -> Part:
-    """`mime::initialize -canonical ...` from Python.
-
-    Exactly one of `parts`, `string` or `file` gives the value (an empty
-    `parts` with neither of the others means an empty container).
-    """
-    args: list[tuple[str, object]] = [("-canonical", canonical)]
-    args += [("-param", tuple(p)) for p in params]
-    if encoding:
-        args.append(("-encoding", encoding))
-    args += [("-header", tuple(h)) for h in headers]
-    if string is not None:
-        args.append(("-string", string))
-    if file is not None:
-        args.append(("-file", file))
-    if parts or (string is None and file is None):
-        args.append(("-parts", list(parts)))
-    return configure(args, policy=policy)
+def _iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
+    """`mime::getbody` of a part parsed from a file: its byte range read in
+    blocks; base64/quoted-printable blocks are cut after their last LF and
+    decoded one by one, as tcllib does."""
+    assert part.file is not None
+    encoding = part.encoding
+    try:
+        handle = open(os_path(part.file), "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise file_error(part.file, exc) from None
+    with handle:
+        pos, last = part.offset, part.offset + part.count - 1
+        handle.seek(pos)
+        while pos <= last:
+            chunk = handle.read(min(last - pos + 1, blocksize)).decode("latin-1")
+            if not chunk:
+                break
+            pos += len(chunk)
+            if encoding not in ("", "7bit", "8bit", "binary", "base64", "quoted-printable"):
+                raise BodyError(f'Can\'t handle content encoding "{encoding}"')
+            if encoding in ("base64", "quoted-printable"):
+                cut = chunk.rfind("\n")
+                if cut > 0 and cut + 1 != len(chunk):
+                    pos -= len(chunk) - cut - 1
+                    handle.seek(pos)
+                    chunk = chunk[: cut + 1]
+                try:
+                    chunk = decode_body(chunk, encoding)
+                except MimeError as exc:
+                    raise BodyError(exc.text, exc.kind) from None
+            yield chunk

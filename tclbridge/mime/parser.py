@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from tclbridge.engine_errors import MimeError, MimeKind
-from tclbridge.mime import codecs
-from tclbridge.mime.model import FileSpan, Part, file_error, os_path
+from tclbridge.mime.codecs import decode_body
+from tclbridge.mime.model import Part, file_error, os_path
 from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
@@ -44,11 +44,6 @@ MAX_DEPTH = 250
 # A child parse request and its answer: the Part, or None when a forced
 # piece failed to parse (tcllib then drops it, but has spent its number).
 _Parse = Generator["_Parse", "Part | None", "Part"]
-
-
-class BodyError(MimeError):
-    """An error while reading a body inside `mime::getbody`'s loop: tcllib
-    hands it to the callback as `error MESSAGE`."""
 
 
 # -- the Content-Type lexer ----------------------------------------------------
@@ -288,7 +283,7 @@ class _StringSource:
 
     def message_body(self, part: Part) -> _Source:
         if part.encoding in ("base64", "quoted-printable"):
-            return _StringSource.of(codecs.decode_body(part.string, part.encoding))
+            return _StringSource.of(decode_body(part.string, part.encoding))
         return _StringSource(self.lines, self.body, self.end, self.strip)
 
     def boundary_line(self, index: int) -> str:
@@ -670,6 +665,15 @@ class UnchangedFileScans(MutableMapping[str, tuple[bool, bool]]):
 # -- entry points -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FileSpan:
+    """The bytes [offset, offset + count) of a file parsed as one message
+    (the count may reach past the end of the file, or be negative)."""
+
+    offset: int
+    count: int
+
+
 def parse_part(
     part: Part,
     policy: TcllibPolicy,
@@ -704,36 +708,3 @@ def _open_file(path: str) -> BinaryIO:
         return open(os_path(path), "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise file_error(path, exc) from None
-
-
-def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
-    """`mime::getbody` of a part parsed from a file: its byte range read in
-    blocks; base64/quoted-printable blocks are cut after their last LF and
-    decoded one by one, as tcllib does."""
-    assert part.file is not None
-    encoding = part.encoding
-    try:
-        handle = open(os_path(part.file), "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise file_error(part.file, exc) from None
-    with handle:
-        pos, last = part.offset, part.offset + part.count - 1
-        handle.seek(pos)
-        while pos <= last:
-            chunk = handle.read(min(last - pos + 1, blocksize)).decode("latin-1")
-            if not chunk:
-                break
-            pos += len(chunk)
-            if encoding not in ("", "7bit", "8bit", "binary", "base64", "quoted-printable"):
-                raise BodyError(f'Can\'t handle content encoding "{encoding}"')
-            if encoding in ("base64", "quoted-printable"):
-                cut = chunk.rfind("\n")
-                if cut > 0 and cut + 1 != len(chunk):
-                    pos -= len(chunk) - cut - 1
-                    handle.seek(pos)
-                    chunk = chunk[: cut + 1]
-                try:
-                    chunk = codecs.decode_body(chunk, encoding)
-                except MimeError as exc:
-                    raise BodyError(exc.text, exc.kind) from None
-            yield chunk

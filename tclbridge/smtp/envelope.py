@@ -19,7 +19,8 @@ from tclbridge.engine_errors import UsageError
 from tclbridge.mime import address, codecs
 from tclbridge.mime import datetime as mime_datetime
 from tclbridge.mime.generator import check_headers
-from tclbridge.mime.model import Part, new_part
+from tclbridge.mime.initialize import new_part
+from tclbridge.mime.model import Part
 from tclbridge.smtp.options import SendOptions, refuse_unsendable
 
 # What mime::parseaddress gives: one property dict per address.

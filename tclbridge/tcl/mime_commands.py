@@ -23,8 +23,9 @@ from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
 from tclbridge.mime.address import parse_address
 from tclbridge.mime.datetime import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
-from tclbridge.mime.model import FileSpan, Part, SpanOptions, configure
-from tclbridge.mime.parser import BodyError, UnchangedFileScans
+from tclbridge.mime.initialize import SpanOptions, configure
+from tclbridge.mime.model import BodyError, Part
+from tclbridge.mime.parser import FileSpan, UnchangedFileScans
 from tclbridge.tcl.boundary import Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
