@@ -26,8 +26,8 @@ from tclbridge.mime import (
     unique_id,
     validate_header_value,
 )
-from tclbridge.mime.codecs import base64_encode, qp_decode, qp_encode, string_map
 from tclbridge.mime.policy import TCLLIB, LineScan, tcl_array_order
+from tclbridge.mime.transfer_encodings import base64_encode, qp_decode, qp_encode, string_map
 from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 from tests.support.mime_normalise import fix_tcllib_170, mask
 
@@ -83,7 +83,7 @@ def test_line_scan_does_not_depend_on_chunking(text: str) -> None:
         assert (split.ascii, split.safe) == (whole.ascii, whole.safe)
 
 
-# -- codecs ---------------------------------------------------------------------
+# -- transfer encodings ----------------------------------------------------------
 
 
 def test_string_map_is_one_left_to_right_pass() -> None:

@@ -1,12 +1,12 @@
 """tcllib's mime package as Python: model, generator, policy, codecs."""
 
 from tclbridge.mime.address import parse_address
-from tclbridge.mime.codecs import unique_id
-from tclbridge.mime.datetime import now_proper, parse_datetime
+from tclbridge.mime.dates import now_proper, parse_datetime
 from tclbridge.mime.generator import build_message, iter_message, iter_text
 from tclbridge.mime.initialize import new_part
 from tclbridge.mime.model import Part, validate_header_value
 from tclbridge.mime.policy import TCLLIB, TcllibPolicy
+from tclbridge.mime.transfer_encodings import unique_id
 
 __all__ = [
     "TCLLIB",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import cast
 
 from tclbridge.engine_errors import MimeError, MimeKind
-from tclbridge.mime.codecs import base64_encode, base64_lines, base64_size, qp_encode
 from tclbridge.mime.model import Part, os_path, read_file, validate_header_value
+from tclbridge.mime.transfer_encodings import base64_encode, base64_lines, base64_size, qp_encode
 
 # Characters of base64 output per yielded piece of a string body (57 input
 # bytes make one 76-char line, so pieces join at line ends).

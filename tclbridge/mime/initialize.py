@@ -10,10 +10,10 @@ from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from tclbridge.engine_errors import MimeError
-from tclbridge.mime.codecs import unique_id
 from tclbridge.mime.model import Part, validate_header_value
 from tclbridge.mime.parser import FileSpan, parse_part
 from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
+from tclbridge.mime.transfer_encodings import unique_id
 
 
 def refuse_line_break(what: str, text: str) -> None:

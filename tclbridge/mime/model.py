@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import Literal
 
 from tclbridge.engine_errors import MimeError, MimeFileError
-from tclbridge.mime.codecs import decode_body
 from tclbridge.mime.policy import TCLLIB, TcllibPolicy, tcl_array_order
+from tclbridge.mime.transfer_encodings import decode_body
 
 Value = Literal["string", "file", "parts"]
 # Headers mime::setheader guards (they are computed from the part itself).

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from tclbridge.engine_errors import MimeError, MimeKind
-from tclbridge.mime.codecs import decode_body
 from tclbridge.mime.model import Part, file_error, os_path
 from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
+from tclbridge.mime.transfer_encodings import decode_body
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
 # levels; we stop earlier, with a message, so the trees we build stay

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from tclbridge.chunks import coalesce
 from tclbridge.engine_errors import MimeError, MimeKind
 from tclbridge.errors import TclError
-from tclbridge.mime import charsets, codecs
+from tclbridge.mime import charsets, transfer_encodings
 from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
 from tclbridge.mime.address import parse_address
-from tclbridge.mime.datetime import parse_datetime
+from tclbridge.mime.dates import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
 from tclbridge.mime.initialize import SpanOptions, configure
 from tclbridge.mime.model import BodyError, Part
@@ -421,18 +421,18 @@ class MimeCommands:
     def cmd_uniqueID(self, *args: str) -> str:  # noqa: N802 - the Tcl name
         if args:
             raise _usage("uniqueID", "")
-        return codecs.unique_id()
+        return transfer_encodings.unique_id()
 
     def cmd_qp_encode(self, *args: str) -> str:
         if not 1 <= len(args) <= 3:
             raise _usage("qp_encode", " string ?encoded_word? ?no_softbreak?")
         flags = [self._boolean(a) for a in args[1:]] + [False, False]
-        return codecs.qp_encode(args[0], flags[0], flags[1])
+        return transfer_encodings.qp_encode(args[0], flags[0], flags[1])
 
     def cmd_qp_decode(self, *args: str) -> str:
         if not 1 <= len(args) <= 2:
             raise _usage("qp_decode", " string ?encoded_word?")
-        return codecs.qp_decode(args[0], len(args) > 1 and self._boolean(args[1]))
+        return transfer_encodings.qp_decode(args[0], len(args) > 1 and self._boolean(args[1]))
 
     def cmd_word_encode(self, *args: str) -> str:
         if len(args) < 3:
@@ -452,7 +452,7 @@ class MimeCommands:
             # never evaluated as a script.
             return self._tcl("::tcl::mathop::-", written, 0)
 
-        return codecs.word_encode(
+        return transfer_encodings.word_encode(
             charset,
             method,
             text,
@@ -464,12 +464,12 @@ class MimeCommands:
     def cmd_word_decode(self, *args: str) -> list[str]:
         if len(args) != 1:
             raise _usage("word_decode", " encoded")
-        return list(codecs.word_decode(args[0]))
+        return list(transfer_encodings.word_decode(args[0]))
 
     def cmd_field_decode(self, *args: str) -> str:
         if len(args) != 1:
             raise _usage("field_decode", " field")
-        return codecs.field_decode(args[0])
+        return transfer_encodings.field_decode(args[0])
 
     def cmd_mapencoding(self, *args: str) -> str:
         if len(args) != 1:

@@ -1,4 +1,6 @@
-"""Transfer encodings as tcllib's mime package writes them.
+"""Transfer encodings as tcllib's mime package writes and reads them:
+quoted-printable and base64 bodies, RFC 2047 encoded words
+(`mime::word_encode`, `word_decode`, `field_decode`), and `mime::uniqueID`.
 
 Strings here are "Tcl strings": `str` whose characters may exceed 0xFF.
 tcllib's encoders work on characters, not bytes, and each quirk of that is
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from tclbridge.engine_errors import MimeError, MimeKind
+from tclbridge.mime.charsets import mime_charset, tcl_decode, tcl_encode, tcl_encoding
 
 # Characters quoted-printable turns into =XX. Note \x1F and the Tcl specials
 # outside these ranges stay as they are, exactly as tcllib's table.
@@ -273,8 +276,6 @@ def word_encode(
     `maxlength` may be a callable: tcllib only evaluates it (with Tcl's
     number rules) when the string is not empty. `maxlength_text` is how the
     caller wrote it, for the error message."""
-    from tclbridge.mime.charsets import mime_charset, tcl_decode, tcl_encode
-
     mime_name = mime_charset(charset)
     if mime_name is None:
         raise MimeError(f"unknown charset '{charset}'")
@@ -342,8 +343,6 @@ _WORD = re.compile(r"=\?([^?]+)\?(.)\?([^?]*)\?=", re.S)
 
 def word_decode(encoded: str) -> tuple[str, str, str]:
     """`mime::word_decode`: (tcl encoding, method, decoded byte string)."""
-    from tclbridge.mime.charsets import tcl_encoding
-
     found = _WORD.search(encoded)
     if not found:
         raise MimeError(f"malformed word-encoded expression '{encoded}'")
@@ -364,8 +363,6 @@ def field_decode(field: str) -> str:
     tcllib matches `(.*?)(WORD)(.*)` again on the rest after each word; the
     leftmost WORD from where the last one ended is the same match, found
     without copying the rest each time (which made it quadratic)."""
-    from tclbridge.mime.charsets import tcl_decode
-
     out: list[str] = []
     end = 0
     for found in _WORD.finditer(field):
