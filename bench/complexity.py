@@ -118,7 +118,7 @@ for {set i 0} {$i < $input} {incr i} { mime::setheader $tok X-H v$i -mode append
 
 
 def _cases() -> list[Case]:
-    from tclbridge.mime import address, generator, model, policy, transfer_encodings
+    from tclbridge.mime import address, generator, layout, model, transfer_encodings
     from tclbridge.mime.initialize import configure, new_part
     from tclbridge.scan import analyse
     from tclbridge.smtp import protocol
@@ -164,7 +164,7 @@ def _cases() -> list[Case]:
         )
 
     def scan_lines(text: str) -> tuple[bool, bool]:
-        scan = policy.LineScan(76)
+        scan = layout.LineScan(76)
         scan.feed(text)
         scan.close()
         return scan.ascii, scan.safe

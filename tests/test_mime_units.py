@@ -26,7 +26,7 @@ from tclbridge.mime import (
     unique_id,
     validate_header_value,
 )
-from tclbridge.mime.policy import TCLLIB, LineScan, tcl_array_order
+from tclbridge.mime.layout import TCLLIB, LineScan, tcl_array_order
 from tclbridge.mime.transfer_encodings import base64_encode, qp_decode, qp_encode, string_map
 from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 from tests.support.mime_normalise import fix_tcllib_170, mask
@@ -44,7 +44,7 @@ def tclsh(script: str) -> str:
     return out.decode("utf-8")
 
 
-# -- policy ---------------------------------------------------------------------
+# -- layout ---------------------------------------------------------------------
 
 
 @needs_tclsh

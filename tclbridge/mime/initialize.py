@@ -10,9 +10,9 @@ from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from tclbridge.engine_errors import MimeError
+from tclbridge.mime.layout import KNOWN_ENCODINGS, TCLLIB, TcllibLayout
 from tclbridge.mime.model import Part, validate_header_value
 from tclbridge.mime.parser import FileSpan, parse_part
-from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
 from tclbridge.mime.transfer_encodings import unique_id
 
 
@@ -48,7 +48,7 @@ def configure(
     lookup: Callable[[str], Part] | None = None,
     locate: Callable[[SpanOptions], FileSpan] | None = None,
     span_scans: MutableMapping[str, tuple[bool, bool]] | None = None,
-    policy: TcllibPolicy = TCLLIB,
+    layout: TcllibLayout = TCLLIB,
 ) -> Part:
     """Build a part from `mime::initialize` options, with tcllib's checks
     made in tcllib's order and its error messages.
@@ -58,7 +58,7 @@ def configure(
     with `-root` is limited to the span `locate` makes of the span options,
     and its parts share the whole-file scans kept in `span_scans`.
     """
-    part = Part(policy)
+    part = Part(layout)
     content: str | None = None
     given: set[str] = set()
     user_header = False
@@ -143,11 +143,11 @@ def configure(
         if part.value != "file" or "-root" not in span:
             # Without a root tcllib reads the whole file and drops -offset
             # and -count; a string is parsed whatever they say.
-            return parse_part(part, policy)
+            return parse_part(part, layout)
         if locate is None:
             raise MimeError("-root names a Tcl variable: it needs mime::initialize in Tcl")
         where = locate(SpanOptions(span["-root"], span.get("-offset"), span.get("-count")))
-        return parse_part(part, policy, span=where, scans=span_scans)
+        return parse_part(part, layout, span=where, scans=span_scans)
 
     if part.value == "file" and "-root" in span:
         # tcllib would write -count bytes of the root's file from its start
@@ -175,7 +175,7 @@ def new_part(
     encoding: str = "",
     file: str | None = None,
     params: Sequence[tuple[str, str]] = (),
-    policy: TcllibPolicy = TCLLIB,
+    layout: TcllibLayout = TCLLIB,
 ) -> Part:
     """`mime::initialize -canonical ...` from Python.
 
@@ -193,4 +193,4 @@ def new_part(
         args.append(("-file", file))
     if parts or (string is None and file is None):
         args.append(("-parts", list(parts)))
-    return configure(args, policy=policy)
+    return configure(args, layout=layout)

@@ -5,7 +5,7 @@ and the generator build on it, it knows neither.
 A `Part` keeps its headers in order with the names as given, its content
 type and parameters, its transfer encoding, and its value: a string, a file
 (read lazily, in chunks, when the message is written) or sub-parts. How the
-part turns into bytes is the generator's job, with the policy's rules.
+part turns into bytes is the generator's job, with the layout's rules.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from tclbridge.engine_errors import MimeError, MimeFileError
-from tclbridge.mime.policy import TCLLIB, TcllibPolicy, tcl_array_order
+from tclbridge.mime.layout import TCLLIB, TcllibLayout, tcl_array_order
 from tclbridge.mime.transfer_encodings import decode_body
 
 Value = Literal["string", "file", "parts"]
@@ -72,12 +72,12 @@ def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> MimeFile
 class Part:
     """One MIME part (a leaf or a container of parts)."""
 
-    def __init__(self, policy: TcllibPolicy = TCLLIB) -> None:
-        self.policy = policy
+    def __init__(self, layout: TcllibLayout = TCLLIB) -> None:
+        self.layout = layout
         self.content = ""
         self.params: dict[str, str] = {}  # lower-case keys, insertion order
         self.encoding = ""
-        self.version = policy.mime_version
+        self.version = layout.mime_version
         self.canonical = True
         self.value: Value = "string"
         self.string = ""
@@ -114,10 +114,10 @@ class Part:
         """`mime::getheader $tok key`: the values of one header."""
         lower = key.lower()
         if lower == "content-transfer-encoding":
-            encoding = self.policy.transfer_encoding(self)
+            encoding = self.layout.transfer_encoding(self)
             return [encoding] if encoding else []
         if lower == "content-type":
-            return [self.policy.content_type(self)]
+            return [self.layout.content_type(self)]
         if lower == "mime-version":
             return [self.version]
         if lower not in self._values:
@@ -131,7 +131,7 @@ class Part:
 
     def headers(self) -> list[tuple[str, str]]:
         """`mime::getheader $tok`: every header as written, in order."""
-        return self.policy.header_fields(self)
+        return self.layout.header_fields(self)
 
     def set_header(
         self, key: str, value: str, mode: str = "write", *, internal: bool = False
@@ -175,7 +175,7 @@ class Part:
 
     def copy_top(self) -> Part:
         """A copy with its own header list, sharing body and sub-parts."""
-        twin = Part(self.policy)
+        twin = Part(self.layout)
         twin.__dict__.update(self.__dict__)
         twin.params = dict(self.params)
         twin.parts = list(self.parts)
@@ -239,7 +239,7 @@ class Part:
             "content": self.content,
             "encoding": self.encoding,
             "params": self.param_list(),
-            "size": self.policy.size(self),
+            "size": self.layout.size(self),
         }
         if self.value == "parts":
             values["parts"] = list(self.parts)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from tclbridge.engine_errors import MimeError, MimeKind
+from tclbridge.mime.layout import TCL_SPACE, TcllibLayout
 from tclbridge.mime.model import Part, file_error, os_path
-from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
 from tclbridge.mime.transfer_encodings import decode_body
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
@@ -520,11 +520,11 @@ def _boundary(part: Part) -> str:
     return boundary
 
 
-def _parse(source: _Source, policy: TcllibPolicy, depth: int) -> _Parse:
+def _parse(source: _Source, layout: TcllibLayout, depth: int) -> _Parse:
     """Parse one part: its header block, then its body as a leaf, as the
     single child of a message/* part, or as a multipart's pieces."""
     _check_depth(depth)
-    part = Part(policy)
+    part = Part(layout)
     part.canonical = False
     part.file = source.file
     _read_headers(part, source)
@@ -534,7 +534,7 @@ def _parse(source: _Source, policy: TcllibPolicy, depth: int) -> _Parse:
         return part
     source.keep_body(part)
     if part.content.startswith("message/"):
-        child = yield _parse(source.message_body(part), policy, depth + 1)
+        child = yield _parse(source.message_body(part), layout, depth + 1)
         _adopt(part, child)
     return part
 
@@ -568,7 +568,7 @@ def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
 def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _Parse:
     """Parse one piece of a multipart as the next sub-part."""
     try:
-        child = yield _parse(piece, part.policy, depth + 1)
+        child = yield _parse(piece, part.layout, depth + 1)
     except MimeError:
         if not forced:
             raise
@@ -676,7 +676,7 @@ class FileSpan:
 
 def parse_part(
     part: Part,
-    policy: TcllibPolicy,
+    layout: TcllibLayout,
     *,
     span: FileSpan | None = None,
     scans: MutableMapping[str, tuple[bool, bool]] | None = None,
@@ -687,10 +687,10 @@ def parse_part(
     message of a mailbox); `scans` then holds the whole-file scans its parts
     may share with the mailbox's other messages."""
     if part.value != "file":
-        return _drive(_parse(_StringSource.of(part.string), policy, 1))
+        return _drive(_parse(_StringSource.of(part.string), layout, 1))
     assert part.file is not None
-    # The parts of one file share its whole-file scans (TcllibPolicy.scan).
-    shared = policy.clone(file_scans={} if scans is None else scans)
+    # The parts of one file share its whole-file scans (TcllibLayout.scan).
+    shared = layout.clone(file_scans={} if scans is None else scans)
     if span is not None and span.offset < 0:
         raise MimeError(f"bad -offset {span.offset}: must not be negative")
     with _open_file(part.file) as handle:

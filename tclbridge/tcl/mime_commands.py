@@ -243,7 +243,7 @@ class MimeCommands:
         if prop == "params":
             return part.param_list()
         if prop == "size":
-            return part.policy.size(part)
+            return part.layout.size(part)
         if prop == "parts":
             if part.value != "parts":
                 raise TclError("MIME part is a leaf")
@@ -254,7 +254,7 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("getsize", " token")
         part = self.part(args[0], "value")
-        return part.policy.size(part)
+        return part.layout.size(part)
 
     def cmd_getheader(self, *args: str) -> object:
         if not 1 <= len(args) <= 2:
@@ -267,7 +267,7 @@ class MimeCommands:
             return part.header_names()
         if key.lower() == "content-transfer-encoding":
             # tcllib returns the bare value here, not a one-element list
-            return part.policy.transfer_encoding(part)
+            return part.layout.transfer_encoding(part)
         return part.get_header(key)
 
     def cmd_setheader(self, *args: str) -> object:
@@ -283,7 +283,7 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("encoding", " token")
         part = self.part(args[0], "content")
-        return part.policy.choose_encoding(part)
+        return part.layout.choose_encoding(part)
 
     # -- writing --------------------------------------------------------------
 

@@ -32,7 +32,7 @@ KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 _ISO_8859_1_TO_8 = re.compile(r"iso-8859-[1-8]")
 # Anything but tab, LF and printable ASCII may make a line "not ASCII".
 _MAYBE_NOT_ASCII = re.compile(r"[^\t\n\x20-\x7e]")
-_Policy = TypeVar("_Policy", bound="TcllibPolicy")
+_Layout = TypeVar("_Layout", bound="TcllibLayout")
 
 
 def tcl_array_order(keys: Iterable[str]) -> list[str]:
@@ -159,7 +159,7 @@ def _is_ascii(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class TcllibPolicy:
+class TcllibLayout:
     """The quirks of tcllib mime 1.7 (with the fixes of 1.7.2)."""
 
     mime_version: str = "1.0"
@@ -175,13 +175,13 @@ class TcllibPolicy:
     file_read: int = 32766 * 4
     base64_line: int = 76
     # The whole-file scans (see `scan`) of the parts parsed from a file, by
-    # its path: the parser sets them on its copy of the policy.
+    # its path: the parser sets them on its copy of the layout.
     file_scans: MutableMapping[str, tuple[bool, bool]] | None = field(
         default=None, compare=False, repr=False
     )
 
-    def clone(self: _Policy, **changes: Any) -> _Policy:
-        """A copy with `changes`, of this policy's own class: a caller's
+    def clone(self: _Layout, **changes: Any) -> _Layout:
+        """A copy with `changes`, of this layout's own class: a caller's
         subclass keeps its quirks."""
         return dataclasses.replace(self, **changes)
 
@@ -295,4 +295,4 @@ class TcllibPolicy:
         return size
 
 
-TCLLIB = TcllibPolicy()
+TCLLIB = TcllibLayout()
