@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from typing import Literal
 
 from tclbridge.engine_errors import MimeError, MimeFileError
-from tclbridge.mime.layout import TCLLIB, TcllibLayout, tcl_array_order
+from tclbridge.mime.layout import TCLLIB, TcllibLayout, Value, tcl_array_order
 from tclbridge.mime.transfer_encodings import decode_body
 
-Value = Literal["string", "file", "parts"]
 # Headers mime::setheader guards (they are computed from the part itself).
 COMPUTED_HEADERS = ("content-md5", "content-type", "content-transfer-encoding", "mime-version")
 _BARE_LINE_BREAK = re.compile(r"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
