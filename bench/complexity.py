@@ -119,13 +119,14 @@ for {set i 0} {$i < $input} {incr i} { mime::setheader $tok X-H v$i -mode append
 
 
 def _cases() -> list[Case]:
-    from tclbridge.mime import address, codecs, generator, model, policy
+    from tclbridge.mime import address, generator, layout, model, transfer_encodings
+    from tclbridge.mime.initialize import configure, new_part
     from tclbridge.scan import analyse
     from tclbridge.smtp import protocol
     from tclbridge.tclsource import parse_script
 
     def initialize(text: str) -> model.Part:
-        return model.configure([("-string", text)])
+        return configure([("-string", text)])
 
     def body(text: str) -> str:
         return "".join(initialize(text).iter_body(4096))
@@ -160,11 +161,11 @@ def _cases() -> list[Case]:
 
     def build(text: str) -> bytes:
         return generator.build_message(
-            model.new_part(canonical="text/plain", string=text, headers=[("Subject", "x")])
+            new_part(canonical="text/plain", string=text, headers=[("Subject", "x")])
         )
 
     def scan_lines(text: str) -> tuple[bool, bool]:
-        scan = policy.LineScan(76)
+        scan = layout.LineScan(76)
         scan.feed(text)
         scan.close()
         return scan.ascii, scan.safe
@@ -172,38 +173,38 @@ def _cases() -> list[Case]:
     host = "example.com"
     cases = [
         Case("qp_decode spaces", 400_000, "blanks", lambda n: " " * n,
-             codecs.qp_decode, "mime::qp_decode $input"),
+             transfer_encodings.qp_decode, "mime::qp_decode $input"),
         Case("qp_decode tabs then text", 400_000, "chars", lambda n: "\t" * n + "x",
-             codecs.qp_decode, "mime::qp_decode $input"),
+             transfer_encodings.qp_decode, "mime::qp_decode $input"),
         Case("qp_decode soft breaks", 400_000, "breaks", lambda n: "a=\n" * n,
-             codecs.qp_decode, "mime::qp_decode $input"),
+             transfer_encodings.qp_decode, "mime::qp_decode $input"),
         Case("qp_decode =XX", 400_000, "escapes", lambda n: "=41" * n,
-             codecs.qp_decode, "mime::qp_decode $input"),
+             transfer_encodings.qp_decode, "mime::qp_decode $input"),
         Case("qp_encode one long line", 2_000_000, "chars", lambda n: "x" * n,
-             codecs.qp_encode, "mime::qp_encode $input"),
+             transfer_encodings.qp_encode, "mime::qp_encode $input"),
         Case("qp_encode spaces", 2_000_000, "blanks", lambda n: " " * n,
-             codecs.qp_encode, "mime::qp_encode $input"),
+             transfer_encodings.qp_encode, "mime::qp_encode $input"),
         Case("qp_encode encoded_word", 1_000_000, "chars", lambda n: "a b=" * (n // 4),
-             lambda s: codecs.qp_encode(s, True), "mime::qp_encode $input 1"),
+             lambda s: transfer_encodings.qp_encode(s, True), "mime::qp_encode $input 1"),
         Case("base64_decode junk", 2_000_000, "chars", lambda n: "!" * n + "QUJD",
-             codecs.base64_decode),
+             transfer_encodings.base64_decode),
         Case("word_decode Q spaces", 400_000, "blanks",
-             lambda n: "=?UTF-8?Q?" + " " * n + "?=", codecs.word_decode,
+             lambda n: "=?UTF-8?Q?" + " " * n + "?=", transfer_encodings.word_decode,
              "mime::word_decode $input"),
         Case("word_decode B", 2_000_000, "chars",
-             lambda n: "=?UTF-8?B?" + "QUJD" * (n // 4) + "?=", codecs.word_decode,
+             lambda n: "=?UTF-8?B?" + "QUJD" * (n // 4) + "?=", transfer_encodings.word_decode,
              "mime::word_decode $input"),
         Case("field_decode Q spaces", 400_000, "blanks",
-             lambda n: "x =?UTF-8?Q?" + " " * n + "?= y", codecs.field_decode,
+             lambda n: "x =?UTF-8?Q?" + " " * n + "?= y", transfer_encodings.field_decode,
              "mime::field_decode $input"),
         Case("field_decode many words", 100_000, "words",
-             lambda n: "=?UTF-8?Q?a?= " * n, codecs.field_decode,
+             lambda n: "=?UTF-8?Q?a?= " * n, transfer_encodings.field_decode,
              "mime::field_decode $input"),
         Case("field_decode unclosed words", 100_000, "words",
-             lambda n: "=?UTF-8?Q?a " * n, codecs.field_decode,
+             lambda n: "=?UTF-8?Q?a " * n, transfer_encodings.field_decode,
              "mime::field_decode $input"),
         Case("word_encode quoted-printable", 100_000, "chars", lambda n: "a b=" * (n // 4),
-             lambda s: codecs.word_encode("utf-8", "quoted-printable", s),
+             lambda s: transfer_encodings.word_encode("utf-8", "quoted-printable", s),
              "mime::word_encode utf-8 quoted-printable $input"),
         Case("initialize folded header", 200_000, "continuation lines", _folded,
              initialize, "mime::initialize -string $input"),

@@ -10,7 +10,7 @@ from collections import deque
 
 import pytest
 
-from tclbridge.mime.model import new_part
+from tclbridge.mime.initialize import new_part
 from tclbridge.smtp.conversation import Command, Conversation
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import SendOptions

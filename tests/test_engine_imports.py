@@ -13,17 +13,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "tclbridge"
 
 # Modules that are Tcl: importing any of them (or from them) is forbidden.
+# tclbridge.errors is the Tcl layer's errors (TclFailure, TclError); the
+# engine's own are in tclbridge.engine_errors.
 TCL_MODULES = ("tkinter", "_tkinter", "tclbridge.tcl", "tclbridge.interp", "tclbridge.tcllist",
-               "tclbridge.tcl_module", "tclbridge.pycall")
-# tclbridge.errors holds the engine's errors and the Tcl layer's: only these
-# names are the engine's.
-ERRORS_MODULE = "tclbridge.errors"
-ENGINE_ERRORS = {"UsageError", "UsageKind"}
+               "tclbridge.tcl_module", "tclbridge.pycall", "tclbridge.errors")
 # Names that are Tcl return codes or errorCodes.
 TCL_NAMES = ("TCL_OK", "TCL_ERROR", "SMTP_FAILURE", "ERRORCODE")
 
@@ -53,17 +49,13 @@ def offences(source: str, module: str, is_package: bool = False) -> list[str]:
         where = f"{module}:{getattr(node, 'lineno', '?')}"
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if _is_tcl(alias.name) or alias.name == ERRORS_MODULE:
+                if _is_tcl(alias.name):
                     found.append(f"{where} imports {alias.name}")
         elif isinstance(node, ast.ImportFrom):
             source_module = _absolute(node, module, is_package)
             for alias in node.names:
                 full = f"{source_module}.{alias.name}"
                 if _is_tcl(source_module) or _is_tcl(full):
-                    found.append(f"{where} imports {full}")
-                elif source_module == ERRORS_MODULE and alias.name not in ENGINE_ERRORS:
-                    found.append(f"{where} imports {full} (the Tcl part of tclbridge.errors)")
-                elif full == ERRORS_MODULE:
                     found.append(f"{where} imports {full}")
         elif isinstance(node, (ast.Name, ast.Attribute)):
             name = node.id if isinstance(node, ast.Name) else node.attr
@@ -89,8 +81,10 @@ def test_the_check_sees_what_it_must() -> None:
     function too, and the engine's own errors pass."""
     source = '''
 import tkinter
+from tclbridge.engine_errors import MimeError, UsageError
 from tclbridge.errors import UsageError
-from tclbridge.errors import TclError
+import tclbridge.errors
+from tclbridge import errors
 from tclbridge import interp
 from ..tcl.boundary import to_tcl
 from tclbridge.smtp.protocol import Reply
@@ -103,7 +97,9 @@ def later():
     found = offences(source, "tclbridge.smtp.example")
     assert [line.split(" ", 1)[1] for line in found] == [
         "imports tkinter",
-        "imports tclbridge.errors.TclError (the Tcl part of tclbridge.errors)",
+        "imports tclbridge.errors.UsageError",
+        "imports tclbridge.errors",
+        "imports tclbridge.errors",
         "imports tclbridge.interp",
         "imports tclbridge.tcl.boundary.to_tcl",
         "imports tclbridge.tcllist.split_list",
@@ -116,13 +112,5 @@ def test_smtp_engine_imports_nothing_of_tcl() -> None:
     assert package_offences("smtp") == {}
 
 
-# The mime engine still raises tclbridge.errors.TclError; its errors are to
-# become domain errors like the smtp engine's (issue 14, point 1, done by
-# another branch). Today's offenders: mime/codecs.py, mime/datetime.py,
-# mime/generator.py, mime/model.py, mime/parser.py and mime/policy.py import
-# TclError, and mime/parser.py reads an exception's errorcode. Strict: once
-# it passes, this mark must go.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the mime engine still raises Tcl errors (tclbridge.errors.TclError)")
 def test_mime_engine_imports_nothing_of_tcl() -> None:
     assert package_offences("mime") == {}

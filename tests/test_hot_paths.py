@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tclbridge.mime import build_message, new_part
-from tclbridge.mime.codecs import base64_lines, base64_size, qp_encode
 from tclbridge.mime.generator import message_size
-from tclbridge.mime.policy import TCL_SPACE, TCLLIB, LineScan
+from tclbridge.mime.layout import TCL_SPACE, TCLLIB, LineScan
+from tclbridge.mime.transfer_encodings import base64_lines, base64_size, qp_encode
 from tclbridge.tcl.eventloop import WorkerThreads
 from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 

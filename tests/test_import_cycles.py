@@ -7,22 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.support.import_graph import cycles, import_graph, imported_names
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tclbridge"
-
-# KNOWN EXCEPTION, to be removed: the mime package's own cycle (__init__,
-# generator, model, parser, ...) is broken by another branch of issue 14.
-# Only a group made of tclbridge.mime modules alone is allowed; any other
-# cycle, or one reaching out of the mime package, fails.
-MIME_PACKAGE = "tclbridge.mime"
-
-
-def _mime_only(group: list[str]) -> bool:
-    return all(m == MIME_PACKAGE or m.startswith(MIME_PACKAGE + ".") for m in group)
-
 
 def test_the_graph_sees_every_kind_of_import() -> None:
     """Guards the walk: imports in functions and TYPE_CHECKING blocks, relative
@@ -48,11 +35,4 @@ def test_cycles_are_found() -> None:
 
 def test_tclbridge_has_no_import_cycle() -> None:
     found = cycles(import_graph(PACKAGE))
-    others = [group for group in found if not _mime_only(group)]
-    assert not others, "import cycles: " + "; ".join(" <-> ".join(g) for g in others)
-
-
-@pytest.mark.xfail(strict=True, reason="KNOWN EXCEPTION: the mime package's own cycle is "
-                   "removed by another branch of issue 14; drop this mark when merged")
-def test_mime_package_has_no_import_cycle() -> None:
-    assert [group for group in cycles(import_graph(PACKAGE)) if _mime_only(group)] == []
+    assert not found, "import cycles: " + "; ".join(" <-> ".join(g) for g in found)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tclbridge import Interp
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError
 from tests.support.bounded import run_tcl
 from tests.support.mailbox import (
     HAVE_MBOX,
@@ -479,9 +479,9 @@ def test_python_errors_never_reach_the_script_for_hostile_spans(
 
 def test_no_root_in_python_configure() -> None:
     # configure is Tcl's; without the Tcl layer's locator -root cannot be read.
-    from tclbridge.mime.model import configure
+    from tclbridge.mime.initialize import configure
 
-    with pytest.raises(TclError, match="-root names a Tcl variable"):
+    with pytest.raises(MimeError, match="-root names a Tcl variable"):
         configure([("-file", "/dev/null"), ("-root", "::x"), ("-offset", "0"), ("-count", "1")])
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tclbridge.mime import Part, TcllibPolicy
-from tclbridge.mime.model import FileSpan, configure
-from tclbridge.mime.parser import UnchangedFileScans, parse_part
+from tclbridge.mime import Part, TcllibLayout
+from tclbridge.mime.initialize import configure
+from tclbridge.mime.parser import FileSpan, UnchangedFileScans, parse_part
 
 
-class Base64NotQuotedPrintable(TcllibPolicy):
+class Base64NotQuotedPrintable(TcllibLayout):
     """A caller's quirk: base64 wherever tcllib would choose quoted-printable."""
 
     def choose_encoding(self, part: Part) -> str:
@@ -37,47 +37,47 @@ def walk(part: Part) -> Iterator[Part]:
         yield from walk(child)
 
 
-def from_span(path: Path, policy: TcllibPolicy) -> Part:
+def from_span(path: Path, layout: TcllibLayout) -> Part:
     """MESSAGE as the second message of a mailbox file, as tcllib's mbox
     package parses it (`-file BOX -root ... -offset N -count M`)."""
     prefix = "From a@example.com Mon Jan  1 00:00:00 2024\n"
     path.write_text(prefix + "Subject: first\n\nx\n" + prefix + MESSAGE)
     offset = len(prefix) * 2 + len("Subject: first\n\nx\n")
-    part = Part(policy)
+    part = Part(layout)
     part.value, part.file = "file", str(path)
     return parse_part(
-        part, policy, span=FileSpan(offset, len(MESSAGE)), scans=UnchangedFileScans()
+        part, layout, span=FileSpan(offset, len(MESSAGE)), scans=UnchangedFileScans()
     )
 
 
 @pytest.mark.parametrize("kind", ["file", "span"])
-def test_a_policy_subclass_is_kept_for_files_as_for_strings(kind: str, tmp_path: Path) -> None:
-    # The file parser rebuilt its policy from the dataclass fields, so a
+def test_a_layout_subclass_is_kept_for_files_as_for_strings(kind: str, tmp_path: Path) -> None:
+    # The file parser rebuilt its layout from the dataclass fields, so a
     # subclass's quirks were lost with -file: quoted-printable there.
-    policy = Base64NotQuotedPrintable()
-    from_string = configure([("-string", MESSAGE)], policy=policy)
+    layout = Base64NotQuotedPrintable()
+    from_string = configure([("-string", MESSAGE)], layout=layout)
     if kind == "file":
         path = tmp_path / "message.eml"
         path.write_text(MESSAGE)
-        parsed = configure([("-file", str(path))], policy=policy)
+        parsed = configure([("-file", str(path))], layout=layout)
     else:
-        parsed = from_span(tmp_path / "box.mbox", policy)
+        parsed = from_span(tmp_path / "box.mbox", layout)
     for top in (from_string, parsed):
         assert top.parts[0].get_header("Content-Transfer-Encoding") == ["base64"]
-        assert [type(part.policy) for part in walk(top)] == [Base64NotQuotedPrintable] * 2
+        assert [type(part.layout) for part in walk(top)] == [Base64NotQuotedPrintable] * 2
     assert [part.headers() for part in walk(parsed)] == [
         part.headers() for part in walk(from_string)
     ]
 
 
-def test_the_policy_given_is_not_changed(tmp_path: Path) -> None:
-    # The parser shares whole-file scans through its own copy of the policy.
-    policy = Base64NotQuotedPrintable(long_line=200)
+def test_the_layout_given_is_not_changed(tmp_path: Path) -> None:
+    # The parser shares whole-file scans through its own copy of the layout.
+    layout = Base64NotQuotedPrintable(long_line=200)
     path = tmp_path / "message.eml"
     path.write_text(MESSAGE)
-    parsed = configure([("-file", str(path))], policy=policy)
-    assert parsed.policy is not policy and parsed.policy == policy
-    assert policy == Base64NotQuotedPrintable(long_line=200)
+    parsed = configure([("-file", str(path))], layout=layout)
+    assert parsed.layout is not layout and parsed.layout == layout
+    assert layout == Base64NotQuotedPrintable(long_line=200)
     # With 200-character lines allowed, the part needs no encoding.
     assert parsed.parts[0].get_header("Content-Transfer-Encoding") == []
 

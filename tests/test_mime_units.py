@@ -15,7 +15,7 @@ import tracemalloc
 
 import pytest
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError
 from tclbridge.mime import (
     build_message,
     iter_message,
@@ -26,8 +26,8 @@ from tclbridge.mime import (
     unique_id,
     validate_header_value,
 )
-from tclbridge.mime.codecs import base64_encode, qp_decode, qp_encode, string_map
-from tclbridge.mime.policy import TCLLIB, LineScan, tcl_array_order
+from tclbridge.mime.layout import TCLLIB, LineScan, tcl_array_order
+from tclbridge.mime.transfer_encodings import base64_encode, qp_decode, qp_encode, string_map
 from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 from tests.support.mime_normalise import fix_tcllib_170, mask
 
@@ -44,7 +44,7 @@ def tclsh(script: str) -> str:
     return out.decode("utf-8")
 
 
-# -- policy ---------------------------------------------------------------------
+# -- layout ---------------------------------------------------------------------
 
 
 @needs_tclsh
@@ -83,7 +83,7 @@ def test_line_scan_does_not_depend_on_chunking(text: str) -> None:
         assert (split.ascii, split.safe) == (whole.ascii, whole.safe)
 
 
-# -- codecs ---------------------------------------------------------------------
+# -- transfer encodings ----------------------------------------------------------
 
 
 def test_string_map_is_one_left_to_right_pass() -> None:
@@ -158,9 +158,9 @@ def test_now_proper_matches_tcllib_format() -> None:
 
 
 def test_parse_datetime_errors() -> None:
-    with pytest.raises(TclError, match="unknown property bogus"):
+    with pytest.raises(MimeError, match="unknown property bogus"):
         parse_datetime("Tue, 15 Nov 1994 08:12:31 GMT", "bogus")
-    with pytest.raises(TclError, match="unrecognized timezone-mnemonic"):
+    with pytest.raises(MimeError, match="unrecognized timezone-mnemonic"):
         parse_datetime("Tue, 15 Nov 1994 08:12:31 XYZ", "zone", clock_scan=lambda s, g: 0)
 
 
@@ -172,13 +172,13 @@ def test_parse_datetime_errors() -> None:
     ["a\nB: c", "a\r\nB: c", "a\rb", "end\n", "x\r\n"],
 )
 def test_header_injection_is_refused(value: str) -> None:
-    with pytest.raises(TclError, match="header injection"):
+    with pytest.raises(MimeError, match="header injection"):
         validate_header_value("Subject", value)
     part = new_part(canonical="text/plain", string="x")
-    with pytest.raises(TclError, match="header injection"):
+    with pytest.raises(MimeError, match="header injection"):
         part.set_header("Subject", value)
     assert not part.has_header("Subject")
-    with pytest.raises(TclError, match="header injection"):
+    with pytest.raises(MimeError, match="header injection"):
         new_part(canonical="text/plain", string="x", headers=[("Subject", value)])
 
 
@@ -194,16 +194,16 @@ def test_header_api() -> None:
     assert part.get_header("Content-Type") == ["text/plain"]
     assert part.get_header("MIME-Version") == ["1.0"]
     assert part.get_header("Content-Transfer-Encoding") == []
-    with pytest.raises(TclError, match="^key X-B not in header$"):
+    with pytest.raises(MimeError, match="^key X-B not in header$"):
         part.get_header("X-B")
     assert part.set_header("X-A", "3", "append") == ["1", "2"]
     assert part.set_header("x-a", "4") == ["1", "2", "3"]
     assert part.set_header("X-A", "", "delete") == ["4"]
     assert not part.has_header("X-A")
-    with pytest.raises(TclError, match="^key Content-Type may not be set$"):
+    with pytest.raises(MimeError, match="^key Content-Type may not be set$"):
         part.set_header("Content-Type", "text/html")
     part.set_header("Content-Type", "text/html", internal=True)
-    with pytest.raises(TclError, match="^unknown value for -mode x$"):
+    with pytest.raises(MimeError, match="^unknown value for -mode x$"):
         part.set_header("X", "y", "x")
 
 
@@ -222,11 +222,11 @@ def test_copy_top_keeps_the_original_untouched() -> None:
 
 
 def test_new_part_errors_are_tcllibs() -> None:
-    with pytest.raises(TclError, match="^-canonical text/plain and -parts do not mix$"):
+    with pytest.raises(MimeError, match="^-canonical text/plain and -parts do not mix$"):
         new_part(canonical="text/plain", parts=[])
-    with pytest.raises(TclError, match="^use -canonical instead of -header Content-Type x$"):
+    with pytest.raises(MimeError, match="^use -canonical instead of -header Content-Type x$"):
         new_part(canonical="text/plain", string="", headers=[("Content-Type", "x")])
-    with pytest.raises(TclError, match="^unknown value for -encoding $"):
+    with pytest.raises(MimeError, match="^unknown value for -encoding $"):
         new_part(canonical="text/plain", string="", encoding="x-uu")
 
 
@@ -300,7 +300,7 @@ def test_build_message_file_bodies_match_piecewise_encoding(tmp_path) -> None:
 
 def test_missing_file_error_is_tcls(tmp_path) -> None:
     part = new_part(canonical="text/plain", file=str(tmp_path / "nope"), encoding="7bit")
-    with pytest.raises(TclError, match='^couldn\'t open ".*nope": no such file or directory$'):
+    with pytest.raises(MimeError, match='^couldn\'t open ".*nope": no such file or directory$'):
         build_message(part)
 
 

@@ -10,7 +10,8 @@ import tkinter
 
 import pytest
 
-from tclbridge.errors import TclError, UsageError, UsageKind
+from tclbridge.engine_errors import MimeError, MimeFileError, MimeKind, UsageError, UsageKind
+from tclbridge.errors import TclError
 from tclbridge.smtp.api import python_error
 from tclbridge.smtp.exceptions import (
     SMTPConnectError,
@@ -35,6 +36,17 @@ TCL_TABLE = [
      (1, "error in -client: lone surrogate U+D800 is not a character",
       ("TCLBRIDGE", "TEXT", "SURROGATE"))),
     (TclError("no such part", ("MIME", "NOPART")), (1, "no such part", ("MIME", "NOPART"))),
+    (MimeError("key X not in header"), (1, "key X not in header", ("NONE",))),
+    (MimeError('invalid base64 character "R" at position 4', MimeKind.BAD_BASE64),
+     (1, 'invalid base64 character "R" at position 4', ("TCL", "BINARY", "DECODE", "INVALID"))),
+    (MimeError('can\'t read "state(header)": no such variable', MimeKind.GONE_PART),
+     (1, 'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME"))),
+    (MimeError("MIME parts nested too deeply (more than 250 levels)", MimeKind.TOO_DEEP),
+     (1, "MIME parts nested too deeply (more than 250 levels)", ("MIME", "PARSE", "DEPTH"))),
+    (MimeFileError('couldn\'t open "/x": no such file or directory', 2,
+                   "no such file or directory"),
+     (1, 'couldn\'t open "/x": no such file or directory',
+      ("POSIX", "ENOENT", "no such file or directory"))),
     (Refused(REFUSED, Step.MAIL),
      (7, ["diagnostic", "5.7.1 go away", "args", [], "code", "553"], ("NONE",))),
     (Refused(LOST, Step.END_OF_DATA),
@@ -84,6 +96,11 @@ def test_python_exceptions_are_smtplibs_where_the_meaning_is_the_same() -> None:
     assert type(usage) is SMTPUsageError and isinstance(usage, ValueError)
     assert not isinstance(usage, smtplib.SMTPException)  # a usage error is no I/O error
     assert (str(usage), usage.tcl_result) == ("unknown option -x", "unknown option -x")
+    # A message that cannot be built is a usage error too: nothing was sent.
+    mime = python_error(MimeFileError('couldn\'t open "/x": no such file or directory', 2,
+                                      "no such file or directory"))
+    assert type(mime) is SMTPUsageError
+    assert str(mime) == 'couldn\'t open "/x": no such file or directory'
 
 
 def test_an_existing_smtplib_except_clause_catches_a_refused_sender() -> None:

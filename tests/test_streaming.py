@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-from tclbridge.mime.model import new_part
+from tclbridge.mime.initialize import new_part
 from tclbridge.smtp.envelope import derive
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.results import Sent

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import socket
 
-from tclbridge.mime.policy import TCL_SPACE
+from tclbridge.mime.layout import TCL_SPACE
 
 # Single-character lexemes; the rest of the text is atoms, comments,
 # quoted strings and domain literals.

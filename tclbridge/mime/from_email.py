@@ -17,7 +17,7 @@ Rules a caller may notice:
   `-header`, so that the envelope is derived from the same addresses as for
   the Tcl command.
 - A header value with a line break that would start a new header is
-  refused (a `TclError` naming the header), as for `-header`.
+  refused (a `MimeError` naming the header), as for `-header`.
 - A part whose body is not ASCII and has no base64/quoted-printable encoding
   is sent as it is when it decodes in `codec` (the channel encoding), else
   base64-encoded.
@@ -31,7 +31,8 @@ import email.policy
 import email.utils
 import re
 
-from tclbridge.mime.model import Part, new_part, validate_header_value
+from tclbridge.mime.initialize import new_part
+from tclbridge.mime.model import Part, validate_header_value
 
 _DROPPED = ("mime-version", "content-md5", "content-type", "content-transfer-encoding")
 _IDENTITY = ("7bit", "8bit", "binary")

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from tclbridge.errors import TclError
-from tclbridge.mime.codecs import base64_encode, base64_lines, base64_size, qp_encode
+from tclbridge.engine_errors import MimeError, MimeKind
 from tclbridge.mime.model import Part, os_path, read_file, validate_header_value
+from tclbridge.mime.transfer_encodings import base64_encode, base64_lines, base64_size, qp_encode
 
 # Characters of base64 output per yielded piece of a string body (57 input
 # bytes make one 76-char line, so pieces join at line ends).
@@ -37,9 +37,7 @@ def check_writable(part: Part) -> None:
 
 def _check_finalized(part: Part) -> None:
     if part.finalized:
-        raise TclError(
-            'can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME")
-        )
+        raise MimeError('can\'t read "state(header)": no such variable', MimeKind.GONE_PART)
     for child in part.parts if part.value == "parts" else ():
         _check_finalized(child)
 
@@ -52,7 +50,7 @@ def check_headers(part: Part) -> None:
     pending = [part]
     while pending:
         current = pending.pop()
-        for name, value in current.policy.header_fields(current, choose=False):
+        for name, value in current.layout.header_fields(current, choose=False):
             validate_header_value(name, value)
         if current.value == "parts":
             # message/* parts write their first sub-part only.
@@ -66,7 +64,7 @@ def _header_block(part: Part) -> str:
     written as the generator's line end, so every channel and the DATA
     stream carry them as one CRLF; any other break is refused."""
     lines = []
-    for name, value in part.policy.header_fields(part):
+    for name, value in part.layout.header_fields(part):
         validate_header_value(name, value)
         lines.append(f"{name}: {_FOLD.sub(chr(10), value)}\n")
     return "".join(lines)
@@ -89,7 +87,7 @@ class EncodedLength:
 
 
 def _text(part: Part, lengths: bool) -> Iterator[str | EncodedLength]:
-    policy = part.policy
+    layout = part.layout
     yield _header_block(part)
     if part.value == "parts":
         if part.content.startswith("message/"):
@@ -97,26 +95,26 @@ def _text(part: Part, lengths: bool) -> Iterator[str | EncodedLength]:
             if part.parts:
                 yield from _text(part.parts[0], lengths)
             return
-        boundary = policy.boundary(part)
+        boundary = layout.boundary(part)
         for child in part.parts:
             yield f"\n--{boundary}\n"
             yield from _text(child, lengths)
         yield f"\n--{boundary}--\n"
         return
-    converter = policy.body_converter(part)
+    converter = layout.body_converter(part)
     if part.value == "file" and not part.canonical:
         # A parsed part: its stored bytes, as they are.
         yield "\n"
-        yield from part.iter_stored_text(policy.file_read)
+        yield from part.iter_stored_text(layout.file_read)
         return
     if part.value == "file":
         assert part.file is not None
         yield "\n"
         if lengths and converter == "base64":
             size = os.path.getsize(os_path(part.file))
-            yield EncodedLength(*base64_size(size, policy.file_piece))
+            yield EncodedLength(*base64_size(size, layout.file_piece))
             return
-        yield from _file_body(part.file, converter, policy.file_piece, policy.file_read)
+        yield from _file_body(part.file, converter, layout.file_piece, layout.file_read)
         return
     if converter == "base64":
         yield "\n"

@@ -1,28 +1,31 @@
-"""MIME parts as Python objects: what `mime::initialize` creates.
+"""MIME parts as Python objects: what `mime::initialize` creates
+(`tclbridge.mime.initialize`), at the bottom of the mime package: the parser
+and the generator build on it, it knows neither.
 
 A `Part` keeps its headers in order with the names as given, its content
 type and parameters, its transfer encoding, and its value: a string, a file
 (read lazily, in chunks, when the message is written) or sub-parts. How the
-part turns into bytes is the generator's job, with the policy's rules.
+part turns into bytes is the generator's job, with the layout's rules.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterator
 
-from tclbridge.errors import TclError
-from tclbridge.mime import codecs
-from tclbridge.mime.policy import KNOWN_ENCODINGS, TCLLIB, TcllibPolicy
+from tclbridge.engine_errors import MimeError, MimeFileError
+from tclbridge.mime.layout import TCLLIB, TcllibLayout, Value, tcl_array_order
+from tclbridge.mime.transfer_encodings import decode_body
 
-Value = Literal["string", "file", "parts"]
 # Headers mime::setheader guards (they are computed from the part itself).
 COMPUTED_HEADERS = ("content-md5", "content-type", "content-transfer-encoding", "mime-version")
 _BARE_LINE_BREAK = re.compile(r"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
+
+
+class BodyError(MimeError):
+    """An error while reading a body inside `mime::getbody`'s loop: tcllib
+    hands it to the callback as `error MESSAGE`."""
 
 
 def validate_header_value(key: str, value: str) -> None:
@@ -32,21 +35,14 @@ def validate_header_value(key: str, value: str) -> None:
     end the header block; we refuse (see docs/COMPAT.md).
     """
     if "\r" in key or "\n" in key:
-        raise TclError(
+        raise MimeError(
             f"header name {key.strip()} contains a line break (header injection refused)"
         )
     if _BARE_LINE_BREAK.search(value):
-        raise TclError(
+        raise MimeError(
             f"header {key} contains a line break not followed by a space or tab "
             "(header injection refused)"
         )
-
-
-def refuse_line_break(what: str, text: str) -> None:
-    """Content-Type is written from -canonical and -param as they are, so a
-    line break there would add headers; tcllib writes it, we refuse."""
-    if "\r" in text or "\n" in text:
-        raise TclError(f"{what} contains a line break (header injection refused)")
 
 
 def os_path(path: str) -> str | bytes:
@@ -60,26 +56,26 @@ def os_path(path: str) -> str | bytes:
     return path
 
 
-def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> TclError:
-    """A Tcl-style message for a file that cannot be used."""
+def file_error(path: str, exc: OSError, verb: str = "couldn't open") -> MimeFileError:
+    """tcllib's error for a file that cannot be used (Tcl's words for the
+    OS's error)."""
     reason = {
         2: "no such file or directory",
         13: "permission denied",
         21: "illegal operation on a directory",
     }.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
-    name = errno.errorcode.get(exc.errno or 0, "EIO")
-    return TclError(f'{verb} "{path}": {reason}', ("POSIX", name, reason))
+    return MimeFileError(f'{verb} "{path}": {reason}', exc.errno or 0, reason)
 
 
 class Part:
     """One MIME part (a leaf or a container of parts)."""
 
-    def __init__(self, policy: TcllibPolicy = TCLLIB) -> None:
-        self.policy = policy
+    def __init__(self, layout: TcllibLayout = TCLLIB) -> None:
+        self.layout = layout
         self.content = ""
         self.params: dict[str, str] = {}  # lower-case keys, insertion order
         self.encoding = ""
-        self.version = policy.mime_version
+        self.version = layout.mime_version
         self.canonical = True
         self.value: Value = "string"
         self.string = ""
@@ -116,14 +112,14 @@ class Part:
         """`mime::getheader $tok key`: the values of one header."""
         lower = key.lower()
         if lower == "content-transfer-encoding":
-            encoding = self.policy.transfer_encoding(self)
+            encoding = self.layout.transfer_encoding(self)
             return [encoding] if encoding else []
         if lower == "content-type":
-            return [self.policy.content_type(self)]
+            return [self.layout.content_type(self)]
         if lower == "mime-version":
             return [self.version]
         if lower not in self._values:
-            raise TclError(f"key {key} not in header")
+            raise MimeError(f"key {key} not in header")
         return list(self._values[lower])
 
     def live_values(self, lower: str) -> list[str] | None:
@@ -133,7 +129,7 @@ class Part:
 
     def headers(self) -> list[tuple[str, str]]:
         """`mime::getheader $tok`: every header as written, in order."""
-        return self.policy.header_fields(self)
+        return self.layout.header_fields(self)
 
     def set_header(
         self, key: str, value: str, mode: str = "write", *, internal: bool = False
@@ -146,15 +142,15 @@ class Part:
         lower = key.lower()
         known = lower in self._values
         if mode not in ("write", "append", "delete"):
-            raise TclError(f"unknown value for -mode {mode}")
+            raise MimeError(f"unknown value for -mode {mode}")
         if mode == "delete":
             if not known:
-                raise TclError(f"key {key} not in header")
+                raise MimeError(f"key {key} not in header")
             previous = self._values.pop(lower)
             self._names = [(lw, mx) for lw, mx in self._names if lw != lower]
             return previous
         if not internal and lower in COMPUTED_HEADERS and value not in self.get_header(lower):
-            raise TclError(f"key {key} may not be set")
+            raise MimeError(f"key {key} may not be set")
         validate_header_value(key, value)
         previous = list(self._values.get(lower, []))
         if not known:
@@ -177,7 +173,7 @@ class Part:
 
     def copy_top(self) -> Part:
         """A copy with its own header list, sharing body and sub-parts."""
-        twin = Part(self.policy)
+        twin = Part(self.layout)
         twin.__dict__.update(self.__dict__)
         twin.params = dict(self.params)
         twin.parts = list(self.parts)
@@ -210,15 +206,13 @@ class Part:
 
     def iter_body(self, chunk_size: int) -> Iterator[str]:
         """The body in canonical form (`mime::getbody`), transfer encoding undone."""
-        from tclbridge.mime import parser
-
         if self.canonical:
             yield from self.iter_raw_text(chunk_size)
         elif self.value == "file":
-            yield from parser.iter_file_body(self, chunk_size)
+            yield from _iter_file_body(self, chunk_size)
         elif self.encoding in ("base64", "quoted-printable"):
             # Decoded before tcllib's read loop starts: errors are plain errors.
-            yield codecs.decode_body(self.string, self.encoding)
+            yield decode_body(self.string, self.encoding)
         else:
             yield self.string
 
@@ -235,19 +229,15 @@ class Part:
 
     def param_list(self) -> list[str]:
         """Content-Type parameters as tcllib lists them: key value ..."""
-        from tclbridge.mime.policy import tcl_array_order
-
         return [x for k in tcl_array_order(self.params) for x in (k, self.params[k])]
 
     def properties(self) -> dict[str, object]:
         """`mime::getproperty $tok` (parts as Part objects), tcllib's order."""
-        from tclbridge.mime.policy import tcl_array_order
-
         values: dict[str, object] = {
             "content": self.content,
             "encoding": self.encoding,
             "params": self.param_list(),
-            "size": self.policy.size(self),
+            "size": self.layout.size(self),
         }
         if self.value == "parts":
             values["parts"] = list(self.parts)
@@ -275,187 +265,34 @@ def read_file(path: str, chunk_size: int, offset: int = 0, limit: int = -1) -> I
             yield data
 
 
-# -- mime::initialize ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class SpanOptions:
-    """`-root`, `-offset` and `-count` as given (None when absent).
-
-    tcllib's mbox package parses one message of a mailbox file with
-    `-file BOX -root MBOXTOKEN -offset N -count M`; the root names the Tcl
-    variable holding the mailbox's channel, so only the Tcl layer can turn
-    these into a `FileSpan`."""
-
-    root: str
-    offset: str | None
-    count: str | None
-
-
-@dataclass(frozen=True)
-class FileSpan:
-    """The bytes [offset, offset + count) of a file parsed as one message
-    (the count may reach past the end of the file, or be negative)."""
-
-    offset: int
-    count: int
-
-
-# The options that only matter with -root (tcllib ignores them otherwise).
-SPAN_OPTIONS = ("-root", "-offset", "-count")
-
-
-def configure(
-    args: Sequence[tuple[str, object]],
-    *,
-    split_list: Callable[[str], list[str]] = lambda s: s.split(),
-    lookup: Callable[[str], Part] | None = None,
-    locate: Callable[[SpanOptions], FileSpan] | None = None,
-    span_scans: MutableMapping[str, tuple[bool, bool]] | None = None,
-    policy: TcllibPolicy = TCLLIB,
-) -> Part:
-    """Build a part from `mime::initialize` options, with tcllib's checks
-    made in tcllib's order and its error messages.
-
-    Values may be Tcl list strings (split with `split_list`) or Python
-    sequences; `-parts` tokens are resolved with `lookup`. A file parsed
-    with `-root` is limited to the span `locate` makes of the span options,
-    and its parts share the whole-file scans kept in `span_scans`.
-    """
-    part = Part(policy)
-    content: str | None = None
-    given: set[str] = set()
-    user_header = False
-    span: dict[str, str] = {}
-
-    def as_list(value: object) -> list:
-        return split_list(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
-
-    def shown(value: object) -> str:
-        return value if isinstance(value, str) else " ".join(map(str, value))  # type: ignore[arg-type]
-
-    for option, value in args:
-        if option == "-canonical":
-            content = str(value).lower()
-            refuse_line_break("-canonical", content)
-        elif option == "-param":
-            pair = as_list(value)
-            if len(pair) != 2:
-                raise TclError(f"-param expects a key and a value, not {shown(value)}")
-            refuse_line_break(f"-param {pair[0]!r}", pair[0] + pair[1])
-            lower = pair[0].lower()
-            if lower in part.params:
-                raise TclError(f"the {pair[0]} parameter may be specified at most once")
-            part.params[lower] = pair[1]
-        elif option == "-encoding":
-            encoding = str(value).lower()
-            if encoding not in KNOWN_ENCODINGS:
-                raise TclError(f"unknown value for -encoding {part.encoding}")
-            part.encoding = encoding
-        elif option == "-header":
-            pair = as_list(value)
-            if len(pair) != 2:
-                raise TclError(f"-header expects a key and a value, not {shown(value)}")
-            lower = pair[0].lower()
-            if lower == "content-type":
-                raise TclError(f"use -canonical instead of -header {shown(value)}")
-            if lower == "content-transfer-encoding":
-                raise TclError(f"use -encoding instead of -header {shown(value)}")
-            if lower in ("content-md5", "mime-version"):
-                raise TclError("don't go there...")
-            validate_header_value(pair[0], pair[1])
-            user_header = True
-            part.add_header(pair[0], pair[1])
-        elif option == "-file":
-            part.file = str(value)
-            given.add("file")
-        elif option == "-string":
-            part.string = str(value)
-            given.add("string")
-        elif option == "-parts":
-            items = as_list(value)
-            if lookup is not None:
-                items = [lookup(x) if isinstance(x, str) else x for x in items]
-            part.parts = items
-            given.add("parts")
-        elif option in SPAN_OPTIONS:
-            span[option] = str(value)
-        else:
-            raise TclError(f"unknown option {option}")
-
-    named = set(given)
-    # tcllib lets -string win over the others instead of complaining.
-    if "string" in given:
-        given = {"string"}
-    if len(given) != 1:
-        raise TclError("specify exactly one of -file, -parts, or -string")
-    part.value = given.pop()  # type: ignore[assignment]
-
-    if content is None:
-        if part.params:
-            raise TclError("-param requires -canonical")
-        if part.encoding:
-            raise TclError("-encoding requires -canonical")
-        if user_header:
-            raise TclError("-header requires -canonical")
-        if "parts" in named:
-            raise TclError("-parts requires -canonical")
-        if {"file", "string"} <= named:
-            # tcllib would take the headers from the file and the whole
-            # string as the body (COMPAT file-and-string).
-            raise TclError("specify exactly one of -file, -parts, or -string")
-        from tclbridge.mime.parser import parse_part
-
-        if part.value != "file" or "-root" not in span:
-            # Without a root tcllib reads the whole file and drops -offset
-            # and -count; a string is parsed whatever they say.
-            return parse_part(part, policy)
-        if locate is None:
-            raise TclError("-root names a Tcl variable: it needs mime::initialize in Tcl")
-        where = locate(SpanOptions(span["-root"], span.get("-offset"), span.get("-count")))
-        return parse_part(part, policy, span=where, scans=span_scans)
-
-    if part.value == "file" and "-root" in span:
-        # tcllib would write -count bytes of the root's file from its start
-        # (COMPAT root-channel): refused rather than guessed at.
-        raise TclError(
-            "-root applies to a message parsed from a file, not to -canonical -file"
-        )
-    part.content = content
-    if part.value == "parts":
-        if content.startswith(("text/", "image/", "audio/", "video/")):
-            raise TclError(f"-canonical {content} and -parts do not mix")
-        if part.encoding:
-            raise TclError("-encoding and -parts do not mix")
-    if not part.has_header("content-id"):
-        part.add_header("Content-ID", codecs.unique_id())
-    return part
-
-
-def new_part(
-    *,
-    canonical: str,
-    headers: Sequence[tuple[str, str]] = (),
-    parts: Sequence[Part] = (),
-    string: str | None = None,
-    encoding: str = "",
-    file: str | None = None,
-    params: Sequence[tuple[str, str]] = (),
-    policy: TcllibPolicy = TCLLIB,
-) -> Part:
-    """`mime::initialize -canonical ...` from Python.
-
-    Exactly one of `parts`, `string` or `file` gives the value (an empty
-    `parts` with neither of the others means an empty container).
-    """
-    args: list[tuple[str, object]] = [("-canonical", canonical)]
-    args += [("-param", tuple(p)) for p in params]
-    if encoding:
-        args.append(("-encoding", encoding))
-    args += [("-header", tuple(h)) for h in headers]
-    if string is not None:
-        args.append(("-string", string))
-    if file is not None:
-        args.append(("-file", file))
-    if parts or (string is None and file is None):
-        args.append(("-parts", list(parts)))
-    return configure(args, policy=policy)
+def _iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
+    """`mime::getbody` of a part parsed from a file: its byte range read in
+    blocks; base64/quoted-printable blocks are cut after their last LF and
+    decoded one by one, as tcllib does."""
+    assert part.file is not None
+    encoding = part.encoding
+    try:
+        handle = open(os_path(part.file), "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise file_error(part.file, exc) from None
+    with handle:
+        pos, last = part.offset, part.offset + part.count - 1
+        handle.seek(pos)
+        while pos <= last:
+            chunk = handle.read(min(last - pos + 1, blocksize)).decode("latin-1")
+            if not chunk:
+                break
+            pos += len(chunk)
+            if encoding not in ("", "7bit", "8bit", "binary", "base64", "quoted-printable"):
+                raise BodyError(f'Can\'t handle content encoding "{encoding}"')
+            if encoding in ("base64", "quoted-printable"):
+                cut = chunk.rfind("\n")
+                if cut > 0 and cut + 1 != len(chunk):
+                    pos -= len(chunk) - cut - 1
+                    handle.seek(pos)
+                    chunk = chunk[: cut + 1]
+                try:
+                    chunk = decode_body(chunk, encoding)
+                except MimeError as exc:
+                    raise BodyError(exc.text, exc.kind) from None
+            yield chunk

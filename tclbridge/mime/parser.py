@@ -31,10 +31,10 @@ from collections.abc import Generator, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from tclbridge.errors import TclError
-from tclbridge.mime import codecs
-from tclbridge.mime.model import FileSpan, Part, file_error, os_path
-from tclbridge.mime.policy import TCL_SPACE, TcllibPolicy
+from tclbridge.engine_errors import MimeError, MimeKind
+from tclbridge.mime.layout import TCL_SPACE, TcllibLayout
+from tclbridge.mime.model import Part, file_error, os_path
+from tclbridge.mime.transfer_encodings import decode_body
 
 # tcllib itself gives up (silently, by running out of Tcl stack) near 500
 # levels; we stop earlier, with a message, so the trees we build stay
@@ -44,11 +44,6 @@ MAX_DEPTH = 250
 # A child parse request and its answer: the Part, or None when a forced
 # piece failed to parse (tcllib then drops it, but has spent its number).
 _Parse = Generator["_Parse", "Part | None", "Part"]
-
-
-class BodyError(TclError):
-    """An error while reading a body inside `mime::getbody`'s loop: tcllib
-    hands it to the callback as `error MESSAGE`."""
 
 
 # -- the Content-Type lexer ----------------------------------------------------
@@ -288,7 +283,7 @@ class _StringSource:
 
     def message_body(self, part: Part) -> _Source:
         if part.encoding in ("base64", "quoted-printable"):
-            return _StringSource.of(codecs.decode_body(part.string, part.encoding))
+            return _StringSource.of(decode_body(part.string, part.encoding))
         return _StringSource(self.lines, self.body, self.end, self.strip)
 
     def boundary_line(self, index: int) -> str:
@@ -465,19 +460,19 @@ class _Headers:
         colon = text.find(":")
         name = text[:colon].rstrip(TCL_SPACE) if colon > 0 else ""
         if not name:
-            raise TclError(f"improper line in header: {text}")
+            raise MimeError(f"improper line in header: {text}")
         value = text[colon + 1 :].strip(TCL_SPACE)
         lower = name.lower()
         part = self.part
         if lower == "content-type":
             if part.content:
-                raise TclError(f"multiple Content-Type fields starting with {text}")
+                raise MimeError(f"multiple Content-Type fields starting with {text}")
             parsed = parse_type(value)
             if parsed is not None:
                 part.content, part.params = parsed
         elif lower == "content-transfer-encoding":
             if part.encoding and part.encoding != value.lower():
-                raise TclError(f"multiple Content-Transfer-Encoding fields starting with {text}")
+                raise MimeError(f"multiple Content-Transfer-Encoding fields starting with {text}")
             part.encoding = value.lower()
         elif lower == "mime-version":
             part.version = value
@@ -510,26 +505,26 @@ def _read_headers(part: Part, source: _Source) -> None:
 
 def _check_depth(depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise TclError(
+        raise MimeError(
             f"MIME parts nested too deeply (more than {MAX_DEPTH} levels)",
-            ("MIME", "PARSE", "DEPTH"),
+            MimeKind.TOO_DEEP,
         )
 
 
 def _boundary(part: Part) -> str:
     boundary = part.params.get("boundary", "")
     if boundary == "":
-        raise TclError(f"boundary parameter is missing in {part.content}")
+        raise MimeError(f"boundary parameter is missing in {part.content}")
     if boundary.strip(TCL_SPACE) == "":
-        raise TclError(f"boundary parameter is empty in {part.content}")
+        raise MimeError(f"boundary parameter is empty in {part.content}")
     return boundary
 
 
-def _parse(source: _Source, policy: TcllibPolicy, depth: int) -> _Parse:
+def _parse(source: _Source, layout: TcllibLayout, depth: int) -> _Parse:
     """Parse one part: its header block, then its body as a leaf, as the
     single child of a message/* part, or as a multipart's pieces."""
     _check_depth(depth)
-    part = Part(policy)
+    part = Part(layout)
     part.canonical = False
     part.file = source.file
     _read_headers(part, source)
@@ -539,7 +534,7 @@ def _parse(source: _Source, policy: TcllibPolicy, depth: int) -> _Parse:
         return part
     source.keep_body(part)
     if part.content.startswith("message/"):
-        child = yield _parse(source.message_body(part), policy, depth + 1)
+        child = yield _parse(source.message_body(part), layout, depth + 1)
         _adopt(part, child)
     return part
 
@@ -554,7 +549,7 @@ def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
     while True:
         delimiter = source.next_delimiter(opening, closing)
         if delimiter is None:
-            raise TclError(f"{source.end_of_input} encountered while parsing {part.content}")
+            raise MimeError(f"{source.end_of_input} encountered while parsing {part.content}")
         if start is None:
             if not delimiter.closing:
                 start = delimiter.after
@@ -573,8 +568,8 @@ def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
 def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _Parse:
     """Parse one piece of a multipart as the next sub-part."""
     try:
-        child = yield _parse(piece, part.policy, depth + 1)
-    except TclError:
+        child = yield _parse(piece, part.layout, depth + 1)
+    except MimeError:
         if not forced:
             raise
         part.parsed_children.append(None)
@@ -595,7 +590,7 @@ def _drive(root: _Parse) -> Part:
     child's generator and is resumed with its result (or its error)."""
     stack: list[_Parse] = [root]
     result: Part | None = None
-    error: TclError | None = None
+    error: MimeError | None = None
     while True:
         gen = stack[-1]
         try:
@@ -606,7 +601,7 @@ def _drive(root: _Parse) -> Part:
             if not stack:
                 return done.value
             continue
-        except TclError as exc:
+        except MimeError as exc:
             stack.pop()
             if not stack:
                 raise
@@ -670,9 +665,18 @@ class UnchangedFileScans(MutableMapping[str, tuple[bool, bool]]):
 # -- entry points -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FileSpan:
+    """The bytes [offset, offset + count) of a file parsed as one message
+    (the count may reach past the end of the file, or be negative)."""
+
+    offset: int
+    count: int
+
+
 def parse_part(
     part: Part,
-    policy: TcllibPolicy,
+    layout: TcllibLayout,
     *,
     span: FileSpan | None = None,
     scans: MutableMapping[str, tuple[bool, bool]] | None = None,
@@ -683,12 +687,12 @@ def parse_part(
     message of a mailbox); `scans` then holds the whole-file scans its parts
     may share with the mailbox's other messages."""
     if part.value != "file":
-        return _drive(_parse(_StringSource.of(part.string), policy, 1))
+        return _drive(_parse(_StringSource.of(part.string), layout, 1))
     assert part.file is not None
-    # The parts of one file share its whole-file scans (TcllibPolicy.scan).
-    shared = policy.clone(file_scans={} if scans is None else scans)
+    # The parts of one file share its whole-file scans (TcllibLayout.scan).
+    shared = layout.clone(file_scans={} if scans is None else scans)
     if span is not None and span.offset < 0:
-        raise TclError(f"bad -offset {span.offset}: must not be negative")
+        raise MimeError(f"bad -offset {span.offset}: must not be negative")
     with _open_file(part.file) as handle:
         size = os.fstat(handle.fileno()).st_size
         offset, count = (0, size) if span is None else (span.offset, span.count)
@@ -704,36 +708,3 @@ def _open_file(path: str) -> BinaryIO:
         return open(os_path(path), "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise file_error(path, exc) from None
-
-
-def iter_file_body(part: Part, blocksize: int) -> Iterator[str]:
-    """`mime::getbody` of a part parsed from a file: its byte range read in
-    blocks; base64/quoted-printable blocks are cut after their last LF and
-    decoded one by one, as tcllib does."""
-    assert part.file is not None
-    encoding = part.encoding
-    try:
-        handle = open(os_path(part.file), "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise file_error(part.file, exc) from None
-    with handle:
-        pos, last = part.offset, part.offset + part.count - 1
-        handle.seek(pos)
-        while pos <= last:
-            chunk = handle.read(min(last - pos + 1, blocksize)).decode("latin-1")
-            if not chunk:
-                break
-            pos += len(chunk)
-            if encoding not in ("", "7bit", "8bit", "binary", "base64", "quoted-printable"):
-                raise BodyError(f'Can\'t handle content encoding "{encoding}"')
-            if encoding in ("base64", "quoted-printable"):
-                cut = chunk.rfind("\n")
-                if cut > 0 and cut + 1 != len(chunk):
-                    pos -= len(chunk) - cut - 1
-                    handle.seek(pos)
-                    chunk = chunk[: cut + 1]
-                try:
-                    chunk = codecs.decode_body(chunk, encoding)
-                except TclError as exc:
-                    raise BodyError(str(exc.result), exc.errorcode) from None
-            yield chunk

@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 
 from tclbridge.config import BridgeConfig, process_config
-from tclbridge.errors import UsageError
+from tclbridge.engine_errors import MimeError, UsageError
 from tclbridge.mime.from_email import envelope_headers, to_part
 from tclbridge.mime.model import Part
 from tclbridge.smtp.conversation import DebugLog, stderr_debug_log
@@ -131,15 +131,17 @@ def sendmessage(
         envelope = derive(opts, part)
         settings = settings_from_config(config or process_config(), encoding=encoding)
         sent = Session(opts, envelope, settings).run()
-    except (UsageError, SendFailure) as exc:
+    except (UsageError, MimeError, SendFailure) as exc:
         raise python_error(exc) from None
     return sent.refused
 
 
-def python_error(outcome: UsageError | SendFailure) -> SMTPError:
+def python_error(outcome: UsageError | MimeError | SendFailure) -> SMTPError:
     """The Python exception for an outcome of the engine (or of a Tcl proc
-    passing sendmessage's on: tclbridge.tcl_module)."""
-    if isinstance(outcome, UsageError):
+    passing sendmessage's on: tclbridge.tcl_module). A mime error (the
+    message cannot be built: a bad header, a file that cannot be read) is
+    a usage error: nothing was sent."""
+    if isinstance(outcome, (UsageError, MimeError)):
         return SMTPUsageError(outcome.text, tcl_result=outcome.text)
     if isinstance(outcome, Refused):
         reply = outcome.reply

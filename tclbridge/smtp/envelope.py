@@ -15,11 +15,13 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 
-from tclbridge.errors import UsageError
-from tclbridge.mime import address, codecs
-from tclbridge.mime import datetime as mime_datetime
+from tclbridge.engine_errors import UsageError
+from tclbridge.mime import address
+from tclbridge.mime.dates import now_proper
 from tclbridge.mime.generator import check_headers
-from tclbridge.mime.model import Part, new_part
+from tclbridge.mime.initialize import new_part
+from tclbridge.mime.model import Part
+from tclbridge.mime.transfer_encodings import unique_id
 from tclbridge.smtp.options import SendOptions, refuse_unsendable
 
 # What mime::parseaddress gives: one property dict per address.
@@ -76,9 +78,9 @@ class Envelope:
             headers=[
                 ("From", self.originator),
                 ("Bcc", ""),
-                ("Date", mime_datetime.now_proper()),
+                ("Date", now_proper()),
                 ("Subject", subject),
-                ("Message-ID", codecs.unique_id()),
+                ("Message-ID", unique_id()),
                 ("Content-Description", "Blind Carbon Copy"),
             ],
             parts=[inner],
@@ -185,9 +187,9 @@ def derive(
         return low(name) in headers or (part is not None and part.has_header(low(name)))
 
     if not given("Date"):
-        headers.add(mixed("Date"), mime_datetime.now_proper())
+        headers.add(mixed("Date"), now_proper())
     if not given("Message-ID"):
-        headers.add(mixed("Message-ID"), codecs.unique_id())
+        headers.add(mixed("Message-ID"), unique_id())
     if part is None:
         raise MissingPart
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tclbridge.errors import UsageError, UsageKind
+from tclbridge.engine_errors import UsageError, UsageKind
 from tclbridge.mime.model import validate_header_value
 from tclbridge.smtp.conversation import DebugLog
 from tclbridge.smtp.rules import TCLLIB, FinalWait

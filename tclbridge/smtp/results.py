@@ -1,7 +1,7 @@
 """What a send ends in, in the engine's own terms.
 
 `Session.run` returns `Sent` or raises `Refused` or `ConnectFailed`; option,
-address and header errors are `UsageError` (tclbridge.errors), raised
+address and header errors are `UsageError` (tclbridge.engine_errors), raised
 before any connection. None of them knows Tcl: `tclbridge.tcl.boundary`
 makes each a Tcl result, return code and errorCode, and
 `tclbridge.smtp.api` makes each a Python exception.
@@ -16,7 +16,7 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from tclbridge.errors import UsageError, UsageKind
+from tclbridge.engine_errors import UsageError, UsageKind
 from tclbridge.smtp.protocol import Reply
 
 __all__ = [

@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from tclbridge.mime.codecs import Base64Error, base64_decode
+from tclbridge.mime.transfer_encodings import Base64Error, base64_decode
 
 __all__ = [
     "CramMD5",

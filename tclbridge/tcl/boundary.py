@@ -1,10 +1,12 @@
 """The one place where outcomes become Tcl outcomes, and back.
 
 The engines (tclbridge.smtp, tclbridge.mime) speak their own language:
-`Sent`, `Refused`, `ConnectFailed`, `UsageError`. `TCL_OUTCOMES` below is
-the one table that gives each a Tcl return code, result and errorCode; a
-new domain error gets its row there (looked up along the class's MRO, so a
-subclass shares its base's row unless it has its own).
+`Sent`, `Refused`, `ConnectFailed`, and errors with a kind (`UsageError`,
+`MimeError`: tclbridge.engine_errors). `TCL_OUTCOMES` below is the one
+table that gives each a Tcl return code, result and errorCode; a new domain
+error gets its row there (looked up along the class's MRO, so a subclass
+shares its base's row unless it has its own), a new kind its errorCode in
+`ENGINE_ERRORCODES`.
 
 tkinter turns a Python exception in a command callback into an empty Tcl
 error (errorCode NONE) and re-raises it later, and turns `None` into the
@@ -15,6 +17,8 @@ three-element list `{code result errorcode}` which the Tcl shim re-raises with
 
 from __future__ import annotations
 
+import enum
+import errno
 import functools
 import logging
 import traceback
@@ -22,7 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tclbridge.errors import TclFailure, UsageError, UsageKind
+from tclbridge.engine_errors import EngineError, MimeKind, UsageKind
+from tclbridge.errors import TclFailure
 from tclbridge.smtp.protocol import Reply
 from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, Sent
 from tclbridge.tcl.text import from_tk, to_tk
@@ -45,10 +50,27 @@ class TclOutcome:
 NOT_A_CHARACTER_ERRORCODE = ("TCLBRIDGE", "TEXT", "SURROGATE")
 POLICY_TLS_ERRORCODE = ("TCLBRIDGE", "POLICY", "TLS")
 
-_USAGE_ERRORCODES = {
+ErrorCode = tuple[str, ...]
+
+# The errorCode of each kind of engine error (a function of the error where
+# it holds part of the errorCode).
+ENGINE_ERRORCODES: dict[enum.Enum, ErrorCode | Callable[[Any], ErrorCode]] = {
     UsageKind.INVALID: ("NONE",),
     UsageKind.NOT_A_CHARACTER: NOT_A_CHARACTER_ERRORCODE,
+    MimeKind.INVALID: ("NONE",),
+    # Tcl's `binary decode base64 -strict`, which tcllib's base64 uses.
+    MimeKind.BAD_BASE64: ("TCL", "BINARY", "DECODE", "INVALID"),
+    # tcllib reading `state(...)` of a part that is gone.
+    MimeKind.GONE_PART: ("TCL", "LOOKUP", "VARNAME"),
+    MimeKind.TOO_DEEP: ("MIME", "PARSE", "DEPTH"),
+    # Tcl's `open` and `file size`: POSIX, the errno's name, the message.
+    MimeKind.FILE: lambda exc: ("POSIX", errno.errorcode.get(exc.errno, "EIO"), exc.reason),
 }
+
+
+def _engine_error(exc: EngineError) -> TclOutcome:
+    errorcode = ENGINE_ERRORCODES[exc.kind]
+    return TclOutcome(TCL_ERROR, exc.text, errorcode(exc) if callable(errorcode) else errorcode)
 
 
 def _connect_failed(exc: ConnectFailed) -> TclOutcome:
@@ -67,7 +89,8 @@ def _connect_failed(exc: ConnectFailed) -> TclOutcome:
 TCL_OUTCOMES: dict[type[BaseException], Callable[[Any], TclOutcome]] = {
     # Already in Tcl's terms (the command layer's own errors).
     TclFailure: lambda exc: TclOutcome(exc.code, exc.result, exc.errorcode),
-    UsageError: lambda exc: TclOutcome(TCL_ERROR, exc.text, _USAGE_ERRORCODES[exc.kind]),
+    # The engines' errors (UsageError, MimeError), by kind.
+    EngineError: _engine_error,
     Refused: lambda exc: TclOutcome(SMTP_FAILURE, exc.tcl_result),
     ConnectFailed: _connect_failed,
     # A structure nested past what a recursive walk can take (a -parts tree

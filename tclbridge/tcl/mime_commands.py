@@ -12,13 +12,14 @@ from typing import Any
 
 from tclbridge.chunks import coalesce
 from tclbridge.errors import TclError
-from tclbridge.mime import charsets, codecs
+from tclbridge.mime import charsets, transfer_encodings
 from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
 from tclbridge.mime.address import parse_address
-from tclbridge.mime.datetime import parse_datetime
+from tclbridge.mime.dates import parse_datetime
 from tclbridge.mime.generator import check_writable, encode_for_channel, iter_text
-from tclbridge.mime.model import FileSpan, Part, SpanOptions, configure
-from tclbridge.mime.parser import BodyError, UnchangedFileScans
+from tclbridge.mime.initialize import SpanOptions, configure
+from tclbridge.mime.model import BodyError, Part
+from tclbridge.mime.parser import FileSpan, UnchangedFileScans
 from tclbridge.tcl.boundary import Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.host import CommandHost
@@ -202,7 +203,7 @@ class MimeCommands:
         if prop == "params":
             return part.param_list()
         if prop == "size":
-            return part.policy.size(part)
+            return part.layout.size(part)
         if prop == "parts":
             if part.value != "parts":
                 raise TclError("MIME part is a leaf")
@@ -213,7 +214,7 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("getsize", " token")
         part = self.part(args[0], "value")
-        return part.policy.size(part)
+        return part.layout.size(part)
 
     def cmd_getheader(self, *args: str) -> object:
         if not 1 <= len(args) <= 2:
@@ -226,7 +227,7 @@ class MimeCommands:
             return part.header_names()
         if key.lower() == "content-transfer-encoding":
             # tcllib returns the bare value here, not a one-element list
-            return part.policy.transfer_encoding(part)
+            return part.layout.transfer_encoding(part)
         return part.get_header(key)
 
     def cmd_setheader(self, *args: str) -> object:
@@ -242,7 +243,7 @@ class MimeCommands:
         if len(args) != 1:
             raise _usage("encoding", " token")
         part = self.part(args[0], "content")
-        return part.policy.choose_encoding(part)
+        return part.layout.choose_encoding(part)
 
     # -- writing --------------------------------------------------------------
 
@@ -328,7 +329,7 @@ class MimeCommands:
                 if code == _TCL_BREAK:
                     break  # the script has seen enough (COMPAT getbody-callback-codes)
         except BodyError as exc:
-            return str(exc.result)
+            return exc.text
         return None
 
     def _blocksize(self, value: str) -> int:
@@ -380,18 +381,18 @@ class MimeCommands:
     def cmd_uniqueID(self, *args: str) -> str:  # noqa: N802 - the Tcl name
         if args:
             raise _usage("uniqueID", "")
-        return codecs.unique_id()
+        return transfer_encodings.unique_id()
 
     def cmd_qp_encode(self, *args: str) -> str:
         if not 1 <= len(args) <= 3:
             raise _usage("qp_encode", " string ?encoded_word? ?no_softbreak?")
         flags = [self._boolean(a) for a in args[1:]] + [False, False]
-        return codecs.qp_encode(args[0], flags[0], flags[1])
+        return transfer_encodings.qp_encode(args[0], flags[0], flags[1])
 
     def cmd_qp_decode(self, *args: str) -> str:
         if not 1 <= len(args) <= 2:
             raise _usage("qp_decode", " string ?encoded_word?")
-        return codecs.qp_decode(args[0], len(args) > 1 and self._boolean(args[1]))
+        return transfer_encodings.qp_decode(args[0], len(args) > 1 and self._boolean(args[1]))
 
     def cmd_word_encode(self, *args: str) -> str:
         if len(args) < 3:
@@ -411,7 +412,7 @@ class MimeCommands:
             # never evaluated as a script.
             return self._tcl("::tcl::mathop::-", written, 0)
 
-        return codecs.word_encode(
+        return transfer_encodings.word_encode(
             charset,
             method,
             text,
@@ -423,12 +424,12 @@ class MimeCommands:
     def cmd_word_decode(self, *args: str) -> list[str]:
         if len(args) != 1:
             raise _usage("word_decode", " encoded")
-        return list(codecs.word_decode(args[0]))
+        return list(transfer_encodings.word_decode(args[0]))
 
     def cmd_field_decode(self, *args: str) -> str:
         if len(args) != 1:
             raise _usage("field_decode", " field")
-        return codecs.field_decode(args[0])
+        return transfer_encodings.field_decode(args[0])
 
     def cmd_mapencoding(self, *args: str) -> str:
         if len(args) != 1:

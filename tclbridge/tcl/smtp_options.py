@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tclbridge.errors import UsageError
+from tclbridge.engine_errors import UsageError
 from tclbridge.listform import format_list
 from tclbridge.smtp.conversation import stderr_debug_log
 from tclbridge.smtp.options import SendOptions, check_password, refuse_unsendable

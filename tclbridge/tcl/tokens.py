@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import weakref
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError, MimeKind
 from tclbridge.mime.model import Part
 
 
-def no_such_part(reading: str = "header") -> TclError:
+def no_such_part(reading: str = "header") -> MimeError:
     """tcllib's error for a token that names no part: the first state
     variable the command reads (`reading`) is missing."""
-    return TclError(
-        f'can\'t read "state({reading})": no such variable', ("TCL", "LOOKUP", "VARNAME")
-    )
+    return MimeError(f'can\'t read "state({reading})": no such variable', MimeKind.GONE_PART)
 
 
 class PartTokens:

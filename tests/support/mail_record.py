@@ -15,7 +15,7 @@ _RANDOM_HEADER = re.compile(
     rb"^((?:Resent-)?(?:Date|Message-ID)|Content-ID): [^\r\n]*(\r\n[ \t][^\r\n]*)*",
     re.IGNORECASE | re.MULTILINE,
 )
-# Boundaries mime makes up (TcllibPolicy.boundary_prefix + base64).
+# Boundaries mime makes up (TcllibLayout.boundary_prefix + base64).
 _BOUNDARY = re.compile(rb"----- =_[A-Za-z0-9+/=]+")
 _SIZE = re.compile(r"\bSIZE=\d+")
 

@@ -1,4 +1,6 @@
-"""Transfer encodings as tcllib's mime package writes them.
+"""Transfer encodings as tcllib's mime package writes and reads them:
+quoted-printable and base64 bodies, RFC 2047 encoded words
+(`mime::word_encode`, `word_decode`, `field_decode`), and `mime::uniqueID`.
 
 Strings here are "Tcl strings": `str` whose characters may exceed 0xFF.
 tcllib's encoders work on characters, not bytes, and each quirk of that is
@@ -18,7 +20,8 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError, MimeKind
+from tclbridge.mime.charsets import mime_charset, tcl_decode, tcl_encode, tcl_encoding
 
 # Characters quoted-printable turns into =XX. Note \x1F and the Tcl specials
 # outside these ranges stay as they are, exactly as tcllib's table.
@@ -224,11 +227,12 @@ def base64_decode(text: str) -> bytes:
 
 
 def _base64_text(text: str) -> str:
-    """`base64_decode` as tcllib's mime sees it: a byte string or a Tcl error."""
+    """`base64_decode` as tcllib's mime sees it: a byte string or the
+    error Tcl's decoder gives."""
     try:
         return base64_decode(text).decode("latin-1")
     except Base64Error as exc:
-        raise TclError(str(exc), ("TCL", "BINARY", "DECODE", "INVALID")) from None
+        raise MimeError(str(exc), MimeKind.BAD_BASE64) from None
 
 
 def decode_body(text: str, encoding: str) -> str:
@@ -272,15 +276,13 @@ def word_encode(
     `maxlength` may be a callable: tcllib only evaluates it (with Tcl's
     number rules) when the string is not empty. `maxlength_text` is how the
     caller wrote it, for the error message."""
-    from tclbridge.mime.charsets import mime_charset, tcl_decode, tcl_encode
-
     mime_name = mime_charset(charset)
     if mime_name is None:
-        raise TclError(f"unknown charset '{charset}'")
+        raise MimeError(f"unknown charset '{charset}'")
     if mime_name == "":
-        raise TclError(f"invalid charset '{charset}'")
+        raise MimeError(f"invalid charset '{charset}'")
     if method not in ("base64", "quoted-printable"):
-        raise TclError(f"unknown method '{method}', must be base64 or quoted-printable")
+        raise MimeError(f"unknown method '{method}', must be base64 or quoted-printable")
     plain = tcl_decode(charset, text) if charset_encoded else text
     if not plain:
         return ""
@@ -291,14 +293,14 @@ def word_encode(
     words: list[str] = []
     if method == "base64":
         if room < 4:
-            raise TclError(f"maxlength {shown} too short for chosen charset and encoding")
+            raise MimeError(f"maxlength {shown} too short for chosen charset and encoding")
         # Tcl divides integers as integers and floats as floats.
         room = (room // 4) * 3 if isinstance(room, int) else room / 4 * 3
         for chunk in _pack(plain, lambda c: tcl_encode(charset, c), room, strict=False):
             words.append(f"=?{mime_name}?B?{base64_encode(chunk).replace(chr(10), '')}?=")
     else:
         if room < 1:
-            raise TclError(f"maxlength {shown} too short for chosen charset and encoding")
+            raise MimeError(f"maxlength {shown} too short for chosen charset and encoding")
 
         def encode_char(c: str) -> str:
             return qp_encode(tcl_encode(charset, c), True)
@@ -324,7 +326,7 @@ def _pack(
         while length < room and count < len(plain):
             enc = encode_char(plain[count])
             if strict and len(enc) > room:
-                raise TclError(
+                raise MimeError(
                     f"maxlength {maxlength} too short for chosen charset and encoding"
                 )
             if length + len(enc) > room:
@@ -341,20 +343,18 @@ _WORD = re.compile(r"=\?([^?]+)\?(.)\?([^?]*)\?=", re.S)
 
 def word_decode(encoded: str) -> tuple[str, str, str]:
     """`mime::word_decode`: (tcl encoding, method, decoded byte string)."""
-    from tclbridge.mime.charsets import tcl_encoding
-
     found = _WORD.search(encoded)
     if not found:
-        raise TclError(f"malformed word-encoded expression '{encoded}'")
+        raise MimeError(f"malformed word-encoded expression '{encoded}'")
     charset, method, text = found.groups()
     enc = tcl_encoding(charset)
     if not enc:
-        raise TclError(f"unknown charset '{charset}'")
+        raise MimeError(f"unknown charset '{charset}'")
     if method in ("b", "B"):
         return enc, "base64", _base64_text(text)
     if method in ("q", "Q"):
         return enc, "quoted-printable", qp_decode(text, True)
-    raise TclError(f"unknown method '{method}', must be B or Q")
+    raise MimeError(f"unknown method '{method}', must be B or Q")
 
 
 def field_decode(field: str) -> str:
@@ -363,8 +363,6 @@ def field_decode(field: str) -> str:
     tcllib matches `(.*?)(WORD)(.*)` again on the rest after each word; the
     leftmost WORD from where the last one ended is the same match, found
     without copying the rest each time (which made it quadratic)."""
-    from tclbridge.mime.charsets import tcl_decode
-
     out: list[str] = []
     end = 0
     for found in _WORD.finditer(field):

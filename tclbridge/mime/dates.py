@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from email.utils import parsedate_tz
 
-from tclbridge.errors import TclError
+from tclbridge.engine_errors import MimeError
 
 ClockScan = Callable[[str, bool], int]
 
@@ -37,7 +37,7 @@ def python_clock_scan(text: str, gmt: bool) -> int:
     """A stand-in for `clock scan` that reads RFC 822 dates."""
     parsed = parsedate_tz(text)
     if parsed is None:
-        raise TclError(f'unable to convert date-time string "{text}": syntax error')
+        raise MimeError(f'unable to convert date-time string "{text}": syntax error')
     fields = parsed[:9]
     if parsed[9] is not None:
         return calendar.timegm(fields) - parsed[9]
@@ -111,12 +111,12 @@ def _zone_property(value: str) -> str:
         ok = len(digits) == 4 and digits[:2].strip().isdigit() and digits[2:].strip().isdigit()
         hours, minutes = (int(digits[:2]), int(digits[2:])) if ok else (0, 0)
         if not ok or hours > 12 or minutes > 59 or (hours == 12 and minutes > 0):
-            raise TclError(f"malformed timezone-specification: {digits}")
+            raise MimeError(f"malformed timezone-specification: {digits}")
         total = hours * 60 + minutes
         return f"-{total}" if sign == "-" else str(total)
     name = value.upper()
     if name not in _ZONE_NAMES:
-        raise TclError(f"unrecognized timezone-mnemonic: {name}")
+        raise MimeError(f"unrecognized timezone-mnemonic: {name}")
     return str(_ZONE_NAMES[name] * 60)
 
 
@@ -161,4 +161,4 @@ def parse_datetime(
     }
     if prop in numeric:
         return str(numeric[prop])
-    raise TclError(f"unknown property {prop}")
+    raise MimeError(f"unknown property {prop}")

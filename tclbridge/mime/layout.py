@@ -13,14 +13,11 @@ import dataclasses
 import functools
 import os
 import re
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
-from tclbridge.errors import TclError
-
-if TYPE_CHECKING:
-    from tclbridge.mime.model import Part
+from tclbridge.engine_errors import MimeError
 
 # Characters Tcl's `string trimright` removes by default.
 TCL_SPACE = (
@@ -32,7 +29,34 @@ KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 _ISO_8859_1_TO_8 = re.compile(r"iso-8859-[1-8]")
 # Anything but tab, LF and printable ASCII may make a line "not ASCII".
 _MAYBE_NOT_ASCII = re.compile(r"[^\t\n\x20-\x7e]")
-_Policy = TypeVar("_Policy", bound="TcllibPolicy")
+_Layout = TypeVar("_Layout", bound="TcllibLayout")
+
+# Where a part's value is: its own string, a file, or sub-parts.
+Value = Literal["string", "file", "parts"]
+
+
+class LaidOutPart(Protocol):
+    """What the layout reads of a part (`tclbridge.mime.model.Part` is one):
+    a protocol, so that the layout sits below the part model and imports
+    nothing of it."""
+
+    version: str
+    content: str
+    params: dict[str, str]
+    encoding: str
+    value: Value
+    canonical: bool
+    file: str | None
+    generated_boundary: str | None
+
+    @property
+    def parts(self) -> Sequence[LaidOutPart]: ...
+
+    def raw_fields(self) -> list[tuple[str, str]]: ...
+
+    def iter_raw_text(self, chunk_size: int) -> Iterator[str]: ...
+
+    def raw_size(self) -> int: ...
 
 
 def tcl_array_order(keys: Iterable[str]) -> list[str]:
@@ -159,7 +183,7 @@ def _is_ascii(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class TcllibPolicy:
+class TcllibLayout:
     """The quirks of tcllib mime 1.7 (with the fixes of 1.7.2)."""
 
     mime_version: str = "1.0"
@@ -175,19 +199,19 @@ class TcllibPolicy:
     file_read: int = 32766 * 4
     base64_line: int = 76
     # The whole-file scans (see `scan`) of the parts parsed from a file, by
-    # its path: the parser sets them on its copy of the policy.
+    # its path: the parser sets them on its copy of the layout.
     file_scans: MutableMapping[str, tuple[bool, bool]] | None = field(
         default=None, compare=False, repr=False
     )
 
-    def clone(self: _Policy, **changes: Any) -> _Policy:
-        """A copy with `changes`, of this policy's own class: a caller's
+    def clone(self: _Layout, **changes: Any) -> _Layout:
+        """A copy with `changes`, of this layout's own class: a caller's
         subclass keeps its quirks."""
         return dataclasses.replace(self, **changes)
 
     # -- headers ----------------------------------------------------------
 
-    def header_fields(self, part: Part, *, choose: bool = True) -> list[tuple[str, str]]:
+    def header_fields(self, part: LaidOutPart, *, choose: bool = True) -> list[tuple[str, str]]:
         """What `mime::getheader $tok` lists, in order: MIME-Version, the
         part's own headers, Content-Transfer-Encoding, Content-Type.
 
@@ -202,7 +226,7 @@ class TcllibPolicy:
         fields.append(("Content-Type", self.content_type(part)))
         return fields
 
-    def content_type(self, part: Part) -> str:
+    def content_type(self, part: LaidOutPart) -> str:
         """The Content-Type value: type, one parameter per line, boundary."""
         text = part.content
         for key in tcl_array_order(part.params):
@@ -211,7 +235,7 @@ class TcllibPolicy:
             text += f'{self.param_separator}boundary="{self.boundary(part)}"'
         return text
 
-    def boundary(self, part: Part) -> str:
+    def boundary(self, part: LaidOutPart) -> str:
         """The delimiter between sub-parts: the boundary parameter, or one
         made up for a multipart, or nothing at all (tcllib writes bare "--"
         lines for other containers)."""
@@ -221,7 +245,7 @@ class TcllibPolicy:
             return ""
         return self.generated(part)
 
-    def generated(self, part: Part) -> str:
+    def generated(self, part: LaidOutPart) -> str:
         if "boundary" in part.params:
             return part.params["boundary"]
         if part.generated_boundary is None:
@@ -231,21 +255,21 @@ class TcllibPolicy:
 
     # -- transfer encoding --------------------------------------------------
 
-    def transfer_encoding(self, part: Part) -> str:
+    def transfer_encoding(self, part: LaidOutPart) -> str:
         """The Content-Transfer-Encoding written (maybe chosen) for `part`."""
         encoding = part.encoding or self.choose_encoding(part)
         if encoding not in KNOWN_ENCODINGS and encoding != "":
-            raise TclError(f'Can\'t handle content encoding "{encoding}"')
+            raise MimeError(f'Can\'t handle content encoding "{encoding}"')
         return encoding
 
-    def body_converter(self, part: Part) -> str:
+    def body_converter(self, part: LaidOutPart) -> str:
         """The encoding applied to the body when writing (canonical leaves)."""
         if part.value == "parts" or not part.canonical:
             return ""
         encoding = self.transfer_encoding(part)
         return encoding if encoding in ("base64", "quoted-printable") else ""
 
-    def choose_encoding(self, part: Part) -> str:
+    def choose_encoding(self, part: LaidOutPart) -> str:
         content = part.content
         if content.startswith(("audio/", "image/", "video/")):
             return "base64"
@@ -260,7 +284,7 @@ class TcllibPolicy:
             return "" if safe else "quoted-printable"
         return "" if ascii_only and safe else "base64"
 
-    def scan(self, part: Part) -> tuple[bool, bool]:
+    def scan(self, part: LaidOutPart) -> tuple[bool, bool]:
         """(only ASCII, no line needs encoding) for the part's raw text.
 
         For a part parsed from a file, tcllib scans the *whole file* (not
@@ -273,7 +297,7 @@ class TcllibPolicy:
             known = self.file_scans[part.file] = self._scan(part)
         return known
 
-    def _scan(self, part: Part) -> tuple[bool, bool]:
+    def _scan(self, part: LaidOutPart) -> tuple[bool, bool]:
         scan = LineScan(self.long_line)
         for text in part.iter_raw_text(self.file_read):
             scan.feed(text)
@@ -285,7 +309,7 @@ class TcllibPolicy:
 
     # -- size ---------------------------------------------------------------
 
-    def size(self, part: Part) -> int:
+    def size(self, part: LaidOutPart) -> int:
         """`mime::getproperty $tok size`."""
         if part.value == "parts":
             return sum(self.size(child) for child in part.parts)
@@ -295,4 +319,4 @@ class TcllibPolicy:
         return size
 
 
-TCLLIB = TcllibPolicy()
+TCLLIB = TcllibLayout()
