@@ -36,6 +36,7 @@ log = logging.getLogger("tclbridge")
 
 TCL_OK = 0
 TCL_ERROR = 1
+TCL_BREAK = 3
 SMTP_FAILURE = 7  # tcllib's return code for a refused MAIL/DATA or a lost connection
 
 

@@ -20,7 +20,7 @@ from tclbridge.mime.generator import check_writable, encode_for_channel, iter_te
 from tclbridge.mime.initialize import SpanOptions, configure
 from tclbridge.mime.model import BodyError, Part
 from tclbridge.mime.parser import FileSpan, UnchangedFileScans
-from tclbridge.tcl.boundary import Converted
+from tclbridge.tcl.boundary import TCL_BREAK, TCL_ERROR, Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
@@ -324,9 +324,9 @@ class MimeCommands:
                     pieces.append(fragment)
                     continue
                 code, result = self._callback_code(callback, "data", fragment)
-                if code == _TCL_ERROR:
+                if code == TCL_ERROR:
                     return result
-                if code == _TCL_BREAK:
+                if code == TCL_BREAK:
                     break  # the script has seen enough (COMPAT getbody-callback-codes)
         except BodyError as exc:
             return exc.text
@@ -441,8 +441,6 @@ class MimeCommands:
             raise _usage("reversemapencoding", " mimeType")
         return charsets.tcl_encoding(args[0])
 
-
-_TCL_ERROR, _TCL_BREAK = 1, 3
 
 # `-root R`: tcllib's `variable $R; upvar 0 $R root; set root(fd)` inside
 # the ::mime namespace, so a relative R and every error are tcllib's.
