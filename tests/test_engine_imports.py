@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support.import_graph import absolute_module, module_name
+
 PACKAGE = Path(__file__).resolve().parent.parent / "tclbridge"
 
 # Modules that are Tcl: importing any of them (or from them) is forbidden.
@@ -21,21 +23,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tclbridge"
 TCL_MODULES = ("tkinter", "_tkinter", "tclbridge.tcl", "tclbridge.interp", "tclbridge.tcllist",
                "tclbridge.tcl_module", "tclbridge.pycall", "tclbridge.errors")
 # Names that are Tcl return codes or errorCodes.
-TCL_NAMES = ("TCL_OK", "TCL_ERROR", "SMTP_FAILURE", "ERRORCODE")
-
-
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
-    """The module an ImportFrom names, relative imports resolved."""
-    if not node.level:
-        return node.module or ""
-    base = module.split(".")
-    base = base[: len(base) - node.level + (1 if is_package else 0)]
-    return ".".join([*base, node.module] if node.module else base)
+TCL_NAMES = ("TCL_OK", "TCL_ERROR", "TCL_BREAK", "SMTP_FAILURE", "ERRORCODE")
 
 
 def _is_tcl(name: str) -> bool:
@@ -52,7 +40,7 @@ def offences(source: str, module: str, is_package: bool = False) -> list[str]:
                 if _is_tcl(alias.name):
                     found.append(f"{where} imports {alias.name}")
         elif isinstance(node, ast.ImportFrom):
-            source_module = _absolute(node, module, is_package)
+            source_module = absolute_module(node, module, is_package)
             for alias in node.names:
                 full = f"{source_module}.{alias.name}"
                 if _is_tcl(source_module) or _is_tcl(full):
@@ -69,7 +57,7 @@ def offences(source: str, module: str, is_package: bool = False) -> list[str]:
 def package_offences(package: str) -> dict[str, list[str]]:
     result = {}
     for path in sorted((PACKAGE / package).rglob("*.py")):
-        module = _module_name(path)
+        module = module_name(PACKAGE.parent, path)
         found = offences(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
         if found:
             result[module] = found

@@ -18,7 +18,8 @@ def module_name(root: Path, path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+def absolute_module(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The module an ImportFrom names in `module`, relative imports resolved."""
     if not node.level:
         return node.module or ""
     base = module.split(".")
@@ -34,7 +35,7 @@ def imported_names(source: str, module: str, is_package: bool = False) -> set[st
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            origin = _absolute(node, module, is_package)
+            origin = absolute_module(node, module, is_package)
             names.add(origin)
             names.update(f"{origin}.{alias.name}" for alias in node.names)
     return names
