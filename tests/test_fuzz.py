@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
-from tclbridge.smtp.protocol import LineBuffer, Reply, ReplyParser
+from tclbridge.smtp.protocol import LineBuffer, Reply, ReplyParser, reply_list
 from tests.support.interps import new_interp
 from tests.support.mime_fuzz import WALK
 from tests.support.mime_fuzz import messages as mime_messages
@@ -329,7 +329,7 @@ def test_reply_parser_bytes(data: bytes, cuts: list[int]) -> None:
                 reply = parser.feed(line)
                 if reply is not None:
                     assert isinstance(reply, Reply) and isinstance(reply.code, int)
-                    assert all(isinstance(x, str) for x in reply.as_tcl()[:2])
+                    assert all(isinstance(x, str) for x in reply_list(reply)[:2])
     assert lines_in.pending == len(data) - (data.rfind(b"\n") + 1)
 
 

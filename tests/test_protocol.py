@@ -13,6 +13,7 @@ from tclbridge.smtp.protocol import (
     ReplyParser,
     encode_command,
     encode_data,
+    reply_list,
 )
 
 
@@ -51,8 +52,8 @@ def test_short_and_garbage_lines_end_the_reply_as_tcllib() -> None:
 
 
 def test_reply_list_order_matches_tcllib_array_get() -> None:
-    assert Reply(550, "nope").as_tcl() == ["diagnostic", "nope", "args", [], "code", "550"]
-    assert Reply(400, "broken", plain=True).as_tcl() == [
+    assert reply_list(Reply(550, "nope")) == ["diagnostic", "nope", "args", [], "code", "550"]
+    assert reply_list(Reply(400, "broken", plain=True)) == [
         "code", "400", "diagnostic", "broken"
     ]
 

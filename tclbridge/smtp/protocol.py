@@ -28,29 +28,31 @@ class Reply:
     code: int
     diagnostic: str
     args: tuple[str, ...] = ()
-    # tcllib builds some replies as a plain list without `args`.
+    # A reply tcllib made up itself (a write failed): its list has no `args`.
     plain: bool = False
-
-    def as_tcl(self) -> list:
-        """The reply list a script sees, in tcllib's element order.
-
-        tcllib returns `[array get response]` for replies it read, whose order
-        follows the array's insertion (args, code, diagnostic): Tcl prints
-        `diagnostic X args {...} code N`. Replies it made up itself after a
-        write failure are plain `code N diagnostic X` lists.
-        """
-        if self.plain:
-            return ["code", str(self.code), "diagnostic", self.diagnostic]
-        return ["diagnostic", self.diagnostic, "args", list(self.args), "code", str(self.code)]
 
     @property
     def ok(self) -> bool:
         return 200 <= self.code < 300
 
 
+def reply_list(reply: Reply) -> list[str | list[str]]:
+    """tcllib's reply list: what sendmessage returns for a refused MAIL,
+    DATA or final dot, and raises with a greeting when -tlspolicy gives up.
+
+    tcllib returns `[array get response]` for replies it read, whose order
+    follows the array's insertion (args, code, diagnostic): Tcl prints
+    `diagnostic X args {...} code N`. Replies it made up itself after a
+    write failure are plain `code N diagnostic X` lists.
+    """
+    if reply.plain:
+        return ["code", str(reply.code), "diagnostic", reply.diagnostic]
+    return ["diagnostic", reply.diagnostic, "args", list(reply.args), "code", str(reply.code)]
+
+
 def reply_text(reply: Reply) -> str:
     """The reply list as tcllib prints it (in -debug lines)."""
-    return format_list(reply.as_tcl())
+    return format_list(reply_list(reply))
 
 
 class ReplyParser:

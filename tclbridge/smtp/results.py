@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tclbridge.engine_errors import UsageError, UsageKind
-from tclbridge.smtp.protocol import Reply
+from tclbridge.smtp.protocol import Reply, reply_list
 
 __all__ = [
     "ConnectCause",
@@ -97,7 +97,7 @@ class Refused(SendFailure):
         """tcllib's result: the reply list, or "" where it read no reply."""
         if self._reported is not None:
             return self._reported
-        return self.reply.as_tcl() if self.reply else ""
+        return reply_list(self.reply) if self.reply else ""
 
 
 class ConnectCause(enum.Enum):
@@ -140,5 +140,5 @@ class ConnectFailed(SendFailure):
         """tcllib's error: its text, or (-tlspolicy giving up) the greeting's
         whole reply list."""
         if self.greeting is not None:
-            return self.greeting.as_tcl()
+            return reply_list(self.greeting)
         return self.reason
