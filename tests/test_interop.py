@@ -202,6 +202,7 @@ package require smtp
 proc add {a b} { return [expr {$a + $b}] }
 proc pair {} { return [list "a b" c] }
 proc boom {} { error "it broke" "" {MYAPP BROKEN} }
+proc refuse {result} { return -code 7 $result }
 proc shape {value} { return [list [llength $value] [lindex $value end]] }
 proc title {name} { return [tclbridge::call tests.test_interop.Report.title $name] }
 proc mail {port to} {
@@ -264,6 +265,31 @@ def test_legacy_mailer_proc_from_python(legacy) -> None:
         with pytest.raises(SMTPRefusedError) as caught:
             legacy.mail(srv.port, "a@x.y")
     assert (caught.value.code, caught.value.diagnostic) == (553, "5.7.1 go away")
+
+
+@pytest.mark.parametrize(("result", "expected"), [
+    # tcllib's reply lists: the reply read back, the list as the proc gave it.
+    ("diagnostic {5.7.1 go away} args {} code 553",
+     (553, "5.7.1 go away", "553 5.7.1 go away",
+      ["diagnostic", "5.7.1 go away", "args", "", "code", "553"])),
+    ("code 400 diagnostic {timed out}",
+     (400, "timed out", "400 timed out", ["code", "400", "diagnostic", "timed out"])),
+    # tcllib with -maxsecs 0 read no reply.
+    ("", (None, "", "", "")),
+])
+def test_a_code_7_a_proc_passes_on_keeps_its_result(legacy, result: str,
+                                                    expected: tuple) -> None:
+    with pytest.raises(SMTPRefusedError) as caught:
+        legacy.refuse(result)
+    error = caught.value
+    assert type(error) is SMTPRefusedError  # where it was refused is not said
+    assert (error.code, error.diagnostic, str(error), error.tcl_result) == expected
+
+
+def test_a_code_7_that_is_no_reply_list_is_passed_on_as_given(legacy) -> None:
+    with pytest.raises(SMTPRefusedError) as caught:
+        legacy.refuse("connection lost")
+    assert (caught.value.code, caught.value.tcl_result) == (None, ["connection", "lost"])
 
 
 def test_load_errors_raise(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from tclbridge.smtp.exceptions import (
     SMTPUsageError,
 )
 from tclbridge.smtp.protocol import Reply
-from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, Step
+from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, SendFailure, Step
 from tclbridge.tcl.boundary import refused_from_tcl, tcl_outcome
 
 GREETING = Reply(220, "mx ready", ("PIPELINING",))
@@ -73,6 +73,16 @@ TCL_TABLE = [
 def test_the_boundary_table(outcome: BaseException, tcl: tuple) -> None:
     got = tcl_outcome(outcome, "here")
     assert (got.code, got.result, got.errorcode) == tcl
+
+
+@pytest.mark.parametrize(("outcome", "tcl"), [
+    row for row in TCL_TABLE if isinstance(row[0], (UsageError, MimeError, SendFailure))
+], ids=lambda v: type(v).__name__)
+def test_a_python_exception_carries_what_a_script_sees(outcome: BaseException,
+                                                       tcl: tuple) -> None:
+    """Each face builds tcllib's result from the engine's data: the Python
+    exception's `tcl_result` is the boundary's result for the same outcome."""
+    assert python_error(outcome).tcl_result == tcl[1]
 
 
 def test_python_exceptions_are_smtplibs_where_the_meaning_is_the_same() -> None:
