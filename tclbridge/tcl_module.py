@@ -25,11 +25,16 @@ that passes on sendmessage's return code 7 raises `SMTPRefusedError`, as
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tclbridge.interp import Interp
-from tclbridge.tcl.boundary import refused_from_tcl, to_tcl
+from tclbridge.smtp.protocol import Reply
+from tclbridge.tcl.boundary import SMTP_FAILURE, to_tcl
 from tclbridge.tcl.exit_proc import exit_proc
+
+if TYPE_CHECKING:
+    from tclbridge.smtp.exceptions import SMTPRefusedError
 
 # Runs a command at global level and reports its outcome as a list
 # {code result errorCode errorInfo}. It is run through `eval`, whose result
@@ -141,10 +146,39 @@ class TclModule:
             return result
         refused = refused_from_tcl(code, result, self.split_list)
         if refused is not None:
-            from tclbridge.smtp.api import python_error  # the email package: on first use
-
-            raise python_error(refused)
+            raise refused
         raise TclCallError(result, code, errorcode, errorinfo)
+
+
+def refused_from_tcl(
+    code: int, result: str, split_list: Callable[[str], list[str]]
+) -> SMTPRefusedError | None:
+    """Return code 7 (a proc passing sendmessage's on) as the Python API's
+    `SMTPRefusedError`, None for any other code. Where it was refused is not
+    known; the code and diagnostic are read back from tcllib's reply list
+    (`diagnostic TEXT args {...} code N` or `code N diagnostic TEXT`), and
+    `tcl_result` is the result as the proc gave it (split as a list)."""
+    if code != SMTP_FAILURE:
+        return None
+    from tclbridge.smtp.exceptions import SMTPRefusedError  # smtplib: on first use
+
+    given: list[str] | str = split_list(result) if result else ""
+    reply = _reply_in(given)
+    if reply is not None:
+        return SMTPRefusedError(reply.diagnostic, reply.code, given)
+    # Not a reply list: its text (as a Python list) is the diagnostic.
+    return SMTPRefusedError(str(given) if given != "" else "", None, given)
+
+
+def _reply_in(result: Sequence[str] | str) -> Reply | None:
+    """The reply in a reply list, or None if `result` is none."""
+    if isinstance(result, str) or len(result) % 2:
+        return None
+    fields = {str(k): v for k, v in zip(result[::2], result[1::2], strict=True)}
+    try:
+        return Reply(int(str(fields["code"])), str(fields.get("diagnostic", "")))
+    except (KeyError, ValueError):
+        return None
 
 
 def load_tcl(path: str | os.PathLike[str], interp: Interp | None = None) -> TclModule:

@@ -25,6 +25,7 @@ from tclbridge.smtp.states import (
     State,
 )
 from tclbridge.smtp.transport import EOF_DIAGNOSTIC, TransportTimeout
+from tclbridge.tcl.boundary import tcl_outcome
 from tests.support.scripted_transport import ScriptedTransport
 
 GREETING = b"220 mx.test ESMTP\r\n"
@@ -96,7 +97,7 @@ def test_maxsecs_zero_never_reads_the_final_reply() -> None:
     run = send([GREETING, EHLO, OK, OK, GO, b"250 queued\r\n"],
                final_wait=FinalWait("0", None))
     assert isinstance(run.result, Refused)
-    assert (run.result.reply, run.result.step, run.result.tcl_result) == (
+    assert (run.result.reply, run.result.step, tcl_outcome(run.result).result) == (
         None, Step.END_OF_DATA, "")
     assert "--> . (wait upto 0 seconds)" in run.log
     assert run.transport.unread == 1  # the 250 for the message
@@ -150,7 +151,7 @@ def test_auth_exchange_and_starttls_move_through_their_states() -> None:
 def test_a_refused_greeting_is_a_connect_failure_with_its_text() -> None:
     run = send([b"421 4.3.2 busy\r\n"])
     assert isinstance(run.result, ConnectFailed)
-    assert (run.result.reason, run.result.tcl_result) == ("4.3.2 busy", "4.3.2 busy")
+    assert (run.result.reason, tcl_outcome(run.result).result) == ("4.3.2 busy", "4.3.2 busy")
     assert run.transport.writes == [] and run.transport.closed
 
 

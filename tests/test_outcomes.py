@@ -22,7 +22,8 @@ from tclbridge.smtp.exceptions import (
 )
 from tclbridge.smtp.protocol import Reply
 from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, SendFailure, Step
-from tclbridge.tcl.boundary import refused_from_tcl, tcl_outcome
+from tclbridge.tcl.boundary import tcl_outcome
+from tclbridge.tcl_module import refused_from_tcl
 
 GREETING = Reply(220, "mx ready", ("PIPELINING",))
 REFUSED = Reply(553, "5.7.1 go away")
@@ -133,9 +134,8 @@ def test_an_existing_smtplib_except_clause_catches_a_refused_sender() -> None:
 ])
 def test_a_code_7_from_tcl_reads_back(result: str, code: int | None, diagnostic: str) -> None:
     tcl = tkinter.Tcl()
-    refused = refused_from_tcl(7, result, lambda text: list(tcl.tk.splitlist(text)))
-    assert refused is not None
-    error = python_error(refused)
+    error = refused_from_tcl(7, result, lambda text: list(tcl.tk.splitlist(text)))
+    assert error is not None
     assert type(error) is SMTPRefusedError  # where it was refused is not said
     assert (error.code, error.diagnostic) == (code, diagnostic)
     assert refused_from_tcl(1, result, str.split) is None

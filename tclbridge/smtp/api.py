@@ -47,11 +47,11 @@ from tclbridge.smtp.exceptions import (
     SMTPConnectError,
     SMTPDataRefusedError,
     SMTPError,
-    SMTPRefusedError,
     SMTPSenderRefusedError,
     SMTPUsageError,
 )
 from tclbridge.smtp.options import SendOptions, TlsPolicy, check_password, refuse_unsendable
+from tclbridge.smtp.protocol import reply_list
 from tclbridge.smtp.results import ConnectFailed, Refused, RefusedRecipient, SendFailure, Step
 from tclbridge.smtp.rules import TCLLIB
 from tclbridge.smtp.session import Session
@@ -137,26 +137,29 @@ def sendmessage(
 
 
 def python_error(outcome: UsageError | MimeError | SendFailure) -> SMTPError:
-    """The Python exception for an outcome of the engine (or of a Tcl proc
-    passing sendmessage's on: tclbridge.tcl_module). A mime error (the
-    message cannot be built: a bad header, a file that cannot be read) is
-    a usage error: nothing was sent."""
+    """The Python exception for an outcome of the engine, built from its
+    data; its `tcl_result` is what a Tcl script sees for the same outcome
+    (tclbridge.tcl.boundary). A mime error (the message cannot be built: a
+    bad header, a file that cannot be read) is a usage error: nothing was
+    sent."""
     if isinstance(outcome, (UsageError, MimeError)):
         return SMTPUsageError(outcome.text, tcl_result=outcome.text)
     if isinstance(outcome, Refused):
         reply = outcome.reply
-        code, diagnostic = (reply.code, reply.diagnostic) if reply else (None, "")
-        if reply is None and outcome.tcl_result != "":
-            diagnostic = str(outcome.tcl_result)  # a code 7 from Tcl, not a reply list
+        if reply is None:  # tcllib read no reply (-maxsecs 0): its result is ""
+            code, diagnostic, tcl_result = None, "", ""
+        else:
+            code, diagnostic, tcl_result = reply.code, reply.diagnostic, reply_list(reply)
         if outcome.step is Step.MAIL:
-            return SMTPSenderRefusedError(diagnostic, code, outcome.tcl_result,
-                                          sender=outcome.sender)
-        if outcome.step in (Step.DATA, Step.END_OF_DATA):
-            return SMTPDataRefusedError(diagnostic, code, outcome.tcl_result)
-        return SMTPRefusedError(diagnostic, code, outcome.tcl_result)
+            return SMTPSenderRefusedError(diagnostic, code, tcl_result, sender=outcome.sender)
+        return SMTPDataRefusedError(diagnostic, code, tcl_result)
     if isinstance(outcome, ConnectFailed):
-        return SMTPConnectError(outcome.reason, outcome.starttls_code, outcome.tcl_result)
+        # tcllib's text, or (-tlspolicy giving up) the greeting's reply list.
+        greeting = outcome.greeting
+        return SMTPConnectError(outcome.reason, outcome.starttls_code,
+                                reply_list(greeting) if greeting is not None else outcome.reason)
     raise TypeError(f"not an outcome of the engine: {outcome!r}")
+
 
 # Argument -> (accepted types, what to call them). Sequences are checked item by item.
 _ARGUMENT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {

@@ -2,12 +2,10 @@
 
 `Session.run` returns `Sent` or raises `Refused` or `ConnectFailed`; option,
 address and header errors are `UsageError` (tclbridge.engine_errors), raised
-before any connection. None of them knows Tcl: `tclbridge.tcl.boundary`
-makes each a Tcl result, return code and errorCode, and
-`tclbridge.smtp.api` makes each a Python exception.
-
-`tcl_result` is what tcllib's sendmessage returns or raises for each, as
-plain data (tcllib's reply lists are part of its behaviour, not of Tcl's).
+before any connection. Each holds plain data (the reply, the step, the
+reason, the cause) and none knows what a caller sees: `tclbridge.tcl.boundary`
+makes each a Tcl result, return code and errorCode, and `tclbridge.smtp.api`
+makes each a Python exception.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tclbridge.engine_errors import UsageError, UsageKind
-from tclbridge.smtp.protocol import Reply, reply_list
+from tclbridge.smtp.protocol import Reply
 
 __all__ = [
     "ConnectCause",
@@ -66,38 +64,18 @@ class Step(enum.Enum):
 class SendFailure(Exception):
     """The send failed after its options were accepted."""
 
-    @property
-    def tcl_result(self) -> object:
-        raise NotImplementedError
-
 
 class Refused(SendFailure):
-    """MAIL FROM, DATA or the end of the data was refused, or the connection
-    was lost there (a reply with code 400, as tcllib makes one). `reply` is
-    None where tcllib reads no reply (-maxsecs 0); `sender` is the envelope
-    sender. `reported` is set only for an outcome that came back from Tcl,
-    as it was given there."""
+    """MAIL FROM, DATA or the end of the data (`step`) was refused, or the
+    connection was lost there (a reply with code 400, as tcllib makes one).
+    `reply` is None where tcllib reads no reply (-maxsecs 0); `sender` is
+    the envelope sender."""
 
-    def __init__(
-        self,
-        reply: Reply | None,
-        step: Step | None = None,
-        *,
-        sender: str = "",
-        reported: object = None,
-    ) -> None:
+    def __init__(self, reply: Reply | None, step: Step, *, sender: str = "") -> None:
         super().__init__(reply.diagnostic if reply else "")
         self.reply = reply
         self.step = step
         self.sender = sender
-        self._reported = reported
-
-    @property
-    def tcl_result(self) -> object:
-        """tcllib's result: the reply list, or "" where it read no reply."""
-        if self._reported is not None:
-            return self._reported
-        return reply_list(self.reply) if self.reply else ""
 
 
 class ConnectCause(enum.Enum):
@@ -134,11 +112,3 @@ class ConnectFailed(SendFailure):
     def starttls_refused(cls, greeting: Reply, code: int) -> ConnectFailed:
         return cls(greeting.diagnostic, ConnectCause.STARTTLS_POLICY, starttls_code=code,
                    greeting=greeting)
-
-    @property
-    def tcl_result(self) -> object:
-        """tcllib's error: its text, or (-tlspolicy giving up) the greeting's
-        whole reply list."""
-        if self.greeting is not None:
-            return reply_list(self.greeting)
-        return self.reason

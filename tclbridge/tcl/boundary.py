@@ -1,4 +1,4 @@
-"""The one place where outcomes become Tcl outcomes, and back.
+"""The one place where outcomes become Tcl outcomes.
 
 The engines (tclbridge.smtp, tclbridge.mime) speak their own language:
 `Sent`, `Refused`, `ConnectFailed`, and errors with a kind (`UsageError`,
@@ -22,13 +22,13 @@ import errno
 import functools
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tclbridge.engine_errors import EngineError, MimeKind, UsageKind
 from tclbridge.errors import TclFailure
-from tclbridge.smtp.protocol import Reply
+from tclbridge.smtp.protocol import reply_list
 from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, Sent
 from tclbridge.tcl.text import from_tk, to_tk
 
@@ -74,16 +74,23 @@ def _engine_error(exc: EngineError) -> TclOutcome:
     return TclOutcome(TCL_ERROR, exc.text, errorcode(exc) if callable(errorcode) else errorcode)
 
 
+def _refused(exc: Refused) -> TclOutcome:
+    # tcllib's reply list, or "" where it read no reply (-maxsecs 0).
+    return TclOutcome(SMTP_FAILURE, reply_list(exc.reply) if exc.reply else "")
+
+
 def _connect_failed(exc: ConnectFailed) -> TclOutcome:
+    # tcllib's text, or (-tlspolicy giving up) the greeting's reply list.
+    result = reply_list(exc.greeting) if exc.greeting is not None else exc.reason
     if exc.starttls_code is not None:
-        # tcllib: the greeting's reply list, the STARTTLS code as errorCode.
-        return TclOutcome(TCL_ERROR, exc.tcl_result, (str(exc.starttls_code),))
+        # tcllib: the STARTTLS code as errorCode.
+        return TclOutcome(TCL_ERROR, result, (str(exc.starttls_code),))
     errorcode = {
         # tcllib, with no server to try, reads a variable it never set.
         ConnectCause.NO_SERVER: ("TCL", "READ", "VARNAME"),
         ConnectCause.SITE_POLICY_TLS: POLICY_TLS_ERRORCODE,
     }.get(exc.cause, ("NONE",))
-    return TclOutcome(TCL_ERROR, exc.tcl_result, errorcode)
+    return TclOutcome(TCL_ERROR, result, errorcode)
 
 
 # The table: what a script sees for each outcome the Python side raises.
@@ -92,7 +99,7 @@ TCL_OUTCOMES: dict[type[BaseException], Callable[[Any], TclOutcome]] = {
     TclFailure: lambda exc: TclOutcome(exc.code, exc.result, exc.errorcode),
     # The engines' errors (UsageError, MimeError), by kind.
     EngineError: _engine_error,
-    Refused: lambda exc: TclOutcome(SMTP_FAILURE, exc.tcl_result),
+    Refused: _refused,
     ConnectFailed: _connect_failed,
     # A structure nested past what a recursive walk can take (a -parts tree
     # thousands deep): Tcl's own error for that, as tcllib gives it once
@@ -131,29 +138,6 @@ def sent_result(sent: Sent, concat: Callable[[list[tuple]], str]) -> Any:
     if len(lists) > 1:
         return concat(lists)
     return lists[0] if lists else ""
-
-
-def refused_from_tcl(
-    code: int, result: str, split_list: Callable[[str], list[str]]
-) -> Refused | None:
-    """A Tcl outcome back in the engine's terms: return code 7 (a proc
-    passing sendmessage's on) is `Refused`, with tcllib's reply list
-    (`diagnostic TEXT args {...} code N` or `code N diagnostic TEXT`) read
-    back; None for any other code."""
-    if code != SMTP_FAILURE:
-        return None
-    return _refused(split_list(result) if result else "")
-
-
-def _refused(result: Sequence[str] | str) -> Refused:
-    reply = None
-    if not isinstance(result, str) and len(result) % 2 == 0:
-        fields = {str(k): v for k, v in zip(result[::2], result[1::2], strict=True)}
-        try:
-            reply = Reply(int(str(fields["code"])), str(fields.get("diagnostic", "")))
-        except (KeyError, ValueError):
-            pass
-    return Refused(reply, reported=result)
 
 
 # -- values and commands ---------------------------------------------------------
