@@ -166,12 +166,12 @@ def refused_from_tcl(
     reply = _reply_in(given)
     if reply is not None:
         return SMTPRefusedError(reply.diagnostic, reply.code, given)
-    # Not a reply list: its text (as a Python list) is the diagnostic.
+    # No reply list: the diagnostic is the split list written as Python writes it.
     return SMTPRefusedError(str(given) if given != "" else "", None, given)
 
 
 def _reply_in(result: Sequence[str] | str) -> Reply | None:
-    """The reply in a reply list, or None if `result` is none."""
+    """The reply a reply list holds; None if `result` is no reply list."""
     if isinstance(result, str) or len(result) % 2:
         return None
     fields = {str(k): v for k, v in zip(result[::2], result[1::2], strict=True)}
