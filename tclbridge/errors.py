@@ -1,10 +1,14 @@
-"""The Tcl layer's errors: outcomes already in Tcl's terms.
+"""The Tcl layer's errors: outcomes already in Tcl's terms, raised by a
+command's Python side towards the Tcl script that called it.
 
-`TclFailure` and `TclError` carry a return code, a result and an errorCode,
-for the Tcl command layer (tclbridge/tcl, pycall) and nothing else. The
-engines (tclbridge.smtp, tclbridge.mime) raise their own errors,
+`TclFailure` and `ScriptError` carry a return code, a result and an
+errorCode, for the Tcl command layer (tclbridge/tcl, pycall) and nothing
+else. The engines (tclbridge.smtp, tclbridge.mime) raise their own errors,
 `tclbridge.engine_errors`, and must not use these
 (tests/test_engine_imports.py).
+
+The other direction, Python calling Tcl and Tcl failing, raises
+`tclbridge.tcl.checked.TclError` (public as `tclbridge.TclError`).
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ class TclFailure(Exception):
         self.errorcode = tuple(errorcode)
 
 
-class TclError(TclFailure):
-    """A plain Tcl error with a message, as tcllib's `error "..."`."""
+class ScriptError(TclFailure):
+    """A plain Tcl error with a message, as tcllib's `error "..."`: what the
+    script calling a bridge command sees."""
 
     def __init__(self, message: str, errorcode: Sequence[str] = ("NONE",)) -> None:
         super().__init__(message, errorcode=errorcode)

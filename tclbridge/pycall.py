@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tclbridge.errors import TclError
+from tclbridge.errors import ScriptError
 from tclbridge.tcl.boundary import Converted, to_tcl
 from tclbridge.tcl.host import CommandHost
 
@@ -60,11 +60,11 @@ def resolve(target: str) -> Callable[..., Any]:
     return obj
 
 
-def python_error(target: str, exc: BaseException) -> TclError:
+def python_error(target: str, exc: BaseException) -> ScriptError:
     """The Tcl error a script sees for a Python exception."""
     kind = type(exc).__name__
     text = str(exc)
-    return TclError(f"{target}: {kind}: {text}" if text else f"{target}: {kind}",
+    return ScriptError(f"{target}: {kind}: {text}" if text else f"{target}: {kind}",
                     ("PYTHON", kind, text))
 
 
@@ -106,7 +106,7 @@ class PythonCaller:
 
     def call(self, *words: str) -> Any:
         if not words:
-            raise TclError(
+            raise ScriptError(
                 f'wrong # args: should be "{COMMAND} module.function ?arg ...?"',
                 ("TCL", "WRONGARGS"),
             )
@@ -122,7 +122,7 @@ class PythonCaller:
         except BaseException as exc:  # noqa: BLE001 - even SystemExit becomes a Tcl error
             raise python_error(target, exc) from None
         text = f"{target} returned {unsupported}, which has no Tcl value"
-        raise TclError(text, ("PYTHON", "TypeError", text))
+        raise ScriptError(text, ("PYTHON", "TypeError", text))
 
     def _add_script_dir(self) -> None:
         script = str(self.host.call("info", "script"))
