@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tclbridge.tcl import errorcodes
+
 
 class TclFailure(Exception):
     """An outcome a Tcl script should see as a non-OK return code.
@@ -29,7 +31,7 @@ class TclFailure(Exception):
         result: object,
         *,
         code: int = 1,
-        errorcode: Sequence[str] = ("NONE",),
+        errorcode: Sequence[str] = errorcodes.NONE,
     ) -> None:
         Exception.__init__(self, result)
         self.result = result
@@ -41,5 +43,5 @@ class ScriptError(TclFailure):
     """A plain Tcl error with a message, as tcllib's `error "..."`: what the
     script calling a bridge command sees."""
 
-    def __init__(self, message: str, errorcode: Sequence[str] = ("NONE",)) -> None:
+    def __init__(self, message: str, errorcode: Sequence[str] = errorcodes.NONE) -> None:
         super().__init__(message, errorcode=errorcode)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tclbridge.errors import ScriptError
+from tclbridge.tcl import errorcodes
 from tclbridge.tcl.boundary import Converted, to_tcl
 from tclbridge.tcl.host import CommandHost
 
@@ -65,7 +66,7 @@ def python_error(target: str, exc: BaseException) -> ScriptError:
     kind = type(exc).__name__
     text = str(exc)
     return ScriptError(f"{target}: {kind}: {text}" if text else f"{target}: {kind}",
-                    ("PYTHON", kind, text))
+                       errorcodes.python_exception(kind, text))
 
 
 _SCALARS = (str, int, float, bytes, bytearray)  # bool is an int
@@ -108,7 +109,7 @@ class PythonCaller:
         if not words:
             raise ScriptError(
                 f'wrong # args: should be "{COMMAND} module.function ?arg ...?"',
-                ("TCL", "WRONGARGS"),
+                errorcodes.WRONG_ARGS,
             )
         target, args = words[0], words[1:]
         self._add_script_dir()
@@ -122,7 +123,7 @@ class PythonCaller:
         except BaseException as exc:  # noqa: BLE001 - even SystemExit becomes a Tcl error
             raise python_error(target, exc) from None
         text = f"{target} returned {unsupported}, which has no Tcl value"
-        raise ScriptError(text, ("PYTHON", "TypeError", text))
+        raise ScriptError(text, errorcodes.python_exception("TypeError", text))
 
     def _add_script_dir(self) -> None:
         script = str(self.host.call("info", "script"))

@@ -20,6 +20,7 @@ from tclbridge.mime.generator import check_writable, encode_for_channel, iter_te
 from tclbridge.mime.initialize import SpanOptions, configure
 from tclbridge.mime.model import BodyError, Part
 from tclbridge.mime.parser import FileSpan, UnchangedFileScans
+from tclbridge.tcl import errorcodes
 from tclbridge.tcl.boundary import TCL_BREAK, TCL_ERROR, Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.host import CommandHost
@@ -30,7 +31,6 @@ from tclbridge.tcllist import split_list
 COPY_BLOCK = 65536
 
 PREFIX = "::tclbridge::py::mime::"
-WRONG_ARGS = ("TCL", "WRONGARGS")
 
 
 # mime's public commands; tcl_shims/mime.tcl defines ::mime::NAME for each.
@@ -43,15 +43,13 @@ COMMANDS = (
 
 
 def _usage(name: str, usage: str) -> ScriptError:
-    return ScriptError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
+    return ScriptError(f'wrong # args: should be "mime::{name}{usage}"', errorcodes.WRONG_ARGS)
 
 
 def _options(args: Sequence[str]) -> dict[str, str]:
     """Tcl's `array set options $args`."""
     if len(args) % 2:
-        raise ScriptError(
-            "list must have an even number of elements", ("TCL", "ARGUMENT", "FORMAT")
-        )
+        raise ScriptError("list must have an even number of elements", errorcodes.ODD_LIST)
     return dict(zip(args[::2], args[1::2], strict=False))
 
 
@@ -95,7 +93,7 @@ class MimeCommands:
                 raise tkinter.TclError(f'expected boolean value but got "{text}"')
             return bool(self.tk.getboolean(text))
         except tkinter.TclError as exc:
-            raise ScriptError(from_tk(str(exc)), ("TCL", "VALUE", "NUMBER")) from None
+            raise ScriptError(from_tk(str(exc)), errorcodes.NOT_A_BOOLEAN) from None
 
     def _tcl(self, *args: Any) -> Any:
         """A Tcl command, with arguments and result in Tcl's characters."""
@@ -103,7 +101,7 @@ class MimeCommands:
             return from_tk(self.tk.call(*map(to_tk, args)))
         except tkinter.TclError as exc:
             code = from_tk(self.tk.splitlist(self.tk.getvar("::errorCode")))
-            raise ScriptError(from_tk(str(exc)), tuple(map(str, code)) or ("NONE",)) from None
+            raise ScriptError(from_tk(str(exc)), tuple(map(str, code)) or errorcodes.NONE) from None
 
     # -- parts ----------------------------------------------------------------
 
@@ -136,7 +134,7 @@ class MimeCommands:
         if qualified in self.tokens:
             # tcllib's tokens are arrays with no fd outside its parser.
             raise ScriptError(
-                'can\'t read "root(fd)": no such element in array', ("TCL", "READ", "VARNAME")
+                'can\'t read "root(fd)": no such element in array', errorcodes.READ_VARNAME
             )
         channel = self._tcl("apply", _ROOT_CHANNEL, options.root)
         if options.offset is None:
@@ -150,7 +148,7 @@ class MimeCommands:
         if not isinstance(count, int):
             # tcllib's `incr` on the count, once the headers are read.
             raise ScriptError(
-                f'expected integer but got "{options.count}"', ("TCL", "VALUE", "INTEGER")
+                f'expected integer but got "{options.count}"', errorcodes.NOT_AN_INTEGER
             )
         return FileSpan(offset, count)
 
@@ -454,7 +452,7 @@ _ROOT_CHANNEL = (
 
 def _missing_state(name: str) -> ScriptError:
     return ScriptError(
-        f'can\'t read "state({name})": no such element in array', ("TCL", "READ", "VARNAME")
+        f'can\'t read "state({name})": no such element in array', errorcodes.READ_VARNAME
     )
 
 
