@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tclbridge.tcl import errorcodes
+from tclbridge.tcl import checked, errorcodes
+from tclbridge.tcl.text import from_tk
 
 
 class TclFailure(Exception):
@@ -45,3 +46,10 @@ class ScriptError(TclFailure):
 
     def __init__(self, message: str, errorcode: Sequence[str] = errorcodes.NONE) -> None:
         super().__init__(message, errorcode=errorcode)
+
+    @classmethod
+    def passing_on(cls, error: checked.TclError) -> ScriptError:
+        """The error a command's own call of Tcl met, passed on to the
+        script as Tcl gave it: its message and errorCode (NONE if empty),
+        in Tcl's characters."""
+        return cls(from_tk(str(error)), from_tk(error.errorcode) or errorcodes.NONE)

@@ -20,12 +20,11 @@ from tclbridge.mime.generator import check_writable, encode_for_channel, iter_te
 from tclbridge.mime.initialize import SpanOptions, configure
 from tclbridge.mime.model import BodyError, Part
 from tclbridge.mime.parser import FileSpan, UnchangedFileScans
-from tclbridge.tcl import errorcodes
+from tclbridge.tcl import checked, errorcodes
 from tclbridge.tcl.boundary import TCL_BREAK, TCL_ERROR, Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
-from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
 COPY_BLOCK = 65536
@@ -58,7 +57,9 @@ class MimeCommands:
 
     def __init__(self, host: CommandHost) -> None:
         self.tk = host.app
+        self.host = host
         self.tokens = host.tokens
+        self.split_list = host.split_list
         self._header_lists = HeaderLists(self.tk)
         self._mailbox_scans = UnchangedFileScans()
         for name in COMMANDS:
@@ -81,12 +82,6 @@ class MimeCommands:
     def _add(self, part: Part, token: str | None = None) -> str:
         return self.tokens.add(part, token)
 
-    def split_list(self, text: str) -> list[str]:
-        try:
-            return split_list(self.tk, text)
-        except tkinter.TclError as exc:
-            raise ScriptError(from_tk(str(exc))) from None
-
     def _boolean(self, text: str) -> bool:
         try:
             if has_surrogate(text):  # tkinter's getboolean takes no surrogate; no boolean has one
@@ -98,10 +93,9 @@ class MimeCommands:
     def _tcl(self, *args: Any) -> Any:
         """A Tcl command, with arguments and result in Tcl's characters."""
         try:
-            return from_tk(self.tk.call(*map(to_tk, args)))
-        except tkinter.TclError as exc:
-            code = from_tk(self.tk.splitlist(self.tk.getvar("::errorCode")))
-            raise ScriptError(from_tk(str(exc)), tuple(map(str, code)) or errorcodes.NONE) from None
+            return from_tk(self.host.call(*map(to_tk, args)))
+        except checked.TclError as exc:
+            raise ScriptError.passing_on(exc) from None
 
     # -- parts ----------------------------------------------------------------
 

@@ -14,7 +14,6 @@ next token is named as under tcllib.
 from __future__ import annotations
 
 import itertools
-import tkinter
 from typing import Any
 
 from tclbridge.config import BridgeConfig
@@ -35,7 +34,6 @@ from tclbridge.tcl.maxsecs import TclMaxsecs, UnusableWait
 from tclbridge.tcl.smtp_options import parse_options
 from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcl.tokens import no_such_part
-from tclbridge.tcllist import split_list
 
 DONE_VAR = "::tclbridge::smtp::done"
 
@@ -43,6 +41,7 @@ DONE_VAR = "::tclbridge::smtp::done"
 class SmtpCommands:
     def __init__(self, host: CommandHost, config: BridgeConfig) -> None:
         self.tk = host.app
+        self.split_list = host.split_list
         self.tokens = host.tokens
         self.link = host.link
         self.config = config
@@ -52,12 +51,6 @@ class SmtpCommands:
         self.connector: Connector = SocketTransport.connect
         host.register("::tclbridge::py::smtp::start", self.start)
         host.register("::tclbridge::py::smtp::finish", self.finish)
-
-    def split_list(self, text: str) -> list[str]:
-        try:
-            return split_list(self.tk, text)
-        except tkinter.TclError as exc:
-            raise ScriptError(from_tk(str(exc))) from None
 
     def start(self, token: str, args_text: str) -> str:
         tk = self.tk
@@ -111,7 +104,7 @@ class SmtpCommands:
             # Our call of Tcl's expr failed (checked.TclError, towards
             # Python); the script sees the same error, as tcllib's own expr
             # fails the same way (NaN: a domain error): a ScriptError.
-            raise ScriptError(from_tk(str(exc)), from_tk(exc.errorcode)) from None
+            raise ScriptError.passing_on(exc) from None
         except UnusableWait as exc:
             return ScriptError(str(exc))
 
