@@ -27,6 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from tclbridge import __version__
 from tclbridge.errors import ScriptError
 from tclbridge.tcl import errorcodes
 from tclbridge.tcl.boundary import Converted, to_tcl
@@ -34,7 +35,6 @@ from tclbridge.tcl.host import CommandHost
 
 COMMAND = "::tclbridge::call"
 _IMPL = "::tclbridge::py::call"
-PACKAGE_VERSION = "0.1.0"
 
 
 def resolve(target: str) -> Callable[..., Any]:
@@ -103,7 +103,9 @@ class PythonCaller:
         self.host = host
         host.register(_IMPL, self.call)
         host.eval(f"::tclbridge::forward {COMMAND} {_IMPL}")
-        host.eval(f"package provide tclbridge {PACKAGE_VERSION}")
+        # The package's version is tclbridge's (it must stay a version Tcl
+        # reads: digits and dots, "a" or "b"; not PEP 440's "rc" or ".dev").
+        host.eval(f"package provide tclbridge {__version__}")
 
     def call(self, *words: str) -> Any:
         if not words:
