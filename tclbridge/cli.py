@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import threading
-import tkinter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -23,7 +22,7 @@ from tclbridge.config import (
     use_for_process,
 )
 from tclbridge.host_port import parse_host_port
-from tclbridge.interp import Interp
+from tclbridge.interp import Interp, TclError
 from tclbridge.tcl.exit_proc import exit_proc
 
 if TYPE_CHECKING:
@@ -127,17 +126,16 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig,
         _finish(int(code))
 
     bridge.register("::tclbridge::py::exit", request_exit)
-    tk = bridge.tk.tk
-    tk.eval(_EXIT_PROC)
-    tk.setvar("argv0", script)
-    tk.call("set", "argv", tuple(args))
-    tk.setvar("argc", str(len(args)))
-    tk.setvar("tcl_interactive", "0")
+    bridge.eval(_EXIT_PROC)
+    bridge.call("set", "argv0", script)
+    bridge.call("set", "argv", tuple(args))
+    bridge.call("set", "argc", str(len(args)))
+    bridge.call("set", "tcl_interactive", "0")
     try:
-        tk.call("source", script)
-    except tkinter.TclError as exc:
-        info = _strip_source_frame(tk.getvar("errorInfo") or str(exc))
-        _flush_tcl(tk)
+        bridge.call("source", script)
+    except TclError as exc:  # the bridge's: it carries the errorInfo
+        info = _strip_source_frame(exc.errorinfo or str(exc))
+        _flush_tcl(bridge)
         sys.stderr.write(f"{info}\n")
         hint = _capture_display.hint() if _capture_display is not None else None
         if hint is not None and _display_failed(info):
@@ -146,24 +144,24 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig,
             _write_error_report(error_report, str(exc))
         return 1
     finally:
-        _flush_tcl(tk)
-    _run_tk_main_loop(tk)
+        _flush_tcl(bridge)
+    _run_tk_main_loop(bridge)
     return 0
 
 
-def _run_tk_main_loop(tk: object) -> None:
+def _run_tk_main_loop(bridge: Interp) -> None:
     """What tclsh and wish do after a script that ended without an error: if
     it loaded Tk, serve events until every Tk main window is destroyed
     (`destroy .`); `exit` ends the process from inside. tkinter's mainloop
     is Tk_MainLoop (it waits in Tcl_DoOneEvent while any main window of this
     process exists) and returns at once when Tk was never loaded."""
     note = _capture_display.note() if _capture_display is not None else None
-    if note is not None and tk.call("info", "commands", "::tk") != "":  # type: ignore[attr-defined]
+    if note is not None and bridge.call("info", "commands", "::tk") != "":
         sys.stderr.write(note + "\n")
     try:
-        tk.mainloop(0)  # type: ignore[attr-defined]
+        bridge.tk.mainloop(0)
     finally:
-        _flush_tcl(tk)
+        _flush_tcl(bridge)
 
 
 def _display_failed(info: str) -> bool:
@@ -190,11 +188,11 @@ def _write_error_report(path: str, message: str) -> None:
                          f"{exc.strerror or exc}\n")
 
 
-def _flush_tcl(tk: object) -> None:
+def _flush_tcl(bridge: Interp) -> None:
     for chan in ("stdout", "stderr"):
         try:
-            tk.call("flush", chan)  # type: ignore[attr-defined]
-        except tkinter.TclError:
+            bridge.call("flush", chan)
+        except TclError:
             pass
 
 

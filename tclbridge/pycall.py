@@ -27,13 +27,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tclbridge.errors import TclError
+from tclbridge import __version__
+from tclbridge.errors import ScriptError
+from tclbridge.tcl import errorcodes
 from tclbridge.tcl.boundary import Converted, to_tcl
 from tclbridge.tcl.host import CommandHost
 
 COMMAND = "::tclbridge::call"
 _IMPL = "::tclbridge::py::call"
-PACKAGE_VERSION = "0.1.0"
 
 
 def resolve(target: str) -> Callable[..., Any]:
@@ -60,12 +61,12 @@ def resolve(target: str) -> Callable[..., Any]:
     return obj
 
 
-def python_error(target: str, exc: BaseException) -> TclError:
+def python_error(target: str, exc: BaseException) -> ScriptError:
     """The Tcl error a script sees for a Python exception."""
     kind = type(exc).__name__
     text = str(exc)
-    return TclError(f"{target}: {kind}: {text}" if text else f"{target}: {kind}",
-                    ("PYTHON", kind, text))
+    return ScriptError(f"{target}: {kind}: {text}" if text else f"{target}: {kind}",
+                       errorcodes.python_exception(kind, text))
 
 
 _SCALARS = (str, int, float, bytes, bytearray)  # bool is an int
@@ -102,13 +103,15 @@ class PythonCaller:
         self.host = host
         host.register(_IMPL, self.call)
         host.eval(f"::tclbridge::forward {COMMAND} {_IMPL}")
-        host.eval(f"package provide tclbridge {PACKAGE_VERSION}")
+        # The package's version is tclbridge's (it must stay a version Tcl
+        # reads: digits and dots, "a" or "b"; not PEP 440's "rc" or ".dev").
+        host.eval(f"package provide tclbridge {__version__}")
 
     def call(self, *words: str) -> Any:
         if not words:
-            raise TclError(
+            raise ScriptError(
                 f'wrong # args: should be "{COMMAND} module.function ?arg ...?"',
-                ("TCL", "WRONGARGS"),
+                errorcodes.WRONG_ARGS,
             )
         target, args = words[0], words[1:]
         self._add_script_dir()
@@ -122,7 +125,7 @@ class PythonCaller:
         except BaseException as exc:  # noqa: BLE001 - even SystemExit becomes a Tcl error
             raise python_error(target, exc) from None
         text = f"{target} returned {unsupported}, which has no Tcl value"
-        raise TclError(text, ("PYTHON", "TypeError", text))
+        raise ScriptError(text, errorcodes.python_exception("TypeError", text))
 
     def _add_script_dir(self) -> None:
         script = str(self.host.call("info", "script"))

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 
 from tclbridge.interp import Interp
 from tclbridge.smtp.protocol import Reply
-from tclbridge.tcl.boundary import SMTP_FAILURE, to_tcl
+from tclbridge.tcl import errorcodes
+from tclbridge.tcl.boundary import SMTP_FAILURE, TCL_OK, to_tcl
 from tclbridge.tcl.exit_proc import exit_proc
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ proc ::tclbridge::invoke {args} {
 # tkinter's interpreters have no `exit`; this one ends the running Tcl code
 # with an error that Python recognizes by its errorCode.
 _EXIT = exit_proc(
-    "return -code error -errorcode [list TCLBRIDGE EXIT $code] "
+    f"return -code error -errorcode [list {' '.join(errorcodes.EXIT_PREFIX)} $code] "
     '"exit $code: a Tcl file loaded with tclbridge.load_tcl cannot end the Python process"'
 )
 
@@ -115,7 +116,7 @@ class TclModule:
     def _exit_status(self, errorcode: str) -> int | None:
         """N if `errorcode` is our `exit N`'s {TCLBRIDGE EXIT N}, else None."""
         words = self.split_list(errorcode)
-        if len(words) == 3 and words[:2] == ["TCLBRIDGE", "EXIT"]:
+        if len(words) == 3 and tuple(words[:2]) == errorcodes.EXIT_PREFIX:
             return int(words[2])
         return None
 
@@ -142,7 +143,7 @@ class TclModule:
         outcome = self.interp.eval("::tclbridge::invoke {*}$::tclbridge::invoke_words")
         code_text, result, errorcode, errorinfo = self.interp.tk.tk.splitlist(outcome)
         code = int(code_text)
-        if code == 0:
+        if code == TCL_OK:
             return result
         refused = refused_from_tcl(code, result, self.split_list)
         if refused is not None:

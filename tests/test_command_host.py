@@ -10,6 +10,7 @@ import pytest
 
 from tclbridge import pycall
 from tclbridge.config import BridgeConfig
+from tclbridge.errors import ScriptError
 from tclbridge.tcl import mime_commands, smtp_commands
 from tclbridge.tcl.checked import TclError
 from tclbridge.tcl.host import CommandHost
@@ -49,3 +50,21 @@ def test_close_deletes_the_registered_commands(host: CommandHost) -> None:
     with pytest.raises(TclError, match="invalid command name"):
         host.call("::tclbridge::py::mime::initialize")
     assert host.link.closed
+
+
+def test_split_list_is_the_hosts_for_both_command_modules(host: CommandHost) -> None:
+    mime = mime_commands.install(host)
+    smtp = smtp_commands.install(host, BridgeConfig(timeout_scale=1.0, cafiles=[]))
+    assert mime.split_list == host.split_list and smtp.split_list == host.split_list
+    assert host.split_list("a {b c} d\\ e") == ["a", "b c", "d e"]
+    assert host.split_list("a\0 {b\udcff}") == ["a\0", "b\udcff"]  # Tcl's characters
+    # A bad list is the script's error, with Tcl's message and errorCode NONE.
+    # (Caught with `except`, which drops the error at the block's end: kept,
+    # its traceback would hold the host's Tcl app in a reference cycle, and
+    # the collector could free it in another thread, which aborts Tcl.)
+    seen = None
+    try:
+        host.split_list("a {b")
+    except ScriptError as exc:
+        seen = (exc.result, exc.errorcode)
+    assert seen == ("unmatched open brace in list", ("NONE",))

@@ -18,7 +18,7 @@ from tests.support.import_graph import absolute_module, module_name
 PACKAGE = Path(__file__).resolve().parent.parent / "tclbridge"
 
 # Modules that are Tcl: importing any of them (or from them) is forbidden.
-# tclbridge.errors is the Tcl layer's errors (TclFailure, TclError); the
+# tclbridge.errors is the Tcl layer's errors (TclFailure, ScriptError); the
 # engine's own are in tclbridge.engine_errors.
 TCL_MODULES = ("tkinter", "_tkinter", "tclbridge.tcl", "tclbridge.interp", "tclbridge.tcllist",
                "tclbridge.tcl_module", "tclbridge.pycall", "tclbridge.errors")

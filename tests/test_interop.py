@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import tclbridge
 from tclbridge import Interp, TclCallError, load_tcl
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import SMTPRefusedError
@@ -86,7 +87,7 @@ def tcl() -> Iterator[Interp]:
 def test_call_is_there_without_package_require(tcl: Interp) -> None:
     assert tcl.eval("info commands ::tclbridge::call") == "::tclbridge::call"
     assert tcl.eval(f"tclbridge::call {HERE}.give str") == "two words"
-    assert tcl.eval("package require tclbridge") == "0.1.0"
+    assert tcl.eval("package require tclbridge") == tclbridge.__version__
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import tkinter
 import pytest
 
 from tclbridge.engine_errors import MimeError, MimeFileError, MimeKind, UsageError, UsageKind
-from tclbridge.errors import TclError
+from tclbridge.errors import ScriptError
 from tclbridge.smtp.api import python_error
 from tclbridge.smtp.exceptions import (
     SMTPConnectError,
@@ -36,7 +36,7 @@ TCL_TABLE = [
                 UsageKind.NOT_A_CHARACTER),
      (1, "error in -client: lone surrogate U+D800 is not a character",
       ("TCLBRIDGE", "TEXT", "SURROGATE"))),
-    (TclError("no such part", ("MIME", "NOPART")), (1, "no such part", ("MIME", "NOPART"))),
+    (ScriptError("no such part", ("MIME", "NOPART")), (1, "no such part", ("MIME", "NOPART"))),
     (MimeError("key X not in header"), (1, "key X not in header", ("NONE",))),
     (MimeError('invalid base64 character "R" at position 4', MimeKind.BAD_BASE64),
      (1, 'invalid base64 character "R" at position 4', ("TCL", "BINARY", "DECODE", "INVALID"))),

@@ -6,7 +6,8 @@ The engines (tclbridge.smtp, tclbridge.mime) speak their own language:
 table that gives each a Tcl return code, result and errorCode; a new domain
 error gets its row there (looked up along the class's MRO, so a subclass
 shares its base's row unless it has its own), a new kind its errorCode in
-`ENGINE_ERRORCODES`.
+`ENGINE_ERRORCODES` (the errorCodes themselves are named in
+`tclbridge.tcl.errorcodes`).
 
 tkinter turns a Python exception in a command callback into an empty Tcl
 error (errorCode NONE) and re-raises it later, and turns `None` into the
@@ -30,6 +31,8 @@ from tclbridge.engine_errors import EngineError, MimeKind, UsageKind
 from tclbridge.errors import TclFailure
 from tclbridge.smtp.protocol import reply_list
 from tclbridge.smtp.results import ConnectCause, ConnectFailed, Refused, Sent
+from tclbridge.tcl import errorcodes
+from tclbridge.tcl.errorcodes import ErrorCode
 from tclbridge.tcl.text import from_tk, to_tk
 
 log = logging.getLogger("tclbridge")
@@ -44,28 +47,22 @@ SMTP_FAILURE = 7  # tcllib's return code for a refused MAIL/DATA or a lost conne
 class TclOutcome:
     code: int
     result: Any
-    errorcode: tuple[str, ...] = ("NONE",)
+    errorcode: ErrorCode = errorcodes.NONE
 
-
-# errorCodes of the bridge's own errors.
-NOT_A_CHARACTER_ERRORCODE = ("TCLBRIDGE", "TEXT", "SURROGATE")
-POLICY_TLS_ERRORCODE = ("TCLBRIDGE", "POLICY", "TLS")
-
-ErrorCode = tuple[str, ...]
 
 # The errorCode of each kind of engine error (a function of the error where
 # it holds part of the errorCode).
 ENGINE_ERRORCODES: dict[enum.Enum, ErrorCode | Callable[[Any], ErrorCode]] = {
-    UsageKind.INVALID: ("NONE",),
-    UsageKind.NOT_A_CHARACTER: NOT_A_CHARACTER_ERRORCODE,
-    MimeKind.INVALID: ("NONE",),
+    UsageKind.INVALID: errorcodes.NONE,
+    UsageKind.NOT_A_CHARACTER: errorcodes.NOT_A_CHARACTER,
+    MimeKind.INVALID: errorcodes.NONE,
     # Tcl's `binary decode base64 -strict`, which tcllib's base64 uses.
-    MimeKind.BAD_BASE64: ("TCL", "BINARY", "DECODE", "INVALID"),
+    MimeKind.BAD_BASE64: errorcodes.BAD_BASE64,
     # tcllib reading `state(...)` of a part that is gone.
-    MimeKind.GONE_PART: ("TCL", "LOOKUP", "VARNAME"),
-    MimeKind.TOO_DEEP: ("MIME", "PARSE", "DEPTH"),
-    # Tcl's `open` and `file size`: POSIX, the errno's name, the message.
-    MimeKind.FILE: lambda exc: ("POSIX", errno.errorcode.get(exc.errno, "EIO"), exc.reason),
+    MimeKind.GONE_PART: errorcodes.LOOKUP_VARNAME,
+    MimeKind.TOO_DEEP: errorcodes.MIME_TOO_DEEP,
+    # Tcl's `open` and `file size`.
+    MimeKind.FILE: lambda exc: errorcodes.posix(errno.errorcode.get(exc.errno, "EIO"), exc.reason),
 }
 
 
@@ -84,12 +81,12 @@ def _connect_failed(exc: ConnectFailed) -> TclOutcome:
     result = reply_list(exc.greeting) if exc.greeting is not None else exc.reason
     if exc.starttls_code is not None:
         # tcllib: the STARTTLS code as errorCode.
-        return TclOutcome(TCL_ERROR, result, (str(exc.starttls_code),))
+        return TclOutcome(TCL_ERROR, result, errorcodes.smtp_reply(exc.starttls_code))
     errorcode = {
         # tcllib, with no server to try, reads a variable it never set.
-        ConnectCause.NO_SERVER: ("TCL", "READ", "VARNAME"),
-        ConnectCause.SITE_POLICY_TLS: POLICY_TLS_ERRORCODE,
-    }.get(exc.cause, ("NONE",))
+        ConnectCause.NO_SERVER: errorcodes.READ_VARNAME,
+        ConnectCause.SITE_POLICY_TLS: errorcodes.POLICY_TLS,
+    }.get(exc.cause, errorcodes.NONE)
     return TclOutcome(TCL_ERROR, result, errorcode)
 
 
@@ -105,7 +102,7 @@ TCL_OUTCOMES: dict[type[BaseException], Callable[[Any], TclOutcome]] = {
     # thousands deep): Tcl's own error for that, as tcllib gives it once
     # Tcl's stack runs out.
     RecursionError: lambda exc: TclOutcome(
-        TCL_ERROR, "too many nested evaluations (infinite loop?)", ("TCL", "LIMIT", "STACK")
+        TCL_ERROR, "too many nested evaluations (infinite loop?)", errorcodes.STACK_LIMIT
     ),
 }
 
@@ -122,7 +119,7 @@ def tcl_outcome(exc: BaseException, where: str = "") -> TclOutcome:
     return TclOutcome(
         TCL_ERROR,
         f"tclbridge internal error in {where}: {detail}",
-        ("TCLBRIDGE", "INTERNAL", type(exc).__name__),
+        errorcodes.internal(type(exc).__name__),
     )
 
 

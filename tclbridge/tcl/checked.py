@@ -11,12 +11,15 @@ from __future__ import annotations
 import tkinter
 from typing import Any
 
+from tclbridge.tcl import errorcodes
+from tclbridge.tcl.errorcodes import ErrorCode
+
 
 class TclError(tkinter.TclError):
     """A Tcl error: the message, `errorcode` (::errorCode as a tuple of
     words) and `errorinfo` (Tcl's stack trace, ::errorInfo)."""
 
-    def __init__(self, message: str, errorcode: tuple[str, ...] = ("NONE",),
+    def __init__(self, message: str, errorcode: ErrorCode = errorcodes.NONE,
                  errorinfo: str = "") -> None:
         super().__init__(message)
         self.errorcode = errorcode
@@ -28,7 +31,7 @@ def _error(tk: Any, exc: tkinter.TclError) -> TclError:
         errorcode = tuple(str(w) for w in tk.splitlist(tk.globalgetvar("errorCode")))
         errorinfo = str(tk.globalgetvar("errorInfo"))
     except tkinter.TclError:  # the script unset them
-        errorcode, errorinfo = ("NONE",), ""
+        errorcode, errorinfo = errorcodes.NONE, ""
     return TclError(str(exc), errorcode, errorinfo)
 
 

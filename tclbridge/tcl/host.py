@@ -12,10 +12,13 @@ import tkinter
 from collections.abc import Callable
 from typing import Any
 
+from tclbridge.errors import ScriptError
 from tclbridge.tcl import checked
 from tclbridge.tcl.boundary import tcl_command
 from tclbridge.tcl.eventloop import MainThreadLink
+from tclbridge.tcl.text import from_tk
 from tclbridge.tcl.tokens import PartTokens
+from tclbridge.tcllist import split_list
 
 
 class CommandHost:
@@ -42,6 +45,14 @@ class CommandHost:
     def eval(self, script: str) -> str:
         """A Tcl script; an error raises checked.TclError with its errorCode."""
         return checked.evaluate(self.app, script)
+
+    def split_list(self, text: str) -> list[str]:
+        """Tcl's parsing of `text` (Tcl's characters) as a list; a bad
+        list raises ScriptError with Tcl's message, for the script."""
+        try:
+            return split_list(self.app, text)
+        except tkinter.TclError as exc:
+            raise ScriptError(from_tk(str(exc))) from None
 
     def close(self) -> None:
         """Close the link (its pipe and file handler) and delete the commands

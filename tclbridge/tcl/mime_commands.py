@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tclbridge.chunks import coalesce
-from tclbridge.errors import TclError
+from tclbridge.errors import ScriptError
 from tclbridge.mime import charsets, transfer_encodings
 from tclbridge.mime.address import PROPERTIES as ADDRESS_PROPERTIES
 from tclbridge.mime.address import parse_address
@@ -20,17 +20,16 @@ from tclbridge.mime.generator import check_writable, encode_for_channel, iter_te
 from tclbridge.mime.initialize import SpanOptions, configure
 from tclbridge.mime.model import BodyError, Part
 from tclbridge.mime.parser import FileSpan, UnchangedFileScans
+from tclbridge.tcl import checked, errorcodes
 from tclbridge.tcl.boundary import TCL_BREAK, TCL_ERROR, Converted
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
-from tclbridge.tcllist import split_list
 
 # copymessage writes blocks of this many characters per `puts`.
 COPY_BLOCK = 65536
 
 PREFIX = "::tclbridge::py::mime::"
-WRONG_ARGS = ("TCL", "WRONGARGS")
 
 
 # mime's public commands; tcl_shims/mime.tcl defines ::mime::NAME for each.
@@ -42,14 +41,14 @@ COMMANDS = (
 )
 
 
-def _usage(name: str, usage: str) -> TclError:
-    return TclError(f'wrong # args: should be "mime::{name}{usage}"', WRONG_ARGS)
+def _usage(name: str, usage: str) -> ScriptError:
+    return ScriptError(f'wrong # args: should be "mime::{name}{usage}"', errorcodes.WRONG_ARGS)
 
 
 def _options(args: Sequence[str]) -> dict[str, str]:
     """Tcl's `array set options $args`."""
     if len(args) % 2:
-        raise TclError("list must have an even number of elements", ("TCL", "ARGUMENT", "FORMAT"))
+        raise ScriptError("list must have an even number of elements", errorcodes.ODD_LIST)
     return dict(zip(args[::2], args[1::2], strict=False))
 
 
@@ -58,7 +57,9 @@ class MimeCommands:
 
     def __init__(self, host: CommandHost) -> None:
         self.tk = host.app
+        self.host = host
         self.tokens = host.tokens
+        self.split_list = host.split_list
         self._header_lists = HeaderLists(self.tk)
         self._mailbox_scans = UnchangedFileScans()
         for name in COMMANDS:
@@ -81,27 +82,20 @@ class MimeCommands:
     def _add(self, part: Part, token: str | None = None) -> str:
         return self.tokens.add(part, token)
 
-    def split_list(self, text: str) -> list[str]:
-        try:
-            return split_list(self.tk, text)
-        except tkinter.TclError as exc:
-            raise TclError(from_tk(str(exc))) from None
-
     def _boolean(self, text: str) -> bool:
         try:
             if has_surrogate(text):  # tkinter's getboolean takes no surrogate; no boolean has one
                 raise tkinter.TclError(f'expected boolean value but got "{text}"')
             return bool(self.tk.getboolean(text))
         except tkinter.TclError as exc:
-            raise TclError(from_tk(str(exc)), ("TCL", "VALUE", "NUMBER")) from None
+            raise ScriptError(from_tk(str(exc)), errorcodes.NOT_A_BOOLEAN) from None
 
     def _tcl(self, *args: Any) -> Any:
         """A Tcl command, with arguments and result in Tcl's characters."""
         try:
-            return from_tk(self.tk.call(*map(to_tk, args)))
-        except tkinter.TclError as exc:
-            code = from_tk(self.tk.splitlist(self.tk.getvar("::errorCode")))
-            raise TclError(from_tk(str(exc)), tuple(map(str, code)) or ("NONE",)) from None
+            return from_tk(self.host.call(*map(to_tk, args)))
+        except checked.TclError as exc:
+            raise ScriptError.passing_on(exc) from None
 
     # -- parts ----------------------------------------------------------------
 
@@ -110,7 +104,7 @@ class MimeCommands:
         pairs: list[tuple[str, object]] = []
         for i in range(0, len(args), 2):
             if i + 1 >= len(args):
-                raise TclError(f"missing argument to {args[i]}")
+                raise ScriptError(f"missing argument to {args[i]}")
             pairs.append((args[i], args[i + 1]))
         part = configure(
             pairs,
@@ -133,8 +127,8 @@ class MimeCommands:
         qualified = options.root if options.root.startswith("::") else "::mime::" + options.root
         if qualified in self.tokens:
             # tcllib's tokens are arrays with no fd outside its parser.
-            raise TclError(
-                'can\'t read "root(fd)": no such element in array', ("TCL", "READ", "VARNAME")
+            raise ScriptError(
+                'can\'t read "root(fd)": no such element in array', errorcodes.READ_VARNAME
             )
         channel = self._tcl("apply", _ROOT_CHANNEL, options.root)
         if options.offset is None:
@@ -147,8 +141,8 @@ class MimeCommands:
         count = self._tcl("::tcl::mathop::+", options.count, 0)
         if not isinstance(count, int):
             # tcllib's `incr` on the count, once the headers are read.
-            raise TclError(
-                f'expected integer but got "{options.count}"', ("TCL", "VALUE", "INTEGER")
+            raise ScriptError(
+                f'expected integer but got "{options.count}"', errorcodes.NOT_AN_INTEGER
             )
         return FileSpan(offset, count)
 
@@ -171,7 +165,7 @@ class MimeCommands:
         options = {"-subordinates": "dynamic", **_options(rest)}
         which = options["-subordinates"]
         if which not in ("all", "dynamic", "none"):
-            raise TclError(f"unknown value for -subordinates {which}")
+            raise ScriptError(f"unknown value for -subordinates {which}")
         if which == "all" and part.value == "parts":
             for child in part.parts:
                 if not child.finalized:  # tcllib stops there (COMPAT finalize-gone-part)
@@ -206,9 +200,9 @@ class MimeCommands:
             return part.layout.size(part)
         if prop == "parts":
             if part.value != "parts":
-                raise TclError("MIME part is a leaf")
+                raise ScriptError("MIME part is a leaf")
             return [self.token(p) for p in part.parts]
-        raise TclError(f"unknown property {prop}")
+        raise ScriptError(f"unknown property {prop}")
 
     def cmd_getsize(self, *args: str) -> int:
         if len(args) != 1:
@@ -293,7 +287,7 @@ class MimeCommands:
         options = {"-command": "", "-blocksize": "4096", **_options(rest)}
         blocksize = self._blocksize(options["-blocksize"])
         if part.value == "parts":
-            raise TclError("MIME part isn't a leaf")
+            raise ScriptError("MIME part isn't a leaf")
         callback = options["-command"]
         pieces: list[str] = []
         failure = self._feed_body(part, blocksize, callback, pieces)
@@ -303,12 +297,12 @@ class MimeCommands:
             result = self._callback(callback, "error", failure)
         else:
             # tcllib's own collector fails with the word it was called with.
-            raise TclError("error")
+            raise ScriptError("error")
         if decode:
             charset = part.params.get("charset", "US-ASCII")
             enc = charsets.tcl_encoding(charset)
             if not enc:
-                raise TclError(f"-decode failed: can't reversemap charset {charset}")
+                raise ScriptError(f"-decode failed: can't reversemap charset {charset}")
             result = str(self._tcl("encoding", "convertfrom", enc, result))
         return result
 
@@ -336,10 +330,10 @@ class MimeCommands:
         # tcllib compares a non-number as a string and fails later, inside
         # the read loop (COMPAT getbody-blocksize): refuse it here.
         if not self.tk.getboolean(self._tcl("string", "is", "integer", "-strict", value)):
-            raise TclError(f"-blocksize expects a positive integer, not {value}")
+            raise ScriptError(f"-blocksize expects a positive integer, not {value}")
         size = int(self._tcl("expr", f"{{{value}}}"))
         if size < 1:
-            raise TclError(f"-blocksize expects a positive integer, not {value}")
+            raise ScriptError(f"-blocksize expects a positive integer, not {value}")
         return size
 
     def _callback_code(self, command: str, *words: str) -> tuple[int, str]:
@@ -399,11 +393,11 @@ class MimeCommands:
             raise _usage("word_encode", " charset method string ?arg ...?")
         charset, method, text = args[:3]
         if charsets.mime_charset(charset) is None:
-            raise TclError(f"unknown charset '{charset}'")
+            raise ScriptError(f"unknown charset '{charset}'")
         if not charsets.mime_charset(charset):
-            raise TclError(f"invalid charset '{charset}'")
+            raise ScriptError(f"invalid charset '{charset}'")
         if method not in ("base64", "quoted-printable"):
-            raise TclError(f"unknown method '{method}', must be base64 or quoted-printable")
+            raise ScriptError(f"unknown method '{method}', must be base64 or quoted-printable")
         options = {"-charset_encoded": "1", "-maxlength": "66", **_options(args[3:])}
         written = options["-maxlength"]
 
@@ -450,9 +444,9 @@ _ROOT_CHANNEL = (
 )
 
 
-def _missing_state(name: str) -> TclError:
-    return TclError(
-        f'can\'t read "state({name})": no such element in array', ("TCL", "READ", "VARNAME")
+def _missing_state(name: str) -> ScriptError:
+    return ScriptError(
+        f'can\'t read "state({name})": no such element in array', errorcodes.READ_VARNAME
     )
 
 

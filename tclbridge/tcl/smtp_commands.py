@@ -14,11 +14,10 @@ next token is named as under tcllib.
 from __future__ import annotations
 
 import itertools
-import tkinter
 from typing import Any
 
 from tclbridge.config import BridgeConfig
-from tclbridge.errors import TclError
+from tclbridge.errors import ScriptError
 from tclbridge.mime.charsets import python_codec
 from tclbridge.smtp.envelope import MimeCalls, MissingPart, derive
 from tclbridge.smtp.handshake import Connector
@@ -35,7 +34,6 @@ from tclbridge.tcl.maxsecs import TclMaxsecs, UnusableWait
 from tclbridge.tcl.smtp_options import parse_options
 from tclbridge.tcl.text import from_tk, to_tk
 from tclbridge.tcl.tokens import no_such_part
-from tclbridge.tcllist import split_list
 
 DONE_VAR = "::tclbridge::smtp::done"
 
@@ -43,6 +41,7 @@ DONE_VAR = "::tclbridge::smtp::done"
 class SmtpCommands:
     def __init__(self, host: CommandHost, config: BridgeConfig) -> None:
         self.tk = host.app
+        self.split_list = host.split_list
         self.tokens = host.tokens
         self.link = host.link
         self.config = config
@@ -52,12 +51,6 @@ class SmtpCommands:
         self.connector: Connector = SocketTransport.connect
         host.register("::tclbridge::py::smtp::start", self.start)
         host.register("::tclbridge::py::smtp::finish", self.finish)
-
-    def split_list(self, text: str) -> list[str]:
-        try:
-            return split_list(self.tk, text)
-        except tkinter.TclError as exc:
-            raise TclError(from_tk(str(exc))) from None
 
     def start(self, token: str, args_text: str) -> str:
         tk = self.tk
@@ -76,7 +69,7 @@ class SmtpCommands:
             raise no_such_part() from None
         finally:
             self.tokens.skip_numbers(calls.address_lists)
-        if isinstance(final_wait, TclError):
+        if isinstance(final_wait, ScriptError):
             raise final_wait  # tcllib: only after the message went out (docs/COMPAT.md)
         opts.final_wait = final_wait
         settings = settings_from_config(
@@ -101,17 +94,19 @@ class SmtpCommands:
         self.link.start_thread(work, done)
         return job
 
-    def _final_wait(self, maxsecs: str) -> FinalWait | TclError:
+    def _final_wait(self, maxsecs: str) -> FinalWait | ScriptError:
         """How long to wait for the reply to the final dot, or the error
         tcllib would meet there. Raises what tcllib raises at once."""
         tk = self.tk
         try:
             return TCLLIB.final_wait(TclMaxsecs(tk, maxsecs))
         except checked.TclError as exc:
-            # tcllib's own expr fails the same way (NaN: a domain error).
-            raise TclError(from_tk(str(exc)), from_tk(exc.errorcode)) from None
+            # Our call of Tcl's expr failed (checked.TclError, towards
+            # Python); the script sees the same error, as tcllib's own expr
+            # fails the same way (NaN: a domain error): a ScriptError.
+            raise ScriptError.passing_on(exc) from None
         except UnusableWait as exc:
-            return TclError(str(exc))
+            return ScriptError(str(exc))
 
     def _policy_caller(self, policy: str) -> TlsPolicy | None:
         """-tlspolicy's command, called in the Tcl thread as tcllib calls it."""
