@@ -7,11 +7,16 @@ and __import__("...") with a literal name.
 Fixtures: a fixture name is defined in one place only. A fixture more than one
 module uses lives in conftest.py; a test module may keep a fixture of its own,
 under a name no other module (conftest.py included) defines, so no module
-redefines a conftest fixture with another meaning and none copies another's."""
+redefines a conftest fixture with another meaning and none copies another's.
+
+Names: no module of the package, the tests or the benchmarks has a standard
+library module's name (tests/support/mailbox.py hid `mailbox`, bench/profile.py
+`profile`, from whoever ran with that directory first on sys.path)."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +24,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 # What may sit directly in tests/ besides test modules.
 TOP_LEVEL = {"__init__.py", "conftest.py"}
+REPO = TESTS.parent
 
 
 def _imported(path: Path, tests: Path) -> Iterator[tuple[int, str]]:
@@ -159,3 +165,33 @@ def test_the_fixture_check_sees_every_form(tmp_path: Path) -> None:
         "cafile": ["tests/conftest.py:5", "tests/test_a.py:8"],
         "ca": ["tests/test_a.py:6", "tests/test_b.py:3"],
     }
+
+
+def stdlib_namesakes(roots: list[Path]) -> list[str]:
+    """Modules and packages under `roots` named like a standard-library module."""
+    found = []
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix == ".py":
+                name = path.stem
+            elif path.is_dir() and (path / "__init__.py").exists():
+                name = path.name
+            else:
+                continue
+            if name in sys.stdlib_module_names:
+                found.append(str(path.relative_to(root.parent)))
+    return found
+
+
+def test_no_module_is_named_like_a_stdlib_one() -> None:
+    assert stdlib_namesakes([REPO / "tclbridge", TESTS, REPO / "bench"]) == []
+
+
+def test_the_namesake_check_sees_modules_and_packages(tmp_path: Path) -> None:
+    (tmp_path / "bench" / "email").mkdir(parents=True)
+    (tmp_path / "bench" / "email" / "__init__.py").write_text("")
+    (tmp_path / "bench" / "profile.py").write_text("")
+    (tmp_path / "bench" / "profiling.py").write_text("")
+    (tmp_path / "bench" / "data").mkdir()  # not a package
+    (tmp_path / "bench" / "json.txt").write_text("")
+    assert stdlib_namesakes([tmp_path / "bench"]) == ["bench/email", "bench/profile.py"]
