@@ -86,7 +86,7 @@ def test_sink_finds_the_end_of_data_split_across_reads() -> None:
 
 def test_profile_command_profiles_both_threads() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "small", "2"],
+        [sys.executable, "-m", "bench.profiling", "small", "2"],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -175,18 +174,6 @@ def test_the_users_ca_is_kept_beside_the_captures(tmp_path: Path) -> None:
 
 # -- hostile and slow clients ---------------------------------------------------------
 
-HANDSHAKE_BOUND = 0.5  # seconds, for these tests (TLS_HANDSHAKE_TIMEOUT)
-
-
-@pytest.fixture
-def cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
-    monkeypatch.setattr(recorder, "TLS_HANDSHAKE_TIMEOUT", HANDSHAKE_BOUND)
-    c = Capture(tmp_path / "out")
-    c.start()
-    yield c
-    c.stop()
-
-
 def trusting(c: Capture) -> ssl.SSLContext:
     assert c.endpoint is not None and c.endpoint.cafile is not None
     return ssl.create_default_context(cafile=c.endpoint.cafile)
@@ -229,7 +216,8 @@ def starttls_then_stall(c: Capture) -> socket.socket:
     return sock
 
 
-def test_stalled_handshakes_neither_block_others_nor_stay(cap: Capture) -> None:
+def test_stalled_handshakes_neither_block_others_nor_stay(bounded_handshake_cap: Capture) -> None:
+    cap = bounded_handshake_cap
     assert cap.endpoint is not None and cap.endpoint.implicit_tls is not None
     implicit = socket.create_connection(cap.endpoint.implicit_tls, timeout=5)
     implicit.sendall(b"\x16\x03\x01")  # the start of a handshake, then nothing
@@ -269,7 +257,8 @@ def test_stop_returns_while_handshakes_stall(tmp_path: Path) -> None:
         sock.close()
 
 
-def test_plain_text_on_the_implicit_tls_port_is_dropped(cap: Capture) -> None:
+def test_plain_text_on_the_implicit_tls_port_is_dropped(bounded_handshake_cap: Capture) -> None:
+    cap = bounded_handshake_cap
     assert cap.endpoint is not None and cap.endpoint.implicit_tls is not None
     sock = socket.create_connection(cap.endpoint.implicit_tls, timeout=5)
     sock.sendall(b"EHLO c\r\nMAIL FROM:<a@x>\r\n")

@@ -5,12 +5,17 @@ the Tcl command layer (tclbridge/tcl, interp, tcl_module, pycall) turns them
 into Tcl return codes and errorCodes. This walks every engine module's
 syntax tree, imports inside functions and `if TYPE_CHECKING:` blocks
 included, and fails on an import of Tcl-specific code or a name for a Tcl
-return code or errorCode.
+return code or errorCode. It then imports every engine module in a fresh
+Python and fails if any Tcl module got loaded, however indirectly (through a
+non-engine module of tclbridge, say, which the syntax walk does not follow).
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.import_graph import absolute_module, module_name
@@ -102,3 +107,57 @@ def test_smtp_engine_imports_nothing_of_tcl() -> None:
 
 def test_mime_engine_imports_nothing_of_tcl() -> None:
     assert package_offences("mime") == {}
+
+
+# What a fresh Python must not have loaded after importing the engine: these
+# modules and their submodules, and any module whose name starts with
+# "tclbridge.tcl" (tclbridge.tcl, tclbridge.tcllist, tclbridge.tcl_module...).
+RUNTIME_TCL = ("tkinter", "_tkinter", "tclbridge.interp", "tclbridge.errors", "tclbridge.pycall")
+RUNTIME_TCL_PREFIX = "tclbridge.tcl"
+_IMPORT_EACH = """
+import importlib, json, sys
+prefix, *names = sys.argv[1].split(",")
+modules = sys.argv[2:]
+def tcl_loaded():
+    return {m for m in sys.modules
+            if m.startswith(prefix) or any(m == n or m.startswith(n + ".") for n in names)}
+report = {}
+for module in modules:
+    before = tcl_loaded()
+    importlib.import_module(module)
+    report[module] = sorted(tcl_loaded() - before)
+print(json.dumps({"missing": sorted(set(modules) - set(sys.modules)), "tcl": report}))
+"""
+
+
+def engine_modules() -> list[str]:
+    return [module_name(PACKAGE.parent, path)
+            for package in ("smtp", "mime") for path in sorted((PACKAGE / package).rglob("*.py"))]
+
+
+def tcl_loaded_by(modules: list[str]) -> dict[str, list[str]]:
+    """Imports `modules` in order in a fresh Python: each one that made Tcl
+    modules (RUNTIME_TCL, RUNTIME_TCL_PREFIX) appear in sys.modules, with them."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH, ",".join([RUNTIME_TCL_PREFIX, *RUNTIME_TCL]),
+         *modules],
+        capture_output=True, text=True, timeout=60, cwd=PACKAGE.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["missing"] == []  # every module named was really imported
+    return {name: found for name, found in result["tcl"].items() if found}
+
+
+def test_importing_the_engine_loads_nothing_of_tcl() -> None:
+    modules = engine_modules()
+    assert len(modules) > 20 and "tclbridge.smtp.session" in modules
+    assert tcl_loaded_by(modules) == {}
+
+
+def test_the_runtime_check_sees_a_tcl_import() -> None:
+    """Guards the child itself: a module that loads Tcl code is named with what it loaded."""
+    found = tcl_loaded_by(["tclbridge.smtp.results", "tclbridge.tcllist", "tclbridge.interp"])
+    assert "tclbridge.tcllist" in found["tclbridge.tcllist"]
+    assert {"tkinter", "_tkinter", "tclbridge.interp"} <= set(found["tclbridge.interp"])
+    assert "tclbridge.smtp.results" not in found

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
 from tests.support.fault_server import FAULTS, PASSWORD, USERNAME, Fault, FaultServer
+from tests.support.tls_contexts import shared_ca
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "RELIABILITY.md"
@@ -103,9 +103,6 @@ ROWS = [
     ("body", "body", 1), ("final dot", "dot", 1), ("QUIT", "quit", 1),
 ]
 ROW_FAULTS = {name: (stage, occurrence) for name, stage, occurrence in ROWS}
-
-# One CA for every STARTTLS cell (making one costs ~50 ms).
-SHARED_CA = trustme.CA()
 
 OK, SEVEN, ERROR, REFUSED, NA = "ok", "code 7", "Tcl error", "refused", "n/a"
 _ALL_FAIL = dict.fromkeys(FAULTS, SEVEN) | {"split": OK, "1mb": OK}
@@ -221,7 +218,7 @@ def classify(res: Result, delivered_by_backup: bool = False) -> str:
 @contextlib.contextmanager
 def serving(cell: Cell) -> Iterator[tuple[FaultServer, FaultServer | None]]:
     main = FaultServer(
-        cell.faults(), tls=cell.row == "STARTTLS", auth=cell.row == "AUTH", ca=SHARED_CA
+        cell.faults(), tls=cell.row == "STARTTLS", auth=cell.row == "AUTH", ca=shared_ca()
     )
     backup = FaultServer() if cell.failover else None
     with main, backup or contextlib.nullcontext():
@@ -386,14 +383,6 @@ BCC_CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def cafile(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The CA the STARTTLS row's server certificates come from."""
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    SHARED_CA.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
 @pytest.mark.parametrize(("cell", "expected"), MATRIX)
 def test_matrix(cell: Cell, expected: str, cafile: str) -> None:
     check_cell(cell, *run_cell(cell, cafile), expected)
@@ -533,7 +522,7 @@ def main(argv: list[str]) -> int:
     """Run every cell, print the observed table; --write puts it in the doc."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ca.pem"
-        SHARED_CA.cert_pem.write_to_path(str(path))
+        shared_ca().cert_pem.write_to_path(str(path))
 
         def outcome(cell: Cell) -> str:
             res, _, backup = run_cell(cell, str(path))

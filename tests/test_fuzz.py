@@ -31,8 +31,6 @@ from hypothesis import strategies as st
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
 from tclbridge.smtp.protocol import LineBuffer, Reply, ReplyParser, reply_list
-from tests.support.interps import new_interp
-from tests.support.mime_fuzz import WALK
 from tests.support.mime_fuzz import messages as mime_messages
 from tests.support.recording import scripted_server
 from tests.support.replay_server import ReplayServer
@@ -47,26 +45,6 @@ FUZZ = settings(
 )
 TIME_BOUND = 2.0  # seconds per example (pure parsing)
 SEND_BOUND = 10.0  # seconds per example that talks to a server
-
-# Runs a command; returns {code result errorcode} whatever happens.
-PROBE = r"""
-proc __fuzz_probe {args} {
-    set code [catch {uplevel #0 $args} result opts]
-    set ec [expr {[dict exists $opts -errorcode] ? [dict get $opts -errorcode] : ""}]
-    list $code $result $ec
-}
-"""
-
-
-@pytest.fixture(scope="module")
-def tcl() -> Iterator[Interp]:
-    interp = new_interp(timeout_scale=0.001)
-    interp.eval("package require mime")
-    interp.eval(PROBE)
-    interp.eval(WALK)
-    yield interp
-    interp.close()
-
 
 class TooSlow(Exception):
     pass
@@ -158,16 +136,16 @@ DATE_PROPERTIES = [
 
 @FUZZ
 @given(text=address_text)
-def test_parseaddress(tcl: Interp, text: str) -> None:
-    code, result = outcome(tcl, "mime::parseaddress", text)
+def test_parseaddress(probe_tcl: Interp, text: str) -> None:
+    code, result = outcome(probe_tcl, "mime::parseaddress", text)
     assert code in (0, 1)
 
 
 @FUZZ
 @given(raw=mime_messages)
-def test_initialize_string(tcl: Interp, raw: str) -> None:
+def test_initialize_string(probe_tcl: Interp, raw: str) -> None:
     """Parse, then read every part back (tests/test_mime_parse_fuzz.py's walk)."""
-    code, _ = outcome(tcl, "__parse", "string", raw, "", "1")
+    code, _ = outcome(probe_tcl, "__parse", "string", raw, "", "1")
     assert code == 0  # __parse catches and checks each step itself
 
 
@@ -195,38 +173,38 @@ INITIALIZE_OPTIONS = {
 # A NUL in -param or -header once failed inside tkinter's splitlist.
 @example(options=["-canonical", "text/plain", "-param", "charset a\0b", "-string", "x"])
 @example(options=["-canonical", "text/plain", "-header", "X a\0b", "-string", "x"])
-def test_initialize_options(tcl: Interp, options: list[str]) -> None:
+def test_initialize_options(probe_tcl: Interp, options: list[str]) -> None:
     """`mime::initialize` with random options, then the part is built."""
-    code, token = outcome(tcl, "mime::initialize", *options)
+    code, token = outcome(probe_tcl, "mime::initialize", *options)
     if code == 0:
-        assert outcome(tcl, "mime::buildmessage", str(token))[0] in (0, 1)
-        outcome(tcl, "mime::finalize", str(token))
+        assert outcome(probe_tcl, "mime::buildmessage", str(token))[0] in (0, 1)
+        outcome(probe_tcl, "mime::finalize", str(token))
 
 
 @FUZZ
 @given(text=qp_text, flag=st.sampled_from([None, "0", "1", "yes", "maybe"]))
-def test_qp_decode(tcl: Interp, text: str, flag: str | None) -> None:
-    code, _ = outcome(tcl, "mime::qp_decode", text, *([flag] if flag is not None else []))
+def test_qp_decode(probe_tcl: Interp, text: str, flag: str | None) -> None:
+    code, _ = outcome(probe_tcl, "mime::qp_decode", text, *([flag] if flag is not None else []))
     assert code == 0 or flag == "maybe"
 
 
 @FUZZ
 @given(text=encoded_word | field_text | st.text(max_size=60))
-def test_word_decode(tcl: Interp, text: str) -> None:
-    outcome(tcl, "mime::word_decode", text)
+def test_word_decode(probe_tcl: Interp, text: str) -> None:
+    outcome(probe_tcl, "mime::word_decode", text)
 
 
 @FUZZ
 @given(text=field_text | st.text(max_size=100))
-def test_field_decode(tcl: Interp, text: str) -> None:
-    code, _ = outcome(tcl, "mime::field_decode", text)
+def test_field_decode(probe_tcl: Interp, text: str) -> None:
+    code, _ = outcome(probe_tcl, "mime::field_decode", text)
     assert code in (0, 1)
 
 
 @FUZZ
 @given(text=date_text, prop=st.sampled_from(DATE_PROPERTIES) | st.text(max_size=8))
-def test_parsedatetime(tcl: Interp, text: str, prop: str) -> None:
-    outcome(tcl, "mime::parsedatetime", text, prop)
+def test_parsedatetime(probe_tcl: Interp, text: str, prop: str) -> None:
+    outcome(probe_tcl, "mime::parsedatetime", text, prop)
 
 
 # -- sendmessage option lists ----------------------------------------------------------------
@@ -285,8 +263,8 @@ def option_lists(draw: st.DrawFn, port: int) -> list[str]:
     return base + draw(option_pairs(port))
 
 
-def test_sendmessage_option_lists(tcl: Interp, refusing_server: RecordingServer) -> None:
-    token = str(tcl.eval("mime::initialize -canonical text/plain -string fuzz"))
+def test_sendmessage_option_lists(probe_tcl: Interp, refusing_server: RecordingServer) -> None:
+    token = str(probe_tcl.eval("mime::initialize -canonical text/plain -string fuzz"))
 
     @FUZZ
     @given(options=option_lists(refusing_server.port))
@@ -297,7 +275,7 @@ def test_sendmessage_option_lists(tcl: Interp, refusing_server: RecordingServer)
     @example(options=["-servers", "127.0.0.1", "-ports", str(refusing_server.port),
                       "-header", "internal error 0"])
     def run(options: list[str]) -> None:
-        code, _ = outcome(tcl, "smtp::sendmessage", token, *options, bound=SEND_BOUND)
+        code, _ = outcome(probe_tcl, "smtp::sendmessage", token, *options, bound=SEND_BOUND)
         assert code in (0, 1, 7)
 
     run()
@@ -340,10 +318,10 @@ def replay_server() -> Iterator[ReplayServer]:
     server.close()
 
 
-def test_replies_through_sendmessage(tcl: Interp, replay_server: ReplayServer) -> None:
+def test_replies_through_sendmessage(probe_tcl: Interp, replay_server: ReplayServer) -> None:
     """Arbitrary server bytes through a real session: a result, code 7 or a
     Tcl error, within the (scaled-down) timeouts."""
-    token = str(tcl.eval("mime::initialize -canonical text/plain -string hi"))
+    token = str(probe_tcl.eval("mime::initialize -canonical text/plain -string hi"))
     well_formed = st.sampled_from([
         b"220 hi\r\n", b"250 ok\r\n", b"250-a\r\n250 b\r\n", b"354 go\r\n", b"221 bye\r\n",
     ])
@@ -353,7 +331,7 @@ def test_replies_through_sendmessage(tcl: Interp, replay_server: ReplayServer) -
     def run(replies: list[bytes]) -> None:
         replay_server.replies = replies
         code, _ = outcome(
-            tcl, "smtp::sendmessage", token, "-servers", "127.0.0.1",
+            probe_tcl, "smtp::sendmessage", token, "-servers", "127.0.0.1",
             "-ports", str(replay_server.port), "-header", "To a@x.y", bound=SEND_BOUND,
         )
         assert code in (0, 1, 7)

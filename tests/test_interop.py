@@ -73,21 +73,12 @@ class Report:
         return f"Report for {name}"
 
 
-@pytest.fixture
-def tcl() -> Iterator[Interp]:
-    bridge = Interp()
-    yield bridge
-    bridge.close()
-    del bridge
-    gc.collect()  # free the Tcl interpreter in this thread
-
-
 # -- tclbridge::call ---------------------------------------------------------------
 
-def test_call_is_there_without_package_require(tcl: Interp) -> None:
-    assert tcl.eval("info commands ::tclbridge::call") == "::tclbridge::call"
-    assert tcl.eval(f"tclbridge::call {HERE}.give str") == "two words"
-    assert tcl.eval("package require tclbridge") == tclbridge.__version__
+def test_call_is_there_without_package_require(script_tcl: Interp) -> None:
+    assert script_tcl.eval("info commands ::tclbridge::call") == "::tclbridge::call"
+    assert script_tcl.eval(f"tclbridge::call {HERE}.give str") == "two words"
+    assert script_tcl.eval("package require tclbridge") == tclbridge.__version__
 
 
 @pytest.mark.parametrize(
@@ -107,16 +98,16 @@ def test_call_is_there_without_package_require(tcl: Interp) -> None:
         ("bytes", "list [string length $r] [scan [string index $r 2] %c]", "3 255"),
     ],
 )
-def test_values_converted_to_tcl(tcl: Interp, kind: str, script: str, expected: str) -> None:
-    tcl.eval(f"set r [tclbridge::call {HERE}.give {kind}]")
-    assert tcl.eval(script) == expected
+def test_values_converted_to_tcl(script_tcl: Interp, kind: str, script: str, expected: str) -> None:
+    script_tcl.eval(f"set r [tclbridge::call {HERE}.give {kind}]")
+    assert script_tcl.eval(script) == expected
 
 
-def test_arguments_arrive_as_strings(tcl: Interp) -> None:
-    assert tcl.eval(f"tclbridge::call {HERE}.arg_types 1 2.5 {{a b}} [list x y]") == (
+def test_arguments_arrive_as_strings(script_tcl: Interp) -> None:
+    assert script_tcl.eval(f"tclbridge::call {HERE}.arg_types 1 2.5 {{a b}} [list x y]") == (
         "str str str str"
     )
-    assert tcl.eval(f"tclbridge::call {HERE}.Report.title {{db 01}}") == "Report for db 01"
+    assert script_tcl.eval(f"tclbridge::call {HERE}.Report.title {{db 01}}") == "Report for db 01"
 
 
 @pytest.mark.parametrize(
@@ -141,12 +132,12 @@ def test_arguments_arrive_as_strings(tcl: Interp) -> None:
     ],
 )
 def test_python_errors_become_tcl_errors(
-    tcl: Interp, call: str, message: str, errorcode: str
+    script_tcl: Interp, call: str, message: str, errorcode: str
 ) -> None:
-    assert tcl.eval(f"catch {{tclbridge::call {call}}} msg opts") == "1"
-    assert tcl.eval("set msg") == message
-    assert tcl.eval("dict get $opts -errorcode") == errorcode
-    assert "Traceback" not in tcl.eval("dict get $opts -errorinfo")
+    assert script_tcl.eval(f"catch {{tclbridge::call {call}}} msg opts") == "1"
+    assert script_tcl.eval("set msg") == message
+    assert script_tcl.eval("dict get $opts -errorcode") == errorcode
+    assert "Traceback" not in script_tcl.eval("dict get $opts -errorinfo")
 
 
 @pytest.mark.parametrize(
@@ -159,23 +150,23 @@ def test_python_errors_become_tcl_errors(
         ("tuple_key", "a dict with a tuple key"),
     ],
 )
-def test_results_without_tcl_value_are_errors(tcl: Interp, kind: str, what: str) -> None:
-    assert tcl.eval(f"catch {{tclbridge::call {HERE}.give_odd {kind}}} msg opts") == "1"
+def test_results_without_tcl_value_are_errors(script_tcl: Interp, kind: str, what: str) -> None:
+    assert script_tcl.eval(f"catch {{tclbridge::call {HERE}.give_odd {kind}}} msg opts") == "1"
     message = f"{HERE}.give_odd returned {what}, which has no Tcl value"
-    assert tcl.eval("set msg") == message
-    errorcode = tcl.tk.splitlist(tcl.eval("dict get $opts -errorcode"))
+    assert script_tcl.eval("set msg") == message
+    errorcode = script_tcl.tk.splitlist(script_tcl.eval("dict get $opts -errorcode"))
     assert errorcode == ("PYTHON", "TypeError", message)
 
 
-def test_result_conversion_failure_is_a_python_error(tcl: Interp) -> None:
-    assert tcl.eval(f"catch {{tclbridge::call {HERE}.give_odd looped}} msg opts") == "1"
-    assert tcl.eval("set msg").startswith(f"{HERE}.give_odd: RecursionError: ")
-    assert tcl.eval("lrange [dict get $opts -errorcode] 0 1") == "PYTHON RecursionError"
+def test_result_conversion_failure_is_a_python_error(script_tcl: Interp) -> None:
+    assert script_tcl.eval(f"catch {{tclbridge::call {HERE}.give_odd looped}} msg opts") == "1"
+    assert script_tcl.eval("set msg").startswith(f"{HERE}.give_odd: RecursionError: ")
+    assert script_tcl.eval("lrange [dict get $opts -errorcode] 0 1") == "PYTHON RecursionError"
 
 
-def test_wrong_args(tcl: Interp) -> None:
-    assert tcl.eval("catch {tclbridge::call} msg opts") == "1"
-    assert tcl.eval("set msg") == (
+def test_wrong_args(script_tcl: Interp) -> None:
+    assert script_tcl.eval("catch {tclbridge::call} msg opts") == "1"
+    assert script_tcl.eval("set msg") == (
         'wrong # args: should be "::tclbridge::call module.function ?arg ...?"'
     )
 

@@ -2,17 +2,29 @@
 conftest.py, and no module under tests/ imports a test module (test_*.py,
 conftest.py, or a helper left beside them) or the benchmarks (`bench`).
 Imports inside functions count, and so do importlib.import_module("...")
-and __import__("...") with a literal name."""
+and __import__("...") with a literal name.
+
+Fixtures: a fixture name is defined in one place only. A fixture more than one
+module uses lives in conftest.py; a test module may keep a fixture of its own,
+under a name no other module (conftest.py included) defines, so no module
+redefines a conftest fixture with another meaning and none copies another's.
+
+Names: no module of the package, the tests or the benchmarks has a standard
+library module's name (tests/support/mailbox.py hid `mailbox`, bench/profile.py
+`profile`, from whoever ran with that directory first on sys.path)."""
 
 from __future__ import annotations
 
 import ast
+import sys
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 # What may sit directly in tests/ besides test modules.
 TOP_LEVEL = {"__init__.py", "conftest.py"}
+REPO = TESTS.parent
 
 
 def _imported(path: Path, tests: Path) -> Iterator[tuple[int, str]]:
@@ -89,3 +101,97 @@ def test_the_check_sees_every_form(tmp_path: Path) -> None:
         "tests.test_a", "tests.conftest", "tests.conftest.x",
         "bench.sink", "tests.test_a", "tests.test_a.y", "tests.fault_server",
     ]
+
+
+def _is_fixture(decorator: ast.expr) -> bool:
+    """@pytest.fixture, @pytest.fixture(...), @fixture and @fixture(...)."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(target, ast.Attribute):
+        return target.attr == "fixture"
+    return isinstance(target, ast.Name) and target.id == "fixture"
+
+
+def _fixture_name(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    for decorator in node.decorator_list:
+        if _is_fixture(decorator):
+            if isinstance(decorator, ast.Call):
+                for keyword in decorator.keywords:  # @pytest.fixture(name="...")
+                    if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                        return str(keyword.value.value)
+            return node.name
+    return None
+
+
+def fixture_definitions(tests: Path = TESTS) -> dict[str, list[str]]:
+    """Each fixture name -> where it is defined ("path:line"), in every module under tests/."""
+    places: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(tests.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = _fixture_name(node)
+                if name:
+                    places[name].append(f"{path.relative_to(tests.parent)}:{node.lineno}")
+    return dict(places)
+
+
+def fixtures_defined_twice(tests: Path = TESTS) -> dict[str, list[str]]:
+    return {name: where for name, where in fixture_definitions(tests).items() if len(where) > 1}
+
+
+def test_each_fixture_is_defined_once() -> None:
+    assert fixtures_defined_twice() == {}
+
+
+def test_the_fixture_check_sees_every_form(tmp_path: Path) -> None:
+    """The check itself: a test module redefining a conftest fixture, two modules
+    writing the same fixture, and each way of declaring one are found."""
+    tree = tmp_path / "tests"
+    tree.mkdir()
+    (tree / "conftest.py").write_text(
+        "import pytest\n@pytest.fixture\ndef tcl(): ...\n"
+        "@pytest.fixture(scope='session')\ndef cafile(): ...\n")
+    (tree / "test_a.py").write_text(
+        "import pytest\nfrom pytest import fixture\n"
+        "@fixture\ndef tcl(): ...\n"
+        "@pytest.fixture(scope='module')\ndef ca(): ...\n"
+        "@pytest.fixture(name='cafile')\ndef _cafile(): ...\n"
+        "def helper(): ...\n")
+    (tree / "test_b.py").write_text(
+        "import pytest\n@pytest.fixture\nasync def ca(): ...\n"
+        "@pytest.fixture\ndef own(): ...\n")
+    assert fixtures_defined_twice(tree) == {
+        "tcl": ["tests/conftest.py:3", "tests/test_a.py:4"],
+        "cafile": ["tests/conftest.py:5", "tests/test_a.py:8"],
+        "ca": ["tests/test_a.py:6", "tests/test_b.py:3"],
+    }
+
+
+def stdlib_namesakes(roots: list[Path]) -> list[str]:
+    """Modules and packages under `roots` named like a standard-library module."""
+    found = []
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix == ".py":
+                name = path.stem
+            elif path.is_dir() and (path / "__init__.py").exists():
+                name = path.name
+            else:
+                continue
+            if name in sys.stdlib_module_names:
+                found.append(str(path.relative_to(root.parent)))
+    return found
+
+
+def test_no_module_is_named_like_a_stdlib_one() -> None:
+    assert stdlib_namesakes([REPO / "tclbridge", TESTS, REPO / "bench"]) == []
+
+
+def test_the_namesake_check_sees_modules_and_packages(tmp_path: Path) -> None:
+    (tmp_path / "bench" / "email").mkdir(parents=True)
+    (tmp_path / "bench" / "email" / "__init__.py").write_text("")
+    (tmp_path / "bench" / "profile.py").write_text("")
+    (tmp_path / "bench" / "profiling.py").write_text("")
+    (tmp_path / "bench" / "data").mkdir()  # not a package
+    (tmp_path / "bench" / "json.txt").write_text("")
+    assert stdlib_namesakes([tmp_path / "bench"]) == ["bench/email", "bench/profile.py"]

@@ -24,7 +24,7 @@ import pytest
 from tclbridge import Interp
 from tclbridge.engine_errors import MimeError
 from tests.support.bounded import run_tcl
-from tests.support.mailbox import (
+from tests.support.mbox_files import (
     HAVE_MBOX,
     MBOX_TCL,
     MESSAGES,

@@ -17,18 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tclbridge import Interp
-from tests.support.mime_fuzz import WALK, messages
+from tests.support.mime_fuzz import messages
 
 # Generous enough for a loaded 2-core CI machine, far below quadratic time.
 TIME_BOUND = 2.0
-
-
-@pytest.fixture(scope="module")
-def tcl() -> Interp:
-    interp = Interp()
-    interp.eval("package require mime")
-    interp.eval(WALK)
-    return interp
 
 
 def _run(tcl: Interp, mode: str, raw: str, path: Path, *, walk: bool = True) -> float:
@@ -44,8 +36,8 @@ def _run(tcl: Interp, mode: str, raw: str, path: Path, *, walk: bool = True) -> 
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(raw=messages, mode=st.sampled_from(["string", "file"]))
-def test_parser_never_fails_inside(tcl: Interp, tmp_path: Path, raw: str, mode: str) -> None:
-    elapsed = _run(tcl, mode, raw, tmp_path / "fuzz.eml")
+def test_parser_never_fails_inside(walk_tcl: Interp, tmp_path: Path, raw: str, mode: str) -> None:
+    elapsed = _run(walk_tcl, mode, raw, tmp_path / "fuzz.eml")
     assert elapsed <= TIME_BOUND, f"{len(raw)} chars took {elapsed:.2f}s"
 
 
@@ -78,20 +70,20 @@ def _deep(depth: int) -> str:
     ],
 )
 @pytest.mark.parametrize("mode", ["string", "file"])
-def test_large_inputs_are_linear(tcl: Interp, tmp_path: Path, raw: str, mode: str) -> None:
+def test_large_inputs_are_linear(walk_tcl: Interp, tmp_path: Path, raw: str, mode: str) -> None:
     """Inputs of up to 64 KiB are parsed, built again and finalized within
     TIME_BOUND (linear work takes ~0.1 s; quadratic work takes many seconds)."""
     assert len(raw) <= 65536
-    elapsed = _run(tcl, mode, raw, tmp_path / "big.eml", walk=False)
+    elapsed = _run(walk_tcl, mode, raw, tmp_path / "big.eml", walk=False)
     assert elapsed <= TIME_BOUND, f"{len(raw)} chars took {elapsed:.2f}s"
 
 
-def test_deep_nesting_is_a_clear_error(tcl: Interp) -> None:
-    result = tcl.eval(
+def test_deep_nesting_is_a_clear_error(walk_tcl: Interp) -> None:
+    result = walk_tcl.eval(
         "list [catch {mime::initialize -string $::__deep} e] $e $::errorCode"
-        if tcl.call("set", "::__deep", _deep(300)) else ""
+        if walk_tcl.call("set", "::__deep", _deep(300)) else ""
     )
-    code, message, errorcode = tcl.tk.splitlist(result)
+    code, message, errorcode = walk_tcl.tk.splitlist(result)
     assert code == "1"
     assert "nested too deeply" in message
     assert errorcode.startswith("MIME")

@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from tclbridge import Interp
@@ -23,16 +21,6 @@ TREES = int(os.environ.get("TCLBRIDGE_ROUNDTRIP_TREES", "200"))
 
 # Headers the builder writes itself; everything else must come back as given.
 _GENERATED_HEADERS = {"mime-version", "content-id", "content-type", "content-transfer-encoding"}
-
-
-@pytest.fixture(scope="module")
-def tcl() -> Iterator[Interp]:
-    with Interp() as bridge:
-        bridge.eval("package require mime")
-        bridge.eval(
-            "proc readbin {name} {set f [open $name rb]; set d [read $f]; close $f; return $d}"
-        )
-        yield bridge
 
 
 def _unfold(value: str) -> str:
@@ -151,19 +139,19 @@ def _representable(tree: Tree) -> Tree:
 @example(tree=Leaf("text/plain", [], "base64", [], b"\x00", unicode=False, as_file=True))
 @example(tree=Container("multipart/mixed", [("x-a4", "quote"), ("name", "e")],
                         [("Content-Description", "")], []))
-def test_parse_of_build_gives_the_tree_back(tcl: Interp, tree: Tree) -> None:
+def test_parse_of_build_gives_the_tree_back(mime_tcl: Interp, tree: Tree) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         writer = ScriptWriter()
         top = writer.part(tree)
         for name, data in writer.files.items():
             (Path(workdir) / name).write_bytes(data)
-        tcl.eval(f"cd {{{workdir}}}")
-        tcl.eval(writer.script())
-        built = tcl.eval(f"set built [mime::buildmessage ${top}]")
-        tcl.eval("set parsed [mime::initialize -string $built]")
+        mime_tcl.eval(f"cd {{{workdir}}}")
+        mime_tcl.eval(writer.script())
+        built = mime_tcl.eval(f"set built [mime::buildmessage ${top}]")
+        mime_tcl.eval("set parsed [mime::initialize -string $built]")
         try:
-            problems = _compare(tcl, tcl.eval("set parsed"), tree, "top")
+            problems = _compare(mime_tcl, mime_tcl.eval("set parsed"), tree, "top")
         finally:
-            tcl.eval(f"mime::finalize $parsed -subordinates all; mime::finalize ${top} "
+            mime_tcl.eval(f"mime::finalize $parsed -subordinates all; mime::finalize ${top} "
                      "-subordinates all; cd /")
     assert not problems, "\n".join(problems[:5]) + f"\n--- built:\n{built[:2000]}"

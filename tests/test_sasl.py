@@ -8,7 +8,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -418,48 +417,39 @@ class MiniClient:
         self.sock.close()
 
 
-TLS_MODES = [None, "starttls", "implicit"]
-
-
-@pytest.fixture(scope="module", params=TLS_MODES, ids=["plain", "starttls", "implicit"])
-def server(request: pytest.FixtureRequest) -> Iterator[SaslServer]:
-    with SaslServer(tls=request.param) as srv:
-        yield srv
-
-
 def _mech(name: str, password: str = PASSWORD, token: str = TOKEN, **kw: object) -> Mechanism:
     mechs = client_mechanisms(USERNAME, password, lambda: token, host="localhost", **kw)
     return next(m for m in mechs if m.name == name)
 
 
 @pytest.mark.parametrize("name", ALL_MECHANISMS)
-def test_live_right_credentials(server: SaslServer, name: str) -> None:
-    client = MiniClient(server)
-    assert client.encrypted == (server.tls is not None)
+def test_live_right_credentials(sasl_server: SaslServer, name: str) -> None:
+    client = MiniClient(sasl_server)
+    assert client.encrypted == (sasl_server.tls is not None)
     assert sorted(client.offered) == sorted(ALL_MECHANISMS)
     assert client.authenticate(_mech(name)) == (235, None)
-    assert server.attempts[-1] == (name, True)
+    assert sasl_server.attempts[-1] == (name, True)
     client.close()
 
 
 @pytest.mark.parametrize("name", ALL_MECHANISMS)
 @pytest.mark.parametrize("wrong", ["secret", "user"])
-def test_live_wrong_credentials(server: SaslServer, name: str, wrong: str) -> None:
-    client = MiniClient(server)
+def test_live_wrong_credentials(sasl_server: SaslServer, name: str, wrong: str) -> None:
+    client = MiniClient(sasl_server)
     if wrong == "secret":
         mech = _mech(name, password="pencil word", token="ya29.stale")
     else:
         mechs = client_mechanisms("bob@example.org", PASSWORD, lambda: TOKEN, host="localhost")
         mech = next(m for m in mechs if m.name == name)
     assert client.authenticate(mech) == (535, None)
-    assert server.attempts[-1] == (name, False)
+    assert sasl_server.attempts[-1] == (name, False)
     client.close()
 
 
 @pytest.mark.parametrize("name", ["PLAIN", "XOAUTH2", "OAUTHBEARER"])
 @pytest.mark.parametrize("right", [True, False])
-def test_live_without_initial_response(server: SaslServer, name: str, right: bool) -> None:
-    client = MiniClient(server)
+def test_live_without_initial_response(sasl_server: SaslServer, name: str, right: bool) -> None:
+    client = MiniClient(sasl_server)
     token = TOKEN if right else "nope"
     mech = _mech(name, PASSWORD if right else "nope", token, initial_response=False)
     assert client.authenticate(mech) == (235 if right else 535, None)

@@ -5,21 +5,12 @@ connection is dropped with a clear error. The same for implicit TLS."""
 from __future__ import annotations
 
 import pytest
-import trustme
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
 from tests.support.fault_server import PASSWORD, USERNAME, Fault, FaultServer
 from tests.support.raw_servers import PlaintextBeforeTlsServer
-
-CA = trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def cafile(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    CA.cert_pem.write_to_path(str(path))
-    return str(path)
+from tests.support.tls_contexts import shared_ca
 
 
 def send(cafile: str, port: int, options: str = "") -> tuple[int, str]:
@@ -43,7 +34,7 @@ def test_injected_replies_after_220_are_never_used(cafile: str, delay: float) ->
     # accepted, and advertise no AUTH. Read as the TLS side's replies, they
     # would make the script see success with nothing delivered.
     faults = [Fault("starttls", "inject", delay=delay), Fault("mail", "5xx")]
-    with FaultServer(faults, tls=True, auth=True, ca=CA) as srv:
+    with FaultServer(faults, tls=True, auth=True, ca=shared_ca()) as srv:
         code, result = send(cafile, srv.port)
     assert code == 1, result
     if delay == 0.0:
@@ -59,14 +50,14 @@ def test_injected_replies_after_220_are_never_used(cafile: str, delay: float) ->
 
 
 def test_genuine_starttls_still_works(cafile: str) -> None:
-    with FaultServer(tls=True, auth=True, ca=CA) as srv:
+    with FaultServer(tls=True, auth=True, ca=shared_ca()) as srv:
         assert send(cafile, srv.port) == (0, "")
     conn = srv.connections[0]
     assert conn.tls and conn.authenticated and len(srv.answered_250()) == 1
 
 
 def test_implicit_tls_ignores_plaintext_before_the_handshake(cafile: str) -> None:
-    with PlaintextBeforeTlsServer(CA) as srv:
+    with PlaintextBeforeTlsServer(shared_ca()) as srv:
         code, result = send(cafile, srv.port, "-tlsimport 1")
     assert code == 1, result
     # Seen before the handshake (the usual case: they come with the

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,12 +35,6 @@ def send(tcl: Interp, host: str, port: int, options: str = "") -> tuple[int, str
         f" -header {{To a@x.y}} -header {{From b@x.y}} {options}}} res"
     )
     return int(code), tcl.eval("set res")
-
-
-@pytest.fixture
-def starttls_server() -> Iterator[SaslServer]:
-    with SaslServer(["PLAIN"], tls="starttls") as srv:
-        yield srv
 
 
 def test_starttls_verified_with_cafile(tmp_path: Path, starttls_server: SaslServer) -> None:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tclbridge import Interp
 from tclbridge.config import BridgeConfig
-from tests.support.sasl_server import SaslServer
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = """package require smtp
@@ -23,23 +21,6 @@ puts [catch {smtp::sendmessage $tok -servers localhost -ports [lindex $argv 0] \
     -header {To a@x.y}} res]
 puts $res
 """
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[SaslServer, Path]]:
-    with SaslServer(["PLAIN"], tls="starttls") as srv:
-        assert srv.ca is not None
-        cafile = tmp_path / "ca.pem"
-        srv.ca.cert_pem.write_to_path(str(cafile))
-        certdir = tmp_path / "certs"
-        certdir.mkdir()
-        # OpenSSL's hashed-directory layout: <subject hash>.0
-        subject_hash = subprocess.run(
-            ["openssl", "x509", "-hash", "-noout", "-in", str(cafile)],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        (certdir / f"{subject_hash}.0").write_bytes(cafile.read_bytes())
-        yield srv, tmp_path
 
 
 def sends(port: int, **config: object) -> bool:
@@ -51,14 +32,16 @@ def sends(port: int, **config: object) -> bool:
     ) == "0"
 
 
-def test_system_store_alone_does_not_trust_a_private_ca(server) -> None:
-    srv, _ = server
+def test_system_store_alone_does_not_trust_a_private_ca(trust_store_server) -> None:
+    srv, _ = trust_store_server
     assert not sends(srv.port)
 
 
 @pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR", "TCLBRIDGE_CAFILE"])
-def test_environment_adds_trust(server, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
-    srv, tmp = server
+def test_environment_adds_trust(
+    trust_store_server, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    srv, tmp = trust_store_server
     path = tmp / ("certs" if variable == "SSL_CERT_DIR" else "ca.pem")
     monkeypatch.setenv(variable, str(path))
     assert sends(srv.port)
@@ -66,9 +49,9 @@ def test_environment_adds_trust(server, monkeypatch: pytest.MonkeyPatch, variabl
 
 @pytest.mark.parametrize("value", ["0", "no", "off", "false"])
 def test_environment_turns_verification_off(
-    server, monkeypatch: pytest.MonkeyPatch, value: str
+    trust_store_server, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    srv, _ = server
+    srv, _ = trust_store_server
     monkeypatch.setenv("TCLBRIDGE_TLS_VERIFY", value)
     assert sends(srv.port)
     monkeypatch.setenv("TCLBRIDGE_TLS_VERIFY", "1")
@@ -76,8 +59,8 @@ def test_environment_turns_verification_off(
 
 
 @pytest.mark.parametrize("flags", [["--cafile", "CA"], ["--tls-no-verify"], []])
-def test_cli_flags(server, flags: list[str]) -> None:
-    srv, tmp = server
+def test_cli_flags(trust_store_server, flags: list[str]) -> None:
+    srv, tmp = trust_store_server
     script = tmp / "send.tcl"
     script.write_text(SCRIPT)
     args = [str(tmp / "ca.pem") if f == "CA" else f for f in flags]

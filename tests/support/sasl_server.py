@@ -44,6 +44,7 @@ import hmac
 import json
 import os
 import re
+import socket
 import ssl
 import threading
 from collections.abc import Awaitable, Iterable
@@ -329,16 +330,17 @@ def _digest_params(data: bytes) -> dict[str, bytes]:
     return params
 
 
-class _FreePortController(Controller):
-    """aiosmtpd 1.4 cannot bind port 0 by itself: learn the port before it connects."""
+def _reserve_port(host: str) -> socket.socket:
+    """A socket bound, not listening, to a free port of `host`, with SO_REUSEADDR.
 
-    def _create_server(self) -> Any:
-        async def bind() -> Any:
-            server = await super(_FreePortController, self)._create_server()
-            self.port = server.sockets[0].getsockname()[1]
-            return server
-
-        return bind()
+    aiosmtpd 1.4's Controller connects to its port once started, so it cannot be
+    given port 0: it is given this port. While the socket stays open the kernel
+    gives the port to no other bind(port 0), and a listener with SO_REUSEADDR
+    (asyncio's default on POSIX) may still take it; close it once listening."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
 
 
 class SaslServer:
@@ -368,7 +370,6 @@ class SaslServer:
         self.tls = tls
         self.ca = ca or (trustme.CA() if tls else None)
         self.host = "127.0.0.1"
-        self.port = 0
         self.attempts: list[tuple[str, bool]] = []
         self.messages: list[Received] = []
         self._lock = threading.Lock()
@@ -392,8 +393,11 @@ class SaslServer:
                 kwargs.update(tls_context=server_ctx, require_starttls=False)
             else:
                 kwargs["ssl_context"] = server_ctx
-        self._controller = _FreePortController(
-            SaslHandler(self), hostname=self.host, port=0, server_hostname=server_name, **kwargs
+        self._reservation = _reserve_port(self.host)
+        self.port = self._reservation.getsockname()[1]
+        self._controller = Controller(
+            SaslHandler(self), hostname=self.host, port=self.port,
+            server_hostname=server_name, **kwargs,
         )
 
     @property
@@ -422,8 +426,10 @@ class SaslServer:
         return ctx
 
     def start(self) -> SaslServer:
-        self._controller.start()
-        self.port = self._controller.port
+        try:
+            self._controller.start()
+        finally:
+            self._reservation.close()
         return self
 
     def stop(self) -> None:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 
 import pytest
+import trustme
+
+
+@functools.cache
+def shared_ca() -> trustme.CA:
+    """One CA for the servers whose clients trust the `cafile` fixture's file
+    (making a CA costs ~50 ms, so tests share this one)."""
+    return trustme.CA()
 
 
 def tls_pair() -> tuple[ssl.SSLContext, ssl.SSLContext]:

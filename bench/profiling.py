@@ -1,4 +1,4 @@
-"""`python -m bench.profile WORKLOAD`: where the bridge's time goes, by cProfile.
+"""`python -m bench.profiling WORKLOAD`: where the bridge's time goes, by cProfile.
 
 Runs one workload's Tcl script in a bridge interpreter in this process and
 profiles both threads: the Tcl (main) thread and the worker thread that
