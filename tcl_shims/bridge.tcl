@@ -14,3 +14,19 @@ proc ::tclbridge::forward {name impl} {
         return -code $code $result
     }]
 }
+
+# Define each Python command of $impls as a stand-in: its first call loads
+# the command set $set (whose Python commands replace them all) and passes
+# itself on. `package require` then loads nothing of the engines.
+proc ::tclbridge::deferred {set impls} {
+    foreach impl $impls {
+        namespace eval [namespace qualifiers $impl] {}
+        proc $impl {args} [string map [list @SET@ $set @IMPL@ $impl] {
+            lassign [::tclbridge::py::load @SET@] code result errorcode
+            if {$code != 0} {
+                return -code error -errorcode $errorcode $result
+            }
+            tailcall @IMPL@ {*}$args
+        }]
+    }
+}

@@ -6,9 +6,8 @@ namespace eval ::mime {
     namespace export copymessage finalize getbody getheader getproperty initialize \
         mapencoding parseaddress parsedatetime reversemapencoding setheader uniqueID
 }
-lassign [::tclbridge::py::mime::commands] ::tclbridge::code ::tclbridge::names
-foreach ::tclbridge::cmd $::tclbridge::names {
+foreach ::tclbridge::cmd $::tclbridge::mime_commands {
     ::tclbridge::forward ::mime::$::tclbridge::cmd ::tclbridge::py::mime::$::tclbridge::cmd
 }
-unset ::tclbridge::cmd ::tclbridge::code ::tclbridge::names
+unset ::tclbridge::cmd
 package provide mime 1.7.2

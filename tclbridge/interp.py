@@ -8,28 +8,40 @@ import sys
 import threading
 import tkinter
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-from tclbridge import pycall
+from tclbridge import __version__
 from tclbridge.config import BridgeConfig, process_config
-from tclbridge.tcl import mime_commands, smtp_commands
+from tclbridge.tcl import checked, errorcodes
 from tclbridge.tcl.checked import TclError
-from tclbridge.tcl.host import CommandHost
+from tclbridge.tcl.command_sets import COMMAND_SETS, MIME_COMMANDS, PYTHON_CALL
+
+# typing is for type checkers only: importing it costs every `tclbridge run`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tclbridge.pycall import PythonCaller
+    from tclbridge.tcl.host import CommandHost
+    from tclbridge.tcl.mime_commands import MimeCommands
+    from tclbridge.tcl.smtp_commands import SmtpCommands
 
 __all__ = ["SHIM_DIR", "Interp", "TclError"]
 
 
-def _shim_dir() -> Path:
+def _shim_dir() -> str:
     """tcl_shims/ beside the package in a source tree; installed, the same
     files are the package data of tclbridge._shims."""
-    source = Path(__file__).resolve().parent.parent / "tcl_shims"
-    if (source / "pkgIndex.tcl").exists():
+    package = os.path.dirname(os.path.realpath(__file__))
+    source = os.path.join(os.path.dirname(package), "tcl_shims")
+    if os.path.exists(os.path.join(source, "pkgIndex.tcl")):
         return source
-    return Path(__file__).resolve().parent / "_shims"
+    return os.path.join(package, "_shims")
 
 
 SHIM_DIR = _shim_dir()
+
+# The Python command that loads a command set (Interp._load).
+_LOAD = "::tclbridge::py::load"
 
 # Installed into every interpreter. `package unknown` is wrapped so that
 # whatever index files a scan sources (tcllib's among them), the bridge's
@@ -60,7 +72,14 @@ package unknown ::tclbridge::package_unknown
 ::tclbridge::claim_packages
 source [file join $::tclbridge::shims bridge.tcl]
 source [file join $::tclbridge::shims children.tcl]
+""" + "".join(
+    f"::tclbridge::deferred {name} {{{' '.join(impls)}}}\n" for name, impls in COMMAND_SETS.items()
+) + f"""
+::tclbridge::forward ::tclbridge::call {PYTHON_CALL}
+package provide tclbridge {__version__}
 """
+# (The package's version is tclbridge's: it must stay a version Tcl reads,
+# digits and dots, "a" or "b"; not PEP 440's "rc" or ".dev".)
 
 
 def _locale_was_coerced() -> bool:
@@ -113,28 +132,84 @@ class Interp:
         self.closed = False
         self._owner = threading.get_ident()
         self.tk = tkinter.Tcl()
-        _match_tclsh_encoding(self.tk.tk)
-        self.tk.eval("namespace eval ::tclbridge {}")
-        self.tk.tk.setvar("::tclbridge::shims", str(SHIM_DIR))
-        self.tk.eval(_PACKAGE_SETUP)
-        # The command modules see this host, never the Interp.
-        self._host = CommandHost(self.tk.tk)
-        self.mime = mime_commands.install(self._host)
-        self.smtp = smtp_commands.install(self._host, self.config)
-        # tclbridge::call, for scripts that hand pieces of work to Python.
-        self.python = pycall.install(self._host)
+        app = self.tk.tk
+        _match_tclsh_encoding(app)
+        app.eval("namespace eval ::tclbridge {}")
+        app.setvar("::tclbridge::shims", SHIM_DIR)
+        app.setvar("::tclbridge::mime_commands", MIME_COMMANDS)
+        # The command sets (mime, smtp, tclbridge::call) are stand-ins until
+        # first called: a script pays for the engine it uses, when it uses it.
+        app.createcommand(_LOAD, self._load)
+        checked.evaluate(app, _PACKAGE_SETUP)
+        self._host: CommandHost | None = None
+        self._sets: dict[str, Any] = {}
+
+    @property
+    def host(self) -> CommandHost:
+        """What the command modules see of this interpreter (made on first use)."""
+        if self._host is None:
+            from tclbridge.tcl.host import CommandHost
+
+            self._host = CommandHost(self.tk.tk)
+        return self._host
+
+    def _command_set(self, name: str) -> Any:
+        """The command set `name` of COMMAND_SETS, installed on first use
+        (its Python commands replace the stand-ins)."""
+        if self.closed:
+            return None
+        found = self._sets.get(name)
+        if found is None:
+            if name == "mime":
+                from tclbridge.tcl import mime_commands
+
+                found = mime_commands.install(self.host)
+            elif name == "smtp":
+                from tclbridge.tcl import smtp_commands
+
+                found = smtp_commands.install(self.host, self.config)
+            else:
+                from tclbridge import pycall
+
+                found = pycall.install(self.host)
+            self._sets[name] = found
+        return found
+
+    def _load(self, name: str) -> tuple[int, str, Any]:
+        """`::tclbridge::py::load SET`, called by a stand-in: {code result
+        errorcode} as the shims expect, never an exception into tkinter."""
+        try:
+            if self._command_set(name) is None:
+                raise RuntimeError("the interpreter is closed")
+        except Exception as exc:  # noqa: BLE001 - the script gets a Tcl error
+            kind = type(exc).__name__
+            return (1, f"tclbridge internal error loading its {name} commands: {kind}: {exc}",
+                    errorcodes.internal(kind))
+        return (0, "", "")
+
+    @property
+    def mime(self) -> MimeCommands:
+        return self._command_set("mime")
+
+    @property
+    def smtp(self) -> SmtpCommands:
+        return self._command_set("smtp")
+
+    @property
+    def python(self) -> PythonCaller:
+        return self._command_set("python")
 
     def register(self, name: str, func: Callable[..., Any]) -> None:
         """Make `func` the Python side of Tcl command `name`."""
-        self._host.register(name, func)
+        self.host.register(name, func)
 
     def eval(self, script: str) -> str:
         """Evaluate `script`; a Tcl error raises `TclError` (a
         tkinter.TclError) with its errorCode and errorInfo."""
-        return self._host.eval(script)
+        return checked.evaluate(self.tk.tk, script)
 
     def call(self, *args: Any) -> Any:
-        return self._host.call(*args)
+        return checked.call(self.tk.tk, *args)
 
     def close(self) -> None:
         """Release the event-loop link, its pipe and the Python commands.
@@ -151,10 +226,15 @@ class Interp:
         if self.closed:
             return
         self.closed = True
-        self._host.close()
+        try:
+            self.tk.tk.deletecommand(_LOAD)
+        except tkinter.TclError:
+            pass  # the script renamed or deleted it
+        if self._host is not None:
+            self._host.close()
         # Break the Python cycles too, so that dropping this object frees it
         # (and its hold on the Tcl app) at once, in the caller's thread.
-        self.mime = self.smtp = self.python = None  # type: ignore[assignment]
+        self._sets.clear()
         _closed_interpreters.append((self._owner, self.tk.tk))
         _free_closed_interpreters()
 

@@ -27,14 +27,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tclbridge import __version__
 from tclbridge.errors import ScriptError
 from tclbridge.tcl import errorcodes
 from tclbridge.tcl.boundary import Converted, to_tcl
+from tclbridge.tcl.command_sets import PYTHON_CALL
 from tclbridge.tcl.host import CommandHost
 
 COMMAND = "::tclbridge::call"
-_IMPL = "::tclbridge::py::call"
 
 
 def resolve(target: str) -> Callable[..., Any]:
@@ -101,11 +100,9 @@ def _a(value: Any) -> str:
 class PythonCaller:
     def __init__(self, host: CommandHost) -> None:
         self.host = host
-        host.register(_IMPL, self.call)
-        host.eval(f"::tclbridge::forward {COMMAND} {_IMPL}")
-        # The package's version is tclbridge's (it must stay a version Tcl
-        # reads: digits and dots, "a" or "b"; not PEP 440's "rc" or ".dev").
-        host.eval(f"package provide tclbridge {__version__}")
+        # `tclbridge::call` itself, the proc forwarding here, and the
+        # `tclbridge` package are the interpreter's (tclbridge.interp).
+        host.register(PYTHON_CALL, self.call)
 
     def call(self, *words: str) -> Any:
         if not words:

@@ -22,6 +22,7 @@ from tclbridge.mime.model import BodyError, Part
 from tclbridge.mime.parser import FileSpan, UnchangedFileScans
 from tclbridge.tcl import checked, errorcodes
 from tclbridge.tcl.boundary import TCL_BREAK, TCL_ERROR, Converted
+from tclbridge.tcl.command_sets import MIME_COMMANDS, MIME_PREFIX
 from tclbridge.tcl.header_lists import HeaderLists
 from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
@@ -29,16 +30,10 @@ from tclbridge.tcl.text import from_tk, has_surrogate, to_tk
 # copymessage writes blocks of this many characters per `puts`.
 COPY_BLOCK = 65536
 
-PREFIX = "::tclbridge::py::mime::"
-
-
-# mime's public commands; tcl_shims/mime.tcl defines ::mime::NAME for each.
-COMMANDS = (
-    "initialize", "finalize", "getproperty", "getheader", "setheader", "getbody",
-    "copymessage", "buildmessage", "parseaddress", "parsedatetime", "uniqueID",
-    "qp_encode", "qp_decode", "word_encode", "word_decode", "field_decode",
-    "mapencoding", "reversemapencoding", "encoding", "getsize",
-)
+PREFIX = MIME_PREFIX
+# mime's public commands (named in tclbridge.tcl.command_sets, which an
+# interpreter reads without importing this module).
+COMMANDS = MIME_COMMANDS
 
 
 def _usage(name: str, usage: str) -> ScriptError:
@@ -64,8 +59,6 @@ class MimeCommands:
         self._mailbox_scans = UnchangedFileScans()
         for name in COMMANDS:
             host.register(PREFIX + name, getattr(self, "cmd_" + name))
-        # The shim asks for the list, so it is written down once.
-        host.register(PREFIX + "commands", lambda: COMMANDS)
 
     # -- tokens -------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from tclbridge.smtp.settings import settings_from_config
 from tclbridge.smtp.transport import SocketTransport
 from tclbridge.tcl import checked
 from tclbridge.tcl.boundary import sent_result
+from tclbridge.tcl.command_sets import SMTP_FINISH, SMTP_START
 from tclbridge.tcl.host import CommandHost
 from tclbridge.tcl.maxsecs import TclMaxsecs, UnusableWait
 from tclbridge.tcl.smtp_options import parse_options
@@ -49,8 +50,8 @@ class SmtpCommands:
         self._finished: dict[str, tuple[Sent | BaseException, MimeCalls]] = {}
         # How sessions open connections (tests substitute a transport).
         self.connector: Connector = SocketTransport.connect
-        host.register("::tclbridge::py::smtp::start", self.start)
-        host.register("::tclbridge::py::smtp::finish", self.finish)
+        host.register(SMTP_START, self.start)
+        host.register(SMTP_FINISH, self.finish)
 
     def start(self, token: str, args_text: str) -> str:
         tk = self.tk
