@@ -13,7 +13,11 @@ The names that need Tcl (tkinter) are imported when first used, so that
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+# typing is for type checkers only: importing it costs every `tclbridge run`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Interp", "TclCallError", "TclError", "TclModule", "load_tcl"]
 __version__ = "0.1.0"  # the one version string: pyproject.toml reads it

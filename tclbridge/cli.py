@@ -4,15 +4,14 @@ become exit codes."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from types import SimpleNamespace
 
+from tclbridge import __version__
 from tclbridge.config import (
     ERROR_REPORT_ENV,
     BridgeConfig,
@@ -21,17 +20,25 @@ from tclbridge.config import (
     check_cafiles,
     use_for_process,
 )
+from tclbridge.environment import CAPTURE_ENV, CAPTURE_SERVER_ENV, POLICY_ENV
 from tclbridge.host_port import parse_host_port
 from tclbridge.interp import Interp, TclError
 from tclbridge.tcl.exit_proc import exit_proc
 
+# typing is for type checkers only: importing it costs every `tclbridge run`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from typing import NoReturn
+
     from tclbridge.display import CaptureDisplay
     from tclbridge.sandbox import CaptureEndpoint
     from tclbridge.site_policy import SitePolicy
 
 
 def parse_server(text: str) -> tuple[str, int]:
+    import argparse
+
     try:
         return parse_host_port(text)
     except ValueError as exc:
@@ -39,6 +46,8 @@ def parse_server(text: str) -> tuple[str, int]:
 
 
 def positive_size(text: str) -> int:
+    import argparse
+
     try:
         size = int(text)
     except ValueError:
@@ -51,7 +60,10 @@ def positive_size(text: str) -> int:
 def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; for a known `command` only that subcommand's module is
     imported (`run` must start fast: their imports cost more than Tcl's)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="tclbridge", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tclbridge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
     run.add_argument(
@@ -125,7 +137,9 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig,
     def request_exit(code: str) -> None:
         _finish(int(code))
 
-    bridge.register("::tclbridge::py::exit", request_exit)
+    # Registered as it is (it never returns): wrapping it as the command
+    # layer does would load that layer for every run.
+    bridge.tk.createcommand("::tclbridge::py::exit", request_exit)
     bridge.eval(_EXIT_PROC)
     bridge.call("set", "argv0", script)
     bridge.call("set", "argv", tuple(args))
@@ -182,7 +196,8 @@ def _strip_source_frame(info: str) -> str:
 
 def _write_error_report(path: str, message: str) -> None:
     try:
-        Path(path).write_bytes(message.encode("utf-8", "surrogatepass"))
+        with open(path, "wb") as report:
+            report.write(message.encode("utf-8", "surrogatepass"))
     except OSError as exc:
         sys.stderr.write(f"tclbridge: cannot write {ERROR_REPORT_ENV}={path}: "
                          f"{exc.strerror or exc}\n")
@@ -231,13 +246,16 @@ def _stop(signum: signal.Signals) -> None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = _build_parser(words[0] if words else None)
-    opts = parser.parse_args(words)
-    if (opts.command == "run" and opts.capture_max_size is not None and not opts.capture
-            and not os.environ.get("TCLBRIDGE_CAPTURE")):
-        parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
-    if opts.command == "run" and opts.implicit_tls_server is not None and opts.server is None:
-        parser.error("--implicit-tls-server needs --server")
+    opts = plain_run(words)
+    if opts is None:
+        parser = _build_parser(words[0] if words else None)
+        opts = parser.parse_args(words)
+        if (opts.command == "run" and opts.capture_max_size is not None and not opts.capture
+                and not os.environ.get("TCLBRIDGE_CAPTURE")):
+            parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
+        if (opts.command == "run" and opts.implicit_tls_server is not None
+                and opts.server is None):
+            parser.error("--implicit-tls-server needs --server")
     if opts.command != "run":
         import importlib
 
@@ -265,14 +283,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if late:
         sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
                          "goes to the script; put bridge options before it\n")
-    from tclbridge import site_policy
-    from tclbridge.sandbox import SandboxError
-
     try:
-        site = site_policy.load(opts.policy) if opts.policy else site_policy.from_env()
+        site = _site_policy(opts.policy)
         if opts.policy:
             # A child `tclbridge run` the script starts obeys the same rules.
-            os.environ[site_policy.POLICY_ENV] = os.path.abspath(opts.policy)
+            os.environ[POLICY_ENV] = os.path.abspath(opts.policy)
         config = BridgeConfig.from_env(server_override=opts.server,
                                        implicit_tls_override=opts.implicit_tls_server, policy=site)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
@@ -281,7 +296,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if opts.tls_no_verify:
             config.tls_verify = False
         _capture(opts.capture, config, site, opts.capture_max_size, opts.allow_display)
-    except (site_policy.PolicyError, ConfigError, SandboxError) as exc:
+    except Exception as exc:
+        if not _is_setup_error(exc):
+            raise
         sys.stderr.write(f"tclbridge: {exc}\n")
         _finish(2)
     use_for_process(config)
@@ -292,6 +309,45 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
         _internal_error(exc)
     _finish(code)
+
+
+def _site_policy(path: str | None) -> SitePolicy | None:
+    """--policy FILE, else $TCLBRIDGE_POLICY's, else none (and the policy
+    module is not even imported)."""
+    if not path and not os.environ.get(POLICY_ENV):
+        return None
+    from tclbridge import site_policy
+
+    return site_policy.load(path) if path else site_policy.from_env()
+
+
+def _is_setup_error(exc: Exception) -> bool:
+    """A policy, setting or sandbox that cannot work: said in one line, exit 2.
+    (Their modules are imported only by runs that use them, so only then
+    can such an error occur.)"""
+    if isinstance(exc, ConfigError):
+        return True
+    policy = sys.modules.get("tclbridge.site_policy")
+    sandbox = sys.modules.get("tclbridge.sandbox")
+    return ((policy is not None and isinstance(exc, policy.PolicyError))
+            or (sandbox is not None and isinstance(exc, sandbox.SandboxError)))
+
+
+# `run`'s options as argparse sets them when none is given.
+_RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
+                 "implicit_tls_server": None, "tls_no_verify": False, "allow_display": False,
+                 "policy": None}
+
+
+def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
+    """`run SCRIPT [ARGS...]` without bridge options, as cron jobs call it,
+    read as argparse reads it but without argparse (whose import and parser
+    cost more than the rest of the run's Python); None for anything else,
+    which the full parser reads."""
+    if len(words) < 2 or words[0] != "run" or words[1].startswith("-"):
+        return None
+    return SimpleNamespace(command="run", script=words[1], args=list(words[2:]), cafile=[],
+                           **_RUN_DEFAULTS)
 
 
 _RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--implicit-tls-server",
@@ -306,10 +362,12 @@ def _capture(
     a private network namespace with the capture server, mail from child
     `tclbridge run`s and sendmail goes there too. A child of a capturing run
     sends to its parent's server while that is reachable."""
+    wanted = option if option is not None else os.environ.get(CAPTURE_ENV) or None
+    inherited = os.environ.get(CAPTURE_SERVER_ENV)
+    if wanted is None and not inherited:
+        return  # a plain run: neither the sandbox nor the journal is imported
     from tclbridge import journal, sandbox
 
-    wanted = option if option is not None else os.environ.get(sandbox.CAPTURE_ENV) or None
-    inherited = os.environ.get(sandbox.CAPTURE_SERVER_ENV)
     if inherited and option is None:
         endpoint = sandbox.inherited_endpoint(os.environ)
         # Only the server of a capturing parent, in this very namespace:
@@ -359,7 +417,7 @@ def _capture(
         service = None
     os.environ.update(sandbox.child_env(capture.endpoint, shim,
                                         journal=service.path if service else None))
-    os.environ[sandbox.CAPTURE_ENV] = str(directory)
+    os.environ[CAPTURE_ENV] = str(directory)
 
     def report() -> None:
         capture.stop()

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from tclbridge import site_policy
-from tclbridge.site_policy import SitePolicy
+from tclbridge.environment import POLICY_ENV
 
+# typing is for type checkers only: importing it costs every `tclbridge run`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from tclbridge.journal import JournalWriter
+    from tclbridge.site_policy import SitePolicy
 
 
 # `tclbridge check` asks each run for the message of the uncaught error it
@@ -56,27 +58,60 @@ def _env_flag(name: str, default: bool) -> bool:
     return default
 
 
-@dataclass
 class BridgeConfig:
-    # Send every connection here instead of the script's -servers/-ports.
-    server_override: tuple[str, int] | None = None
-    # With server_override: where a -tlsimport 1 connection (TLS from its
-    # first byte) goes instead, when the server listens for those apart (a
-    # capture server does); None sends it to server_override too.
-    implicit_tls_override: tuple[str, int] | None = None
-    # Multiplies tcllib's per-command timeouts (tests scale them down).
-    timeout_scale: float = 1.0
-    # Extra CA certificates trusted for TLS, besides the system store.
-    cafiles: list[str] = field(default_factory=list)
-    # False restores tcllib's behaviour: TLS without certificate checks.
-    tls_verify: bool = True
-    # Allow AUTH over an unencrypted connection to a non-loopback server.
-    allow_plaintext_auth: bool = False
-    # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see site_policy.py.
-    policy: SitePolicy | None = None
-    # Capture mode: where each connection is described to the capture (set by
-    # `tclbridge run`; see journal.py).
-    journal: JournalWriter | None = None
+    """The settings of a run, as a plain value. (A plain class, not a
+    dataclass: `dataclasses` imports `inspect`, a cost every `tclbridge run`
+    would pay at start-up.)"""
+
+    # The settings, in order (the constructor's parameters, repr and ==).
+    FIELDS = ("server_override", "implicit_tls_override", "timeout_scale", "cafiles",
+              "tls_verify", "allow_plaintext_auth", "policy", "journal")
+
+    def __init__(
+        self,
+        # Send every connection here instead of the script's -servers/-ports.
+        server_override: tuple[str, int] | None = None,
+        # With server_override: where a -tlsimport 1 connection (TLS from its
+        # first byte) goes instead, when the server listens for those apart (a
+        # capture server does); None sends it to server_override too.
+        implicit_tls_override: tuple[str, int] | None = None,
+        # Multiplies tcllib's per-command timeouts (tests scale them down).
+        timeout_scale: float = 1.0,
+        # Extra CA certificates trusted for TLS, besides the system store.
+        cafiles: list[str] | None = None,
+        # False restores tcllib's behaviour: TLS without certificate checks.
+        tls_verify: bool = True,
+        # Allow AUTH over an unencrypted connection to a non-loopback server.
+        allow_plaintext_auth: bool = False,
+        # The site policy (TCLBRIDGE_POLICY or `run --policy FILE`); see site_policy.py.
+        policy: SitePolicy | None = None,
+        # Capture mode: where each connection is described to the capture (set by
+        # `tclbridge run`; see journal.py).
+        journal: JournalWriter | None = None,
+    ) -> None:
+        self.server_override = server_override
+        self.implicit_tls_override = implicit_tls_override
+        self.timeout_scale = timeout_scale
+        self.cafiles: list[str] = [] if cafiles is None else cafiles
+        self.tls_verify = tls_verify
+        self.allow_plaintext_auth = allow_plaintext_auth
+        self.policy = policy
+        self.journal = journal
+
+    def settings(self) -> dict[str, Any]:
+        """Each setting by name."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.settings().items())
+        return f"BridgeConfig({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BridgeConfig):
+            return NotImplemented
+        return self.settings() == other.settings()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
     @classmethod
     def from_env(cls, **settings: Any) -> BridgeConfig:
@@ -90,14 +125,24 @@ class BridgeConfig:
         return cls(**found, **settings)
 
 
+def _policy_from_env() -> SitePolicy | None:
+    # The policy module (and its TOML reader) only for a run that has one.
+    if not os.environ.get(POLICY_ENV):
+        return None
+    from tclbridge import site_policy
+
+    return site_policy.from_env()
+
+
 # What from_env reads for each setting, in this order.
 _FROM_ENV: dict[str, Callable[[], Any]] = {
     "timeout_scale": _timeout_scale,
     "cafiles": _env_cafiles,
     "tls_verify": lambda: _env_flag("TCLBRIDGE_TLS_VERIFY", True),
     "allow_plaintext_auth": lambda: _env_flag("TCLBRIDGE_ALLOW_PLAINTEXT_AUTH", False),
-    "policy": site_policy.from_env,
+    "policy": _policy_from_env,
 }
+
 
 
 # The settings `tclbridge run` was given (--server, --capture, --policy, ...):
@@ -121,6 +166,8 @@ def capture_directory(text: str, from_env: bool = False) -> Path:
     created if needed; a ConfigError says why it cannot be."""
     if not text:
         raise ConfigError("--capture needs a directory name, not an empty string")
+    from pathlib import Path
+
     where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
     path = Path(text)
     try:

@@ -36,8 +36,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-CAPTURE_ENV = "TCLBRIDGE_CAPTURE"  # DIR: `tclbridge run` captures there, as --capture DIR
-CAPTURE_SERVER_ENV = "TCLBRIDGE_CAPTURE_SERVER"  # HOST:PORT of the running capture server
+from tclbridge.environment import CAPTURE_SERVER_ENV
+
+# CAPTURE_ENV, CAPTURE_SERVER_ENV: tclbridge.environment.
 CAPTURE_TLS_SERVER_ENV = "TCLBRIDGE_CAPTURE_TLS_SERVER"  # HOST:PORT of its implicit-TLS listener
 CAPTURE_CAFILE_ENV = "TCLBRIDGE_CAPTURE_CAFILE"  # the CA certificate (PEM) it presents one from
 # The network namespace that server runs in: a child elsewhere (a stale or

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tclbridge.domains import DomainError, matching_form, normalize, shown
+from tclbridge.environment import POLICY_ENV
 from tclbridge.host_port import parse_host_port
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-POLICY_ENV = "TCLBRIDGE_POLICY"
+
 HIDDEN = "<hidden>"
 # What a recipient refused by the policy looks like in sendmessage's result.
 REFUSAL_CODE = "550"

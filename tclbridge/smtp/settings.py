@@ -16,9 +16,9 @@ def settings_from_config(config: BridgeConfig, **values: Any) -> SessionSettings
     """The settings `config` asks for (each field the two classes share),
     plus the caller's own `values` (host name, encoding, final wait, ...)."""
     shared = {
-        f.name: getattr(config, f.name)
-        for f in dataclasses.fields(config)
-        if f.name in _SETTING_NAMES and f.name not in values
+        name: value
+        for name, value in config.settings().items()
+        if name in _SETTING_NAMES and name not in values
     }
     if "cafiles" in shared:
         shared["cafiles"] = tuple(shared["cafiles"])

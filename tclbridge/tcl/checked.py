@@ -9,10 +9,14 @@ subclass of tkinter's (so `except tkinter.TclError` still catches it).
 from __future__ import annotations
 
 import tkinter
-from typing import Any
 
 from tclbridge.tcl import errorcodes
 from tclbridge.tcl.errorcodes import ErrorCode
+
+# typing is for type checkers only: importing it costs every `tclbridge run`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class TclError(tkinter.TclError):
