@@ -344,8 +344,8 @@ def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
     read as argparse reads it but without argparse (whose import and parser
     cost more than the rest of the run's Python); None for anything else,
     which the full parser reads."""
-    if len(words) < 2 or words[0] != "run" or words[1].startswith("-"):
-        return None
+    if len(words) < 2 or words[0] != "run" or words[1].startswith("-") or "--" in words:
+        return None  # ("--": argparse's reading of it changed between Python versions)
     return SimpleNamespace(command="run", script=words[1], args=list(words[2:]), cafile=[],
                            **_RUN_DEFAULTS)
 

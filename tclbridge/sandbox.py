@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tclbridge.environment import CAPTURE_ENV as CAPTURE_ENV  # re-exported
 from tclbridge.environment import CAPTURE_SERVER_ENV
 
 # CAPTURE_ENV, CAPTURE_SERVER_ENV: tclbridge.environment.
