@@ -3,7 +3,7 @@ side by side in one run, against one discard sink on 127.0.0.1.
 
 (a) many small messages, a new connection each; (b) one message with a 1,
 10 and 100 MB attachment: time and peak RSS; (c) start-up. Prints Markdown
-tables of medians and ratios and the targets of issue 6, and draws the
+tables of medians and ratios and the targets, and draws the
 attachment plot (needs the `bench` extra, matplotlib).
 """
 

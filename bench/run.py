@@ -46,6 +46,7 @@ class Results:
     delivered: dict[str, int] = field(default_factory=dict)
     sent: dict[str, int] = field(default_factory=dict)
     load: list[float] = field(default_factory=list)  # 1-minute load average, before/after
+    bridge_install: str = field(default_factory=workloads.bridge_install)  # (c) measured it
 
 
 Progress = Callable[[str], None]
@@ -118,7 +119,7 @@ def _attachments(
 def _startup(config: Config, results: Results, progress: Progress) -> None:
     progress(f"(c) start-up, {config.startup_runs} runs each")
     for _ in range(config.startup_runs):
-        for impl in (workloads.BRIDGE, workloads.TCLLIB):
+        for impl in (workloads.BRIDGE, workloads.TCLLIB, workloads.FLOOR):
             results.startup.setdefault(impl, []).append(
                 run_measured(workloads.startup(impl), 60)
             )

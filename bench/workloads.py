@@ -7,6 +7,7 @@ standard library's email and smtplib.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -63,8 +64,27 @@ def attachment(impl: str, port: int, path: Path) -> list[str]:
     return _tcl(impl, "attach.tcl", port, path)
 
 
+# (c) only: what every Python-based start-up pays before the bridge's own code.
+FLOOR = "floor"
+FLOOR_LABEL = "Python + tkinter.Tcl() (floor)"
+
+
 def startup(impl: str) -> list[str]:
+    if impl == FLOOR:
+        return [sys.executable, "-c", "import tkinter; tkinter.Tcl()"]
     return _tcl(impl, "startup.tcl")
+
+
+def bridge_install() -> str:
+    """How tclbridge is installed beside this Python: "editable" (its path
+    finder slows every import) or "normal" (`pip install .`)."""
+    from importlib import metadata
+
+    try:
+        direct_url = metadata.distribution("tclbridge").read_text("direct_url.json") or "{}"
+    except metadata.PackageNotFoundError:
+        return "not installed (run from the source tree)"
+    return "editable" if json.loads(direct_url).get("dir_info", {}).get("editable") else "normal"
 
 
 def make_file(path: Path, size: int) -> Path:

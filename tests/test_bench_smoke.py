@@ -44,12 +44,15 @@ def test_tiny_bench_reports_all_three_implementations(tmp_path: Path) -> None:
     assert tables[0].startswith("\n(a) 3 small messages")
     assert "| 64 KB " in tables[1]
     assert tables[2].startswith("\n(c) start-up")
+    # (c) side by side with tclsh and the floor, naming the install it measured.
+    assert "| Python + tkinter.Tcl() (floor) " in tables[2] and "tclbridge install: " in tables[2]
+    assert set(results["startup"]) == {"bridge", "tcllib", "floor"}
     for impl, label in labels.items():
         assert len(results["small"][impl]) == 1
         assert results["attach"][str(64 * 1024)][impl][0]["peak_rss"] > 0
         for table in tables[:2]:
             assert f"| {label} " in table, table
-    targets = text[text.index("\nTargets (issue 6):\n"):].splitlines()[2:]
+    targets = text[text.index("\nTargets:\n"):].splitlines()[2:]
     assert len([line for line in targets if line.startswith("  ")]) == 7
 
 
