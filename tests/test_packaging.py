@@ -57,7 +57,8 @@ def test_wheel_ships_py_typed_the_licence_and_the_help_topics(wheel: Path) -> No
     # What `tclbridge help TOPIC` shows, installed with the package.
     for file, _ in TOPICS.values():
         assert f"tclbridge/_docs/{file}" in names, file
-    assert not [n for n in names if n.startswith("tclbridge/_docs/") and not n.endswith(".md")]
+    assert {n for n in names if n.startswith("tclbridge/_docs/")} == {
+        f"tclbridge/_docs/{file}" for file, _ in TOPICS.values()}
 
 
 def test_wheel_metadata_states_licence_authors_urls_and_pythons(wheel: Path) -> None:
