@@ -1,34 +1,14 @@
-"""`tclbridge check SCRIPT [ARGS...]`: run a script under tclsh + tcllib and under
-the bridge, each against a fresh capture server on 127.0.0.1, and say where
-they differ.
-
-Compared: exit code, stdout, the client's SMTP commands, the envelope, and each
-delivered message (headers in order, MIME tree, decoded bodies); values that
-change from run to run (dates, message ids, boundaries, the client's host name,
-SIZE values, ports) are masked, and so is every secret, on both sides alike
-(`hide_secrets`: -password values quoted back, passwords the server heard in
-AUTH and their base64). The script's -servers/-ports are replaced in both
-runs, and both run in one private network namespace with the servers
-(tclbridge.sandbox): no mail leaves the machine by any path; a child
-`tclbridge run` or `sendmail` delivers to its run's server and is counted.
-The server accepts everything and offers AUTH PLAIN LOGIN and STARTTLS, and
-implicit TLS on a second port, where -tlsimport 1 connections go (its
-certificate is from a CA made for the check, which the bridge trusts; tcllib's
-tls does not verify). Which sessions were TLS (STARTTLS or implicit) is
-compared too.
-The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on): tcllib
-knows no policy, so its relay, recipient and TLS rules would only be differences.
-A run stopped at --timeout did not finish, so it is never reported as agreeing:
-check exits 2 and names the run(s) that timed out.
-A Tk script runs until it destroys `.` or exits, as under tclsh. With Xvfb
-installed each run gets a private X display inside the namespace, and the
-host's X sockets are hidden (tclbridge.display); else DISPLAY is passed on.
-A script that needs Tk and gets no display makes check exit 2 with one line.
-A run that ends with an uncaught error is compared by the error's message (each
-run writes it to the file $TCLBRIDGE_ERROR_REPORT names); when both end with the
-same one, they agree but "both runs failed" is said. Each difference that a
-docs/COMPAT.md entry explains is labelled with it (differential.causes).
-"""
+"""`tclbridge check SCRIPT [ARGS...]` for one script: run it under tclsh +
+tcllib and under the bridge, each against a fresh capture server on
+127.0.0.1 inside the check's private network namespace (tclbridge.sandbox),
+and say where they differ. What is compared, masked and labelled is told to
+users in check_command's help text; here: secrets are masked on both sides
+alike by `hide_secrets`, each run writes an uncaught error's message to the
+file $TCLBRIDGE_ERROR_REPORT names, a Tk run gets its display from
+tclbridge.display, and each difference a COMPAT entry explains is labelled
+by tclbridge.differential.causes. The site policy is not passed on
+(TCLBRIDGE_POLICY): tcllib knows none, so its rules would only be
+differences."""
 
 from __future__ import annotations
 
@@ -124,7 +104,8 @@ class CheckResult:
         detail = ", ".join(f"{n} in {words}" for words, n in counts.items())
         n = len(self.differences)
         explained = [d for d in self.differences if d.causes]
-        known = (f"; {len(explained)} explained by docs/COMPAT.md ({', '.join(self.causes)})"
+        known = (f"; {len(explained)} explained by tclbridge help compat "
+                 f"({', '.join(self.causes)})"
                  if explained else "")
         return f"differ: {n} difference{'s' if n != 1 else ''} ({detail}){known}"
 

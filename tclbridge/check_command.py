@@ -13,18 +13,75 @@ import shutil
 import sys
 from pathlib import Path
 
-from tclbridge import check as one_script
 from tclbridge import fleet
 from tclbridge.check import DEFAULT_TIMEOUT, render, run_check
 from tclbridge.differential.reference import INSTALL_COMMAND, find_tclsh, tcllib_missing
 from tclbridge.display import XVFB_INSTALL, DisplayError, RunDisplay, tk_display_error
 from tclbridge.sandbox import SandboxError, SendmailShim, isolate, seal
 
+_DESCRIPTION = """\
+`tclbridge check SCRIPT [ARGS...]`: run a script under tclsh + tcllib and under
+the bridge, each against a fresh capture server on 127.0.0.1, and say where
+they differ.
+
+Compared: exit code, stdout, the client's SMTP commands, the envelope, and each
+delivered message (headers in order, MIME tree, decoded bodies); values that
+change from run to run (dates, message ids, boundaries, the client's host name,
+SIZE values, ports) are masked, and so is every secret, on both sides alike
+(-password values quoted back, passwords the server heard in AUTH and their
+base64). The script's -servers/-ports are replaced in both runs, and both run
+in one private network namespace with the servers: no mail leaves the machine
+by any path; a child `tclbridge run` or `sendmail` delivers to its run's
+server and is counted. The server accepts everything and offers AUTH PLAIN
+LOGIN and STARTTLS, and implicit TLS on a second port, where -tlsimport 1
+connections go (its certificate is from a CA made for the check, which the
+bridge trusts; tcllib's tls does not verify). Which sessions were TLS
+(STARTTLS or implicit) is compared too.
+The bridge runs without the site policy (TCLBRIDGE_POLICY is not passed on):
+tcllib knows no policy, so its relay, recipient and TLS rules would only be
+differences.
+A run stopped at --timeout did not finish, so it is never reported as agreeing:
+check exits 2 and names the run(s) that timed out.
+A Tk script runs until it destroys `.` or exits, as under tclsh. With Xvfb
+installed each run gets a private X display inside the namespace, and the
+host's X sockets are hidden; else DISPLAY is passed on. A script that needs Tk
+and gets no display makes check exit 2 with one line.
+A run that ends with an uncaught error is compared by the error's message;
+when both end with the same one, they agree but "both runs failed" is said.
+Each difference that one of the bridge's intended differences from tcllib
+explains is labelled with its name (`tclbridge help compat NAME` shows it).
+Exit status: 0 when the runs agree, 1 when they differ, 2 when they could not
+be compared (tcllib missing, no script, a run timed out).
+
+`tclbridge check DIR...` (or `check --each PATH...`): check a whole fleet of
+scripts, a few at a time, and sum it up in a table, `--json` or a Markdown
+report (`--report FILE`) to attach to a migration ticket.
+
+Which files: every `*.tcl` file under each directory (recursively, sorted;
+hidden directories skipped; a symbolic link to a directory is not entered, a
+link to a file is checked once, under the first path that reaches it), and
+each file named on the command line whatever its name. Only regular files
+(after following a link) are checked: a FIFO, a device or a socket is a row
+"failed to run" (it is never opened), and so is a directory that cannot be
+listed, so no file is left out unsaid. The scan findings are made from the
+first 4 MiB at most (`tclbridge scan`'s limit; a larger file is run but not
+scanned, which the report says). Each is checked as `check FILE` would,
+without arguments, each run with its own --timeout; `--jobs N` files at a
+time (default: the number of CPUs, at most 4). All runs share the check's one
+private network namespace, each on servers of its own.
+
+Each file gets a verdict: "same" (also when both runs failed the same way,
+which is said), "differs" (with the names of the intended differences that
+explain differences) or "failed to run" (a run timed out, the file cannot be
+read). Exit status: 0 when every file agrees, 1 when any differs, 2 when none
+differs but some could not be compared, or when nothing could be (no files,
+tcllib missing)."""
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "check", help="run a script under tcllib and under the bridge and compare what they do",
-        description=f"{one_script.__doc__}\n{fleet.__doc__}",
+        description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s [options] SCRIPT [ARGS...]\n"
               "       %(prog)s [options] DIR [PATH...]\n"
@@ -41,8 +98,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--report", metavar="FILE",
                        help="also write a Markdown report (verdicts, differences, scan "
                             "findings per file) to FILE")
-    check.add_argument("script", metavar="SCRIPT|PATH")
-    check.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS|PATH")
+    check.add_argument("script", metavar="SCRIPT|PATH",
+                       help="the Tcl script to check, or a directory of .tcl files")
+    check.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS|PATH",
+                       help="arguments for the script (its $argv), or more files and "
+                            "directories when the first is a directory or with --each")
 
 
 def main(opts: argparse.Namespace) -> int:

@@ -57,15 +57,29 @@ def positive_size(text: str) -> int:
     return size
 
 
+_DESCRIPTION = """Run legacy Tcl mail scripts (tcllib's smtp and mime packages) unchanged,
+on a Python engine. `tclbridge COMMAND --help` describes a command; `tclbridge
+help` lists the documentation installed with tclbridge."""
+
+_RUN_DESCRIPTION = """Run SCRIPT as tclsh would, with the bridge's smtp and mime packages
+instead of tcllib's. Settings also come from TCLBRIDGE_* environment variables
+(`tclbridge help reference` lists them). Exit status: the script's own (`exit
+N`, 0 when it ends), 1 when it ends with an uncaught error, 2 for a bad option
+or setting, 70 for an internal error; a signal ends it as that signal would
+(130 for Ctrl-C)."""
+
+
 def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; for a known `command` only that subcommand's module is
     imported (`run` must start fast: their imports cost more than Tcl's)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="tclbridge", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"tclbridge {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime")
+    parser = argparse.ArgumentParser(prog="tclbridge", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"tclbridge {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run a Tcl script like tclsh, with the bridge's smtp/mime",
+                         description=_RUN_DESCRIPTION)
     run.add_argument(
         "--capture", metavar="DIR",
         help="deliver all mail into DIR instead, in a private network namespace"
@@ -99,10 +113,13 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--policy", metavar="FILE",
-        help="obey this site policy (TOML, see docs/POLICY.md); default: $TCLBRIDGE_POLICY",
+        help="obey this site policy (a TOML file: `tclbridge help policy`);"
+        " default: $TCLBRIDGE_POLICY",
     )
-    run.add_argument("script")
-    run.add_argument("args", nargs=argparse.REMAINDER)
+    run.add_argument("script", metavar="SCRIPT", help="the Tcl script to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="arguments for the script (its $argv); options after SCRIPT go to"
+                     " the script")
     for module in _subcommand_modules(command):
         module.add_parser(sub)
     return parser
@@ -110,7 +127,8 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 # Other subcommands live in modules of their own, each with
 # `add_parser(subparsers)` and `main(opts) -> int` (the exit code).
-_SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check_command", "scan": "tclbridge.scan"}
+_SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check_command", "scan": "tclbridge.scan",
+                                "help": "tclbridge.help_command"}
 
 
 def _subcommand_modules(command: str | None = None) -> list:

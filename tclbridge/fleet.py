@@ -1,26 +1,10 @@
-"""`tclbridge check DIR...` (or `check --each PATH...`): check a whole fleet of
-scripts, a few at a time, and sum it up in a table, `--json` or a Markdown
-report (`--report FILE`) to attach to a migration ticket.
-
-Which files: every `*.tcl` file under each directory (recursively, sorted;
-hidden directories skipped; a symbolic link to a directory is not entered, a
-link to a file is checked once, under the first path that reaches it), and
-each file named on the command line whatever its name. Only regular files
-(after following a link) are checked: a FIFO, a device or a socket is a row
-"failed to run" (it is never opened), and so is a directory that cannot be
-listed, so no file is left out unsaid. The scan findings are made from the
-first 4 MiB at most (`tclbridge scan`'s limit; a larger file is run but not
-scanned, which the report says). Each is checked as
-`check FILE` would, without arguments, each run with its own --timeout;
-`--jobs N` files at a time (default: the number of CPUs, at most 4). All runs
-share the check's one private network namespace, each on servers of its own.
-
-Each file gets a verdict: "same" (also when both runs failed the same way,
-which is said), "differs" (with the COMPAT entries that explain differences)
-or "failed to run" (a run timed out, the file cannot be read). Exit status: 0
-when every file agrees, 1 when any differs, 2 when none differs but some
-could not be compared, or when nothing could be (no files, tcllib missing).
-"""
+"""`tclbridge check DIR...` (or `check --each PATH...`): a whole fleet of
+scripts, each checked as tclbridge.check checks one, `--jobs N` at a time in
+the check's one network namespace, summed up in a table, `--json` or a
+Markdown report (`--report FILE`). Which files are found (regular `*.tcl`
+files, with the user's own rights, before isolation), the verdicts and the
+exit status are told to users in check_command's help text; `exit_code` is
+that status."""
 
 from __future__ import annotations
 
@@ -295,8 +279,8 @@ def markdown_report(entries: Sequence[Entry], *, timeout: float, width: int = 10
         "",
         f"Each script ran under tclsh + tcllib and under the bridge (tclbridge "
         f"{__version__}), each run against its own capture server, at most {timeout:g} s "
-        f"each; {now}. Labels name entries of docs/COMPAT.md, where the bridge differs "
-        "from tcllib on purpose.",
+        f"each; {now}. Labels name the places where the bridge differs from tcllib on "
+        "purpose; `tclbridge help compat NAME` explains one.",
         "",
         "| File | Verdict | Details |",
         "|---|---|---|",
@@ -320,8 +304,8 @@ def _file_section(entry: Entry, width: int) -> list[str]:
             shown = " ".join(hide_secrets(a, result.secrets) for a in entry.args)
             lines += [f"Arguments: {_code(shown)}", ""]
         for n, d in enumerate(result.differences, 1):
-            labels = "; ".join(f"[COMPAT `{name}`](docs/COMPAT.md#{name}): "
-                               f"{BY_NAME[name].reason}" for name in d.causes)
+            labels = "; ".join(f"COMPAT `{name}`: {BY_NAME[name].reason}"
+                               for name in d.causes)
             block = render_difference(n, d, width)
             lines += [f"{n}. {block[0].split(' ', 1)[1]}" + (f" — {labels}" if labels else ""),
                       "", *_fenced([row for row in block[1:] if not row.startswith("   — ")]),

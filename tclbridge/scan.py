@@ -649,10 +649,32 @@ def _table(reports: list[FileReport]) -> list[str]:
     return lines
 
 
+_DESCRIPTION = """\
+`tclbridge scan DIR`: an inventory of what Tcl scripts use of smtp and mime.
+
+Finds Tcl files (*.tcl, *.tk, *.exp, and files whose first lines start
+tclsh or wish), lists per file the smtp/mime commands and options it uses,
+flags the uses that behave differently under the bridge (its intended
+differences from tcllib, named as `tclbridge help compat` lists them) or that
+the bridge does not provide, and ends with a summary table; `--json` prints
+the same for tools. Scripts are parsed, never run; a file is read up to
+4 MiB.
+
+Scripts are read with Tcl's word rules; every braced word is read as a script
+too, so calls inside proc bodies, catch, if, foreach and
+`eval [linsert $opts 0 smtp::sendmessage ...]` are found. Options that come
+from a variable are followed through `set VAR [list ...]` (or a braced list)
+when the file assigns VAR only that once; otherwise the call is reported as
+"options not literal".
+
+Exit status: 0 when the scan ran (whatever it found), 2 when DIR does not
+exist."""
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     scan_parser = subparsers.add_parser(
         "scan", help="list what Tcl scripts use of smtp/mime and what differs under the bridge",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     scan_parser.add_argument("--json", action="store_true", help="print the result as JSON")
     scan_parser.add_argument("dir", help="a directory (searched recursively) or one file")
 

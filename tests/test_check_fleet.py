@@ -114,7 +114,7 @@ foreach n {{1 2}} {{
     assert list(sections) == list(table)
     differs = sections["fleet/differs.tcl"]
     assert differs.startswith("\n**differs**: ")
-    assert ("— [COMPAT `token-restored`](docs/COMPAT.md#token-restored): tcllib leaves the "
+    assert ("— COMPAT `token-restored`: tcllib leaves the "
             "headers it added on the token") in differs
     assert "'To: b@example.com'; 'From: a@example.com'" in differs
     # tclbridge scan's findings for that file.

@@ -194,7 +194,7 @@ foreach n {1 2} {
     assert lines[heading + 1] == ("   — COMPAT token-restored: tcllib leaves the headers it added "
                                   "on the token")
     assert lines[-1] == ("differ: 1 difference (1 in message content); 1 explained by "
-                         "docs/COMPAT.md (token-restored)")
+                         "tclbridge help compat (token-restored)")
 
 
 @needs_tcllib
@@ -499,7 +499,7 @@ puts "code=[expr {{{BRIDGE} ? 1 : 0}}] [expr {{{BRIDGE} ? "bridge" : "tcllib"}}]
         "line 7": [],  # more differs than a code
     }
     assert result["summary"] == ("differ: 7 differences (7 in standard output); 4 explained by "
-                                 "docs/COMPAT.md (package-version, internal-options)")
+                                 "tclbridge help compat (package-version, internal-options)")
     done = check("--json", "--each", "s.tcl", cwd=tmp_path)
     fleet = json.loads(done.stdout)
     assert (done.returncode, fleet["totals"]["differs_only_by_compat"]) == (1, 0)

@@ -84,7 +84,8 @@ class Cause:
         return f"COMPAT {self.name}: {self.reason}"
 
     def link(self) -> str:
-        return f"docs/COMPAT.md#{self.name}"
+        """Where the entry is explained: the installed help, not a source file."""
+        return f"tclbridge help compat {self.name}"
 
 
 # -- recognisers -----------------------------------------------------------------------
