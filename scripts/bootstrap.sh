@@ -39,6 +39,7 @@ case "${1:-test}" in
         ;;
     test)
         .venv/bin/python -m ruff check tclbridge tests compat_suite bench
+        .venv/bin/python -m mypy
         # The real MTA of the interop tests (Postfix + Cyrus SASL), installed
         # here in the set-up rather than in the middle of the test run.
         .venv/bin/python -c "from tests.support.postfix_harness import ensure_packages; ensure_packages()"

@@ -160,7 +160,7 @@ class Capture:
         with self._lock:
             eml = self._claim(lambda path: os.link(spool.path, path))
             try:
-                record = {
+                record: dict[str, object] = {
                     "file": eml.name,
                     "mail_from": delivery.mail_from,
                     "rcpt_tos": delivery.rcpt_tos,
@@ -183,7 +183,7 @@ class Capture:
 
     def _save_unsent(self, mail_from: str, connection: ConnectionRecord) -> None:
         now = _local_now()
-        record = {"file": None, "mail_from": mail_from, "rcpt_tos": []}
+        record: dict[str, object] = {"file": None, "mail_from": mail_from, "rcpt_tos": []}
         record.update(_when_and_where(now, connection))
         data = json.dumps(record, indent=1).encode()
         with self._lock:

@@ -425,7 +425,9 @@ def _capture(
         capture.start()
     except OSError as exc:
         raise ConfigError(f"cannot start the capture server: {exc.strerror or exc}") from None
-    _send_to_capture(config, capture.endpoint)
+    capture_endpoint = capture.endpoint
+    assert capture_endpoint is not None  # set by start()
+    _send_to_capture(config, capture_endpoint)
     try:  # child `tclbridge run`s write their records here
         from tclbridge.journal_service import JournalService
 
@@ -433,7 +435,7 @@ def _capture(
             records, str(shim.directory / "journal.sock"))
     except OSError:  # e.g. a TMPDIR too long for a socket name: the summary lacks them
         service = None
-    os.environ.update(sandbox.child_env(capture.endpoint, shim,
+    os.environ.update(sandbox.child_env(capture_endpoint, shim,
                                         journal=service.path if service else None))
     os.environ[CAPTURE_ENV] = str(directory)
 

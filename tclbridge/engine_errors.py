@@ -40,6 +40,8 @@ class UsageKind(enum.Enum):
 class UsageError(EngineError):
     """The call itself is wrong (a bad option, address or header)."""
 
+    kind: UsageKind
+
     def __init__(self, text: str, kind: UsageKind = UsageKind.INVALID) -> None:
         super().__init__(text)
         self.kind = kind
@@ -67,6 +69,8 @@ class MimeKind(enum.Enum):
 
 class MimeError(EngineError):
     """An error of the mime engine."""
+
+    kind: MimeKind
 
     def __init__(self, text: str, kind: MimeKind = MimeKind.INVALID) -> None:
         super().__init__(text)

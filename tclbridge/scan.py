@@ -22,9 +22,10 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from tclbridge.tcl.mime_commands import COMMANDS as BRIDGE_MIME_COMMANDS
 from tclbridge.tclsource import MAX_DEPTH, Command, Word, parse_script, split_list
@@ -141,6 +142,14 @@ class Call:
     direct: bool = True  # False: a reference to the command, not a call we can read
 
 
+class CommandUse(TypedDict):
+    """How a file uses one smtp/mime command."""
+
+    calls: int
+    lines: list[int]
+    options: list[str]  # the options seen, sorted
+
+
 @dataclass
 class FileReport:
     path: str
@@ -155,17 +164,17 @@ class FileReport:
     def uses_smtp_or_mime(self) -> bool:
         return bool(self.calls or self.packages or self.bypass)
 
-    def commands(self) -> dict[str, dict[str, object]]:
-        result: dict[str, dict[str, object]] = {}
+    def commands(self) -> dict[str, CommandUse]:
+        result: dict[str, CommandUse] = {}
         for call in sorted(self.calls, key=lambda c: (c.command, c.line)):
             entry = result.setdefault(call.command, {"calls": 0, "lines": [], "options": []})
-            entry["calls"] += 1  # type: ignore[operator]
-            entry["lines"].append(call.line)  # type: ignore[attr-defined]
+            entry["calls"] += 1
+            entry["lines"].append(call.line)
             for option in call.options:
-                if option not in entry["options"]:  # type: ignore[operator]
-                    entry["options"].append(option)  # type: ignore[attr-defined]
+                if option not in entry["options"]:
+                    entry["options"].append(option)
         for entry in result.values():
-            entry["options"] = sorted(entry["options"])  # type: ignore[arg-type]
+            entry["options"] = sorted(entry["options"])
         return result
 
     def features(self) -> list[str]:
@@ -572,10 +581,10 @@ def scan(root: Path, warn: Callable[[str], None] = print) -> list[FileReport]:
 
 
 def summary(reports: list[FileReport]) -> dict[str, object]:
-    def tally(key: str) -> dict[str, int]:
+    def tally(found: Callable[[FileReport], Mapping[str, object]]) -> dict[str, int]:
         counts: Counter[str] = Counter()
         for report in reports:
-            counts.update(set(report.to_json()[key]))  # type: ignore[arg-type]
+            counts.update(set(found(report)))
         return dict(sorted(counts.items()))
 
     return {
@@ -584,8 +593,8 @@ def summary(reports: list[FileReport]) -> dict[str, object]:
         "files_with_unsupported": sum(1 for r in reports if r.unsupported),
         "files_not_literal": sum(1 for r in reports if r.not_literal()),
         "files_with_bypass": sum(1 for r in reports if r.bypass),
-        "commands": tally("commands"),
-        "compat": tally("compat"),
+        "commands": tally(FileReport.commands),
+        "compat": tally(FileReport.compat),
     }
 
 
@@ -607,11 +616,11 @@ def findings(report: FileReport) -> list[str]:
     `tclbridge check --report`)."""
     lines: list[str] = []
     for name, entry in report.commands().items():
-        options = " ".join(entry["options"])  # type: ignore[arg-type]
+        options = " ".join(entry["options"])
         calls = f"{entry['calls']} call" + ("s" if entry["calls"] != 1 else "")
         lines.append(f"    {name} ({calls})" + (f": {options}" if options else ""))
-    for entry, features in report.compat().items():
-        lines.append(f"    COMPAT {entry}: {', '.join(features)}")
+    for compat_row, features in report.compat().items():
+        lines.append(f"    COMPAT {compat_row}: {', '.join(features)}")
     for item in report.unsupported:
         lines.append(f"    unsupported (line {item['line']}): {item['feature']}: "
                      f"{item['reason']}")

@@ -54,7 +54,7 @@ _MATCHER_LIMIT = 250_000
 
 
 def _opcodes(expected: Sequence[str], actual: Sequence[str]
-             ) -> list[tuple[str, int, int, int, int]]:
+             ) -> Sequence[tuple[str, int, int, int, int]]:
     """difflib-style opcodes: difflib's own for short texts (it groups a
     changed run of lines best), else from the linear pairing."""
     if len(expected) * len(actual) <= _MATCHER_LIMIT:
@@ -117,8 +117,8 @@ def _part_diff(path: str, exp: ComparablePart, act: ComparablePart) -> list[Diff
     if len(exp.parts) != len(act.parts):
         out.append(Difference("messages", f"{path}: number of subparts", str(len(exp.parts)),
                               str(len(act.parts))))
-    for n, (e, a) in enumerate(zip(exp.parts, act.parts, strict=False), 1):
-        out += _part_diff(f"{path}, part {n}", e, a)
+    for n, (exp_part, act_part) in enumerate(zip(exp.parts, act.parts, strict=False), 1):
+        out += _part_diff(f"{path}, part {n}", exp_part, act_part)
     return out
 
 

@@ -8,6 +8,7 @@ import email.parser
 import email.policy
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 from tclbridge.differential.masking import Masker
 
@@ -64,7 +65,9 @@ def _part(msg: email.message.Message, masker: Masker) -> ComparablePart:
     if msg.is_multipart():
         node.preamble, node.epilogue = (None if text is None else masker.hide(text)
                                         for text in (msg.preamble, msg.epilogue))
-        node.parts = [_part(sub, masker) for sub in msg.get_payload()]
+        # A multipart's payload is its list of parts (typeshed allows str too).
+        subparts = cast(list[email.message.Message], msg.get_payload())
+        node.parts = [_part(sub, masker) for sub in subparts]
     else:
         payload = msg.get_payload()
         encoded = payload if isinstance(payload, str) else repr(payload)

@@ -102,7 +102,8 @@ def run_against_servers(
             stdout=stdout.decode("utf-8", "replace"),
             stderr=stderr.decode("utf-8", "replace"),
             sessions=[list(rec.commands) for s in servers for rec in s.sessions],
-            session_tls=[rec.tls and rec.tls.mode for s in servers for rec in s.sessions],
+            session_tls=[None if rec.tls is None else rec.tls.mode
+                         for s in servers for rec in s.sessions],
             messages=[Delivered(m.mail_from, list(m.rcpt_tos), list(m.mail_options), m.data)
                       for s in servers for m in s.messages],
             substitutions=subs,

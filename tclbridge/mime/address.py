@@ -23,6 +23,8 @@ _SPECIALS = {
 _ATOM_END = set(_SPECIALS) | {" ", "\t", "\n"}
 # The lexer walks the text with an index and finds runs with these (taking
 # the rest of the text apart one character at a time copied it each time).
+# Both match (maybe nothing) everywhere: their match() is never None,
+# hence the type: ignore[union-attr] where they are used.
 _SPACE_RUN = re.compile(f"[{re.escape(TCL_SPACE)}]*")
 _ATOM_RUN = re.compile(f"[^{re.escape(''.join(sorted(_ATOM_END)))}]*")
 PROPERTIES = (
@@ -100,7 +102,7 @@ class _Parser:
                 return False
             c = self._next_char()
 
-    def _delimited(self, c: str, close: str, kind: str, what: str, skip_first=False) -> str:
+    def _delimited(self, c: str, close: str, kind: str, what: str, skip_first: bool = False) -> str:
         quoted, first, start = False, skip_first, self.pos - 1
         while True:
             if quoted:

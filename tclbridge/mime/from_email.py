@@ -30,6 +30,7 @@ import email.message
 import email.policy
 import email.utils
 import re
+from typing import cast
 
 from tclbridge.mime.initialize import new_part
 from tclbridge.mime.model import Part, validate_header_value
@@ -54,12 +55,16 @@ def header_value(
         # else is rewritten, so no address is lost or changed.
         text = _FOLD.sub("", str(value))
         return str(email.policy.default.header_factory("Comments", text))
-    folded = msg.policy.clone(linesep="\n").fold(name, value)
+    # typeshed says str; compat32's fold also takes the email.header.Header
+    # values msg.items() may hold.
+    folded = msg.policy.clone(linesep="\n").fold(name, value)  # type: ignore[arg-type]
     return folded[len(name) + 1 :].strip(" \t\n")
 
 
 def _is_address_header(name: str) -> bool:
-    kind = email.policy.default.header_factory[name.lower()]
+    # typeshed types header_factory as a callable; the policy's is a registry.
+    registry = cast(email.headerregistry.HeaderRegistry, email.policy.default.header_factory)
+    kind = registry[name.lower()]
     return issubclass(kind, email.headerregistry.AddressHeader)
 
 
@@ -115,7 +120,8 @@ def to_part(msg: email.message.Message, codec: str = "utf-8", *, top: bool = Fal
     if msg.is_multipart():
         payload = msg.get_payload()
         assert isinstance(payload, list)
-        children = [to_part(child, codec) for child in payload]
+        # A multipart's payload is its list of parts (typeshed allows str too).
+        children = [to_part(child, codec) for child in cast(list[email.message.Message], payload)]
         return new_part(
             canonical=canonical,
             params=_params(msg),

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from tclbridge.engine_errors import MimeError
-from tclbridge.mime.layout import KNOWN_ENCODINGS, TCLLIB, TcllibLayout
+from tclbridge.mime.layout import KNOWN_ENCODINGS, TCLLIB, TcllibLayout, Value
 from tclbridge.mime.model import Part, validate_header_value
 from tclbridge.mime.parser import FileSpan, parse_part
 from tclbridge.mime.transfer_encodings import unique_id
@@ -60,15 +61,16 @@ def configure(
     """
     part = Part(layout)
     content: str | None = None
-    given: set[str] = set()
+    given: set[Value] = set()
     user_header = False
     span: dict[str, str] = {}
 
-    def as_list(value: object) -> list:
-        return split_list(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+    # A value that is not a str is a Python sequence (see above).
+    def as_list(value: object) -> list[Any]:
+        return split_list(value) if isinstance(value, str) else list(cast(Iterable[Any], value))
 
     def shown(value: object) -> str:
-        return value if isinstance(value, str) else " ".join(map(str, value))  # type: ignore[arg-type]
+        return value if isinstance(value, str) else " ".join(map(str, cast(Iterable[Any], value)))
 
     for option, value in args:
         if option == "-canonical":
@@ -125,7 +127,7 @@ def configure(
         given = {"string"}
     if len(given) != 1:
         raise MimeError("specify exactly one of -file, -parts, or -string")
-    part.value = given.pop()  # type: ignore[assignment]
+    part.value = given.pop()
 
     if content is None:
         if part.params:

@@ -41,9 +41,12 @@ from tclbridge.mime.transfer_encodings import decode_body
 # well inside Python's limits when they are written or measured.
 MAX_DEPTH = 250
 
-# A child parse request and its answer: the Part, or None when a forced
-# piece failed to parse (tcllib then drops it, but has spent its number).
+# A part's parse: it yields the parse of each child and is sent the child's
+# Part back (None only to start it), and returns its own Part.
 _Parse = Generator["_Parse", "Part | None", "Part"]
+# The parse of a multipart's pieces (or one piece): it returns nothing, a
+# forced piece that failed to parse is dropped (tcllib has spent its number).
+_PieceParse = Generator[_Parse, "Part | None", None]
 
 
 # -- the Content-Type lexer ----------------------------------------------------
@@ -187,8 +190,10 @@ class _Delimiter:
 class _Source(Protocol):
     """The text of one part being parsed, read once from its start."""
 
-    # The file parts parsed from it refer to (None for a string).
-    file: str | None
+    @property
+    def file(self) -> str | None:
+        """The file parts parsed from it refer to (None for a string)."""
+
     # How running out of input inside a multipart is reported.
     end_of_input: str
 
@@ -535,11 +540,12 @@ def _parse(source: _Source, layout: TcllibLayout, depth: int) -> _Parse:
     source.keep_body(part)
     if part.content.startswith("message/"):
         child = yield _parse(source.message_body(part), layout, depth + 1)
+        assert child is not None  # the driver sends a finished child's Part
         _adopt(part, child)
     return part
 
 
-def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
+def _multipart(part: Part, source: _Source, depth: int) -> _PieceParse:
     """Cut the body at its boundary lines; each piece between two of them is
     parsed as the next sub-part, up to the closing line."""
     boundary = _boundary(part)
@@ -565,7 +571,7 @@ def _multipart(part: Part, source: _Source, depth: int) -> _Parse:
         start = delimiter.after
 
 
-def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _Parse:
+def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _PieceParse:
     """Parse one piece of a multipart as the next sub-part."""
     try:
         child = yield _parse(piece, part.layout, depth + 1)
@@ -574,6 +580,7 @@ def _child(part: Part, piece: _Source, depth: int, *, forced: bool) -> _Parse:
             raise
         part.parsed_children.append(None)
         return
+    assert child is not None  # the driver sends a finished child's Part
     if forced:
         child.content = "application/octet-stream"
     _adopt(part, child)

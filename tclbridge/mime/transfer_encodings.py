@@ -312,16 +312,17 @@ def word_encode(
 
 def _pack(
     plain: str,
-    encode_char,
-    room: int,
+    encode_char: Callable[[str], str],
+    room: int | float,
     *,
     strict: bool,
-    maxlength: int = 0,
+    maxlength: int | float = 0,
 ) -> Iterable[str]:
-    """Group encoded characters into pieces of at most `room` characters."""
+    """Group encoded characters into pieces of at most `room` characters
+    (a float where the script's -maxlength was one)."""
     count = 0
     while count < len(plain):
-        length = 0
+        length: int | float = 0
         piece: list[str] = []
         while length < room and count < len(plain):
             enc = encode_char(plain[count])

@@ -36,6 +36,7 @@ import email.message
 import email.policy
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 from tclbridge.config import BridgeConfig, process_config
 from tclbridge.engine_errors import MimeError, UsageError
@@ -146,6 +147,7 @@ def python_error(outcome: UsageError | MimeError | SendFailure) -> SMTPError:
         return SMTPUsageError(outcome.text, tcl_result=outcome.text)
     if isinstance(outcome, Refused):
         reply = outcome.reply
+        tcl_result: str | list[str | list[str]]
         if reply is None:  # tcllib read no reply (-maxsecs 0): its result is ""
             code, diagnostic, tcl_result = None, "", ""
         else:
@@ -189,14 +191,17 @@ def _check_types(arguments: dict[str, object]) -> None:
         value = arguments[name]
         if name == "recipients" and value is None:
             continue
-        many = name in _SEQUENCE_ARGUMENTS and isinstance(value, Sequence) and not isinstance(
-            value, (str, bytes))
-        if not all(_type_ok(item, types) for item in (value if many else [value])):  # type: ignore[union-attr]
+        items: Sequence[object] = [value]
+        if name in _SEQUENCE_ARGUMENTS and isinstance(value, Sequence) and not isinstance(
+                value, (str, bytes)):
+            items = value
+        if not all(_type_ok(item, types) for item in items):
             raise SMTPUsageError(f"{name} must be {what}, not {value!r}")
-    if not math.isfinite(arguments["maxsecs"]):  # type: ignore[arg-type]
+    # maxsecs and encoding have the types checked above.
+    if not math.isfinite(cast(float, arguments["maxsecs"])):
         raise SMTPUsageError(f"maxsecs must be a finite number, not {arguments['maxsecs']!r}")
     try:
-        codecs.lookup(arguments["encoding"])  # type: ignore[arg-type]
+        codecs.lookup(cast(str, arguments["encoding"]))
     except LookupError:
         raise SMTPUsageError(f"unknown encoding {arguments['encoding']!r}") from None
     config = arguments["config"]
@@ -205,7 +210,7 @@ def _check_types(arguments: dict[str, object]) -> None:
     if isinstance(arguments["headers"], (str, bytes)) or not isinstance(
             arguments["headers"], Iterable):
         raise SMTPUsageError(f"headers must be (name, value) pairs, not {arguments['headers']!r}")
-    for pair in arguments["headers"]:  # type: ignore[attr-defined]
+    for pair in arguments["headers"]:
         if not (isinstance(pair, Sequence) and len(pair) == 2
                 and all(isinstance(x, str) for x in pair)):
             raise SMTPUsageError(f"headers must be (name, value) pairs of str, not {pair!r}")

@@ -40,6 +40,11 @@ def _reply_bytes(text: str) -> bytes:
 class SMTPError(Exception):
     """Base class: `code` (int or None), `diagnostic` (str), `tcl_result`."""
 
+    # smtplib's types for its names (always bytes here): the subclasses
+    # that are smtplib exceptions must agree with their smtplib base.
+    smtp_code: int
+    smtp_error: bytes | str
+
     def __init__(self, diagnostic: str, code: int | None = None, tcl_result: object = "") -> None:
         # Not super().__init__: the smtplib bases each want other arguments,
         # and OSError's would read (code, text) as (errno, strerror).
@@ -67,6 +72,8 @@ class SMTPRefusedError(SMTPError, smtplib.SMTPResponseException):
 class SMTPSenderRefusedError(SMTPRefusedError, smtplib.SMTPSenderRefused):
     """MAIL FROM was refused (or the connection lost there); `sender` is
     the envelope sender."""
+
+    smtp_error: bytes  # as smtplib.SMTPSenderRefused has it
 
     def __init__(self, diagnostic: str, code: int | None = None, tcl_result: object = "",
                  sender: str = "") -> None:

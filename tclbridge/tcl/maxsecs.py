@@ -44,6 +44,8 @@ class TclMaxsecs:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, int) and self._holds(f"$value == {other}")
 
+    # Unhashable, as a value equal to ints must be; typeshed types object's
+    # __hash__ as a method, hence the ignore.
     __hash__ = None  # type: ignore[assignment]
 
     def __str__(self) -> str:

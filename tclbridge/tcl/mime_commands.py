@@ -181,7 +181,7 @@ class MimeCommands:
         if prop == "":
             props = part.properties()
             if "parts" in props:
-                props["parts"] = [self.token(p) for p in props["parts"]]  # type: ignore[union-attr]
+                props["parts"] = [self.token(p) for p in part.parts]
             return props
         if prop == "-names":
             return ["content", "encoding", "params"] + (["parts"] if part.value == "parts" else [])
