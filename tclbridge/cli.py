@@ -264,7 +264,7 @@ def _stop(signum: signal.Signals) -> None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
-    opts = plain_run(words)
+    opts: SimpleNamespace | argparse.Namespace | None = plain_run(words)
     if opts is None:
         parser = _build_parser(words[0] if words else None)
         opts = parser.parse_args(words)
