@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bounded import run_python, run_tcl, run_tclsh
+from tests.support.bounded import LIMIT, run_python, run_tcl, run_tclsh
 from tests.support.tcl_programs import HAVE_TCLSH
 
 MB = 1_000_000
 
 
-def tcl_output(script: str, what: str) -> list[str]:
-    return run_tcl(script, what).split()
+def tcl_output(script: str, what: str, limit: float = LIMIT) -> list[str]:
+    return run_tcl(script, what, limit).split()
 
 
 # -- runs of blanks against backtracking regexes ----------------------------------------
@@ -180,6 +180,10 @@ def test_parameters_whose_names_collide_in_tcls_hash(tmp_path: Path) -> None:
         puts [regexp -all {{="v"}} [mime::buildmessage $tok]]
         """,
         f"{len(names):,} colliding Content-Type parameters",
+        # Linear: 10-16 s alone here, 30 s and more on a loaded 2-core machine
+        # (Tcl's own list and regexp work on 131,072 parameters); quadratic:
+        # minutes (2^15 names took 12 s, so 2^17 about 190 s).
+        limit=3 * LIMIT,
     )
     # (Tcl's own dicts and arrays are quadratic on such names: nothing here
     # makes one.)
