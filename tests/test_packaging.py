@@ -17,7 +17,7 @@ def test_wheel_contains_every_package_and_the_tcl_shims(tmp_path: Path) -> None:
     # (whose stale files later wheels would ship) in the source tree.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".hypothesis", "capture"))
+        ".git", ".venv", ".nox", "build", "*.egg-info", "__pycache__", ".hypothesis", "capture"))
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
          "-q", "-w", str(tmp_path), str(source)],
