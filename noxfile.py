@@ -76,7 +76,8 @@ def _tests_session(version: str) -> None:
         if python is None:
             session.warn(f"{why_skipped}: skipped")
             session.skip(why_skipped)
-        session.install("-e", ".[test]")
+        # ci: nox itself, for tests/test_noxfile.py.
+        session.install("-e", ".[test,ci]")
         session.run("python", *PYTEST, *(session.posargs or ["tests"]))
 
 
