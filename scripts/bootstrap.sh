@@ -58,7 +58,7 @@ case "$mode" in
         # version that is not installed is skipped with a line saying so. A run
         # in which every version was skipped ran no test: that fails too.
         report=.nox/report.json
-        rm -f "$report"
+        mkdir -p .nox; rm -f "$report"
         status=0
         .venv/bin/python -m nox --report "$report" || status=$?
         .venv/bin/python - "$report" <<'PY' || status=1
