@@ -128,6 +128,7 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
 # Other subcommands live in modules of their own, each with
 # `add_parser(subparsers)` and `main(opts) -> int` (the exit code).
 _SUBCOMMANDS: dict[str, str] = {"check": "tclbridge.check_command", "scan": "tclbridge.scan",
+                                "capture": "tclbridge.capture_command",
                                 "help": "tclbridge.help_command"}
 
 
