@@ -13,7 +13,13 @@ a script or a client, so reading is bounded: a header is decoded from its
 first `HEADER_DECODED` characters (the standard library's structured header
 parser is quadratic in a value's length), the head read for the list stops
 at `HEAD_LIMIT` bytes, and a malformed file is listed with what could be
-read rather than failing the list.
+read rather than failing the list. Files are opened only by their own names
+inside DIR (a .json's "file" must be its own NNNN.eml), never through a
+symbolic link, and only if regular (a FIFO would block the reader). The MIME
+tree is built and walked without recursion; a message nested deeper than
+the standard library's parser can follow (it recurses once per level and
+fails near Python's recursion limit, about 990 levels) is shown as one part
+with a note saying so.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import email.policy
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -53,6 +60,7 @@ class CaptureEntry:
     policy: tuple[str, ...]  # the site policy's decisions, if one was in force
     policy_refused: tuple[dict[str, str], ...]  # [{"recipient", "reason"}]
     record: dict[str, Any] = field(repr=False, compare=False)  # the whole .json
+    requested_servers: tuple[str, ...] = ()  # the servers the script asked for
 
     @property
     def policy_refused_any(self) -> bool:
@@ -73,6 +81,7 @@ class CaptureEntry:
             "captured_at": self.captured_at, "subject": self.subject,
             "message_id": self.message_id, "tls": self.tls, "policy": list(self.policy),
             "policy_refused": [dict(r) for r in self.policy_refused],
+            "requested_servers": list(self.requested_servers),
         }
 
 
@@ -98,7 +107,10 @@ class Part:
     def content(self) -> bytes:
         """The part's body, transfer encoding undone (a multipart: its raw body)."""
         if self.message.is_multipart():
-            return self.message.as_bytes()
+            try:
+                return self.message.as_bytes()
+            except RecursionError:  # the generator recurses once per level
+                raise TooDeep(f"part {self.number} is nested too deeply to write out") from None
         payload = self.message.get_payload(decode=True)
         return payload if isinstance(payload, bytes) else b""
 
@@ -111,9 +123,13 @@ class Part:
             return self.content().decode("utf-8", "replace")
 
     def walk(self) -> Iterator[Part]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This part and the parts under it, depth first (without recursion:
+        a tree may be hundreds of levels deep)."""
+        stack = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            stack.extend(reversed(part.children))
 
 
 @dataclass(frozen=True)
@@ -122,14 +138,17 @@ class CapturedMessage:
     raw: bytes
     headers: tuple[tuple[str, str], ...]  # in order, decoded for display
     tree: Part
+    note: str | None = None  # why the tree is not the whole message's, if it is not
 
     def parts(self) -> list[Part]:
         return list(self.tree.walk())
 
     def part(self, number: int) -> Part:
-        for part in self.tree.walk():
-            if part.number == number:
-                return part
+        """Part `number` (1: the message itself); KeyError if there is none."""
+        if number >= 1:
+            for part in self.tree.walk():
+                if part.number == number:
+                    return part
         raise KeyError(number)
 
 
@@ -143,6 +162,10 @@ class CaptureNotFound(LookupError):
     pass
 
 
+class TooDeep(ValueError):
+    """A MIME structure nested deeper than the standard library can follow."""
+
+
 class CaptureDirectory:
     """The captures in `path`, read as they appear."""
 
@@ -154,16 +177,16 @@ class CaptureDirectory:
         """Every capture, by number. A .json still being written (captures
         are linked into place complete) or unreadable is left out."""
         try:
-            names = [m.group(1) for p in os.scandir(self.path)
-                     if (m := _NUMBERED_JSON.match(p.name))]
-        except FileNotFoundError:
+            with os.scandir(self.path) as listing:
+                names = {m.group(1) for p in listing if (m := _NUMBERED_JSON.match(p.name))}
+        except (FileNotFoundError, NotADirectoryError):
             return []
         for name in names:
             if name not in self._entries:
                 entry = self._read_entry(name)
                 if entry is not None:
                     self._entries[name] = entry
-        return sorted((e for n, e in self._entries.items() if n in set(names)),
+        return sorted((e for n, e in self._entries.items() if n in names),
                       key=lambda e: (e.number, e.name))
 
     def entry(self, number: int) -> CaptureEntry:
@@ -177,34 +200,50 @@ class CaptureDirectory:
         if entry.eml is None:
             raise CaptureNotFound(
                 f"capture {entry.name} has no message: the site policy kept it off the network")
-        raw = entry.eml.read_bytes()
-        parsed = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
-        headers = tuple((name, display_header(value)) for name, value in parsed.items())
-        return CapturedMessage(entry, raw, headers, _tree(parsed))
+        try:
+            raw = _read_regular(entry.eml)
+        except OSError as exc:
+            raise CaptureNotFound(f"cannot read {entry.eml.name}: "
+                                  f"{exc.strerror or exc}") from None
+        note = None
+        try:
+            parsed = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+        except RecursionError:  # the parser recurses once per multipart level
+            parsed = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+                raw, headersonly=True)
+            note = ("the MIME structure is nested too deeply to take apart; "
+                    "the message is shown as one part")
+        headers = tuple((name, display_header(_undo_escapes(value)))
+                        for name, value in parsed.raw_items())
+        return CapturedMessage(entry, raw, headers, _tree(parsed), note)
 
     def _read_entry(self, name: str) -> CaptureEntry | None:
         try:
-            record = json.loads((self.path / f"{name}.json").read_bytes())
-        except (OSError, ValueError):
+            record = json.loads(_read_regular(self.path / f"{name}.json"))
+        except (OSError, ValueError, RecursionError):  # RecursionError: [[[[... nested
             return None
         if not isinstance(record, dict):
             return None
-        eml_name = record.get("file")
-        eml = self.path / eml_name if isinstance(eml_name, str) and "/" not in eml_name else None
+        # A capture's message is its own NNNN.eml: no other name is read
+        # (not "../x", not an absolute path, not another capture's file).
+        eml = self.path / f"{name}.eml" if record.get("file") == f"{name}.eml" else None
         head = _head(eml) if eml is not None else {}
         tls = record.get("tls")
+        size = record.get("size")
         return CaptureEntry(
             number=int(name), name=name, eml=eml,
-            mail_from=str(record.get("mail_from", "")),
-            rcpt_tos=tuple(str(r) for r in record.get("rcpt_tos") or ()),
-            size=record.get("size") if isinstance(record.get("size"), int) else None,
-            captured_at=record.get("captured_at"),
+            mail_from=_text(record.get("mail_from")),
+            rcpt_tos=_texts(record.get("rcpt_tos")),
+            size=size if type(size) is int and size >= 0 else None,
+            captured_at=_text(record.get("captured_at")) or None,
             subject=head.get("subject"), message_id=head.get("message-id"),
-            tls=tls if isinstance(tls, dict) else None,
-            policy=tuple(str(p) for p in record.get("policy") or ()),
-            policy_refused=tuple(r for r in record.get("policy_refused") or ()
-                                 if isinstance(r, dict)),
+            tls=({str(k): _text(v) for k, v in tls.items()} if isinstance(tls, dict) else None),
+            policy=tuple(_decision(p) for p in _list(record.get("policy"))),
+            policy_refused=tuple(
+                {"recipient": _text(r.get("recipient")), "reason": _text(r.get("reason"))}
+                for r in _list(record.get("policy_refused")) if isinstance(r, dict)),
             record=record,
+            requested_servers=_texts(record.get("requested_servers")),
         )
 
 
@@ -212,8 +251,8 @@ def dialogue(record: dict[str, Any]) -> list[DialogueLine]:
     """The SMTP dialogue of a capture's .json: the greeting, then each
     client command with the reply to it, then the message and the reply to
     its end. AUTH payloads were hidden when the capture was written."""
-    commands = [str(c) for c in record.get("commands") or ()]
-    replies = [str(r) for r in record.get("replies") or ()]
+    commands = list(_texts(record.get("commands")))
+    replies = list(_texts(record.get("replies")))
     lines: list[DialogueLine] = []
     if replies:
         lines.append(DialogueLine("server", replies.pop(0)))
@@ -222,7 +261,7 @@ def dialogue(record: dict[str, Any]) -> list[DialogueLine]:
         if replies:
             lines.append(DialogueLine("server", replies.pop(0)))
     if record.get("file") and commands:
-        size = record.get("size")
+        size = record.get("size") if type(record.get("size")) is int else None
         lines.append(DialogueLine("client", f"<the message, {size} bytes>" if size is not None
                                   else "<the message>"))
     lines.extend(DialogueLine("server", r) for r in replies)
@@ -244,35 +283,106 @@ def display_header(value: str) -> str:
 def _head(eml: Path) -> dict[str, str]:
     """Subject and Message-ID from the start of the message."""
     try:
-        with open(eml, "rb") as file:
-            data = file.read(HEAD_LIMIT)
+        data = _read_regular(eml, HEAD_LIMIT)
     except OSError:
         return {}
     end = data.find(b"\r\n\r\n")
     head = data if end < 0 else data[: end + 2]
     parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
     found: dict[str, str] = {}
-    for name in ("subject", "message-id"):
-        value = parsed.get(name)
-        if value is not None:
-            found[name] = display_header(str(value))
+    for name, value in parsed.raw_items():
+        key = name.lower()
+        if key in ("subject", "message-id") and key not in found:
+            found[key] = display_header(_undo_escapes(value))
     return found
 
 
+def _read_regular(path: Path, limit: int = -1) -> bytes:
+    """The first `limit` bytes (-1: all) of `path`, a regular file reached
+    without a symbolic link (OSError otherwise, and for a FIFO or a device,
+    without blocking on it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        return file.read(limit)
+
+
+def _undo_escapes(value: str) -> str:
+    """A raw header value as read from bytes (8-bit bytes as surrogate
+    escapes) taken as UTF-8, as an SMTPUTF8 message's are; bytes that are
+    not UTF-8 shown as U+FFFD."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _text(value: object) -> str:
+    """A .json field shown as text: a string as it is, None as "", anything
+    else (a hostile or damaged file) as its JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value)
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    return tuple(_text(v) for v in _list(value))
+
+
+def _decision(value: object) -> str:
+    """One of the site policy's decisions ({"rule", "decision"}) as "rule: decision"."""
+    if isinstance(value, dict) and "decision" in value:
+        rule = value.get("rule")
+        return f"{_text(rule)}: {_text(value['decision'])}" if rule else _text(value["decision"])
+    return _text(value)
+
+
 def _tree(message: Message) -> Part:
-    counter = iter(range(1, 1 << 62))
+    """The MIME tree under `message`, numbered depth first, built without
+    recursion: nodes are listed in order first, then each Part is made after
+    its children."""
+    order: list[tuple[Message, str, int | None]] = []  # (node, index, parent's place)
+    stack: list[tuple[Message, str, int | None]] = [(message, "1", None)]
+    while stack:
+        node, index, parent = stack.pop()
+        place = len(order)
+        order.append((node, index, parent))
+        payload = node.get_payload() if node.is_multipart() else None
+        children = payload if isinstance(payload, list) else []
+        stack.extend(reversed([(child, f"{index}.{i}", place)
+                               for i, child in enumerate(children, start=1)
+                               if isinstance(child, Message)]))
+    kids: list[list[Part]] = [[] for _ in order]
+    parts: list[Part | None] = [None] * len(order)
+    for place in range(len(order) - 1, -1, -1):
+        node, index, parent = order[place]
+        filename = _filename(node)
+        part = Part(place + 1, index, node.get_content_type(), filename,
+                    node.get_content_disposition(), _charset(node),
+                    tuple(reversed(kids[place])), node)
+        parts[place] = part
+        if parent is not None:
+            kids[parent].append(part)
+    assert parts[0] is not None
+    return parts[0]
 
-    def build(node: Message, index: str) -> Part:
-        number = next(counter)
-        children: list[Part] = []
-        if node.is_multipart():
-            payload = node.get_payload()
-            for i, child in enumerate(payload if isinstance(payload, list) else (), start=1):
-                children.append(build(child, f"{index}.{i}"))
-        disposition = node.get_content_disposition()
+
+def _filename(node: Message) -> str | None:
+    try:
         filename = node.get_filename()
-        return Part(number, index, node.get_content_type(),
-                    display_header(filename) if filename else None, disposition,
-                    node.get_content_charset(), tuple(children), node)
+    except (ValueError, LookupError, TypeError):  # a malformed RFC 2231 parameter
+        return None
+    return display_header(_undo_escapes(filename)) if isinstance(filename, str) and filename \
+        else None
 
-    return build(message, "1")
+
+def _charset(node: Message) -> str | None:
+    try:
+        charset = node.get_content_charset()
+    except (ValueError, LookupError, TypeError):
+        return None
+    return charset if isinstance(charset, str) else None
