@@ -48,13 +48,19 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_command_is_listed_under_that_command() -> None:
     commands = _commands()
-    assert set(commands) == {"run", "check", "scan", "help"}
+    assert set(commands) == {"run", "check", "scan", "capture", "help"}
+    # A command with actions of its own (`capture list`) has a section per action.
+    actions = {name: dict(sub.choices) for name, parser in commands.items()
+               for sub in parser._actions if isinstance(sub, argparse._SubParsersAction)}
+    assert set(actions.get("capture", ())) >= {"list", "show"}
+    sections = {f"{name} {action}": parser for name, parser in commands.items()
+                for action, parser in actions.get(name, {"": parser}).items()}
     missing = []
-    for name, parser in commands.items():
-        section = _section(f"`tclbridge {name}")
+    for name, parser in sections.items():
+        section = _section(f"`tclbridge {name.strip()}")
         listed = set(re.findall(r"`(--?[a-z][a-z-]*)", section))
         for action in parser._actions:
-            missing += [f"{name} {option}" for option in action.option_strings
+            missing += [f"{name.strip()} {option}" for option in action.option_strings
                         if option not in listed]
     assert missing == []
 
