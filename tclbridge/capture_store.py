@@ -64,7 +64,14 @@ class CaptureEntry:
 
     @property
     def policy_refused_any(self) -> bool:
-        return bool(self.policy_refused) or self.eml is None
+        return bool(self.policy_refused) or self.unsent
+
+    @property
+    def unsent(self) -> bool:
+        """The site policy kept the send off the network ("file": null); a
+        .json naming a file that is not its own has no message either, but
+        is not that."""
+        return self.eml is None and self.record.get("file") is None
 
     def matches(self, query: str) -> bool:
         """Search: `query` (case-insensitive) in the sender, a recipient or
@@ -198,8 +205,9 @@ class CaptureDirectory:
     def message(self, number: int) -> CapturedMessage:
         entry = self.entry(number)
         if entry.eml is None:
-            raise CaptureNotFound(
-                f"capture {entry.name} has no message: the site policy kept it off the network")
+            why = ("the site policy kept it off the network" if entry.unsent
+                   else f"its .json names no file but {entry.name}.eml")
+            raise CaptureNotFound(f"capture {entry.name} has no message: {why}")
         try:
             raw = _read_regular(entry.eml)
         except OSError as exc:

@@ -27,6 +27,7 @@ from tclbridge.capture_store import (
 from tclbridge.printable import printable
 
 _NOT_SENT = "not sent: the site policy refused every recipient"
+_NO_FILE = "no message file: its .json names none of its own"
 
 
 class _Refusal(Exception):
@@ -85,8 +86,10 @@ def list_line(entry: CaptureEntry) -> str:
            f"from <{entry.mail_from}> to {to}"
     if entry.eml is not None:
         line += f"  Subject: {entry.subject}" if entry.subject is not None else "  (no Subject)"
-    if entry.eml is None:
+    if entry.unsent:
         line += f"  [{_NOT_SENT}]"
+    elif entry.eml is None:
+        line += f"  [{_NO_FILE}]"
     elif entry.policy_refused:
         count = len(entry.policy_refused)
         line += f"  [policy refused {count} recipient{'s' if count != 1 else ''}]"
@@ -173,7 +176,8 @@ def _write_bytes(data: bytes) -> None:
 def show_lines(entry: CaptureEntry, message: CapturedMessage | None) -> list[str]:
     """The envelope, the headers, the MIME tree and the text parts, as lines
     safe to print."""
-    lines = [f"capture {entry.name}" + (f" ({entry.eml.name})" if entry.eml else f": {_NOT_SENT}")]
+    lines = [f"capture {entry.name}" + (f" ({entry.eml.name})" if entry.eml
+                                        else f": {_NOT_SENT if entry.unsent else _NO_FILE}")]
     lines += [f"  {label + ':':<18} {value}" for label, value in _envelope(entry)]
     if message is None:
         return [printable(line) for line in lines]

@@ -105,7 +105,8 @@ def test_a_json_never_makes_the_store_read_outside_its_own_message(
     directory = CaptureDirectory(captured)
     entry = directory.entry(2)
     assert entry.eml is None and entry.subject is None
-    with pytest.raises(CaptureNotFound):
+    assert not entry.unsent  # no message, but not the site policy's doing
+    with pytest.raises(CaptureNotFound, match="names no file but 0002.eml"):
         directory.message(2)
 
 
@@ -136,6 +137,14 @@ def test_a_fifo_does_not_block_the_reader(captured: Path) -> None:
     assert listed == [["0001", "0003"]]
     with pytest.raises(CaptureNotFound, match="not a regular file"):
         CaptureDirectory(captured).message(3)
+
+
+def test_a_message_file_gone_since_the_listing_is_a_clear_error(captured: Path) -> None:
+    directory = CaptureDirectory(captured)
+    assert directory.entry(1).subject == "real"
+    (captured / "0001.eml").unlink()
+    with pytest.raises(CaptureNotFound, match="cannot read 0001.eml: No such file"):
+        directory.message(1)
 
 
 # -- hostile messages -----------------------------------------------------------------

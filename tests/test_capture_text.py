@@ -215,6 +215,9 @@ def test_a_hostile_capture_directory_is_shown_not_obeyed(tmp_path: Path) -> None
     assert "note: the MIME structure is nested too deeply to take apart" in shown
     assert "    1  1  multipart/mixed" in shown and "\x1b" not in shown
     assert "C: EHLO \\x1b" in text("show", "cap", "1", "--dialogue", cwd=tmp_path)
+    assert listed[1].endswith("[no message file: its .json names none of its own]")
     done = capture("show", "cap", "2", "--raw", cwd=tmp_path)
-    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    assert (done.returncode, done.stderr) == (
+        2, b"tclbridge capture show: capture 0002 has no message: its .json names no file"
+           b" but 0002.eml\n")
     assert os.path.exists(tmp_path / "cap")
