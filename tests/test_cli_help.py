@@ -24,7 +24,8 @@ else:
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = [[], ["run"], ["check"], ["scan"], ["help"]]
+COMMANDS = [[], ["run"], ["check"], ["scan"], ["capture"], ["capture", "list"],
+            ["capture", "show"], ["capture", "serve"], ["help"]]
 # What a pip install leaves out, and wording about how the project is run.
 NOT_SHIPPED = ("docs/", ".md", "README", "examples/", "tests/")
 INTERNAL = re.compile(r"issue \d|\bthe lead\b|\bhelper\b|\bsession \d|tclbridge\.[a-z_]+|"
@@ -76,9 +77,13 @@ def test_the_help_points_to_no_source_file_and_has_no_internal_notes(words: list
 
 
 def _parsers() -> list[argparse.ArgumentParser]:
-    top = cli._build_parser()
-    (sub,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
-    return [top, *sub.choices.values()]
+    """Every parser: the top one, each command's, each action's (`capture list`)."""
+    found = [cli._build_parser()]
+    for parser in found:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found += action.choices.values()
+    return found
 
 
 def test_every_command_and_argument_of_the_parsers_has_help() -> None:
@@ -94,7 +99,9 @@ def test_every_command_and_argument_of_the_parsers_has_help() -> None:
             assert parser.description, parser.prog
     assert missing == []
     assert {p.prog for p in _parsers()} == {
-        "tclbridge", "tclbridge run", "tclbridge check", "tclbridge scan", "tclbridge help"}
+        "tclbridge", "tclbridge run", "tclbridge check", "tclbridge scan", "tclbridge help",
+        "tclbridge capture", "tclbridge capture list", "tclbridge capture show",
+        "tclbridge capture serve"}
 
 
 def _shipped_docs() -> list[str]:
