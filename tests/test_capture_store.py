@@ -262,7 +262,9 @@ def test_3000_captures_are_each_read_once(captured: Path) -> None:
     assert {e.subject for e in second[:-1]} == {"real"}
     assert [e.name for e in second if e.eml is None] == []
     assert (second[-1].name, second[-1].subject) == ("3001", "new")
-    assert second_time < first_time, (first_time, second_time)
+    # Listing again only looks DIR up: no file read, no work per entry beyond
+    # a lookup (rebuilding the set of names for each entry made it 0.5 s of 1.6).
+    assert second_time < first_time / 10, (first_time, second_time)
     assert first_time < 30
 
 
