@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from tclbridge.delivery import DeliveryObserver
     from tclbridge.journal import JournalWriter
     from tclbridge.site_policy import SitePolicy
-    from tclbridge.smtp.results import DeliveryObserver
 
 
 # `tclbridge check` asks each run for the message of the uncaught error it

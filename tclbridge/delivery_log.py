@@ -32,8 +32,8 @@ import sys
 import threading
 from datetime import datetime
 
+from tclbridge.delivery import Delivery, Outcome
 from tclbridge.printable import printable
-from tclbridge.smtp.results import Delivery, Outcome
 
 SYSLOG_SOCKET_ENV = "TCLBRIDGE_SYSLOG_SOCKET"  # another socket than /dev/log
 SYSLOG_SOCKET = "/dev/log"

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from tclbridge.config import BridgeConfig
+from tclbridge.delivery import Delivery, DeliveryRecipient, Outcome
 from tclbridge.delivery_log import MAX_VALUE, DeliveryLog, format_line, parse_line
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import sendmessage
-from tclbridge.smtp.results import Delivery, DeliveryRecipient, Outcome
 from tests.support.log_runs import SEND_ONE, bridge_env, log_records, one, run_bridge
 from tests.support.tls_contexts import shared_ca
 

@@ -24,7 +24,7 @@ from tclbridge.smtp.auth import authenticate, mechanisms_for, offered_mechanisms
 from tclbridge.smtp.conversation import Command, Conversation, debug_log
 from tclbridge.smtp.options import SendOptions, TlsPolicy
 from tclbridge.smtp.protocol import Reply
-from tclbridge.smtp.results import ConnectCause, ConnectFailed, DeliveryObserver
+from tclbridge.smtp.results import ConnectCause, ConnectFailed
 from tclbridge.smtp.rules import TCLLIB, TcllibRules
 from tclbridge.smtp.states import Event
 from tclbridge.smtp.tls import client_context, verification_failure
@@ -36,6 +36,7 @@ from tclbridge.smtp.transport import (
 )
 
 if TYPE_CHECKING:
+    from tclbridge.delivery import DeliveryObserver
     from tclbridge.journal import JournalWriter
 
 # The code -tlspolicy is called with when the certificate fails verification

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tclbridge.delivery import Delivery, DeliveryRecipient, Outcome
 from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.site_policy import Enforcer
@@ -19,16 +20,7 @@ from tclbridge.smtp.envelope import Envelope
 from tclbridge.smtp.handshake import ConnectSettings, Handshake
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply, encode_data
-from tclbridge.smtp.results import (
-    ConnectFailed,
-    Delivery,
-    DeliveryRecipient,
-    Outcome,
-    Refused,
-    RefusedRecipient,
-    Sent,
-    Step,
-)
+from tclbridge.smtp.results import ConnectFailed, Refused, RefusedRecipient, Sent, Step
 from tclbridge.smtp.smtputf8 import plan as smtputf8_plan
 from tclbridge.smtp.states import Event
 from tclbridge.smtp.transport import WRITE_CHUNK, TransportTimeout
