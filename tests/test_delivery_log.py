@@ -392,3 +392,60 @@ def test_a_log_object_writes_for_a_config(tmp_path: Path) -> None:
                     servers=["127.0.0.1"], ports=[srv.port], config=config)
     [record] = log_records(log)
     assert one(record, "script") == str(Path("job").resolve())
+
+
+# -- the other outcomes -----------------------------------------------------------------
+
+
+def test_site_policy_refusing_everyone_logs_without_a_connection(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[recipients]\ndeny_domains = ["rivals.example"]\n')
+    with RecordingServer() as srv:
+        done, records = _send(tmp_path, [srv.port], "x@rivals.example",
+                              "-header", "Bcc y@rivals.example",
+                              bridge_options=("--policy", str(policy)))
+    assert srv.sessions == []
+    assert [one(r, "outcome") for r in records] == ["refused-policy"] * 2, done.stderr
+    assert [r["rcpt"] for r in records] == [["x@rivals.example:550"], ["y@rivals.example:550"]]
+    assert [one(r, "server") for r in records] == ["-", "-"]
+
+
+def test_maxsecs_zero_is_unconfirmed(tmp_path: Path) -> None:
+    with RecordingServer() as srv:
+        _, [record] = _send(tmp_path, [srv.port], "to@example.com", "-maxsecs", "0")
+    assert one(record, "outcome") == "unconfirmed"
+    assert one(record, "status") == "-"
+    assert int(one(record, "size")) > 0
+
+
+def test_bcc_to_nobody_is_no_rcpt(tmp_path: Path) -> None:
+    with RecordingServer() as srv:
+        _, records = _send(tmp_path, [srv.port], "to@example.com", "-header", "Bcc {}")
+    assert [one(r, "outcome") for r in records] == ["sent", "no-rcpt"]
+    assert "rcpt" not in records[1]
+
+
+# The parent runs a child `tclbridge run` (argv: PYTHON PORT) that sends.
+PARENT = r"""
+lassign $argv python port
+puts [exec $python -m tclbridge run child.tcl $port]
+"""
+CHILD = r"""
+package require smtp
+set tok [mime::initialize -canonical text/plain -string "from the child\n"]
+smtp::sendmessage $tok -servers 127.0.0.1 -ports [lindex $argv 0] \
+    -originator child@example.com -recipients to@example.com
+puts sent
+"""
+
+
+def test_a_child_run_logs_to_the_parents_file(tmp_path: Path) -> None:
+    (tmp_path / "parent.tcl").write_text(PARENT)
+    (tmp_path / "child.tcl").write_text(CHILD)
+    with RecordingServer() as srv:
+        done = run_bridge("--log", "shared.log", "parent.tcl", sys.executable, str(srv.port),
+                          cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "sent\n"), done.stderr
+    [record] = log_records(tmp_path / "shared.log")
+    assert one(record, "from") == "child@example.com"
+    assert one(record, "script") == str(tmp_path / "child.tcl")
