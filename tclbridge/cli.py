@@ -18,9 +18,16 @@ from tclbridge.config import (
     ConfigError,
     capture_directory,
     check_cafiles,
+    delivery_log,
     use_for_process,
 )
-from tclbridge.environment import CAPTURE_ENV, CAPTURE_SERVER_ENV, POLICY_ENV
+from tclbridge.environment import (
+    CAPTURE_ENV,
+    CAPTURE_SERVER_ENV,
+    LOG_ENV,
+    POLICY_ENV,
+    SYSLOG_ENV,
+)
 from tclbridge.host_port import parse_host_port
 from tclbridge.interp import Interp, TclError
 from tclbridge.tcl.exit_proc import exit_proc
@@ -115,6 +122,16 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--policy", metavar="FILE",
         help="obey this site policy (a TOML file: `tclbridge help policy`);"
         " default: $TCLBRIDGE_POLICY",
+    )
+    run.add_argument(
+        "--log", metavar="FILE",
+        help="append a line to FILE for each message sent or refused (the delivery log:"
+        " `tclbridge help delivery-log`); default: $TCLBRIDGE_LOG",
+    )
+    run.add_argument(
+        "--syslog", action="store_true",
+        help="write the delivery log's lines to syslog too (facility mail); default:"
+        " $TCLBRIDGE_SYSLOG",
     )
     run.add_argument("script", metavar="SCRIPT", help="the Tcl script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
@@ -275,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if (opts.command == "run" and opts.implicit_tls_server is not None
                 and opts.server is None):
             parser.error("--implicit-tls-server needs --server")
+        if opts.command == "run" and opts.log == "":
+            parser.error("--log needs a file name, not an empty string")
     if opts.command != "run":
         import importlib
 
@@ -307,8 +326,15 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if opts.policy:
             # A child `tclbridge run` the script starts obeys the same rules.
             os.environ[POLICY_ENV] = os.path.abspath(opts.policy)
+        log = delivery_log(opts.log, opts.syslog, opts.script)
+        # A child `tclbridge run` the script starts logs to the same places.
+        if opts.log:
+            os.environ[LOG_ENV] = os.path.abspath(opts.log)
+        if opts.syslog:
+            os.environ[SYSLOG_ENV] = "1"
         config = BridgeConfig.from_env(server_override=opts.server,
-                                       implicit_tls_override=opts.implicit_tls_server, policy=site)
+                                       implicit_tls_override=opts.implicit_tls_server, policy=site,
+                                       delivery_log=log)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
         check_cafiles(opts.cafile)
         config.cafiles += opts.cafile
@@ -355,7 +381,7 @@ def _is_setup_error(exc: Exception) -> bool:
 # `run`'s options as argparse sets them when none is given.
 _RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
                  "implicit_tls_server": None, "tls_no_verify": False, "allow_display": False,
-                 "policy": None}
+                 "policy": None, "log": None, "syslog": False}
 
 
 def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
@@ -370,7 +396,8 @@ def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
 
 
 _RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--implicit-tls-server",
-                "--cafile", "--tls-no-verify", "--policy", "--allow-display")
+                "--cafile", "--tls-no-verify", "--policy", "--allow-display", "--log",
+                "--syslog")
 
 
 def _capture(

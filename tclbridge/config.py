@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from tclbridge.environment import POLICY_ENV
+from tclbridge.environment import LOG_ENV, POLICY_ENV, SYSLOG_ENV
 
 # typing is for type checkers only: importing it costs every `tclbridge run`.
 TYPE_CHECKING = False
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from tclbridge.delivery import DeliveryObserver
     from tclbridge.journal import JournalWriter
     from tclbridge.site_policy import SitePolicy
 
@@ -65,7 +66,7 @@ class BridgeConfig:
 
     # The settings, in order (the constructor's parameters, repr and ==).
     FIELDS = ("server_override", "implicit_tls_override", "timeout_scale", "cafiles",
-              "tls_verify", "allow_plaintext_auth", "policy", "journal")
+              "tls_verify", "allow_plaintext_auth", "policy", "journal", "delivery_log")
 
     def __init__(
         self,
@@ -88,6 +89,9 @@ class BridgeConfig:
         # Capture mode: where each connection is described to the capture (set by
         # `tclbridge run`; see journal.py).
         journal: JournalWriter | None = None,
+        # Told how each transaction ended: the delivery log (--log FILE,
+        # --syslog; see delivery_log.py).
+        delivery_log: DeliveryObserver | None = None,
     ) -> None:
         self.server_override = server_override
         self.implicit_tls_override = implicit_tls_override
@@ -97,6 +101,7 @@ class BridgeConfig:
         self.allow_plaintext_auth = allow_plaintext_auth
         self.policy = policy
         self.journal = journal
+        self.delivery_log = delivery_log
 
     def settings(self) -> dict[str, Any]:
         """Each setting by name."""
@@ -117,10 +122,11 @@ class BridgeConfig:
     def from_env(cls, **settings: Any) -> BridgeConfig:
         """The settings given, and for each setting not given what the
         environment says: TCLBRIDGE_TIMEOUT_SCALE, TCLBRIDGE_CAFILE,
-        TCLBRIDGE_TLS_VERIFY, TCLBRIDGE_ALLOW_PLAINTEXT_AUTH and the site
+        TCLBRIDGE_TLS_VERIFY, TCLBRIDGE_ALLOW_PLAINTEXT_AUTH, the site
         policy file TCLBRIDGE_POLICY names (read and checked here: a
         site_policy.PolicyError says why it cannot be used; a bad variable
-        is a ConfigError)."""
+        is a ConfigError) and the delivery log of TCLBRIDGE_LOG and
+        TCLBRIDGE_SYSLOG (a log that cannot be opened is a ConfigError)."""
         found = {name: read() for name, read in _FROM_ENV.items() if name not in settings}
         return cls(**found, **settings)
 
@@ -134,6 +140,29 @@ def _policy_from_env() -> SitePolicy | None:
     return site_policy.from_env()
 
 
+def delivery_log(path: str | None = None, syslog: bool = False,
+                 script: str | None = None) -> DeliveryObserver | None:
+    """The delivery log to the file `path` (else $TCLBRIDGE_LOG) and to
+    syslog if `syslog` (else $TCLBRIDGE_SYSLOG) says so; None when neither
+    is asked for (and the log's module is not even imported). `script`
+    names the sender in each line (default: this program, sys.argv[0]). A
+    log that cannot be opened is a ConfigError."""
+    labels = {"file": f"--log {path}" if path else f"{LOG_ENV}={os.environ.get(LOG_ENV)}",
+              "syslog": "--syslog" if syslog else f"{SYSLOG_ENV}={os.environ.get(SYSLOG_ENV)}"}
+    path = path or os.environ.get(LOG_ENV) or None
+    syslog = syslog or _env_flag(SYSLOG_ENV, False)
+    if path is None and not syslog:
+        return None
+    from tclbridge import delivery_log as log
+
+    try:
+        return log.DeliveryLog.open(path, syslog=syslog, script=script)
+    except log.LogUnavailable as exc:
+        hint = (f" (is a syslog daemon running? {log.SYSLOG_SOCKET_ENV}=PATH names another"
+                " socket)" if exc.where == "syslog" else "")
+        raise ConfigError(f"{labels[exc.where]}: {exc.reason}{hint}") from None
+
+
 # What from_env reads for each setting, in this order.
 _FROM_ENV: dict[str, Callable[[], Any]] = {
     "timeout_scale": _timeout_scale,
@@ -141,6 +170,7 @@ _FROM_ENV: dict[str, Callable[[], Any]] = {
     "tls_verify": lambda: _env_flag("TCLBRIDGE_TLS_VERIFY", True),
     "allow_plaintext_auth": lambda: _env_flag("TCLBRIDGE_ALLOW_PLAINTEXT_AUTH", False),
     "policy": _policy_from_env,
+    "delivery_log": delivery_log,
 }
 
 

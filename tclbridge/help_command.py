@@ -16,6 +16,7 @@ from pathlib import Path
 TOPICS: dict[str, tuple[str, str]] = {
     "compat": ("COMPAT.md", "where the bridge differs from tcllib on purpose, and why"),
     "policy": ("POLICY.md", "site policy files (--policy, TCLBRIDGE_POLICY) and the scan"),
+    "delivery-log": ("DELIVERY_LOG.md", "the delivery log's format (--log, --syslog) and grep"),
     "reference": ("REFERENCE.md", "every environment variable, option and exit code"),
 }
 
@@ -51,7 +52,7 @@ def main(opts: argparse.Namespace) -> int:
     if opts.topic is None:
         print("tclbridge help TOPIC; topics:")
         for name, (_, what) in TOPICS.items():
-            print(f"  {name:<10} {what}")
+            print(f"  {name:<12} {what}")
         return 0
     if opts.topic not in TOPICS:
         return _fail(f"no help topic {opts.topic!r}; topics: {', '.join(TOPICS)}")

@@ -18,7 +18,7 @@ def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
-def format_host_port(address: tuple[str, int]) -> str:
+def format_host_port(address: tuple[str, int | str]) -> str:
     """(host, port) as parse_host_port reads it back: "[v6]:port" for IPv6."""
     host, port = address
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -147,14 +147,16 @@ def test_help_lists_topics_that_each_show_an_installed_document() -> None:
     listing = _tclbridge("help")
     assert listing.returncode == 0, listing.stderr
     topics = re.findall(r"^  ([a-z-]+) ", listing.stdout, re.MULTILINE)
-    assert topics == ["compat", "policy", "reference"]
+    assert topics == ["compat", "policy", "delivery-log", "reference"]
     assert len(_shipped_docs()) == len(topics)
     policy = _tclbridge("help", "policy")
     assert policy.returncode == 0
     assert policy.stdout == (ROOT / "docs" / "POLICY.md").read_text()
+    log = _tclbridge("help", "delivery-log")
+    assert (log.returncode, log.stdout) == (0, (ROOT / "docs" / "DELIVERY_LOG.md").read_text())
     missing = _tclbridge("help", "nonsense")
     assert (missing.returncode, missing.stdout) == (2, "")
-    assert "no help topic 'nonsense'; topics: compat, policy, reference" in (
+    assert "no help topic 'nonsense'; topics: compat, policy, delivery-log, reference" in (
         missing.stderr)
 
 

@@ -35,6 +35,7 @@ HEAVY = ("typing", "argparse", "ssl", "_ssl", "email", "smtplib", "hashlib", "hm
          "subprocess", "ctypes",
          "tclbridge.smtp", "tclbridge.mime", "tclbridge.site_policy", "tclbridge.differential",
          "tclbridge.sandbox", "tclbridge.journal", "tclbridge.pycall", "tclbridge.tcl.boundary",
+         "tclbridge.delivery_log",
          "tclbridge.tcl.mime_commands", "tclbridge.tcl.smtp_commands")
 
 # Prints the modules loaded when the process ends (`tclbridge run` ends it

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tclbridge.host_port import format_host_port
 from tclbridge.site_policy import Enforcer, SitePolicy
 from tclbridge.smtp.auth import authenticate, mechanisms_for, offered_mechanisms
 from tclbridge.smtp.conversation import Command, Conversation, debug_log
@@ -35,6 +36,7 @@ from tclbridge.smtp.transport import (
 )
 
 if TYPE_CHECKING:
+    from tclbridge.delivery import DeliveryObserver
     from tclbridge.journal import JournalWriter
 
 # The code -tlspolicy is called with when the certificate fails verification
@@ -66,6 +68,8 @@ class ConnectSettings:
     # Under capture: where each connection says which servers the script
     # asked for and what the policy decided (tclbridge.journal).
     journal: JournalWriter | None = None
+    # Told how each transaction ended (tclbridge.delivery_log writes it).
+    delivery_log: DeliveryObserver | None = None
     # Where the user is told what they should know but the script is not.
     warn: Callable[[str], None] = warn_on_stderr
     # tcllib's wait times and abort rules.
@@ -109,6 +113,9 @@ class Handshake:
         self._tls_policy: TlsPolicy | None = opts.tlspolicy
         self.enforcer = enforcer or Enforcer(settings.policy, opts.debug, settings.journal)
         self.esmtp: tuple[str, ...] = ()
+        # "host:port" of each server tried, in order: the last is the one
+        # connect() returned (for the delivery log).
+        self.tried: list[str] = []
         # Why this connection's certificate failed, when -tlspolicy said to
         # carry on anyway: no credentials go over it.
         self._unverified: str | None = None
@@ -184,6 +191,9 @@ class Handshake:
         self, host: str, port: str, verify: bool, unverified: str | None = None
     ) -> Conversation:
         self.log(f"Trying {host}...")
+        name = format_host_port((host, port))
+        if not self.tried or self.tried[-1] != name:  # not twice for a -tlspolicy retry
+            self.tried.append(name)
         self._unverified = unverified
         scale = self.settings.timeout_scale
         # Connecting (every address of the name), implicit TLS and the

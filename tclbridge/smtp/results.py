@@ -112,3 +112,4 @@ class ConnectFailed(SendFailure):
     def starttls_refused(cls, greeting: Reply, code: int) -> ConnectFailed:
         return cls(greeting.diagnostic, ConnectCause.STARTTLS_POLICY, starttls_code=code,
                    greeting=greeting)
+

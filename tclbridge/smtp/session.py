@@ -8,8 +8,10 @@ command and the Python API each turn those into their own terms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+from tclbridge.delivery import Delivery, DeliveryRecipient, Outcome
 from tclbridge.mime.generator import iter_message, message_size
 from tclbridge.mime.model import Part
 from tclbridge.site_policy import Enforcer
@@ -18,7 +20,7 @@ from tclbridge.smtp.envelope import Envelope
 from tclbridge.smtp.handshake import ConnectSettings, Handshake
 from tclbridge.smtp.options import SendOptions
 from tclbridge.smtp.protocol import Reply, encode_data
-from tclbridge.smtp.results import Refused, RefusedRecipient, Sent, Step
+from tclbridge.smtp.results import ConnectFailed, Refused, RefusedRecipient, Sent, Step
 from tclbridge.smtp.smtputf8 import plan as smtputf8_plan
 from tclbridge.smtp.states import Event
 from tclbridge.smtp.transport import WRITE_CHUNK, TransportTimeout
@@ -30,6 +32,39 @@ Refusals = list[RefusedRecipient]
 class SessionSettings(ConnectSettings):
     # Tcl's system encoding: tcllib builds the message text in it.
     encoding: str = "utf-8"
+
+
+_REFUSED_AT = {Step.MAIL: Outcome.REFUSED_MAIL, Step.DATA: Outcome.REFUSED_DATA,
+               Step.END_OF_DATA: Outcome.REFUSED_MESSAGE}
+
+
+@dataclass
+class _Progress:
+    """How far one transaction got, for the delivery log."""
+
+    kind: str  # "message" or "bcc"
+    message: Part
+    sender: str
+    recipients: list[str]
+    codes: list[int | None] = field(default_factory=list)  # RCPT's reply, by position
+    size: int | None = None  # bytes of the message written so far
+    final: Reply | None = None  # the reply to the final dot, once it was a success
+
+    def __post_init__(self) -> None:
+        self.codes = [None] * len(self.recipients)
+
+
+def _message_id(message: Part) -> str | None:
+    values = message.live_values("message-id")
+    return values[0] if values else None
+
+
+def _counted(chunks: Iterator[bytes], progress: _Progress) -> Iterator[bytes]:
+    """`chunks`, adding their size to `progress` as SIZE counts it (LF as CRLF)."""
+    progress.size = 0
+    for chunk in chunks:
+        progress.size += len(chunk) + chunk.count(b"\n")
+        yield chunk
 
 
 class Session:
@@ -62,9 +97,27 @@ class Session:
         return f" SIZE={size}"
 
     def transaction(
-        self, conv: Conversation, message: Part, sender: str, recipients: list[str]
+        self, conv: Conversation, message: Part, sender: str, recipients: list[str],
+        kind: str = "message",
     ) -> Refusals:
-        """MAIL, RCPT..., then DATA or RSET. Returns the refused recipients."""
+        """MAIL, RCPT..., then DATA or RSET. Returns the refused recipients;
+        the delivery log is told how it ended."""
+        progress = _Progress(kind, message, sender, recipients)
+        try:
+            refused = self._transaction(conv, progress)
+        except Refused as exc:
+            outcome = _REFUSED_AT[exc.step] if exc.reply is not None else Outcome.UNCONFIRMED
+            self._report(progress, outcome, exc.reply, conv)
+            raise
+        if progress.final is not None:
+            self._report(progress, Outcome.SENT, progress.final, conv)
+        else:
+            self._report(progress, Outcome.REFUSED_RCPT if recipients else Outcome.NO_RCPT,
+                         None, conv)
+        return refused
+
+    def _transaction(self, conv: Conversation, progress: _Progress) -> Refusals:
+        message, sender, recipients = progress.message, progress.sender, progress.recipients
         wire = smtputf8_plan(sender, [r for r in recipients if r not in self.policy_refused],
                              self.handshake.esmtp)
         if isinstance(wire.sender, Reply):
@@ -76,27 +129,30 @@ class Session:
             raise Refused(mail, Step.MAIL, sender=sender)
         accepted = 0
         refused: Refusals = []
-        for recipient in recipients:
+        for position, recipient in enumerate(recipients):
             if recipient in self.policy_refused:
                 refused.append(self.policy_refused[recipient])
+                progress.codes[position] = refused[-1].code
                 continue
             form = wire.recipients[recipient]
             if isinstance(form, Reply):  # refused here: it cannot go to this server
                 conv.log(f"    ... RCPT TO:<{recipient}> not sent: {form.diagnostic} ...")
                 refused.append(RefusedRecipient(recipient, form.code, form.diagnostic))
+                progress.codes[position] = form.code
                 continue
             reply = conv.talk(Command(Event.RCPT, f"RCPT TO:<{form}>"))
+            progress.codes[position] = reply.code
             if reply.code in (250, 251):
                 accepted += 1
             else:
                 refused.append(RefusedRecipient(recipient, reply.code, reply.diagnostic))
         if accepted and (not refused or self.opts.atleastone):
-            self._data(conv, message)
+            self._data(conv, progress)
         else:
             conv.talk(Command.plain(Event.RSET))
         return refused
 
-    def _data(self, conv: Conversation, message: Part) -> None:
+    def _data(self, conv: Conversation, progress: _Progress) -> None:
         reply = conv.talk(Command.plain(Event.DATA))
         if reply.code != 354:
             raise Refused(reply, Step.DATA)
@@ -107,7 +163,10 @@ class Session:
         # LF line ends, so that a CRLF in the script's text is one line break
         # (as CRLF, tcllib's CR CR LF would be two: a folded header value
         # would end the header block).
-        body = encode_data(iter_message(message, self.settings.encoding, crlf=False))
+        chunks = iter_message(progress.message, self.settings.encoding, crlf=False)
+        if self.settings.delivery_log is not None:
+            chunks = _counted(chunks, progress)
+        body = encode_data(chunks)
         try:
             conv.send_message(body, WRITE_CHUNK, deadline)
         except TransportTimeout as exc:
@@ -131,6 +190,39 @@ class Session:
         final = conv.end_reply(deadline)
         if final.code not in (250, 251):
             raise Refused(final, Step.END_OF_DATA)
+        progress.final = final
+
+    def _report(self, progress: _Progress, outcome: Outcome, reply: Reply | None,
+                conv: Conversation) -> None:
+        observe = self.settings.delivery_log
+        if observe is None:
+            return
+        observe(Delivery(
+            transaction=progress.kind, outcome=outcome, sender=progress.sender,
+            recipients=tuple(DeliveryRecipient(address, code) for address, code
+                             in zip(progress.recipients, progress.codes, strict=True)),
+            servers=tuple(self.handshake.tried[-1:]), tls=conv.transport.tls_version,
+            size=progress.size, message_id=_message_id(progress.message),
+            status=reply.code if reply is not None else None,
+            detail=reply.diagnostic if reply is not None else ""))
+
+    def _report_unsent(self, outcome: Outcome, detail: str,
+                       groups: list[tuple[str, Part, list[str]]]) -> None:
+        """Transactions that never reached a server: no connection, or the
+        site policy refused every recipient."""
+        observe = self.settings.delivery_log
+        if observe is None:
+            return
+        for kind, message, recipients in groups:
+            observe(Delivery(
+                transaction=kind, outcome=outcome, sender=self.envelope.sender,
+                recipients=tuple(DeliveryRecipient(r, self._policy_code(r)) for r in recipients),
+                servers=tuple(self.handshake.tried), tls=None, size=None,
+                message_id=_message_id(message), status=None, detail=detail))
+
+    def _policy_code(self, recipient: str) -> int | None:
+        refusal = self.policy_refused.get(recipient)
+        return refusal.code if refusal is not None else None
 
     # -- the whole call ---------------------------------------------------
 
@@ -144,7 +236,12 @@ class Session:
         }
         if self.policy_refused and all(r in self.policy_refused for r in everyone):
             return self._refused_by_policy()
-        conv = self.handshake.connect()
+        try:
+            conv = self.handshake.connect()
+        except ConnectFailed as exc:
+            everyone_group = [("message", self.envelope.message, everyone)]
+            self._report_unsent(Outcome.CONNECT_FAILED, exc.reason, everyone_group)
+            raise
         try:
             return self._send(conv)
         finally:
@@ -154,10 +251,13 @@ class Session:
         """What a server refusing every recipient would give, without one."""
         env = self.envelope
         self.enforcer.nothing_sent(env.sender, self.handshake.script_targets())
+        reported = [("message", env.message, env.recipients)]
         if env.has_bcc:
             # Made and dropped, as tcllib makes it after any first transaction
             # that ends in code 0: it uses up token numbers and uniqueIDs.
-            env.bcc_digest()
+            reported.append(("bcc", env.bcc_digest(), env.bcc_recipients))
+        self._report_unsent(Outcome.REFUSED_POLICY, "every recipient refused by the site policy",
+                            reported)
         groups = [env.recipients] + ([env.bcc_recipients] if env.has_bcc else [])
         return Sent(tuple(tuple(self.policy_refused[r] for r in group) for group in groups))
 
@@ -173,7 +273,8 @@ class Session:
         if env.has_bcc:
             digest = env.bcc_digest()
             try:
-                transactions.append(self.transaction(conv, digest, sender, env.bcc_recipients))
+                transactions.append(self.transaction(conv, digest, sender, env.bcc_recipients,
+                                                     "bcc"))
             except Refused as exc:
                 # tcllib returns plain success here; the Bcc recipients are
                 # listed as refused instead (docs/COMPAT.md bcc-failure), and

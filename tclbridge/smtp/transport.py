@@ -60,6 +60,8 @@ class Transport(Protocol):
     def abort(self, data: bytes) -> None: ...
     @property
     def is_tls(self) -> bool: ...
+    @property
+    def tls_version(self) -> str | None: ...
     def peer_is_loopback(self) -> bool: ...
     def local_address(self) -> str: ...
 
@@ -174,6 +176,11 @@ class SocketTransport:
     @property
     def is_tls(self) -> bool:
         return isinstance(self._sock, ssl.SSLSocket)
+
+    @property
+    def tls_version(self) -> str | None:
+        """"TLSv1.3" and the like; None for a plain connection."""
+        return self._sock.version() if isinstance(self._sock, ssl.SSLSocket) else None
 
     def peer_is_loopback(self) -> bool:
         try:

@@ -28,6 +28,7 @@ class ScriptedTransport:
         self.writes: list[bytes] = []
         self.events: list[str] = []  # "write", "read", "tls", "abort", "close", in order
         self.is_tls = False
+        self.tls_version: str | None = None
         self.closed = False
         self.aborted: bytes | None = None
 
@@ -56,6 +57,7 @@ class ScriptedTransport:
         if self._tls_error is not None:
             raise self._tls_error
         self.is_tls = True
+        self.tls_version = "TLSv1.3"
 
     def close(self) -> None:
         self.events.append("close")
