@@ -1,11 +1,11 @@
 // The message list, kept up to date: polls /api/messages (same search) and
-// rebuilds the table when it changed. Every value goes in as text, never as HTML.
+// rebuilds the table when the captures listed changed (a capture never changes
+// once written, so its number stands for it). Every value goes in as text.
 "use strict";
 (function () {
   const table = document.getElementById("messages");
   const empty = document.getElementById("empty");
   const query = table.dataset.query || "";
-  let shown = null;
 
   function cell(row, text, href) {
     const td = document.createElement("td");
@@ -54,9 +54,9 @@
       const response = await fetch("/api/messages?q=" + encodeURIComponent(query),
                                    {cache: "no-store"});
       if (response.ok) {
-        const text = await response.text();
-        if (text !== shown) render(JSON.parse(text).messages);
-        shown = text;
+        const messages = (await response.json()).messages;
+        const listed = Array.from(table.tBodies[0].rows, (row) => row.dataset.number).join();
+        if (messages.map((m) => String(m.number)).join() !== listed) render(messages);
       }
     } catch (e) {
       // The viewer stopped or restarted: keep trying.
