@@ -24,6 +24,8 @@ from tclbridge.recorder import RecordingServer, ServerScript  # noqa: E402
 from tests.support.capture_files import (  # noqa: E402
     AUTH_SCRIPT,
     MULTIPART_SCRIPT,
+    POLICY,
+    POLICY_SCRIPT,
     capture_raw,
     capture_script,
 )
@@ -243,6 +245,25 @@ def test_a_foreign_host_header_is_refused(viewer: Viewer) -> None:
     assert viewer.get("/api/messages", Host=f"attacker.example:{viewer.port}")[0] == 421
     assert viewer.get("/api/messages", Host=f"localhost:{viewer.port}")[0] == 200
     assert viewer.get("/api/messages", Host=f"127.0.0.1:{viewer.port}")[0] == 200
+
+
+def test_what_the_site_policy_refused_is_marked(tmp_path: Path) -> None:
+    (tmp_path / "policy.toml").write_text(POLICY)
+    (tmp_path / "policy.tcl").write_text(POLICY_SCRIPT)
+    out = tmp_path / "out"
+    policy = ["--policy", str(tmp_path / "policy.toml")]
+    capture_script(out, tmp_path / "policy.tcl", options=policy)
+    with serving(out) as running:
+        messages = json.loads(running.get("/api/messages")[2])["messages"]
+        listing = _text(running.get("/"))
+        sent, unsent = _text(running.get("/messages/1")), _text(running.get("/messages/2"))
+        assert running.get("/messages/2/raw")[0] == 404
+    assert [(m["number"], m["policy_refused"], m["sent"]) for m in messages] == [
+        (1, True, True), (2, True, False)]
+    assert listing.count('class="mark"') == 2
+    assert "b@rivals.example: domain rivals.example is in deny_domains" in sent
+    assert "not sent: the site policy kept it off the network" in unsent
+    assert "e@rivals.example: domain rivals.example is in deny_domains" in unsent
 
 
 def test_a_directory_that_does_not_exist_yet_fills_in(tmp_path: Path) -> None:

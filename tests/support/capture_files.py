@@ -24,12 +24,12 @@ def capture_raw(directory: Path, messages: Sequence[tuple[str, Sequence[str], by
                 client.sendmail(sender, list(recipients), data)
 
 
-def capture_script(directory: Path, script: Path, *args: str,
+def capture_script(directory: Path, script: Path, *args: str, options: Sequence[str] = (),
                    env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`tclbridge run --capture DIR SCRIPT ARGS...`, bounded."""
+    """`tclbridge run OPTIONS --capture DIR SCRIPT ARGS...`, bounded."""
     result = subprocess.run(
-        [sys.executable, "-m", "tclbridge", "run", "--capture", str(directory), str(script),
-         *args], capture_output=True, text=True, timeout=120, env=env)
+        [sys.executable, "-m", "tclbridge", "run", *options, "--capture", str(directory),
+         str(script), *args], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -65,6 +65,19 @@ lassign $argv user password
 set tok [mime::initialize -canonical text/plain -string "with auth"]
 smtp::sendmessage $tok -servers mail.example.com -username $user -password $password \
     -originator auth@example.com -recipients ops@example.com -header {Subject {With AUTH}}
+"""
+
+# Under a policy denying rivals.example: one message with a refused recipient
+# (sent to the other), one whose every recipient is refused (not sent).
+POLICY = '[recipients]\ndeny_domains = ["rivals.example"]\n'
+POLICY_SCRIPT = r"""
+package require mime
+package require smtp
+foreach {to atleastone} {{a@example.com, b@rivals.example} 1 {e@rivals.example} 0} {
+    set tok [mime::initialize -canonical text/plain -string "policy"]
+    smtp::sendmessage $tok -servers mail.example.com -originator ops@example.com \
+        -recipients $to -atleastone $atleastone -header {Subject {Under policy}}
+}
 """
 
 # One small message; argv: the Subject.
