@@ -364,9 +364,11 @@ def main(opts: argparse.Namespace) -> int:
         return 2
     config = None
     if opts.release_to is not None:
+        from tclbridge.site_policy import PolicyError
+
         try:
             config = BridgeConfig.from_env()
-        except ConfigError as exc:
+        except (ConfigError, PolicyError) as exc:
             sys.stderr.write(f"tclbridge capture serve: {exc}\n")
             return 2
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -294,9 +295,10 @@ def test_a_huge_message_keeps_the_list_fast(tmp_path: Path) -> None:
 # -- binding ------------------------------------------------------------------
 
 
-def _serve(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([python, "-m", "tclbridge", "capture", "serve", *args],
-                          capture_output=True, text=True, timeout=60)
+def _serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tclbridge", "capture", "serve", *args],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
 
 
 def test_a_host_that_is_not_loopback_is_refused(tmp_path: Path) -> None:
@@ -336,6 +338,19 @@ def test_without_the_ui_extra_it_says_how_to_install_it(tmp_path: Path, library:
 
 
 # -- release ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("TCLBRIDGE_POLICY", "/nonexistent/policy.toml", "/nonexistent/policy.toml"),
+    ("TCLBRIDGE_TIMEOUT_SCALE", "soon", "TCLBRIDGE_TIMEOUT_SCALE"),
+])
+def test_release_with_a_bad_setting_stops_at_start(
+        tmp_path: Path, variable: str, value: str, said: str) -> None:
+    result = _serve(str(tmp_path), "--port", "0", "--release-to", "127.0.0.1:25",
+                    **{variable: value})
+    assert result.returncode == 2
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
 
 
 def _token(viewer: Viewer, number: int) -> str:
