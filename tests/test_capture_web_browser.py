@@ -78,7 +78,7 @@ def captures(work: Path, remote: tuple[str, list[str]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def viewer(captures: Path) -> Iterator[Viewer]:
+def served(captures: Path) -> Iterator[Viewer]:
     with serving(captures) as running:
         yield running
 
@@ -98,8 +98,8 @@ def _rows(browser: Any) -> list[list[str]]:
     return rows
 
 
-def test_the_list_loads(browser: Any, viewer: Viewer) -> None:
-    browser.get(viewer.url)
+def test_the_list_loads(browser: Any, served: Viewer) -> None:
+    browser.get(served.url)
     assert browser.title == "Messages · tclbridge capture"
     rows = _rows(browser)
     assert len(rows) == 1
@@ -110,8 +110,8 @@ def test_the_list_loads(browser: Any, viewer: Viewer) -> None:
 
 
 def test_a_message_captured_while_the_page_is_open_appears(
-        browser: Any, viewer: Viewer, captures: Path, work: Path) -> None:
-    browser.get(viewer.url)
+        browser: Any, served: Viewer, captures: Path, work: Path) -> None:
+    browser.get(served.url)
     browser.execute_script("window.notReloaded = true;")
     assert len(_rows(browser)) == 1
     # Markup in the Subject: the live rows are built as text, as the page's are.
@@ -126,8 +126,8 @@ def test_a_message_captured_while_the_page_is_open_appears(
     assert browser.title == "Messages · tclbridge capture"
 
 
-def test_a_multipart_message_opens(browser: Any, viewer: Viewer) -> None:
-    browser.get(viewer.url)
+def test_a_multipart_message_opens(browser: Any, served: Viewer) -> None:
+    browser.get(served.url)
     browser.find_element(By.LINK_TEXT, "Nightly <report>").click()
     wait_for(lambda: browser.current_url.endswith("/messages/1"))
     assert browser.find_element(By.ID, "subject").text == "Nightly <report>"
@@ -141,8 +141,8 @@ def test_a_multipart_message_opens(browser: Any, viewer: Viewer) -> None:
 
 
 def test_the_html_part_renders_without_running_its_script_or_loading_remote_content(
-        browser: Any, viewer: Viewer, remote: tuple[str, list[str]]) -> None:
-    browser.get(viewer.url + "messages/1")
+        browser: Any, served: Viewer, remote: tuple[str, list[str]]) -> None:
+    browser.get(served.url + "messages/1")
     title = browser.title
     frame = browser.find_element(By.CSS_SELECTOR, "iframe.html")
     assert frame.get_attribute("sandbox") == ""  # no allow-scripts, no allow-same-origin
@@ -163,8 +163,8 @@ def test_the_html_part_renders_without_running_its_script_or_loading_remote_cont
 
 
 def test_the_attachment_downloads_with_its_exact_bytes(
-        browser: Any, viewer: Viewer, work: Path) -> None:
-    browser.get(viewer.url + "messages/1")
+        browser: Any, served: Viewer, work: Path) -> None:
+    browser.get(served.url + "messages/1")
     browser.find_element(By.CSS_SELECTOR, "a.attachment").click()
     target = work / "downloads" / "report.bin"
     assert wait_for(target.exists, timeout=15), list((work / "downloads").iterdir())
