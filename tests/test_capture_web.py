@@ -10,6 +10,7 @@ import html
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from tests.support.capture_files import (  # noqa: E402
     capture_script,
 )
 from tests.support.capture_viewer import Viewer, serving  # noqa: E402
+from tests.support.tls_contexts import shared_ca  # noqa: E402
 
 HOSTILE_SUBJECT = "<b>bold</b></script><script>alert(1)</script>"
 # A file name with path separators and CRLF, as an RFC 2231 filename* value.
@@ -379,6 +381,31 @@ def test_release_sends_the_captured_message_to_the_relay(directory: Path) -> Non
         sent = relay.messages[0]
     assert sent.mail_from == "reports@example.com" and sent.rcpt_tos == ["ops@example.com"]
     assert sent.content == (directory / "0001.eml").read_bytes()
+
+
+def _tls_relay() -> RecordingServer:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    shared_ca().issue_cert("127.0.0.1").configure_cert(context)
+    return RecordingServer(ServerScript(capabilities=["STARTTLS"]), tls_context=context)
+
+
+def test_release_upgrades_to_tls_and_verifies_with_the_environments_cafile(
+        directory: Path, cafile: str) -> None:
+    with _tls_relay() as relay, serving(directory, "--release-to", f"127.0.0.1:{relay.port}",
+                                        env={"TCLBRIDGE_CAFILE": cafile}) as running:
+        body = _release(running, 1, _token(running, 1))[2].decode()
+        assert "Released: sent to" in body
+        assert [m.tls is not None and m.tls.mode for m in relay.messages] == ["starttls"]
+
+
+def test_release_to_a_relay_whose_certificate_is_not_trusted_sends_nothing(
+        directory: Path) -> None:
+    with _tls_relay() as relay, serving(directory, "--release-to",
+                                        f"127.0.0.1:{relay.port}") as running:
+        body = _release(running, 1, _token(running, 1))[2].decode()
+        assert relay.messages == []
+    assert "Not released (connection failed" in body
+    assert "TLS certificate of 127.0.0.1 could not be verified" in body
 
 
 def test_release_shows_a_refusal_with_the_relays_reply(directory: Path) -> None:
