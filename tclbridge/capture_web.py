@@ -217,7 +217,9 @@ class _Guard:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"no-referrer"),
+                         # Not no-referrer: under it a browser's POST says
+                         # "Origin: null", and the release check needs the origin.
+                         (b"referrer-policy", b"same-origin"),
                          (b"cache-control", b"no-store")]
                 if b"content-security-policy" not in names:
                     extra += [(b"content-security-policy", APP_CSP.encode()),

@@ -157,6 +157,7 @@ def test_every_page_has_a_strict_content_security_policy(viewer: Viewer) -> None
         assert "default-src 'none'" in csp and "script-src 'self'" in csp, path
         assert "frame-ancestors 'none'" in csp and headers["x-frame-options"] == "DENY", path
         assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "same-origin", path
     assert "'unsafe-inline'" not in viewer.get("/")[1]["content-security-policy"]
 
 

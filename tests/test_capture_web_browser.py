@@ -2,8 +2,10 @@
 chromium + chromium-driver, through Selenium): the list loads, a message
 captured while the page is open appears without a reload, a multipart
 message with an HTML part and an attachment opens, the HTML part's script
-does not run and its remote image is not fetched, and the attachment
-downloads with its exact bytes. One browser for the module."""
+does not run and its remote image is not fetched, the attachment
+downloads with its exact bytes, the search box filters, and the Release
+button sends the message (the browser's own POST passes the cross-site
+checks). One browser for the module."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ pytest.importorskip("selenium", reason="the test extra (pip install -e '.[test]'
 
 from selenium.webdriver.common.by import By  # noqa: E402
 
+from tclbridge.recorder import RecordingServer  # noqa: E402
 from tests.support.browser import chromium, chromium_missing, wait_for  # noqa: E402
 from tests.support.capture_files import (  # noqa: E402
     MULTIPART_SCRIPT,
@@ -169,3 +172,24 @@ def test_the_attachment_downloads_with_its_exact_bytes(
     target = work / "downloads" / "report.bin"
     assert wait_for(target.exists, timeout=15), list((work / "downloads").iterdir())
     assert wait_for(lambda: target.read_bytes() == ATTACHMENT, timeout=5)
+
+
+def test_the_search_box_filters_the_list(browser: Any, served: Viewer) -> None:
+    browser.get(served.url)
+    box = browser.find_element(By.ID, "search")
+    box.send_keys("nightly")
+    box.submit()
+    assert wait_for(lambda: "q=nightly" in browser.current_url)
+    assert [row[4] for row in _rows(browser)] == ["Nightly <report>"]
+    assert browser.find_element(By.ID, "search").get_attribute("value") == "nightly"
+
+
+def test_the_release_button_sends_the_message(browser: Any, captures: Path) -> None:
+    with RecordingServer() as relay, serving(captures, "--release-to",
+                                             f"127.0.0.1:{relay.port}") as running:
+        browser.get(running.url + "messages/1")
+        browser.find_element(By.ID, "release").click()
+        outcome = wait_for(lambda: browser.find_elements(By.ID, "release-outcome"), timeout=15)
+        assert outcome, "no outcome shown"
+        assert outcome[0].text == f"Released: sent to 127.0.0.1:{relay.port}."
+        assert [m.content for m in relay.messages] == [(captures / "0001.eml").read_bytes()]
