@@ -1,9 +1,12 @@
 """Release: send a captured message on to a real relay, through the bridge's
 own smtp engine (tclbridge.smtp.sendmessage) with its TLS verification and
 the trusted CA files of the environment's settings, as `tclbridge run`
-would. The envelope is the capture's (MAIL FROM and RCPT TO as captured);
-the message is the captured bytes, which the engine sends as it received
-them when they are what a bridge or tcllib generated."""
+would. The envelope is the capture's (MAIL FROM and RCPT TO as captured).
+The engine sends a part, as tcllib's sendmessage does, so the captured
+bytes are parsed and written again: a message the bridge wrote goes out
+byte for byte; another may gain what tcllib's sendmessage adds
+(MIME-Version, Content-ID, Content-Type, and a Sender header when MAIL
+FROM is not the From address)."""
 
 from __future__ import annotations
 

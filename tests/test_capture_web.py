@@ -412,6 +412,16 @@ def test_release_to_a_relay_whose_certificate_is_not_trusted_sends_nothing(
     assert "TLS certificate of 127.0.0.1 could not be verified" in body
 
 
+def test_release_of_a_message_the_engine_refuses_sends_nothing(directory: Path) -> None:
+    """Capture 2's CRLF in a filename* is header injection to the engine."""
+    with RecordingServer() as relay, serving(directory, "--release-to",
+                                             f"127.0.0.1:{relay.port}") as running:
+        body = _release(running, 2, _token(running, 2))[2].decode()
+        assert relay.sessions == []
+    assert "Not released (not sent" in body
+    assert "header injection refused" in body
+
+
 def test_release_shows_a_refusal_with_the_relays_reply(directory: Path) -> None:
     script = ServerScript(replies={"MAIL": "550 5.7.1 relaying denied for <you>"})
     with RecordingServer(script) as relay, serving(directory, "--release-to",
