@@ -76,8 +76,8 @@ def _tests_session(version: str) -> None:
         if python is None:
             session.warn(f"{why_skipped}: skipped")
             session.skip(why_skipped)
-        # ci: nox itself, for tests/test_noxfile.py.
-        session.install("-e", ".[test,ci]")
+        # ci: nox itself, for tests/test_noxfile.py; ui: the web viewer's libraries.
+        session.install("-e", ".[test,ci,ui]")
         session.run("python", *PYTEST, *(session.posargs or ["tests"]))
 
 

@@ -7,7 +7,8 @@
 # Both install what is missing, and only what their command needs: `example`
 # Python's tkinter and venv, then a virtualenv in .venv with the project;
 # `test` also Debian's tcllib and tcl-tls (the reference implementation, for the
-# differential tests), Xvfb (Tk tests), Postfix (interop tests), and the test
+# differential tests), Xvfb (Tk tests), Postfix (interop tests), Chromium and
+# chromedriver (the web viewer's browser tests), and the test
 # tools and nox in .venv. nox makes a virtualenv of its own per Python version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,9 @@ if [ "$mode" = test ]; then
     # unshare and mount (util-linux) and ip (iproute2).
     command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
     command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+    # The web viewer's browser tests drive Debian's Chromium through chromedriver.
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -49,7 +53,7 @@ case "$mode" in
         exec .venv/bin/tclbridge run --capture capture examples/send_simple_message.tcl
         ;;
     test)
-        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,ci]'
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,ci,ui]'
         .venv/bin/python -m ruff check tclbridge tests compat_suite bench
         .venv/bin/python -m mypy
         # The real MTA of the interop tests (Postfix + Cyrus SASL), installed

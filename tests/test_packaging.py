@@ -61,6 +61,15 @@ def test_wheel_ships_py_typed_the_licence_and_the_help_topics(wheel: Path) -> No
         f"tclbridge/_docs/{file}" for file, _ in TOPICS.values()}
 
 
+def test_wheel_ships_the_web_viewers_templates_and_static_files(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder in ("templates", "static"):
+        files = sorted((ROOT / "tclbridge" / folder).iterdir())
+        assert len(files) >= 2, folder
+        for file in files:
+            assert f"tclbridge/{folder}/{file.name}" in names, file
+
+
 def test_wheel_metadata_states_licence_authors_urls_and_pythons(wheel: Path) -> None:
     archive = zipfile.ZipFile(wheel)
     (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
