@@ -42,7 +42,7 @@ BODY = b"Dear boss,\r\n\tthe figures are attached.\r\n"  # the text part, as sen
 
 
 @pytest.fixture(scope="module")
-def captures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def captured_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("capture_text")
     (work / "figures.bin").write_bytes(FIGURES)
     (work / "policy.toml").write_text(POLICY)
@@ -66,9 +66,9 @@ def text(*args: str, cwd: Path) -> str:
     return done.stdout.decode()
 
 
-def test_list_gives_one_printable_line_per_capture(captures: Path) -> None:
-    size = (captures / "cap/0001.eml").stat().st_size
-    lines = text("list", "cap", cwd=captures).splitlines()
+def test_list_gives_one_printable_line_per_capture(captured_run: Path) -> None:
+    size = (captured_run / "cap/0001.eml").stat().st_size
+    lines = text("list", "cap", cwd=captured_run).splitlines()
     assert len(lines) == 2
     first, second = lines
     assert first.startswith("0001  20") and f"{size / 1000:.1f} kB  TLS    " in first
@@ -80,8 +80,8 @@ def test_list_gives_one_printable_line_per_capture(captures: Path) -> None:
     assert all(line.isprintable() for line in lines)
 
 
-def test_list_json_and_search(captures: Path) -> None:
-    listed = json.loads(text("list", "cap", "--json", cwd=captures))
+def test_list_json_and_search(captured_run: Path) -> None:
+    listed = json.loads(text("list", "cap", "--json", cwd=captured_run))
     assert [e["name"] for e in listed] == ["0001", "0002"]
     first = listed[0]
     assert first["subject"] == "figures \x1b[2J\x9b31m"  # JSON escapes it
@@ -90,14 +90,14 @@ def test_list_json_and_search(captures: Path) -> None:
                                         "reason": "domain rivals.example is in deny_domains"}]
     assert first["requested_servers"] == ["mail.example:25"]
     assert listed[1]["file"] is None
-    found = json.loads(text("list", "cap", "--json", "--search", "BOSS@", cwd=captures))
+    found = json.loads(text("list", "cap", "--json", "--search", "BOSS@", cwd=captured_run))
     assert [e["name"] for e in found] == ["0001"]
-    assert text("list", "cap", "--search", "nobody-at-all", cwd=captures) == (
+    assert text("list", "cap", "--search", "nobody-at-all", cwd=captured_run) == (
         "no capture matches 'nobody-at-all' in cap\n")
 
 
-def test_show_gives_envelope_headers_tree_and_text(captures: Path) -> None:
-    out = text("show", "cap", "1", cwd=captures)
+def test_show_gives_envelope_headers_tree_and_text(captured_run: Path) -> None:
+    out = text("show", "cap", "1", cwd=captured_run)
     lines = out.splitlines()
     assert lines[0] == "capture 0001 (0001.eml)"
     assert "  from:              <ops@example.com>" in lines
@@ -116,15 +116,15 @@ def test_show_gives_envelope_headers_tree_and_text(captures: Path) -> None:
     assert out.endswith("text of part 2 (text/plain):\n  Dear boss,\n"
                         "          the figures are attached.\n")
     assert all(line.isprintable() for line in lines)
-    unsent = text("show", "cap", "2", cwd=captures).splitlines()
+    unsent = text("show", "cap", "2", cwd=captured_run).splitlines()
     assert unsent[0] == "capture 0002: not sent: the site policy refused every recipient"
     assert ("  policy:            recipients: every recipient refused: no connection made"
             in unsent)
 
 
-def test_show_json(captures: Path) -> None:
-    shown = json.loads(text("show", "cap", "1", "--json", cwd=captures))
-    assert shown["capture"] == json.loads(text("list", "cap", "--json", cwd=captures))[0]
+def test_show_json(captured_run: Path) -> None:
+    shown = json.loads(text("show", "cap", "1", "--json", cwd=captured_run))
+    assert shown["capture"] == json.loads(text("list", "cap", "--json", cwd=captured_run))[0]
     assert ["Subject", "figures \x1b[2J\x9b31m"] in shown["headers"]
     assert [(p["number"], p["index"], p["parent"], p["content_type"], p["filename"], p["size"])
             for p in shown["parts"]] == [
@@ -134,37 +134,37 @@ def test_show_json(captures: Path) -> None:
     assert shown["parts"][1]["text"] == BODY.decode()
 
 
-def test_raw_and_part_write_the_bytes_exactly(captures: Path) -> None:
-    raw = capture("show", "cap", "1", "--raw", cwd=captures)
-    assert raw.returncode == 0 and raw.stdout == (captures / "cap/0001.eml").read_bytes()
-    attachment = capture("show", "cap", "1", "--part", "3", cwd=captures)
+def test_raw_and_part_write_the_bytes_exactly(captured_run: Path) -> None:
+    raw = capture("show", "cap", "1", "--raw", cwd=captured_run)
+    assert raw.returncode == 0 and raw.stdout == (captured_run / "cap/0001.eml").read_bytes()
+    attachment = capture("show", "cap", "1", "--part", "3", cwd=captured_run)
     assert attachment.returncode == 0
-    assert attachment.stdout == (captures / "figures.bin").read_bytes()
-    body = capture("show", "cap", "1", "--part", "2", cwd=captures)
+    assert attachment.stdout == (captured_run / "figures.bin").read_bytes()
+    body = capture("show", "cap", "1", "--part", "2", cwd=captured_run)
     assert body.stdout == BODY
 
 
-def test_dialogue_hides_auth(captures: Path) -> None:
-    lines = text("show", "cap", "1", "--dialogue", cwd=captures).splitlines()
+def test_dialogue_hides_auth(captured_run: Path) -> None:
+    lines = text("show", "cap", "1", "--dialogue", cwd=captured_run).splitlines()
     assert lines[0].startswith("S: 220 ")
     auth = lines.index("C: AUTH LOGIN")
     assert lines[auth + 1].startswith("S: 334 ") and lines[auth + 2] == "C: <hidden>"
     assert lines[auth + 4] == "C: <hidden>" and lines[auth + 5].startswith("S: 235")
     assert "C: RCPT TO:<boss@example.com>" in lines
-    assert lines[-2:] == [f"C: <the message, {(captures / 'cap/0001.eml').stat().st_size} "
+    assert lines[-2:] == [f"C: <the message, {(captured_run / 'cap/0001.eml').stat().st_size} "
                           "bytes>", "S: 250 OK"]
-    said = json.loads(text("show", "cap", "1", "--dialogue", "--json", cwd=captures))
+    said = json.loads(text("show", "cap", "1", "--dialogue", "--json", cwd=captured_run))
     assert said[0]["sender"] == "server" and {"sender": "client", "text": "AUTH LOGIN"} in said
 
 
-def test_no_output_holds_the_password(captures: Path) -> None:
+def test_no_output_holds_the_password(captured_run: Path) -> None:
     secrets = [PASSWORD.encode(), base64.b64encode(PASSWORD.encode()),
                base64.b64encode(b"\0alice\0" + PASSWORD.encode())]
     runs = [("list", "cap"), ("list", "cap", "--json"), ("show", "cap", "1"),
             ("show", "cap", "1", "--json"), ("show", "cap", "1", "--dialogue"),
             ("show", "cap", "1", "--dialogue", "--json"), ("show", "cap", "1", "--raw"),
             ("show", "cap", "2"), ("show", "cap", "2", "--dialogue")]
-    outputs = [capture(*args, cwd=captures) for args in runs]
+    outputs = [capture(*args, cwd=captured_run) for args in runs]
     assert [done.returncode for done in outputs] == [0] * len(runs)
     assert [s for s in secrets for done in outputs if s in done.stdout + done.stderr] == []
     assert b"<hidden>" in outputs[4].stdout
@@ -188,8 +188,8 @@ def test_no_output_holds_the_password(captures: Path) -> None:
                                               "summary or --dialogue, not --raw or --part"),
 ])
 def test_what_is_not_there_is_exit_2_with_a_message(
-        captures: Path, args: tuple[str, ...], said: str) -> None:
-    done = capture(*args, cwd=captures)
+        captured_run: Path, args: tuple[str, ...], said: str) -> None:
+    done = capture(*args, cwd=captured_run)
     assert (done.returncode, done.stdout, done.stderr.decode()) == (2, b"", said + "\n")
 
 
