@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
-from tclbridge import __version__
+from tclbridge import __version__, settings_file
 from tclbridge.config import (
     ERROR_REPORT_ENV,
     BridgeConfig,
@@ -20,7 +20,7 @@ from tclbridge.config import (
     check_cafiles,
     use_for_process,
 )
-from tclbridge.environment import CAPTURE_ENV, CAPTURE_SERVER_ENV, POLICY_ENV
+from tclbridge.environment import CAPTURE_ENV, CAPTURE_SERVER_ENV, POLICY_ENV, SERVER_ENV
 from tclbridge.host_port import parse_host_port
 from tclbridge.interp import Interp, TclError
 from tclbridge.tcl.exit_proc import exit_proc
@@ -91,7 +91,8 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
-        help="send all mail to this server instead of the script's -servers",
+        help="send all mail to this server instead of the script's -servers"
+        " (default: $TCLBRIDGE_SERVER)",
     )
     run.add_argument(
         "--implicit-tls-server", metavar="HOST[:PORT]", type=parse_server,
@@ -266,48 +267,69 @@ def _stop(signum: signal.Signals) -> None:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
     opts: SimpleNamespace | argparse.Namespace | None = plain_run(words)
+    parser = None
     if opts is None:
         parser = _build_parser(words[0] if words else None)
         opts = parser.parse_args(words)
-        if (opts.command == "run" and opts.capture_max_size is not None and not opts.capture
-                and not os.environ.get("TCLBRIDGE_CAPTURE")):
-            parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
-        if (opts.command == "run" and opts.implicit_tls_server is not None
-                and opts.server is None):
-            parser.error("--implicit-tls-server needs --server")
     if opts.command != "run":
-        import importlib
+        _subcommand(opts)
+    late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
+    if late:
+        sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
+                         "goes to the script; put bridge options before it\n")
+    run_command(opts, parser)
 
-        module = importlib.import_module(_SUBCOMMANDS[opts.command])
-        try:
-            code = module.main(opts)
-            sys.stdout.flush()
-        except KeyboardInterrupt:
-            _finish(130)
-        except BrokenPipeError:
-            # The reader went away (`tclbridge scan DIR | head`): end as a
-            # tool killed by SIGPIPE does, without a word.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            _finish(141)
-        except Exception as exc:  # noqa: BLE001 - report, never a traceback
-            _internal_error(exc)
-        _finish(code)
+
+def _subcommand(opts: SimpleNamespace | argparse.Namespace) -> NoReturn:
+    import importlib
+
+    module = importlib.import_module(_SUBCOMMANDS[opts.command])
+    try:
+        code = module.main(opts)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        _finish(130)
+    except BrokenPipeError:
+        # The reader went away (`tclbridge scan DIR | head`): end as a
+        # tool killed by SIGPIPE does, without a word.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _finish(141)
+    except Exception as exc:  # noqa: BLE001 - report, never a traceback
+        _internal_error(exc)
+    _finish(code)
+
+
+def run_command(opts: SimpleNamespace | argparse.Namespace,
+                parser: argparse.ArgumentParser | None = None) -> NoReturn:
+    """`tclbridge run` once its words are read (`parser`: the one that read
+    them, for usage errors; None for a plain run)."""
+    try:
+        # The config files, for what neither the command line nor the
+        # environment says.
+        settings_file.apply(os.environ)
+    except ConfigError as exc:
+        sys.stderr.write(f"tclbridge: {exc}\n")
+        _finish(2)
+    if parser is not None:
+        if opts.capture_max_size is not None and not opts.capture and not os.environ.get(
+                CAPTURE_ENV):
+            parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
+        if (opts.implicit_tls_server is not None and opts.server is None
+                and not os.environ.get(SERVER_ENV)):
+            parser.error("--implicit-tls-server needs --server (or TCLBRIDGE_SERVER)")
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh (under
     # capture, tclbridge.stopping prints the summary first). An ignored
     # SIGINT (`nohup`, `trap '' INT`) stays ignored, as for tclsh.
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-    late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
-    if late:
-        sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
-                         "goes to the script; put bridge options before it\n")
     try:
         site = _site_policy(opts.policy)
         if opts.policy:
             # A child `tclbridge run` the script starts obeys the same rules.
             os.environ[POLICY_ENV] = os.path.abspath(opts.policy)
-        config = BridgeConfig.from_env(server_override=opts.server,
+        server = opts.server if opts.server is not None else _env_server()
+        config = BridgeConfig.from_env(server_override=server,
                                        implicit_tls_override=opts.implicit_tls_server, policy=site)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
         check_cafiles(opts.cafile)
@@ -328,6 +350,20 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
         _internal_error(exc)
     _finish(code)
+
+
+def _env_server() -> tuple[str, int] | None:
+    """$TCLBRIDGE_SERVER, as --server reads it (unset or empty: none)."""
+    text = os.environ.get(SERVER_ENV, "")
+    if not text:
+        return None
+    try:
+        host, port = parse_host_port(text)
+    except ValueError as exc:
+        raise ConfigError(f"{SERVER_ENV}={text}: {exc}") from None
+    if not host:
+        raise ConfigError(f"{SERVER_ENV}={text}: expected HOST[:PORT]")
+    return host, port
 
 
 def _site_policy(path: str | None) -> SitePolicy | None:
@@ -353,7 +389,7 @@ def _is_setup_error(exc: Exception) -> bool:
 
 
 # `run`'s options as argparse sets them when none is given.
-_RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
+RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
                  "implicit_tls_server": None, "tls_no_verify": False, "allow_display": False,
                  "policy": None}
 
@@ -366,7 +402,7 @@ def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
     if len(words) < 2 or words[0] != "run" or words[1].startswith("-") or "--" in words:
         return None  # ("--": argparse's reading of it changed between Python versions)
     return SimpleNamespace(command="run", script=words[1], args=list(words[2:]), cafile=[],
-                           **_RUN_DEFAULTS)
+                           **RUN_DEFAULTS)
 
 
 _RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--implicit-tls-server",

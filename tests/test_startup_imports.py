@@ -23,6 +23,8 @@ ALLOWED = {
     "tclbridge", "tclbridge.cli", "tclbridge.config", "tclbridge.environment",
     "tclbridge.host_port", "tclbridge.interp", "tclbridge.tcl", "tclbridge.tcl.checked",
     "tclbridge.tcl.command_sets", "tclbridge.tcl.errorcodes", "tclbridge.tcl.exit_proc",
+    # The config files' reader: a stat of each place, no TOML reader without a file.
+    "tclbridge.settings_file",
     # The standard library it needs: signals, the lock that ends the process
     # once, and collections.abc (a name for what Python has loaded anyway).
     "signal", "threading", "_weakrefset", "collections.abc",
@@ -62,7 +64,10 @@ report(0)
 
 
 def _modules(code: str, *args: str, cwd: Path) -> set[str]:
+    # No config file either: XDG_CONFIG_HOME is an empty directory, and
+    # /etc/tclbridge/config.toml is not on a test machine.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TCLBRIDGE_")}
+    env["XDG_CONFIG_HOME"] = str(cwd)
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
