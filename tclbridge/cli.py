@@ -117,6 +117,7 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="obey this site policy (a TOML file: `tclbridge help policy`);"
         " default: $TCLBRIDGE_POLICY",
     )
+    run.set_defaults(encoding=None)
     run.add_argument("script", metavar="SCRIPT", help="the Tcl script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                      help="arguments for the script (its $argv); options after SCRIPT go to"
@@ -148,10 +149,14 @@ def _subcommand_modules(command: str | None = None) -> list:
 _EXIT_PROC = exit_proc("::tclbridge::py::exit $code")
 
 
-def run_script(script: str, args: Sequence[str], config: BridgeConfig,
-               error_report: str | None = None) -> int:
-    """Run `script` as tclsh would; return the process exit code. An uncaught
-    error's message is also written to the file `error_report`, if given."""
+def run_script(script: str | None, args: Sequence[str], config: BridgeConfig,
+               error_report: str | None = None, *, encoding: str | None = None,
+               program: str | None = None) -> int:
+    """Run `script` as tclsh would (read as `encoding`, default the system's);
+    return the process exit code. An uncaught error's message is also
+    written to the file `error_report`, if given. `program`: tclbridge-tclsh's
+    own path, given to the script as tclsh gives its own; with it, no
+    `script` reads commands from stdin as tclsh does."""
     bridge = Interp(config)
 
     def request_exit(code: str) -> None:
@@ -161,12 +166,25 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig,
     # layer does would load that layer for every run.
     bridge.tk.createcommand("::tclbridge::py::exit", request_exit)
     bridge.eval(_EXIT_PROC)
-    bridge.call("set", "argv0", script)
+    bridge.call("set", "argv0", script if script is not None else program)
     bridge.call("set", "argv", tuple(args))
     bridge.call("set", "argc", str(len(args)))
     bridge.call("set", "tcl_interactive", "0")
+    if program is not None:
+        from tclbridge import tclsh
+
+        tclsh.act_as_tclsh(bridge, program)
+        if script is None:
+            try:
+                tclsh.read_eval_print(bridge)
+            finally:
+                _flush_tcl(bridge)
+            _run_tk_main_loop(bridge)
+            return 0
+    assert script is not None
+    source = ("source", script) if encoding is None else ("source", "-encoding", encoding, script)
     try:
-        bridge.call("source", script)
+        bridge.call(*source)
     except TclError as exc:  # the bridge's: it carries the errorInfo
         info = _strip_source_frame(exc.errorinfo or str(exc))
         _flush_tcl(bridge)
@@ -300,9 +318,12 @@ def _subcommand(opts: SimpleNamespace | argparse.Namespace) -> NoReturn:
 
 
 def run_command(opts: SimpleNamespace | argparse.Namespace,
-                parser: argparse.ArgumentParser | None = None) -> NoReturn:
+                parser: argparse.ArgumentParser | None = None, program: str | None = None,
+                ) -> NoReturn:
     """`tclbridge run` once its words are read (`parser`: the one that read
-    them, for usage errors; None for a plain run)."""
+    them, for usage errors; None for a plain run). `program` is set by
+    tclbridge-tclsh: its own path, which it gives the script as tclsh gives
+    its own."""
     try:
         # The config files, for what neither the command line nor the
         # environment says.
@@ -346,7 +367,8 @@ def run_command(opts: SimpleNamespace | argparse.Namespace,
     # Taken out of the environment: the script's children must not write it.
     error_report = os.environ.pop(ERROR_REPORT_ENV, None)
     try:
-        code = run_script(opts.script, opts.args, config, error_report)
+        code = run_script(opts.script, opts.args, config, error_report,
+                          encoding=opts.encoding, program=program)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
         _internal_error(exc)
     _finish(code)
@@ -391,7 +413,7 @@ def _is_setup_error(exc: Exception) -> bool:
 # `run`'s options as argparse sets them when none is given.
 RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
                  "implicit_tls_server": None, "tls_no_verify": False, "allow_display": False,
-                 "policy": None}
+                 "policy": None, "encoding": None}
 
 
 def plain_run(words: Sequence[str]) -> SimpleNamespace | None:

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # The modules tclbridge adds on this path, beyond Python + tkinter.
 ALLOWED = {
     # The run path itself.
@@ -56,6 +58,14 @@ from tclbridge.cli import main
 main(["run", sys.argv[1]])
 """
 
+# tclbridge-tclsh, as its console script starts it (`re` is the script's own).
+_DROP_IN = _REPORT + """
+import re
+sys.argv[0] = "tclsh"
+from tclbridge.tclsh import main
+main(sys.argv[1:])
+"""
+
 _FLOOR = _REPORT + """
 import tkinter
 tkinter.Tcl()
@@ -74,13 +84,17 @@ def _modules(code: str, *args: str, cwd: Path) -> set[str]:
     return set(done.stdout.split())
 
 
-def test_bare_run_loads_only_the_run_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("face", ["run", "tclbridge-tclsh"])
+def test_bare_run_loads_only_the_run_path(tmp_path: Path, face: str) -> None:
     script = tmp_path / "startup.tcl"
     script.write_text("package require smtp\npackage require mime\n"
                       "puts [package provide smtp]/[package provide mime]\n")
-    loaded = _modules(_RUN, str(script), cwd=tmp_path)
+    loaded = _modules(_RUN if face == "run" else _DROP_IN, str(script), cwd=tmp_path)
     assert "1.5.2/1.7.2" in loaded  # the script ran, with the bridge's packages
     floor = _modules(_FLOOR, cwd=tmp_path)
+    if face != "run":
+        # Its own module, and `re`, which the console script imports.
+        floor |= {"tclbridge.tclsh"} | _modules(_REPORT + "import re\nreport(0)", cwd=tmp_path)
     extra = loaded - floor - ALLOWED - {"1.5.2/1.7.2"}
     heavy = sorted(m for m in extra if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert not heavy, f"heavy modules loaded by a bare run: {heavy}"

@@ -1,0 +1,163 @@
+"""`tclbridge-tclsh`: `tclbridge run` with tclsh's command line, to put
+first on PATH or symlink as `tclsh`, so that `#!/usr/bin/env tclsh` scripts
+and `tclsh job.tcl` cron lines run on the bridge unchanged.
+
+tclsh 8.6 reads its words so: `-encoding NAME SCRIPT ARGS...` or `SCRIPT
+ARGS...` runs SCRIPT (a first word starting with "-" is no script); else
+every word is `$argv` and commands come from stdin, one complete command at
+a time: with a prompt and each result printed when stdin is a terminal
+(`tcl_interactive` 1), silently otherwise; an error prints its message and
+the loop goes on; the end of stdin ends the process with 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tkinter
+from collections.abc import Sequence
+from types import SimpleNamespace
+
+# typing is for type checkers only: importing it costs every run.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from tclbridge.interp import Interp
+
+# The names of Tcl's own commands: a script may rename or wrap `puts`,
+# `gets` or `info`, and tclsh's loop (C code) does not go through them.
+_GETS = "::tcl::chan::gets"
+_PUTS = "::tcl::chan::puts"
+_FLUSH = "::tcl::chan::flush"
+_COMPLETE = "::tcl::info::complete"
+# Where the loop's `gets` puts the line it read.
+_LINE = "::tclbridge::tclsh_line"
+
+
+def read_words(words: Sequence[str]) -> tuple[str | None, str | None, list[str]]:
+    """tclsh's words -> (script or None, its encoding or None, $argv)."""
+    if len(words) >= 3 and words[0] == "-encoding" and not words[2].startswith("-"):
+        return words[2], words[1], list(words[3:])
+    if words and not words[0].startswith("-"):
+        return words[0], None, list(words[1:])
+    return None, None, list(words)
+
+
+# `info nameofexecutable` and tclsh's rc file name. In tclsh the first is
+# the tclsh binary; a process's own name is what `exec [info
+# nameofexecutable] child.tcl` needs to start another script the same way.
+_TCLSH_SETUP = r"""
+proc ::tclbridge::nameofexecutable {} {
+    variable program
+    return $program
+}
+namespace ensemble configure ::info -map [dict replace \
+    [namespace ensemble configure ::info -map] nameofexecutable ::tclbridge::nameofexecutable]
+set ::tcl_rcFileName ~/.tclshrc
+"""
+
+
+def act_as_tclsh(bridge: Interp, program: str) -> None:
+    """What tclsh sets up beyond `tclbridge run`."""
+    bridge.call("set", "::tclbridge::program", program)
+    bridge.eval(_TCLSH_SETUP)
+
+
+def _interactive(app: Any) -> bool:
+    """tclsh links `tcl_interactive` to its loop: setting it turns the
+    prompt and the printing of results on or off."""
+    try:
+        return bool(app.getboolean(app.globalgetvar("tcl_interactive")))
+    except (tkinter.TclError, ValueError):
+        return False
+
+
+def _write(app: Any, channel: str, text: str, newline: bool = True) -> None:
+    try:
+        if newline:
+            app.call(_PUTS, channel, text)
+        else:
+            app.call(_PUTS, "-nonewline", channel, text)
+            app.call(_FLUSH, channel)
+    except tkinter.TclError:
+        pass  # closed by the script: tclsh writes nothing either
+
+
+def _prompt(app: Any, continuing: bool) -> None:
+    """$tcl_prompt1 (or 2, inside a command) run as a script; without it
+    `% ` (and nothing inside a command)."""
+    try:
+        script = app.globalgetvar("tcl_prompt2" if continuing else "tcl_prompt1")
+    except tkinter.TclError:
+        script = None
+    if script is not None:
+        try:
+            app.eval(str(script))
+            app.call(_FLUSH, "stdout")
+            return
+        except tkinter.TclError as exc:
+            _write(app, "stderr", str(exc))
+    if not continuing:
+        _write(app, "stdout", "% ", newline=False)
+
+
+def _source_rc_file(app: Any) -> None:
+    """tclsh's start-up file, $tcl_rcFileName (~/.tclshrc), for an
+    interactive session; an error in it prints its message."""
+    try:
+        name = app.call("file", "normalize", app.globalgetvar("tcl_rcFileName"))
+        if not int(app.call("file", "readable", name)):
+            return
+        app.call("source", name)
+    except tkinter.TclError as exc:
+        _write(app, "stderr", str(exc))
+
+
+def read_eval_print(bridge: Interp) -> None:
+    """tclsh without a script: commands from stdin until its end (or `exit`)."""
+    app = bridge.tk.tk
+    app.call("set", "::tcl_interactive", "1" if os.isatty(0) else "0")
+    if _interactive(app):
+        _source_rc_file(app)
+    command = ""
+    while True:
+        if _interactive(app):
+            _prompt(app, continuing=bool(command))
+        try:
+            length = int(app.call(_GETS, "stdin", _LINE))
+        except tkinter.TclError:  # stdin closed by a command
+            return
+        if length < 0:
+            return  # the end of stdin; a command left incomplete is dropped, as tclsh does
+        command += str(app.globalgetvar(_LINE)) + "\n"
+        if not int(app.call(_COMPLETE, command)):
+            continue
+        command, text = "", command[:-1]
+        try:
+            app.call("::history", "add", text)
+        except tkinter.TclError:
+            pass  # tclsh ignores what recording it gives
+        try:
+            # From Python, not inside a Tcl command: Tcl treats a `break`
+            # or `return -code N` as tclsh's top level does.
+            result = app.eval(text)
+        except tkinter.TclError as exc:
+            _write(app, "stderr", str(exc))
+            continue
+        if _interactive(app) and str(result):
+            _write(app, "stdout", str(result))
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    words = sys.argv[1:] if argv is None else list(argv)
+    script, encoding, args = read_words(words)
+    from tclbridge import cli
+
+    opts = SimpleNamespace(command="run", script=script, args=args, cafile=[],
+                           **{**cli.RUN_DEFAULTS, "encoding": encoding})
+    cli.run_command(opts, program=os.path.abspath(sys.argv[0]))
+
+
+def entry() -> None:
+    main()
