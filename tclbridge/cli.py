@@ -382,9 +382,9 @@ def _env_server() -> tuple[str, int] | None:
     try:
         host, port = parse_host_port(text)
     except ValueError as exc:
-        raise ConfigError(f"{SERVER_ENV}={text}: {exc}") from None
+        raise ConfigError(f"{settings_file.describe(SERVER_ENV, text)}: {exc}") from None
     if not host:
-        raise ConfigError(f"{SERVER_ENV}={text}: expected HOST[:PORT]")
+        raise ConfigError(f"{settings_file.describe(SERVER_ENV, text)}: expected HOST[:PORT]")
     return host, port
 
 
@@ -458,7 +458,8 @@ def _capture(
             return
     if wanted is None:
         return
-    directory = capture_directory(wanted, from_env=option is None)
+    directory = capture_directory(
+        wanted, where=None if option is not None else settings_file.describe(CAPTURE_ENV, wanted))
     isolation = sandbox.isolate()
     warning = isolation.warning()
     if warning:

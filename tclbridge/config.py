@@ -161,14 +161,16 @@ def process_config() -> BridgeConfig:
     return _process_config if _process_config is not None else BridgeConfig.from_env()
 
 
-def capture_directory(text: str, from_env: bool = False) -> Path:
+def capture_directory(text: str, from_env: bool = False, where: str | None = None) -> Path:
     """The capture directory (--capture, or $TCLBRIDGE_CAPTURE with `from_env`),
-    created if needed; a ConfigError says why it cannot be."""
+    created if needed; a ConfigError says why it cannot be (naming the
+    setting as `where` says, if given)."""
     if not text:
         raise ConfigError("--capture needs a directory name, not an empty string")
     from pathlib import Path
 
-    where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
+    if where is None:
+        where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
     path = Path(text)
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -113,13 +113,29 @@ def read(path: str) -> dict[str, str]:
     return found
 
 
+# Each variable apply() set, with the file it came from (for messages).
+_set_from: dict[str, str] = {}
+
+
 def apply(environ: MutableMapping[str, str] = os.environ) -> None:
     """Set each variable the config files give that `environ` does not have
     yet (set, even empty, it wins); a SettingsFileError says why a file
     cannot be used."""
-    merged: dict[str, str] = {}
+    merged: dict[str, tuple[str, str]] = {}
     for path, required in files_to_read(environ):
         if required or os.path.exists(path):  # one stat when there is none
-            merged.update(read(path))
-    for variable, text in merged.items():
-        environ.setdefault(variable, text)
+            merged.update((variable, (text, path)) for variable, text in read(path).items())
+    for variable, (text, path) in merged.items():
+        if variable not in environ:
+            environ[variable] = text
+            _set_from[variable] = path
+
+
+def describe(variable: str, text: str) -> str:
+    """Where a setting came from, for a message: `VARIABLE=text`, or the
+    key and the file when apply() set it from one."""
+    path = _set_from.get(variable)
+    if path is None:
+        return f"{variable}={text}"
+    key = next(key for key, (name, _) in SETTINGS.items() if name == variable)
+    return f"{key} = {text!r} (config file {path})"

@@ -175,3 +175,17 @@ def test_a_tclbridge_server_that_cannot_work_is_refused(tmp_path, value: str) ->
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"tclbridge: TCLBRIDGE_SERVER={value}: ")
     assert done.stderr.count("\n") == 1
+
+
+def test_a_capture_directory_from_the_file_is_named_with_the_file(tmp_path) -> None:
+    (tmp_path / "hi.tcl").write_text("puts ran\n")
+    (tmp_path / "taken").write_text("a file, not a directory\n")
+    user = tmp_path / "xdg" / "tclbridge" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text(f'capture = "{tmp_path / "taken"}"\n')
+    done = _run("hi.tcl", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"tclbridge: capture = '{tmp_path / 'taken'}' (config file {user}): "
+                           "not a directory\n")
+    done = _run("hi.tcl", cwd=tmp_path, TCLBRIDGE_CAPTURE=str(tmp_path / "taken"))
+    assert done.stderr == f"tclbridge: TCLBRIDGE_CAPTURE={tmp_path / 'taken'}: not a directory\n"
