@@ -176,10 +176,11 @@ def run_script(script: str | None, args: Sequence[str], config: BridgeConfig,
         tclsh.act_as_tclsh(bridge, program)
         if script is None:
             try:
-                tclsh.read_eval_print(bridge)
+                serve_tk = tclsh.read_eval_print(bridge)
             finally:
                 _flush_tcl(bridge)
-            _run_tk_main_loop(bridge)
+            if serve_tk:
+                _run_tk_main_loop(bridge)
             return 0
     assert script is not None
     source = ("source", script) if encoding is None else ("source", "-encoding", encoding, script)

@@ -31,8 +31,13 @@ _GETS = "::tcl::chan::gets"
 _PUTS = "::tcl::chan::puts"
 _FLUSH = "::tcl::chan::flush"
 _COMPLETE = "::tcl::info::complete"
+_EVENT = "::tcl::chan::event"
+_COMMANDS = "::tcl::info::commands"
 # Where the loop's `gets` puts the line it read.
 _LINE = "::tclbridge::tclsh_line"
+# Set when stdin has input, while Tk's events are served.
+_READY = "::tclbridge::tclsh_input_ready"
+_WINDOW_OPEN = "::tclbridge::tk_window_open"
 
 
 def read_words(words: Sequence[str]) -> tuple[str | None, str | None, list[str]]:
@@ -55,6 +60,9 @@ proc ::tclbridge::nameofexecutable {} {
 namespace ensemble configure ::info -map [dict replace \
     [namespace ensemble configure ::info -map] nameofexecutable ::tclbridge::nameofexecutable]
 set ::tcl_rcFileName ~/.tclshrc
+proc ::tclbridge::tk_window_open {} {
+    expr {![catch {::winfo exists .} open] && $open}
+}
 """
 
 
@@ -114,8 +122,29 @@ def _source_rc_file(app: Any) -> None:
         _write(app, "stderr", str(exc))
 
 
-def read_eval_print(bridge: Interp) -> None:
-    """tclsh without a script: commands from stdin until its end (or `exit`)."""
+def _tk_window_open(app: Any) -> bool:
+    """Tk is loaded and its main window `.` not destroyed."""
+    return bool(app.call(_COMMANDS, "::winfo")) and bool(int(app.call(_WINDOW_OPEN)))
+
+
+def _serve_events_until_input(app: Any) -> None:
+    """While Tk's main window is open, tclsh waits for input in Tk's event
+    loop, so windows and timers stay alive at the prompt (without it they
+    wait for a command that runs the event loop)."""
+    try:
+        app.call(_EVENT, "stdin", "readable", f"set {_READY} 1")
+        try:
+            app.call("vwait", _READY)
+        finally:
+            app.call(_EVENT, "stdin", "readable", "")
+    except tkinter.TclError:
+        pass  # stdin closed: the `gets` that follows ends the loop
+
+
+def read_eval_print(bridge: Interp) -> bool:
+    """tclsh without a script: commands from stdin until its end (or
+    `exit`). False when the process is to end at once, without serving
+    Tk's events further: tclsh exits at the end of a terminal's input."""
     app = bridge.tk.tk
     app.call("set", "::tcl_interactive", "1" if os.isatty(0) else "0")
     if _interactive(app):
@@ -124,12 +153,15 @@ def read_eval_print(bridge: Interp) -> None:
     while True:
         if _interactive(app):
             _prompt(app, continuing=bool(command))
+        if _tk_window_open(app):
+            _serve_events_until_input(app)
         try:
             length = int(app.call(_GETS, "stdin", _LINE))
         except tkinter.TclError:  # stdin closed by a command
-            return
+            return True
         if length < 0:
-            return  # the end of stdin; a command left incomplete is dropped, as tclsh does
+            # The end of stdin; a command left incomplete is dropped.
+            return not _interactive(app)
         command += str(app.globalgetvar(_LINE)) + "\n"
         if not int(app.call(_COMPLETE, command)):
             continue

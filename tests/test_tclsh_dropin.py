@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -285,11 +286,15 @@ TYPED = [
 
 
 def _session(bin_dir: Path | None, cwd: Path, home: Path, typed: list[tuple[bytes, bytes]],
-             end: bytes) -> tuple[bytes, int]:
-    env = _env(bin_dir, HOME=str(home), TERM="dumb")
-    with PtySession(["tclsh"], env, cwd) as session:
+             end: bytes, **env: str) -> tuple[bytes, int]:
+    """Type each line, wait for what follows it (None: let 0.3 s pass)."""
+    environ = _env(bin_dir, HOME=str(home), TERM="dumb", **env)
+    with PtySession(["tclsh"], environ, cwd) as session:
         session.expect(b"% ")
         for data, then in typed:
+            if then is None:
+                time.sleep(0.3)
+                continue
             session.send(data, then)
         status = session.finish(end)
         return session.transcript, status
@@ -311,6 +316,31 @@ def test_the_start_up_file_and_the_end_of_input_on_a_terminal(tmp_path: Path,
     theirs = _session(None, tmp_path, tmp_path, typed, b"\x04")
     assert ours == theirs
     assert theirs[1] == 0 and b"rc ran" in theirs[0] and b"hello from rc" in theirs[0]
+
+
+# With Tk's main window open, tclsh serves its events while it waits for a
+# line: a timer fires at the prompt; once `.` is destroyed, no more.
+TK_TYPED = [
+    (b"package require Tk\n", b"% "),
+    (b"after 200 {puts fired}\n", b"fired\r\r\n"),
+    (b"destroy .\n", b"% "),
+    (b"after 10 {puts {fired at the prompt}}\n", b"% "),
+    (b"", None),
+    (b"puts now\n", b"% "),
+]
+
+
+def test_tk_events_are_served_at_the_prompt_as_by_tclsh(tmp_path: Path, drop_in: Path,
+                                                         display: str) -> None:
+    ours = _session(drop_in, tmp_path, tmp_path, TK_TYPED, b"\x04", DISPLAY=display)
+    theirs = _session(None, tmp_path, tmp_path, TK_TYPED, b"\x04", DISPLAY=display)
+    assert ours == theirs
+    assert theirs[1] == 0 and b"fired\r" in theirs[0] and b"at the prompt\r" not in theirs[0]
+    # The end of a terminal's input ends the process, even with the window open.
+    typed = [(b"package require Tk\n", b"% ")]
+    ours = _session(drop_in, tmp_path, tmp_path, typed, b"\x04", DISPLAY=display)
+    assert ours == _session(None, tmp_path, tmp_path, typed, b"\x04", DISPLAY=display)
+    assert ours[1] == 0
 
 
 # -- a cron job --------------------------------------------------------------------------
