@@ -171,12 +171,12 @@ def run_script(script: str | None, args: Sequence[str], config: BridgeConfig,
     bridge.call("set", "argc", str(len(args)))
     bridge.call("set", "tcl_interactive", "0")
     if program is not None:
-        from tclbridge import tclsh
+        from tclbridge import tcl_main
 
-        tclsh.act_as_tclsh(bridge, program)
+        tcl_main.act_as_tclsh(bridge, program)
         if script is None:
             try:
-                serve_tk = tclsh.read_eval_print(bridge)
+                serve_tk = tcl_main.read_eval_print(bridge)
             finally:
                 _flush_tcl(bridge)
             if serve_tk:
