@@ -107,7 +107,10 @@ def read(path: str) -> dict[str, str]:
             raise SettingsFileError(f"config file {path}: unknown key {key!r} (known: {known})")
         variable, kind = SETTINGS[key]
         try:
-            found[variable] = KINDS[kind](value, directory)
+            text = KINDS[kind](value, directory)
+            if "\0" in text:  # no environment variable can hold it
+                raise ValueError("contains a NUL character")
+            found[variable] = text
         except ValueError as exc:
             raise SettingsFileError(f"config file {path}: {key} = {value!r}: {exc}") from None
     return found

@@ -99,6 +99,8 @@ def test_a_relative_xdg_config_home_is_ignored(tmp_path, places) -> None:
     ('server = ":25"\n', "server = ':25': expected a string, HOST[:PORT]"),
     ("[capture]\ndir = 1\n", "capture = {'dir': 1}: expected a path"),
     ("capture = \n", "not valid TOML"),
+    ('capture = "a\\u0000b"\n', "capture = 'a\\x00b': contains a NUL character"),
+    ('server = "h\\u0000x:25"\n', "contains a NUL character"),
 ])
 def test_a_file_that_cannot_be_used_is_a_clear_error(tmp_path, places, text, said) -> None:
     _, user = places
