@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tclbridge import settings_file
+from tclbridge.differential.reference import find_tclsh, tcllib_missing
 from tclbridge.settings_file import SettingsFileError
 from tests.support.recording import scripted_server
 
@@ -191,3 +192,18 @@ def test_a_capture_directory_from_the_file_is_named_with_the_file(tmp_path) -> N
                            "not a directory\n")
     done = _run("hi.tcl", cwd=tmp_path, TCLBRIDGE_CAPTURE=str(tmp_path / "taken"))
     assert done.stderr == f"tclbridge: TCLBRIDGE_CAPTURE={tmp_path / 'taken'}: not a directory\n"
+
+
+@pytest.mark.skipif(tcllib_missing(find_tclsh()) is not None, reason="needs tclsh + tcllib")
+def test_check_runs_without_the_config_files_settings(tmp_path) -> None:
+    (tmp_path / "send.tcl").write_text(SEND)
+    user = tmp_path / "xdg" / "tclbridge" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('capture = "captured"\n')
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TCLBRIDGE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tclbridge", "check", "send.tcl"], capture_output=True,
+        text=True, timeout=120, cwd=tmp_path,
+        env={**environ, "PYTHONPATH": str(REPO), "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not list((user.parent / "captured").glob("*.eml"))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tclbridge.differential.reference import find_tclsh
 from tests.support.pty_session import PtySession
 from tests.support.recording import scripted_server
 from tests.support.tclsh_dropin import path_with, tclsh_directory
@@ -396,3 +397,11 @@ def test_tclbridge_server_sends_a_drop_in_runs_mail_there(tmp_path: Path, drop_i
                               env=_env(drop_in, TCLBRIDGE_SERVER=f"127.0.0.1:{server.port}"))
         assert (done.returncode, done.stdout, done.stderr) == (0, "sent: \n", "")
         assert len(server.messages) == 1
+
+
+def test_check_never_takes_the_drop_in_for_tclsh(drop_in: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shutil.which("tclsh", path=path_with(None))
+    monkeypatch.setenv("PATH", path_with(drop_in))
+    assert shutil.which("tclsh") == str(drop_in / "tclsh")
+    assert find_tclsh() == real
