@@ -123,6 +123,16 @@ def _serve_events_until_input(app: Any) -> None:
         pass  # stdin closed: the `gets` that follows ends the loop
 
 
+def _evaluate(app: Any, command: str) -> str:
+    """`command` at Tcl's top level, from Python (not inside a Tcl command),
+    so that Tcl treats a `break` or `return -code N` as tclsh's loop does."""
+    if "\0" not in command:
+        return str(app.eval(command))
+    # tkinter passes a NUL to Tcl only inside an argument: the same result
+    # and codes, with one more errorInfo frame (the uplevel's).
+    return str(app.call("format", "%s", app.call("uplevel", "#0", command)))
+
+
 def read_eval_print(bridge: Interp) -> bool:
     """tclsh without a script: commands from stdin until its end (or
     `exit`). False when the process is to end at once, without serving
@@ -153,11 +163,9 @@ def read_eval_print(bridge: Interp) -> bool:
         except tkinter.TclError:
             pass  # tclsh ignores what recording it gives
         try:
-            # From Python, not inside a Tcl command: Tcl treats a `break`
-            # or `return -code N` as tclsh's top level does.
-            result = app.eval(text)
+            result = _evaluate(app, text)
         except tkinter.TclError as exc:
             _write(app, "stderr", str(exc))
             continue
-        if _interactive(app) and str(result):
-            _write(app, "stdout", str(result))
+        if _interactive(app) and result:
+            _write(app, "stdout", result)

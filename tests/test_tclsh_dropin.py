@@ -253,6 +253,14 @@ def test_commands_from_stdin_run_as_under_tclsh(tmp_path: Path, drop_in: Path,
     assert theirs[0] == 0 and "multi-line" in theirs[1] and "inproc" in theirs[1]
 
 
+def test_a_nul_in_a_command_from_stdin_runs_as_under_tclsh(tmp_path: Path,
+                                                           drop_in: Path) -> None:
+    commands = (b'puts [string length "a\0b"]\nset x "c\0d"\nerror "e\0f"\n'
+                b'puts [string map {\0 NUL} $x]\nset tcl_interactive 1\nlist "g\0h" i\n')
+    ours, theirs = both(["tclsh"], tmp_path, drop_in, stdin=commands)
+    assert ours == theirs == (0, "3\ncNULd\n1\n% g\0h i\n% ", "e\0f\n")
+
+
 @pytest.mark.parametrize("tail", ["exit 4\nputs never\n", "close stdin\nputs never\n",
                                   "if {1} {\n  puts incomplete\n"])
 def test_stdin_ends_as_under_tclsh(tmp_path: Path, drop_in: Path, tail: str) -> None:
