@@ -2,7 +2,12 @@
 tclbridge-tclsh: its variables and, without a script, commands read from
 stdin, one complete command at a time: with a prompt and each result printed
 while `tcl_interactive` is 1 (stdin a terminal), silently otherwise; an
-error prints its message and the loop goes on; the end of stdin ends it."""
+error prints its message and the loop goes on; the end of stdin ends it.
+
+A command's text never passes through Python (tkinter cannot pass a NUL or
+a lone surrogate, both of which a line of stdin may hold): Tcl reads it,
+`catch` runs it at level 0, and what tclsh's Tcl_EvalObjEx does with a
+`return`, `break` or other code at level 0 is done to catch's outcome."""
 
 from __future__ import annotations
 
@@ -16,24 +21,12 @@ if TYPE_CHECKING:
 
     from tclbridge.interp import Interp
 
-# The names of Tcl's own commands: a script may rename or wrap `puts`,
-# `gets` or `info`, and tclsh's loop (C code) does not go through them.
-_GETS = "::tcl::chan::gets"
-_PUTS = "::tcl::chan::puts"
-_FLUSH = "::tcl::chan::flush"
-_COMPLETE = "::tcl::info::complete"
-_EVENT = "::tcl::chan::event"
-_COMMANDS = "::tcl::info::commands"
-# Where the loop's `gets` puts the line it read.
-_LINE = "::tclbridge::tclsh_line"
-# Set when stdin has input, while Tk's events are served.
-_READY = "::tclbridge::tclsh_input_ready"
-_WINDOW_OPEN = "::tclbridge::tk_window_open"
-
-
-# `info nameofexecutable` and tclsh's rc file name. In tclsh the first is
-# the tclsh binary; a process's own name is what `exec [info
+# tclsh's variables: `info nameofexecutable` and its rc file name. In tclsh
+# the first is the tclsh binary; a process's own name is what `exec [info
 # nameofexecutable] child.tcl` needs to start another script the same way.
+# Then the loop's steps, which call Tcl's own commands by their full names:
+# a script may rename or wrap `puts`, `gets` or `info`, and tclsh's loop
+# (C code) does not go through them.
 _TCLSH_SETUP = r"""
 proc ::tclbridge::nameofexecutable {} {
     variable program
@@ -42,10 +35,115 @@ proc ::tclbridge::nameofexecutable {} {
 namespace ensemble configure ::info -map [dict replace \
     [namespace ensemble configure ::info -map] nameofexecutable ::tclbridge::nameofexecutable]
 set ::tcl_rcFileName ~/.tclshrc
+
+namespace eval ::tclbridge::tclsh {
+    variable pending ""
+    variable command ""
+    variable result ""
+    variable options {}
+}
+proc ::tclbridge::tclsh::interactive {} {
+    expr {[::tcl::info::exists ::tcl_interactive]
+          && [::tcl::string::is true -strict $::tcl_interactive]}
+}
+# $tcl_prompt1 (or 2, inside a command) run as a script; without it, or when
+# it fails (its message on stderr), "% " (nothing inside a command).
+proc ::tclbridge::tclsh::prompt {continuing} {
+    set name [expr {$continuing ? "::tcl_prompt2" : "::tcl_prompt1"}]
+    if {[::tcl::info::exists $name]} {
+        if {![catch {uplevel #0 [set $name]} message]} {
+            catch {::tcl::chan::flush stdout}
+            return
+        }
+        catch {::tcl::chan::puts stderr $message}
+    }
+    if {!$continuing} {
+        catch {::tcl::chan::puts -nonewline stdout "% "}
+    }
+    catch {::tcl::chan::flush stdout}
+}
+proc ::tclbridge::tclsh::rc_file {} {
+    if {![::tcl::info::exists ::tcl_rcFileName]} {
+        return
+    }
+    if {[catch {
+        set name [::tcl::file::normalize $::tcl_rcFileName]
+        if {[::tcl::file::readable $name]} {
+            uplevel #0 [list source $name]
+        }
+    } message]} {
+        catch {::tcl::chan::puts stderr $message}
+    }
+}
+# A line of stdin into the command being read: -1 at the end of stdin (or
+# when a command closed it), 0 when the command needs more lines, 1 when it
+# is complete (then in $command without its last newline, and in history).
+proc ::tclbridge::tclsh::read {} {
+    variable pending
+    variable command
+    if {[catch {::tcl::chan::gets stdin line} length] || $length < 0} {
+        return -1
+    }
+    append pending $line \n
+    if {![::tcl::info::complete $pending]} {
+        return 0
+    }
+    set command [::tcl::string::range $pending 0 end-1]
+    set pending ""
+    catch {::history add $command}
+    return 1
+}
+# What tclsh does with the command's outcome: at level 0 a `return` takes
+# its -code (and an error its -errorcode and -errorinfo); any code but 0
+# and 1 is then an error; an error's message goes to stderr, a result to
+# stdout when interactive.
+proc ::tclbridge::tclsh::outcome {code} {
+    variable command
+    variable result
+    variable options
+    if {$code == 2 && [dict get $options -level] == 1} {
+        set code [dict get $options -code]
+        if {$code == 1} {
+            set ::errorCode [dict get $options -errorcode]
+            if {[dict exists $options -errorinfo]} {
+                set ::errorInfo [dict get $options -errorinfo]
+            }
+        }
+    }
+    if {$code == 0} {
+        if {[interactive] && $result ne ""} {
+            catch {::tcl::chan::puts stdout $result}
+        }
+        return
+    }
+    if {$code != 1} {
+        if {$code == 3} {
+            set result {invoked "break" outside of a loop}
+        } elseif {$code == 4} {
+            set result {invoked "continue" outside of a loop}
+        } else {
+            set result "command returned bad code: $code"
+        }
+        set shown $command
+        if {[::tcl::string::length $shown] > 150} {
+            set shown [::tcl::string::range $shown 0 149]...
+        }
+        set ::errorCode [list TCL UNEXPECTED_RESULT_CODE $code]
+        set ::errorInfo "$result\n    while executing\n\"$shown\""
+    }
+    catch {::tcl::chan::puts stderr $result}
+}
 proc ::tclbridge::tk_window_open {} {
     expr {![catch {::winfo exists .} open] && $open}
 }
 """
+
+# Runs the command read at level 0 (not inside a proc: `info level`,
+# `upvar`, `uplevel`, variables are the global ones, as in tclsh).
+_EVALUATE = ("::catch $::tclbridge::tclsh::command ::tclbridge::tclsh::result"
+             " ::tclbridge::tclsh::options")
+# Set when stdin has input, while Tk's events are served.
+_READY = "::tclbridge::tclsh::input_ready"
 
 
 def act_as_tclsh(bridge: Interp, program: str) -> None:
@@ -57,56 +155,13 @@ def act_as_tclsh(bridge: Interp, program: str) -> None:
 def _interactive(app: Any) -> bool:
     """tclsh links `tcl_interactive` to its loop: setting it turns the
     prompt and the printing of results on or off."""
-    try:
-        return bool(app.getboolean(app.globalgetvar("tcl_interactive")))
-    except (tkinter.TclError, ValueError):
-        return False
-
-
-def _write(app: Any, channel: str, text: str, newline: bool = True) -> None:
-    try:
-        if newline:
-            app.call(_PUTS, channel, text)
-        else:
-            app.call(_PUTS, "-nonewline", channel, text)
-            app.call(_FLUSH, channel)
-    except tkinter.TclError:
-        pass  # closed by the script: tclsh writes nothing either
-
-
-def _prompt(app: Any, continuing: bool) -> None:
-    """$tcl_prompt1 (or 2, inside a command) run as a script; without it
-    `% ` (and nothing inside a command)."""
-    try:
-        script = app.globalgetvar("tcl_prompt2" if continuing else "tcl_prompt1")
-    except tkinter.TclError:
-        script = None
-    if script is not None:
-        try:
-            app.eval(str(script))
-            app.call(_FLUSH, "stdout")
-            return
-        except tkinter.TclError as exc:
-            _write(app, "stderr", str(exc))
-    if not continuing:
-        _write(app, "stdout", "% ", newline=False)
-
-
-def _source_rc_file(app: Any) -> None:
-    """tclsh's start-up file, $tcl_rcFileName (~/.tclshrc), for an
-    interactive session; an error in it prints its message."""
-    try:
-        name = app.call("file", "normalize", app.globalgetvar("tcl_rcFileName"))
-        if not int(app.call("file", "readable", name)):
-            return
-        app.call("source", name)
-    except tkinter.TclError as exc:
-        _write(app, "stderr", str(exc))
+    return bool(int(app.call("::tclbridge::tclsh::interactive")))
 
 
 def _tk_window_open(app: Any) -> bool:
     """Tk is loaded and its main window `.` not destroyed."""
-    return bool(app.call(_COMMANDS, "::winfo")) and bool(int(app.call(_WINDOW_OPEN)))
+    return (bool(app.call("::tcl::info::commands", "::winfo"))
+            and bool(int(app.call("::tclbridge::tk_window_open"))))
 
 
 def _serve_events_until_input(app: Any) -> None:
@@ -114,23 +169,13 @@ def _serve_events_until_input(app: Any) -> None:
     loop, so windows and timers stay alive at the prompt (without it they
     wait for a command that runs the event loop)."""
     try:
-        app.call(_EVENT, "stdin", "readable", f"set {_READY} 1")
+        app.call("::tcl::chan::event", "stdin", "readable", f"set {_READY} 1")
         try:
             app.call("vwait", _READY)
         finally:
-            app.call(_EVENT, "stdin", "readable", "")
+            app.call("::tcl::chan::event", "stdin", "readable", "")
     except tkinter.TclError:
-        pass  # stdin closed: the `gets` that follows ends the loop
-
-
-def _evaluate(app: Any, command: str) -> str:
-    """`command` at Tcl's top level, from Python (not inside a Tcl command),
-    so that Tcl treats a `break` or `return -code N` as tclsh's loop does."""
-    if "\0" not in command:
-        return str(app.eval(command))
-    # tkinter passes a NUL to Tcl only inside an argument: the same result
-    # and codes, with one more errorInfo frame (the uplevel's).
-    return str(app.call("format", "%s", app.call("uplevel", "#0", command)))
+        pass  # stdin closed: the read that follows ends the loop
 
 
 def read_eval_print(bridge: Interp) -> bool:
@@ -140,32 +185,18 @@ def read_eval_print(bridge: Interp) -> bool:
     app = bridge.tk.tk
     app.call("set", "::tcl_interactive", "1" if os.isatty(0) else "0")
     if _interactive(app):
-        _source_rc_file(app)
-    command = ""
+        app.call("::tclbridge::tclsh::rc_file")
+    continuing = False
     while True:
         if _interactive(app):
-            _prompt(app, continuing=bool(command))
+            app.call("::tclbridge::tclsh::prompt", int(continuing))
         if _tk_window_open(app):
             _serve_events_until_input(app)
-        try:
-            length = int(app.call(_GETS, "stdin", _LINE))
-        except tkinter.TclError:  # stdin closed by a command
-            return True
-        if length < 0:
+        state = int(app.call("::tclbridge::tclsh::read"))
+        if state < 0:
             # The end of stdin; a command left incomplete is dropped.
             return not _interactive(app)
-        command += str(app.globalgetvar(_LINE)) + "\n"
-        if not int(app.call(_COMPLETE, command)):
-            continue
-        command, text = "", command[:-1]
-        try:
-            app.call("::history", "add", text)
-        except tkinter.TclError:
-            pass  # tclsh ignores what recording it gives
-        try:
-            result = _evaluate(app, text)
-        except tkinter.TclError as exc:
-            _write(app, "stderr", str(exc))
-            continue
-        if _interactive(app) and result:
-            _write(app, "stdout", result)
+        continuing = state == 0
+        if not continuing:
+            code = app.eval(_EVALUATE)
+            app.call("::tclbridge::tclsh::outcome", code)

@@ -38,7 +38,8 @@ def both(args: list[str], cwd: Path, drop_in: Path, stdin: bytes = b"",
     for bin_dir in (drop_in, None):
         done = subprocess.run(args, input=stdin, capture_output=True, timeout=60, cwd=cwd,
                               env=_env(bin_dir, **env))
-        runs.append((done.returncode, done.stdout.decode(), done.stderr.decode()))
+        runs.append((done.returncode, done.stdout.decode(errors="surrogateescape"),
+                     done.stderr.decode(errors="surrogateescape")))
     return runs[0], runs[1]
 
 
@@ -251,6 +252,56 @@ def test_commands_from_stdin_run_as_under_tclsh(tmp_path: Path, drop_in: Path,
     ours, theirs = both(["tclsh", *args], tmp_path, drop_in, stdin=STDIN_SCRIPT.encode())
     assert ours == theirs
     assert theirs[0] == 0 and "multi-line" in theirs[1] and "inproc" in theirs[1]
+
+
+# What tclsh's top level makes of each return code, errorInfo and errorCode
+# included (the last command is cut at 150 characters in errorInfo).
+STDIN_CODES = r"""return -code error rce
+puts "1 <$errorCode>"
+break
+puts "2 <$errorInfo> <$errorCode>"
+return -code error -errorcode {A B} -errorinfo custom x
+puts "3 <$errorInfo> <$errorCode>"
+return -level 2 -code error y
+puts "4 <$errorInfo> <$errorCode>"
+return -code 0 fine
+return -code break
+proc p {} {return -code break}
+p
+puts "5 <$errorInfo>"
+puts [info level]
+proc q {} {uplevel 1 {set up 1}; upvar 1 up u; return $u}
+puts [q]
+return -code continue
+return -code 7 seven
+puts "6 <$errorInfo> <$errorCode>"
+proc r {} {error inner}
+r
+puts "7 <$errorInfo>"
+set s {""" + "x" * 200 + r"""}; break
+puts "8 <$errorInfo>"
+set tcl_interactive 1
+return -code return
+list a {b c}
+"""
+
+
+def test_return_codes_at_the_top_level_are_tclshs(tmp_path: Path, drop_in: Path) -> None:
+    ours, theirs = both(["tclsh"], tmp_path, drop_in, stdin=STDIN_CODES.encode())
+    assert ours == theirs
+    assert "<A B>" in theirs[1] and "x" * 140 + '..."' in theirs[1]
+
+
+def test_stdin_with_bytes_python_cannot_pass_runs_as_under_tclsh(tmp_path: Path,
+                                                                drop_in: Path) -> None:
+    # Tcl reads ED A0 80 as the lone surrogate U+D800, which no Python str
+    # can hand back to Tcl; \xff is not UTF-8 at all.
+    commands = (b'set x "\xed\xa0\x80y\xff"\nputs [string length $x]\nerror "$x"\n'
+                b'set tcl_interactive 1\nset x\nset tcl_prompt1 {puts -nonewline "$x> "}\n'
+                b"puts done\n")
+    ours, theirs = both(["tclsh"], tmp_path, drop_in, stdin=commands, LANG="C.UTF-8")
+    assert ours == theirs
+    assert theirs[1].startswith("3\n")
 
 
 def test_a_nul_in_a_command_from_stdin_runs_as_under_tclsh(tmp_path: Path,
