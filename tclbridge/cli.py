@@ -189,7 +189,7 @@ def run_script(script: str | None, args: Sequence[str], config: BridgeConfig,
     except TclError as exc:  # the bridge's: it carries the errorInfo
         info = _strip_source_frame(exc.errorinfo or str(exc))
         _flush_tcl(bridge)
-        sys.stderr.write(f"{info}\n")
+        _print_error_info(bridge, info)
         hint = _capture_display.hint() if _capture_display is not None else None
         if hint is not None and _display_failed(info):
             sys.stderr.write(hint + "\n")
@@ -221,6 +221,34 @@ def _display_failed(info: str) -> bool:
     from tclbridge.display import tk_display_error
 
     return tk_display_error(1, info) is not None
+
+
+# The same as _strip_source_frame, in Tcl: errorInfo printed by Tcl as tclsh
+# prints it, whatever it holds (a lone surrogate, say, which Python's
+# stderr would write as "\\udced" where tclsh writes the bytes).
+_PRINT_ERROR_INFO = r"""
+set ::tclbridge::info $::errorInfo
+foreach ::tclbridge::frame [list "\n    invoked from within\n\"source " \
+                                "\n    while executing\n\"source "] {
+    set ::tclbridge::at [::tcl::string::last $::tclbridge::frame $::tclbridge::info]
+    if {$::tclbridge::at >= 0} {
+        set ::tclbridge::info [::tcl::string::range $::tclbridge::info 0 $::tclbridge::at-1]
+        break
+    }
+}
+::tcl::chan::puts stderr $::tclbridge::info
+::tcl::chan::flush stderr
+"""
+
+
+def _print_error_info(bridge: Interp, info: str) -> None:
+    """tclsh's report of an uncaught error: errorInfo without our `source`
+    frame (`info`, if Tcl cannot write it: the script closed stderr or
+    unset errorInfo)."""
+    try:
+        bridge.eval(_PRINT_ERROR_INFO)
+    except TclError:
+        sys.stderr.write(f"{info}\n")
 
 
 def _strip_source_frame(info: str) -> str:

@@ -187,6 +187,16 @@ def test_a_plain_script_runs_as_under_tclsh(tmp_path: Path, drop_in: Path, name:
     assert theirs[0] != 0 or theirs[1]  # each script shows something
 
 
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+def test_an_uncaught_error_is_written_as_tclsh_writes_it(tmp_path: Path, drop_in: Path,
+                                                         locale: str) -> None:
+    # ED A0 80: U+D800 to Tcl, which Python's stderr would write as "\\udced".
+    (tmp_path / "bytes.tcl").write_bytes(b'proc f {} {error "a\xed\xa0\x80b \xc3\xa9"}\nf\n')
+    ours, theirs = both(["tclsh", "bytes.tcl"], tmp_path, drop_in, LANG=locale)
+    assert ours == theirs
+    assert theirs[0] == 1 and theirs[2].startswith("a\udced\udca0\udc80b ")
+
+
 def test_every_word_after_the_script_is_the_scripts(tmp_path: Path, drop_in: Path) -> None:
     (tmp_path / "args.tcl").write_text('puts $argv\n')
     args = ["tclsh", "args.tcl", "--capture", "x", "--server=y", "-encoding", "z", "--", "-h"]
