@@ -36,6 +36,7 @@ from tclbridge.differential.reference import (
 )
 from tclbridge.differential.run import ServerSpec, run_against_servers
 from tclbridge.display import RunDisplay
+from tclbridge.environment import CONFIG_ENV
 from tclbridge.host_port import format_host_port
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.sandbox import (
@@ -184,8 +185,10 @@ def run_check(script: str, args: Sequence[str], *, tclsh: str,
                 "--implicit-tls-server", format_host_port(found.implicit_tls),
                 "--cafile", found.cafile, script, *args]
 
-    # A capture the check runs under (TCLBRIDGE_CAPTURE) is not the check's.
-    without_capture = {k: v for k, v in os.environ.items() if k != CAPTURE_ENV}
+    # A capture the check runs under (TCLBRIDGE_CAPTURE) is not the check's,
+    # nor are the settings of the user's or the machine's config file.
+    without_capture = {**{k: v for k, v in os.environ.items() if k != CAPTURE_ENV},
+                       CONFIG_ENV: ""}
     without_policy = {k: v for k, v in without_capture.items() if k != POLICY_ENV}
     with tempfile.TemporaryDirectory(prefix="tclbridge_check_") as tmp:
         # Outside each run's TMPDIR: the preamble, the CA both runs' servers

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
-from tclbridge import __version__
+from tclbridge import __version__, settings_file
 from tclbridge.config import (
     ERROR_REPORT_ENV,
     BridgeConfig,
@@ -26,7 +26,9 @@ from tclbridge.environment import (
     CAPTURE_SERVER_ENV,
     LOG_ENV,
     POLICY_ENV,
+    SERVER_ENV,
     SYSLOG_ENV,
+    describe,
 )
 from tclbridge.host_port import parse_host_port
 from tclbridge.interp import Interp, TclError
@@ -98,7 +100,8 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--server", metavar="HOST[:PORT]", type=parse_server,
-        help="send all mail to this server instead of the script's -servers",
+        help="send all mail to this server instead of the script's -servers"
+        " (default: $TCLBRIDGE_SERVER)",
     )
     run.add_argument(
         "--implicit-tls-server", metavar="HOST[:PORT]", type=parse_server,
@@ -133,6 +136,7 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="write the delivery log's lines to syslog too (facility mail); default:"
         " $TCLBRIDGE_SYSLOG",
     )
+    run.set_defaults(encoding=None)
     run.add_argument("script", metavar="SCRIPT", help="the Tcl script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                      help="arguments for the script (its $argv); options after SCRIPT go to"
@@ -164,10 +168,14 @@ def _subcommand_modules(command: str | None = None) -> list:
 _EXIT_PROC = exit_proc("::tclbridge::py::exit $code")
 
 
-def run_script(script: str, args: Sequence[str], config: BridgeConfig,
-               error_report: str | None = None) -> int:
-    """Run `script` as tclsh would; return the process exit code. An uncaught
-    error's message is also written to the file `error_report`, if given."""
+def run_script(script: str | None, args: Sequence[str], config: BridgeConfig,
+               error_report: str | None = None, *, encoding: str | None = None,
+               program: str | None = None) -> int:
+    """Run `script` as tclsh would (read as `encoding`, default the system's);
+    return the process exit code. An uncaught error's message is also
+    written to the file `error_report`, if given. `program`: tclbridge-tclsh's
+    own path, given to the script as tclsh gives its own; with it, no
+    `script` reads commands from stdin as tclsh does."""
     bridge = Interp(config)
 
     def request_exit(code: str) -> None:
@@ -177,16 +185,30 @@ def run_script(script: str, args: Sequence[str], config: BridgeConfig,
     # layer does would load that layer for every run.
     bridge.tk.createcommand("::tclbridge::py::exit", request_exit)
     bridge.eval(_EXIT_PROC)
-    bridge.call("set", "argv0", script)
+    bridge.call("set", "argv0", script if script is not None else program)
     bridge.call("set", "argv", tuple(args))
     bridge.call("set", "argc", str(len(args)))
     bridge.call("set", "tcl_interactive", "0")
+    if program is not None:
+        from tclbridge import tcl_main
+
+        tcl_main.act_as_tclsh(bridge, program)
+        if script is None:
+            try:
+                serve_tk = tcl_main.read_eval_print(bridge)
+            finally:
+                _flush_tcl(bridge)
+            if serve_tk:
+                _run_tk_main_loop(bridge)
+            return 0
+    assert script is not None
+    source = ("source", script) if encoding is None else ("source", "-encoding", encoding, script)
     try:
-        bridge.call("source", script)
+        bridge.call(*source)
     except TclError as exc:  # the bridge's: it carries the errorInfo
         info = _strip_source_frame(exc.errorinfo or str(exc))
         _flush_tcl(bridge)
-        sys.stderr.write(f"{info}\n")
+        _print_error_info(bridge, info)
         hint = _capture_display.hint() if _capture_display is not None else None
         if hint is not None and _display_failed(info):
             sys.stderr.write(hint + "\n")
@@ -218,6 +240,34 @@ def _display_failed(info: str) -> bool:
     from tclbridge.display import tk_display_error
 
     return tk_display_error(1, info) is not None
+
+
+# The same as _strip_source_frame, in Tcl: errorInfo printed by Tcl as tclsh
+# prints it, whatever it holds (a lone surrogate, say, which Python's
+# stderr would write as "\\udced" where tclsh writes the bytes).
+_PRINT_ERROR_INFO = r"""
+set ::tclbridge::info $::errorInfo
+foreach ::tclbridge::frame [list "\n    invoked from within\n\"source " \
+                                "\n    while executing\n\"source "] {
+    set ::tclbridge::at [::tcl::string::last $::tclbridge::frame $::tclbridge::info]
+    if {$::tclbridge::at >= 0} {
+        set ::tclbridge::info [::tcl::string::range $::tclbridge::info 0 $::tclbridge::at-1]
+        break
+    }
+}
+::tcl::chan::puts stderr $::tclbridge::info
+::tcl::chan::flush stderr
+"""
+
+
+def _print_error_info(bridge: Interp, info: str) -> None:
+    """tclsh's report of an uncaught error: errorInfo without our `source`
+    frame (`info`, if Tcl cannot write it: the script closed stderr or
+    unset errorInfo)."""
+    try:
+        bridge.eval(_PRINT_ERROR_INFO)
+    except TclError:
+        sys.stderr.write(f"{info}\n")
 
 
 def _strip_source_frame(info: str) -> str:
@@ -283,44 +333,67 @@ def _stop(signum: signal.Signals) -> None:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     words = sys.argv[1:] if argv is None else list(argv)
     opts: SimpleNamespace | argparse.Namespace | None = plain_run(words)
+    parser = None
     if opts is None:
         parser = _build_parser(words[0] if words else None)
         opts = parser.parse_args(words)
-        if (opts.command == "run" and opts.capture_max_size is not None and not opts.capture
-                and not os.environ.get("TCLBRIDGE_CAPTURE")):
-            parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
-        if (opts.command == "run" and opts.implicit_tls_server is not None
-                and opts.server is None):
-            parser.error("--implicit-tls-server needs --server")
-        if opts.command == "run" and opts.log == "":
-            parser.error("--log needs a file name, not an empty string")
     if opts.command != "run":
-        import importlib
+        _subcommand(opts)
+    late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
+    if late:
+        sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
+                         "goes to the script; put bridge options before it\n")
+    run_command(opts, parser)
 
-        module = importlib.import_module(_SUBCOMMANDS[opts.command])
-        try:
-            code = module.main(opts)
-            sys.stdout.flush()
-        except KeyboardInterrupt:
-            _finish(130)
-        except BrokenPipeError:
-            # The reader went away (`tclbridge scan DIR | head`): end as a
-            # tool killed by SIGPIPE does, without a word.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            _finish(141)
-        except Exception as exc:  # noqa: BLE001 - report, never a traceback
-            _internal_error(exc)
-        _finish(code)
+
+def _subcommand(opts: SimpleNamespace | argparse.Namespace) -> NoReturn:
+    import importlib
+
+    module = importlib.import_module(_SUBCOMMANDS[opts.command])
+    try:
+        code = module.main(opts)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        _finish(130)
+    except BrokenPipeError:
+        # The reader went away (`tclbridge scan DIR | head`): end as a
+        # tool killed by SIGPIPE does, without a word.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _finish(141)
+    except Exception as exc:  # noqa: BLE001 - report, never a traceback
+        _internal_error(exc)
+    _finish(code)
+
+
+def run_command(opts: SimpleNamespace | argparse.Namespace,
+                parser: argparse.ArgumentParser | None = None, program: str | None = None,
+                ) -> NoReturn:
+    """`tclbridge run` once its words are read (`parser`: the one that read
+    them, for usage errors; None for a plain run). `program` is set by
+    tclbridge-tclsh: its own path, which it gives the script as tclsh gives
+    its own."""
+    try:
+        # The config files, for what neither the command line nor the
+        # environment says.
+        settings_file.apply(os.environ)
+    except ConfigError as exc:
+        sys.stderr.write(f"tclbridge: {exc}\n")
+        _finish(2)
+    if parser is not None:
+        if opts.capture_max_size is not None and not opts.capture and not os.environ.get(
+                CAPTURE_ENV):
+            parser.error("--capture-max-size needs --capture (or TCLBRIDGE_CAPTURE)")
+        if (opts.implicit_tls_server is not None and opts.server is None
+                and not os.environ.get(SERVER_ENV)):
+            parser.error("--implicit-tls-server needs --server (or TCLBRIDGE_SERVER)")
+        if opts.log == "":
+            parser.error("--log needs a file name, not an empty string")
     # Python's handler would only run between Tcl calls, never during
     # `vwait`: let Ctrl-C end the process at once, as it ends tclsh (under
     # capture, tclbridge.stopping prints the summary first). An ignored
     # SIGINT (`nohup`, `trap '' INT`) stays ignored, as for tclsh.
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-    late = [word for word in opts.args if word.split("=", 1)[0] in _RUN_OPTIONS]
-    if late:
-        sys.stderr.write(f"tclbridge: warning: {' '.join(late)} after the script name "
-                         "goes to the script; put bridge options before it\n")
     try:
         site = _site_policy(opts.policy)
         if opts.policy:
@@ -332,7 +405,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             os.environ[LOG_ENV] = os.path.abspath(opts.log)
         if opts.syslog:
             os.environ[SYSLOG_ENV] = "1"
-        config = BridgeConfig.from_env(server_override=opts.server,
+        server = opts.server if opts.server is not None else _env_server()
+        config = BridgeConfig.from_env(server_override=server,
                                        implicit_tls_override=opts.implicit_tls_server, policy=site,
                                        delivery_log=log)
         check_cafiles(config.cafiles, "TCLBRIDGE_CAFILE")
@@ -350,10 +424,25 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # Taken out of the environment: the script's children must not write it.
     error_report = os.environ.pop(ERROR_REPORT_ENV, None)
     try:
-        code = run_script(opts.script, opts.args, config, error_report)
+        code = run_script(opts.script, opts.args, config, error_report,
+                          encoding=opts.encoding, program=program)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback
         _internal_error(exc)
     _finish(code)
+
+
+def _env_server() -> tuple[str, int] | None:
+    """$TCLBRIDGE_SERVER, as --server reads it (unset or empty: none)."""
+    text = os.environ.get(SERVER_ENV, "")
+    if not text:
+        return None
+    try:
+        host, port = parse_host_port(text)
+    except ValueError as exc:
+        raise ConfigError(f"{describe(SERVER_ENV, text)}: {exc}") from None
+    if not host:
+        raise ConfigError(f"{describe(SERVER_ENV, text)}: expected HOST[:PORT]")
+    return host, port
 
 
 def _site_policy(path: str | None) -> SitePolicy | None:
@@ -379,9 +468,9 @@ def _is_setup_error(exc: Exception) -> bool:
 
 
 # `run`'s options as argparse sets them when none is given.
-_RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
+RUN_DEFAULTS = {"capture": None, "capture_max_size": None, "server": None,
                  "implicit_tls_server": None, "tls_no_verify": False, "allow_display": False,
-                 "policy": None, "log": None, "syslog": False}
+                 "policy": None, "log": None, "syslog": False, "encoding": None}
 
 
 def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
@@ -392,7 +481,7 @@ def plain_run(words: Sequence[str]) -> SimpleNamespace | None:
     if len(words) < 2 or words[0] != "run" or words[1].startswith("-") or "--" in words:
         return None  # ("--": argparse's reading of it changed between Python versions)
     return SimpleNamespace(command="run", script=words[1], args=list(words[2:]), cafile=[],
-                           **_RUN_DEFAULTS)
+                           **RUN_DEFAULTS)
 
 
 _RUN_OPTIONS = ("--capture", "--capture-max-size", "--server", "--implicit-tls-server",
@@ -427,7 +516,8 @@ def _capture(
             return
     if wanted is None:
         return
-    directory = capture_directory(wanted, from_env=option is None)
+    directory = capture_directory(
+        wanted, where=None if option is not None else describe(CAPTURE_ENV, wanted))
     isolation = sandbox.isolate()
     warning = isolation.warning()
     if warning:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from tclbridge.environment import LOG_ENV, POLICY_ENV, SYSLOG_ENV
+from tclbridge.environment import LOG_ENV, POLICY_ENV, SYSLOG_ENV, describe
 
 # typing is for type checkers only: importing it costs every `tclbridge run`.
 TYPE_CHECKING = False
@@ -147,8 +147,9 @@ def delivery_log(path: str | None = None, syslog: bool = False,
     is asked for (and the log's module is not even imported). `script`
     names the sender in each line (default: this program, sys.argv[0]). A
     log that cannot be opened is a ConfigError."""
-    labels = {"file": f"--log {path}" if path else f"{LOG_ENV}={os.environ.get(LOG_ENV)}",
-              "syslog": "--syslog" if syslog else f"{SYSLOG_ENV}={os.environ.get(SYSLOG_ENV)}"}
+    labels = {"file": f"--log {path}" if path else describe(LOG_ENV, os.environ.get(LOG_ENV, "")),
+              "syslog": "--syslog" if syslog
+              else describe(SYSLOG_ENV, os.environ.get(SYSLOG_ENV, ""))}
     path = path or os.environ.get(LOG_ENV) or None
     syslog = syslog or _env_flag(SYSLOG_ENV, False)
     if path is None and not syslog:
@@ -191,14 +192,16 @@ def process_config() -> BridgeConfig:
     return _process_config if _process_config is not None else BridgeConfig.from_env()
 
 
-def capture_directory(text: str, from_env: bool = False) -> Path:
+def capture_directory(text: str, from_env: bool = False, where: str | None = None) -> Path:
     """The capture directory (--capture, or $TCLBRIDGE_CAPTURE with `from_env`),
-    created if needed; a ConfigError says why it cannot be."""
+    created if needed; a ConfigError says why it cannot be (naming the
+    setting as `where` says, if given)."""
     if not text:
         raise ConfigError("--capture needs a directory name, not an empty string")
     from pathlib import Path
 
-    where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
+    if where is None:
+        where = f"TCLBRIDGE_CAPTURE={text}" if from_env else f"--capture {text}"
     path = Path(text)
     try:
         path.mkdir(parents=True, exist_ok=True)

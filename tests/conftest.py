@@ -20,6 +20,11 @@ from tests.support.postfix_harness import REQUIRE_ENV, PostfixRelay, PostfixUnav
 from tests.support.sasl_server import SaslServer
 from tests.support.tls_contexts import shared_ca
 
+# No config file (~/.config/tclbridge/config.toml, /etc/tclbridge/config.toml)
+# of the machine may change a result: every run of the suite, and every
+# process it starts, reads none. Tests of the files set their own.
+os.environ["TCLBRIDGE_CONFIG"] = ""
+
 # -- bridge interpreters ----------------------------------------------------------
 
 

@@ -86,3 +86,12 @@ def test_wheel_metadata_states_licence_authors_urls_and_pythons(wheel: Path) -> 
         f"Programming Language :: Python :: 3.{n}" for n in (10, 11, 12, 13)]
     assert {"Typing :: Typed", "Topic :: Communications :: Email",
             "Development Status :: 4 - Beta"} <= set(classifiers)
+
+
+def test_wheel_installs_both_commands(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    text = archive.read(entry_points).decode()
+    section = text.split("[console_scripts]\n", 1)[1].split("\n\n", 1)[0]
+    assert sorted(section.strip().splitlines()) == [
+        "tclbridge = tclbridge.cli:entry", "tclbridge-tclsh = tclbridge.tclsh:entry"]

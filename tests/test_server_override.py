@@ -58,7 +58,8 @@ def test_tlsimport_goes_to_the_implicit_tls_server(tmp_path: Path, two_doors) ->
 def test_implicit_tls_server_needs_server(tmp_path: Path) -> None:
     done = run("--implicit-tls-server", "127.0.0.1:465", "send.tcl", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.endswith("error: --implicit-tls-server needs --server\n")
+    assert done.stderr.endswith(
+        "error: --implicit-tls-server needs --server (or TCLBRIDGE_SERVER)\n")
 
 
 @pytest.mark.parametrize("value", ["192.0.2.1:465", "mail.example.com:465"])

@@ -19,6 +19,7 @@ does.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -107,7 +108,24 @@ if {[catch {source $argv0} ::tclbridge_check::result ::tclbridge_check::options]
 
 
 def find_tclsh() -> str | None:
-    return shutil.which("tclsh")
+    """The first tclsh on PATH that is not tclbridge-tclsh: the drop-in, put
+    first on PATH for scripts, must never be taken for the reference."""
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        found = shutil.which("tclsh", path=directory or os.curdir)
+        if found is not None and not _is_drop_in(found):
+            return found
+    return None
+
+
+def _is_drop_in(path: str) -> bool:
+    """A script (tclsh is a binary) whose start names tclbridge: the console
+    script of tclbridge-tclsh, or a launcher like it."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4096)
+    except OSError:
+        return False
+    return start.startswith(b"#!") and b"tclbridge" in start
 
 
 # tclsh reading commands from stdin prints an error and goes on to the next
