@@ -104,7 +104,10 @@ def make_app(settings: ViewerSettings) -> _Guard:
             entry = store.entry(number(request))
         except CaptureNotFound as exc:
             return not_found(str(exc))
-        captured = store.message(entry.number) if entry.eml is not None else None
+        try:
+            captured = store.message(entry.number) if entry.eml is not None else None
+        except CaptureNotFound as exc:  # its file went, or is not a regular file
+            return not_found(str(exc))
         return page("message.html", row=_row(entry), entry=entry, message=captured,
                     parts=_parts(captured) if captured else [],
                     dialogue=dialogue(entry.record), token=settings.token, outcome=None)

@@ -246,6 +246,20 @@ def test_unknown_pages_are_404(viewer: Viewer, path: str) -> None:
     assert headers["content-type"].startswith("text/html")
 
 
+def test_a_message_file_that_is_not_a_regular_file_is_a_404_page(tmp_path: Path) -> None:
+    """Anyone who can write DIR can swap a capture's .eml for a FIFO: the
+    message page says so (it was a 500 "Internal Server Error")."""
+    out = tmp_path / "out"
+    capture_raw(out, [("a@example.com", ["b@example.com"], b"Subject: gone\r\n\r\nhi\r\n")])
+    eml = next(out.glob("*.eml"))
+    eml.unlink()
+    os.mkfifo(eml)
+    with serving(out) as running:
+        status, headers, body = running.get("/messages/1")
+    assert (status, headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert f"cannot read {eml.name}: {eml.name} is not a regular file" in body.decode()
+
+
 def test_a_foreign_host_header_is_refused(viewer: Viewer) -> None:
     """DNS rebinding: a page of attacker.example resolving to 127.0.0.1."""
     assert viewer.get("/api/messages", Host="attacker.example")[0] == 421
