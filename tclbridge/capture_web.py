@@ -42,6 +42,7 @@ from tclbridge.capture_store import (
     CaptureEntry,
     CaptureNotFound,
     Part,
+    TooDeep,
     dialogue,
 )
 from tclbridge.config import BridgeConfig, ConfigError
@@ -153,7 +154,11 @@ def make_app(settings: ViewerSettings) -> _Guard:
             return found
         message_, part = found
         name = download_name(part.filename, f"capture-{message_.entry.name}-part-{part.number}")
-        return Response(part.content(), media_type="application/octet-stream", headers={
+        try:
+            content = part.content()
+        except TooDeep as exc:  # a multipart part hundreds of levels deep
+            return page("error.html", 422, title="Cannot download", text=str(exc))
+        return Response(content, media_type="application/octet-stream", headers={
             "Content-Disposition": content_disposition(name),
             "Content-Security-Policy": "default-src 'none'; sandbox"})
 

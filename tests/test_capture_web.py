@@ -260,6 +260,24 @@ def test_a_message_file_that_is_not_a_regular_file_is_a_404_page(tmp_path: Path)
     assert f"cannot read {eml.name}: {eml.name} is not a regular file" in body.decode()
 
 
+def test_a_part_nested_too_deeply_to_write_out_is_a_clear_error(tmp_path: Path) -> None:
+    """Part 1 of a multipart nested 400 deep (the standard library's
+    generator recurses once per level): a page saying why, not a 500."""
+    levels = 400
+    deep = b"Subject: deep\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(levels)) + b"Content-Type: text/plain\r\n\r\nleaf\r\n" + b"".join(
+        b"\r\n--b%d--\r\n" % i for i in reversed(range(levels)))
+    out = tmp_path / "out"
+    capture_raw(out, [("a@example.com", ["b@example.com"], deep)])
+    with serving(out) as running:
+        status, headers, body = running.get("/messages/1/parts/1/download")
+        leaf = running.get(f"/messages/1/parts/{levels + 1}/download")
+    assert (status, headers["content-type"]) == (422, "text/html; charset=utf-8")
+    assert "part 1 is nested too deeply to write out" in body.decode()
+    assert (leaf[0], leaf[2]) == (200, b"leaf\r\n")
+
+
 def test_a_foreign_host_header_is_refused(viewer: Viewer) -> None:
     """DNS rebinding: a page of attacker.example resolving to 127.0.0.1."""
     assert viewer.get("/api/messages", Host="attacker.example")[0] == 421
