@@ -239,6 +239,9 @@ def test_the_dialogue_is_shown_with_auth_hidden(viewer: Viewer) -> None:
 @pytest.mark.parametrize("path", [
     "/messages/99", "/messages/99/raw", "/messages/1/parts/99/download",
     "/messages/1/parts/3/html", "/messages/x", "/nothing", "/messages/99/parts/1/download",
+    # More digits than int() takes (4300): these were 500s.
+    "/messages/" + "1" * 5000, "/messages/1/parts/" + "9" * 5000 + "/download",
+    "/messages/" + "9" * 19,
 ])
 def test_unknown_pages_are_404(viewer: Viewer, path: str) -> None:
     status, headers, body = viewer.get(path)
