@@ -457,6 +457,26 @@ def test_release_of_a_message_the_engine_refuses_sends_nothing(directory: Path) 
     assert "header injection refused" in body
 
 
+def test_release_of_a_message_nested_too_deeply_sends_nothing_and_says_why(
+        tmp_path: Path) -> None:
+    """700 levels: the viewer shows it, the engine's parser recurses past
+    Python's limit (a RecursionError: a 500 before)."""
+    levels = 700
+    deep = b"Subject: deep\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(levels)) + b"Content-Type: text/plain\r\n\r\nleaf\r\n" + b"".join(
+        b"\r\n--b%d--\r\n" % i for i in reversed(range(levels)))
+    out = tmp_path / "out"
+    capture_raw(out, [("a@example.com", ["b@example.com"], deep)])
+    with RecordingServer() as relay, serving(out, "--release-to",
+                                             f"127.0.0.1:{relay.port}") as running:
+        status, _, body = _release(running, 1, _token(running, 1))
+        assert relay.sessions == []
+    assert status == 200
+    assert "Not released (not sent" in body.decode()
+    assert "nested too deeply for the engine to send" in body.decode()
+
+
 def test_release_shows_a_refusal_with_the_relays_reply(directory: Path) -> None:
     script = ServerScript(replies={"MAIL": "550 5.7.1 relaying denied for <you>"})
     with RecordingServer(script) as relay, serving(directory, "--release-to",
