@@ -126,8 +126,8 @@ class Part:
         charset = self.charset or "us-ascii"
         try:
             return self.content().decode(charset, "replace")
-        # An unknown charset name, or a codec that is not one (idna, punycode
-        # and undefined refuse to replace what they cannot decode: they raise).
+        # An unknown charset name, or a codec that is not one: idna and
+        # undefined (punycode before Python 3.13) raise rather than replace.
         except (LookupError, UnicodeError):
             return self.content().decode("utf-8", "replace")
 
