@@ -126,7 +126,9 @@ class Part:
         charset = self.charset or "us-ascii"
         try:
             return self.content().decode(charset, "replace")
-        except LookupError:  # an unknown charset name
+        # An unknown charset name, or a codec that is not one: idna and
+        # undefined (punycode before Python 3.13) raise rather than replace.
+        except (LookupError, UnicodeError):
             return self.content().decode("utf-8", "replace")
 
     def walk(self) -> Iterator[Part]:

@@ -29,6 +29,7 @@ import jinja2
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -42,6 +43,7 @@ from tclbridge.capture_store import (
     CaptureEntry,
     CaptureNotFound,
     Part,
+    TooDeep,
     dialogue,
 )
 from tclbridge.config import BridgeConfig, ConfigError
@@ -59,6 +61,22 @@ APP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'se
 # or cid: images only), sandboxed even when opened outside its iframe.
 MESSAGE_HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:;"
                     " form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox")
+
+
+class _NumberConvertor(Convertor[int]):
+    """A capture or part number in a URL: at most 18 digits (`int` refuses a
+    string of thousands, and the 500 it raised is no answer)."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("number", _NumberConvertor())
 
 
 @dataclass(frozen=True)
@@ -104,7 +122,10 @@ def make_app(settings: ViewerSettings) -> _Guard:
             entry = store.entry(number(request))
         except CaptureNotFound as exc:
             return not_found(str(exc))
-        captured = store.message(entry.number) if entry.eml is not None else None
+        try:
+            captured = store.message(entry.number) if entry.eml is not None else None
+        except CaptureNotFound as exc:  # its file went, or is not a regular file
+            return not_found(str(exc))
         return page("message.html", row=_row(entry), entry=entry, message=captured,
                     parts=_parts(captured) if captured else [],
                     dialogue=dialogue(entry.record), token=settings.token, outcome=None)
@@ -150,7 +171,11 @@ def make_app(settings: ViewerSettings) -> _Guard:
             return found
         message_, part = found
         name = download_name(part.filename, f"capture-{message_.entry.name}-part-{part.number}")
-        return Response(part.content(), media_type="application/octet-stream", headers={
+        try:
+            content = part.content()
+        except TooDeep as exc:  # a multipart part hundreds of levels deep
+            return page("error.html", 422, title="Cannot download", text=str(exc))
+        return Response(content, media_type="application/octet-stream", headers={
             "Content-Disposition": content_disposition(name),
             "Content-Security-Policy": "default-src 'none'; sandbox"})
 
@@ -183,11 +208,11 @@ def make_app(settings: ViewerSettings) -> _Guard:
     app = Starlette(routes=[
         Route("/", index),
         Route("/api/messages", api_messages),
-        Route("/messages/{number:int}", message),
-        Route("/messages/{number:int}/raw", raw),
-        Route("/messages/{number:int}/parts/{part:int}/html", part_html),
-        Route("/messages/{number:int}/parts/{part:int}/download", part_download),
-        Route("/messages/{number:int}/release", release, methods=["POST"]),
+        Route("/messages/{number:number}", message),
+        Route("/messages/{number:number}/raw", raw),
+        Route("/messages/{number:number}/parts/{part:number}/html", part_html),
+        Route("/messages/{number:number}/parts/{part:number}/download", part_download),
+        Route("/messages/{number:number}/release", release, methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ], exception_handlers={404: unknown})
     return _Guard(app, settings.allowed_hosts)

@@ -181,6 +181,18 @@ def test_garbage_and_truncated_messages_are_shown_as_far_as_they_go(captured: Pa
         cut.part(0)
 
 
+@pytest.mark.parametrize("charset", ["idna", "undefined", "base64", "x-nothing"])
+def test_a_charset_that_is_not_a_text_encoding_is_read_as_utf_8(captured: Path,
+                                                                 charset: str) -> None:
+    """idna and undefined (and punycode before Python 3.13, which this test
+    leaves out) are codecs that raise rather than replace a byte they cannot
+    decode (UnicodeError: capture show exited 70, the viewer's message page
+    was a 500)."""
+    write_capture(captured, "0002", b"Subject: x\r\nContent-Type: text/plain; charset="
+                  + charset.encode() + b"\r\n\r\ncaf\xc3\xa9 \xff\r\n")
+    assert CaptureDirectory(captured).message(2).part(1).text() == "café \ufffd\r\n"
+
+
 def test_the_tree_is_built_and_walked_without_recursion(captured: Path) -> None:
     write_capture(captured, "0002", deep_multipart(400))
     message = CaptureDirectory(captured).message(2)

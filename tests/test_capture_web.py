@@ -239,11 +239,46 @@ def test_the_dialogue_is_shown_with_auth_hidden(viewer: Viewer) -> None:
 @pytest.mark.parametrize("path", [
     "/messages/99", "/messages/99/raw", "/messages/1/parts/99/download",
     "/messages/1/parts/3/html", "/messages/x", "/nothing", "/messages/99/parts/1/download",
+    # More digits than int() takes (4300): these were 500s.
+    "/messages/" + "1" * 5000, "/messages/1/parts/" + "9" * 5000 + "/download",
+    "/messages/" + "9" * 19,
 ])
 def test_unknown_pages_are_404(viewer: Viewer, path: str) -> None:
     status, headers, body = viewer.get(path)
     assert status == 404
     assert headers["content-type"].startswith("text/html")
+
+
+def test_a_message_file_that_is_not_a_regular_file_is_a_404_page(tmp_path: Path) -> None:
+    """Anyone who can write DIR can swap a capture's .eml for a FIFO: the
+    message page says so (it was a 500 "Internal Server Error")."""
+    out = tmp_path / "out"
+    capture_raw(out, [("a@example.com", ["b@example.com"], b"Subject: gone\r\n\r\nhi\r\n")])
+    eml = next(out.glob("*.eml"))
+    eml.unlink()
+    os.mkfifo(eml)
+    with serving(out) as running:
+        status, headers, body = running.get("/messages/1")
+    assert (status, headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert f"cannot read {eml.name}: {eml.name} is not a regular file" in body.decode()
+
+
+def test_a_part_nested_too_deeply_to_write_out_is_a_clear_error(tmp_path: Path) -> None:
+    """Part 1 of a multipart nested 400 deep (the standard library's
+    generator recurses once per level): a page saying why, not a 500."""
+    levels = 400
+    deep = b"Subject: deep\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(levels)) + b"Content-Type: text/plain\r\n\r\nleaf\r\n" + b"".join(
+        b"\r\n--b%d--\r\n" % i for i in reversed(range(levels)))
+    out = tmp_path / "out"
+    capture_raw(out, [("a@example.com", ["b@example.com"], deep)])
+    with serving(out) as running:
+        status, headers, body = running.get("/messages/1/parts/1/download")
+        leaf = running.get(f"/messages/1/parts/{levels + 1}/download")
+    assert (status, headers["content-type"]) == (422, "text/html; charset=utf-8")
+    assert "part 1 is nested too deeply to write out" in body.decode()
+    assert (leaf[0], leaf[2]) == (200, b"leaf\r\n")
 
 
 def test_a_foreign_host_header_is_refused(viewer: Viewer) -> None:
@@ -420,6 +455,26 @@ def test_release_of_a_message_the_engine_refuses_sends_nothing(directory: Path) 
         assert relay.sessions == []
     assert "Not released (not sent" in body
     assert "header injection refused" in body
+
+
+def test_release_of_a_message_nested_too_deeply_sends_nothing_and_says_why(
+        tmp_path: Path) -> None:
+    """700 levels: the viewer shows it, the engine's parser recurses past
+    Python's limit (a RecursionError: a 500 before)."""
+    levels = 700
+    deep = b"Subject: deep\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(levels)) + b"Content-Type: text/plain\r\n\r\nleaf\r\n" + b"".join(
+        b"\r\n--b%d--\r\n" % i for i in reversed(range(levels)))
+    out = tmp_path / "out"
+    capture_raw(out, [("a@example.com", ["b@example.com"], deep)])
+    with RecordingServer() as relay, serving(out, "--release-to",
+                                             f"127.0.0.1:{relay.port}") as running:
+        status, _, body = _release(running, 1, _token(running, 1))
+        assert relay.sessions == []
+    assert status == 200
+    assert "Not released (not sent" in body.decode()
+    assert "nested too deeply for the engine to send" in body.decode()
 
 
 def test_release_shows_a_refusal_with_the_relays_reply(directory: Path) -> None:
