@@ -255,14 +255,28 @@ class _Guard:
         await self.app(scope, receive, with_headers)
 
 
+# A list row names this many recipients (the rest as a count), each address
+# at most ADDRESS_SHOWN characters: the page polls the list every second, and a
+# capture's .json may hold any number of recipients, of any length.
+LIST_RECIPIENTS = 10
+ADDRESS_SHOWN = 320
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= ADDRESS_SHOWN else text[:ADDRESS_SHOWN] + "…"
+
+
 def _row(entry: CaptureEntry) -> dict[str, Any]:
-    """A list row, as the page and /api/messages give it."""
+    """A list row, as the page and /api/messages give it (the message page
+    shows the whole envelope)."""
     tls = entry.tls
     return {
         "number": entry.number, "name": entry.name, "url": f"/messages/{entry.number}",
         "time": (entry.captured_at or "").replace("T", " ")[:19],
         "captured_at": entry.captured_at,
-        "mail_from": entry.mail_from, "rcpt_tos": list(entry.rcpt_tos),
+        "mail_from": _clip(entry.mail_from),
+        "rcpt_tos": [_clip(r) for r in entry.rcpt_tos[:LIST_RECIPIENTS]],
+        "rcpt_more": max(0, len(entry.rcpt_tos) - LIST_RECIPIENTS),
         "subject": entry.subject,
         "size": entry.size, "size_text": readable_size(entry.size) if entry.size is not None
         else "",

@@ -333,6 +333,27 @@ def test_a_huge_message_keeps_the_list_fast(tmp_path: Path) -> None:
     assert elapsed < 1.0, elapsed
 
 
+def test_the_polled_list_names_ten_recipients_and_counts_the_rest(tmp_path: Path) -> None:
+    """The list is polled every second: a .json with 200,000 recipients and a
+    100 kB sender (any local client can make one) gives a small row."""
+    out = tmp_path / "many"
+    capture_raw(out, [("a@example.com", ["b@example.com"], b"Subject: many\r\n\r\nhi\r\n")])
+    sidecar = out / "0001.json"
+    record = json.loads(sidecar.read_text())
+    record["rcpt_tos"] = [f"r{i}@example.com" for i in range(200_000)]
+    record["mail_from"] = "s" * 100_000 + "@example.com"
+    sidecar.write_text(json.dumps(record))
+    with serving(out) as running:
+        status, _, body = running.get("/api/messages")
+        page = running.get("/")[2]
+    assert status == 200 and len(body) < 10_000, len(body)
+    row = json.loads(body)["messages"][0]
+    assert row["rcpt_tos"] == [f"r{i}@example.com" for i in range(10)]
+    assert row["rcpt_more"] == 199_990
+    assert row["mail_from"] == "s" * 320 + "…"
+    assert len(page) < 20_000 and "… and 199990 more" in page.decode()
+
+
 # -- binding ------------------------------------------------------------------
 
 

@@ -30,7 +30,8 @@
       cell(tr, m.name, m.url);
       cell(tr, m.time);
       cell(tr, m.mail_from);
-      cell(tr, m.rcpt_tos.join(", ")).className = "recipients";
+      const more = m.rcpt_more ? ", … and " + m.rcpt_more + " more" : "";
+      cell(tr, m.rcpt_tos.join(", ") + more).className = "recipients";
       const subject = m.subject !== null ? m.subject : (m.sent ? "(no subject)" : "(not sent)");
       cell(tr, subject, m.url).className = "subject";
       cell(tr, m.size_text);
