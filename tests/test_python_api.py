@@ -71,11 +71,14 @@ def tcl_send(tcl: Interp, build: str, options: str) -> tuple[int, str, str]:
     return code, tcl.eval("set res"), errorcode
 
 
-def dead_port() -> int:
-    """A loopback port nobody listens on."""
+@pytest.fixture
+def unlistened_port() -> Iterator[int]:
+    """A loopback port nobody listens on, held (bound, never listening) for
+    the test: a port merely closed again can be handed to the test's own
+    servers, which then answer where a refusal was meant."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
 @dataclass
@@ -220,8 +223,8 @@ def assert_same_outcome(tcl_result: tuple[int, object, str],
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_same_scenario_through_tcl_and_python(scenario: Scenario) -> None:
-    dead = dead_port()
+def test_same_scenario_through_tcl_and_python(scenario: Scenario, unlistened_port: int) -> None:
+    dead = unlistened_port
     build = f"mime::initialize -canonical text/plain -string {{{BODY}}}"
     with RecordingServer(ServerScript(**scenario.script)) as tcl_srv:
         options = scenario.tcl.replace("PORT", str(tcl_srv.port)).replace("DEAD", str(dead))
@@ -234,10 +237,10 @@ def test_same_scenario_through_tcl_and_python(scenario: Scenario) -> None:
     assert_same_outcome(tcl_result, py_outcome)
 
 
-def test_scenarios_exercise_what_they_say() -> None:
+def test_scenarios_exercise_what_they_say(unlistened_port: int) -> None:
     """Guards the comparison above against vacuous agreement (both sides
     failing the same way): each scenario's Python run does what it is named for."""
-    dead = dead_port()
+    dead = unlistened_port
     results = {}
     for scenario in SCENARIOS:
         with RecordingServer(ServerScript(**scenario.script)) as srv:
