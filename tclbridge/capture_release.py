@@ -48,9 +48,6 @@ def release(message: CapturedMessage, relay: tuple[str, int],
     except SMTPError as exc:
         reply = f"{exc.code} {exc.diagnostic}" if exc.code is not None else exc.diagnostic
         return ReleaseOutcome("refused", where, (reply,))
-    except RecursionError:  # taking the message apart recurses once per MIME level
-        return ReleaseOutcome("not sent", where, (
-            "the message's MIME structure is nested too deeply for the engine to send",))
     if refused:
         # Without -atleastone the engine sends to nobody when one is refused.
         return ReleaseOutcome("refused", where, tuple(

@@ -565,3 +565,21 @@ def test_wrong_argument_types_are_usage_errors(arguments: dict, named: str) -> N
 def test_unknown_encoding_is_a_usage_error() -> None:
     with pytest.raises(SMTPUsageError, match="^unknown encoding 'nope'"):
         sendmessage("To: a@example.com\n\nhi\n", servers="127.0.0.1", encoding="nope")
+
+
+@pytest.mark.parametrize("levels", [700, 1500])
+@pytest.mark.parametrize("form", ["bytes", "str"])
+def test_a_message_nested_too_deeply_is_a_usage_error(levels: int, form: str) -> None:
+    """The standard library's parser (near 1,000 levels) and the conversion to a
+    bridge part (some hundreds) recurse once per MIME level: RecursionError before."""
+    deep = b"Subject: deep\r\n" + b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(levels)) + b"Content-Type: text/plain\r\n\r\nleaf\r\n" + b"".join(
+        b"\r\n--b%d--\r\n" % i for i in reversed(range(levels)))
+    message = deep if form == "bytes" else deep.decode("ascii")
+    with RecordingServer() as srv:
+        with pytest.raises(SMTPUsageError, match="nested too deeply for the engine to send"):
+            sendmessage(message, servers=["127.0.0.1"], ports=[srv.port],
+                        originator="a@example.com", recipients=["b@example.com"],
+                        config=BridgeConfig(timeout_scale=SCALE))
+        assert srv.sessions == []

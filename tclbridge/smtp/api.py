@@ -224,11 +224,17 @@ def _bridge_part(message: MessageInput, encoding: str) -> tuple[Part, list[tuple
     """The part to send and the message's own -header pairs."""
     if isinstance(message, Part):
         return message, []
-    if isinstance(message, bytes):
-        message = email.message_from_bytes(message, policy=email.policy.default)
-    elif isinstance(message, str):
-        message = email.message_from_string(message, policy=email.policy.default)
-    return to_part(message, encoding, top=True), envelope_headers(message)
+    try:
+        if isinstance(message, bytes):
+            message = email.message_from_bytes(message, policy=email.policy.default)
+        elif isinstance(message, str):
+            message = email.message_from_string(message, policy=email.policy.default)
+        return to_part(message, encoding, top=True), envelope_headers(message)
+    except RecursionError:
+        # The standard library's parser and to_part recurse once per MIME
+        # level: a message nested some hundreds deep is refused, not a crash.
+        raise SMTPUsageError("the message's MIME parts are nested too deeply for the engine"
+                             " to send") from None
 
 
 def _debug_log(debug: bool | Callable[[str], None]) -> DebugLog | None:
