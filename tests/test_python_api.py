@@ -567,11 +567,12 @@ def test_unknown_encoding_is_a_usage_error() -> None:
         sendmessage("To: a@example.com\n\nhi\n", servers="127.0.0.1", encoding="nope")
 
 
-@pytest.mark.parametrize("levels", [700, 1500])
+@pytest.mark.parametrize("levels", [1500, 10000])
 @pytest.mark.parametrize("form", ["bytes", "str"])
 def test_a_message_nested_too_deeply_is_a_usage_error(levels: int, form: str) -> None:
-    """The standard library's parser (near 1,000 levels) and the conversion to a
-    bridge part (some hundreds) recurse once per MIME level: RecursionError before."""
+    """The standard library's parser and the conversion to a bridge part
+    recurse once per MIME level: RecursionError before (from about 700 levels
+    on 3.10 and 3.11, 1,000 on 3.12 and 3.13)."""
     deep = b"Subject: deep\r\n" + b"".join(
         b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
         for i in range(levels)) + b"Content-Type: text/plain\r\n\r\nleaf\r\n" + b"".join(
