@@ -320,17 +320,18 @@ def test_a_directory_that_does_not_exist_yet_fills_in(tmp_path: Path) -> None:
 
 
 def test_a_huge_message_keeps_the_list_fast(tmp_path: Path) -> None:
+    """The list reads a message's head only: a 50 GB message (a sparse file,
+    which no listing that read it whole could answer in time) is listed."""
     out = tmp_path / "huge"
-    line = b"x" * 998 + b"\r\n"
-    huge = b"Subject: huge\r\n\r\n" + line * 40_000  # 40 MB
-    capture_raw(out, [("a@example.com", ["b@example.com"], huge)])
+    capture_raw(out, [("a@example.com", ["b@example.com"], b"Subject: huge\r\n\r\nx\r\n")])
+    os.truncate(out / "0001.eml", 50 * 10**9)
     with serving(out) as running:
         started = time.monotonic()
         status, _, body = running.get("/api/messages")
         elapsed = time.monotonic() - started
     assert status == 200
-    assert json.loads(body)["messages"][0]["size"] == len(huge)
-    assert elapsed < 1.0, elapsed
+    assert json.loads(body)["messages"][0]["subject"] == "huge"
+    assert elapsed < 10, elapsed
 
 
 def test_the_polled_list_names_ten_recipients_and_counts_the_rest(tmp_path: Path) -> None:
