@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tclbridge.recorder import RecordingServer
+from tests.support.hermetic import outside_server
 
 SCRIPT = """
 interp create c
@@ -25,7 +25,7 @@ puts sent
 def test_no_mail_leaves_from_a_child_interpreter(tmp_path: Path) -> None:
     script = tmp_path / "child.tcl"
     script.write_text(SCRIPT)
-    with RecordingServer() as real:
+    with outside_server() as real:
         proc = subprocess.run(
             [sys.executable, "-m", "tclbridge", "check", "--json", str(script), str(real.port)],
             capture_output=True, text=True, timeout=120,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tclbridge.differential.reference import find_tclsh, tcllib_missing
-from tclbridge.recorder import RecordingServer
 from tests.support import unprivileged
+from tests.support.hermetic import outside_server
 
 REPO = Path(__file__).resolve().parent.parent
 TCLSH = find_tclsh()
@@ -174,7 +174,7 @@ def test_files_checked_together_keep_to_their_own_servers(tmp_path: Path) -> Non
     run's server gets that run's two messages only, and nothing reaches a
     server outside the check's network namespace."""
     markers = tmp_path / "markers"
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         for name in ("alpha", "beta"):
             (tmp_path / f"{name}.tcl").write_text(barrier(markers, 2, 8000) + f"""
 package require smtp

@@ -200,7 +200,7 @@ def test_a_subcommand_failing_inside_gives_no_traceback(tmp_path) -> None:
 def test_python_called_by_the_script_sends_under_the_same_settings(tmp_path) -> None:
     # --capture (like --server and --policy) must hold for mail that the
     # script's Python helpers send through tclbridge.smtp.sendmessage.
-    from tclbridge.recorder import RecordingServer
+    from tests.support.hermetic import outside_server
 
     (tmp_path / "helper.py").write_text(
         "from email.message import EmailMessage\n"
@@ -213,7 +213,7 @@ def test_python_called_by_the_script_sends_under_the_same_settings(tmp_path) -> 
     )
     script = tmp_path / "mixed.tcl"
     script.write_text("puts sent:[tclbridge::call helper.send [lindex $argv 0]]\n")
-    with RecordingServer() as elsewhere:
+    with outside_server() as elsewhere:
         proc = bridge("--capture", str(tmp_path / "cap"), str(script), str(elsewhere.port))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "sent:\n"

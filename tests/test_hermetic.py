@@ -21,9 +21,11 @@ import pytest
 from tclbridge.recorder import RecordingServer
 from tests.support.hermetic import (
     ESCAPES,
+    NAMESPACE_EPHEMERAL_PORTS,
     TCLLIB_SMTP,
     bridge_env,
     numbered,
+    outside_server,
     tclbridge,
     write_deliberate_escape,
     write_escape,
@@ -63,7 +65,7 @@ puts [catch {socket 10.1.2.3 587} err]:$err
 @pytest.mark.parametrize("escape", sorted(ESCAPES))
 def test_run_capture_lets_no_mail_out(tmp_path: Path, escape: str) -> None:
     script = write_escape(tmp_path, escape)
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         done = tclbridge("run", "--capture", "cap", script.name, str(outside.port), cwd=tmp_path)
     assert outside.sessions == [], done.stdout
     assert done.returncode == 0, done.stderr
@@ -75,16 +77,35 @@ def test_run_capture_lets_no_mail_out(tmp_path: Path, escape: str) -> None:
 @pytest.mark.parametrize("escape", sorted(ESCAPES))
 def test_check_lets_no_mail_out(tmp_path: Path, escape: str) -> None:
     script = write_escape(tmp_path, escape)
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         done = tclbridge("check", "--json", script.name, str(outside.port), cwd=tmp_path)
     assert outside.sessions == [], done.stdout
     result = json.loads(done.stdout)
     assert result["timed_out"] == [], done.stdout
 
 
+def test_no_sandbox_server_can_share_the_outside_servers_port(tmp_path: Path) -> None:
+    """The premise of outside_server(): a server the sandbox starts binds port
+    0 and gets a port of the new namespace's ephemeral range, which the
+    outside server's port is below. (With the host's bind(0) port, a probe
+    now and then reached the check's own server of the same number.)"""
+    (tmp_path / "ports.tcl").write_text(
+        "for {set i 0} {$i < 20} {incr i} {\n"
+        "    set s [socket -server {apply {args {}}} -myaddr 127.0.0.1 0]\n"
+        "    puts [lindex [fconfigure $s -sockname] 2]\n"
+        "}\n")
+    with outside_server() as outside:
+        done = tclbridge("run", "--capture", "cap", "ports.tcl", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        ports = [int(line) for line in done.stdout.split()]
+        assert len(ports) == 20
+        assert all(port in NAMESPACE_EPHEMERAL_PORTS for port in ports), ports
+        assert outside.port < NAMESPACE_EPHEMERAL_PORTS.start
+
+
 def test_outside_addresses_are_unreachable(tmp_path: Path) -> None:
     (tmp_path / "out.tcl").write_text(OUTSIDE)
-    with RecordingServer() as host_loopback:
+    with outside_server() as host_loopback:
         done = tclbridge("run", "--capture", "cap", "out.tcl", str(host_loopback.port),
                          cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -100,7 +121,7 @@ package require smtp
 set tok [mime::initialize -canonical text/plain -string "parent\n"]
 smtp::sendmessage $tok -servers 192.0.2.1 -header {To p@example.com} -header {Subject parent}
 """)
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         done = tclbridge("run", "--capture", "cap", "parent.tcl", str(outside.port), cwd=tmp_path)
     assert outside.sessions == []
     assert done.returncode == 0, done.stderr
@@ -115,7 +136,7 @@ smtp::sendmessage $tok -servers 192.0.2.1 -header {To p@example.com} -header {Su
 
 def test_tclbridge_capture_in_the_environment_alone(tmp_path: Path) -> None:
     (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
                          env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap")))
     assert outside.sessions == []
@@ -159,7 +180,7 @@ def test_sendmail_mail_is_captured(tmp_path: Path) -> None:
 def test_check_counts_the_mail_of_children(tmp_path: Path) -> None:
     (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
     (tmp_path / "kids.tcl").write_text(EXEC_BRIDGE + SENDMAIL.replace("/usr/sbin/", ""))
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         done = tclbridge("check", "--json", "kids.tcl", str(outside.port), cwd=tmp_path)
     assert outside.sessions == []
     result = json.loads(done.stdout)
@@ -189,7 +210,7 @@ def test_a_caller_that_is_not_root_gets_a_user_namespace(tmp_path: Path) -> None
     # `unshare --map-user` makes the bridge start as uid 1000 (not root), so
     # it takes the unprivileged path: a user namespace of its own.
     (tmp_path / "out.tcl").write_text(OUTSIDE + "puts [exec id -u]\n")
-    with RecordingServer() as host_loopback:
+    with outside_server() as host_loopback:
         done = subprocess.run(
             ["unshare", "--map-user=1000", "--map-group=1000", sys.executable, "-m", "tclbridge",
              "run", "--capture", "cap", "out.tcl", str(host_loopback.port)],
@@ -208,7 +229,7 @@ def test_a_child_whose_parent_server_is_gone_captures_on_its_own(tmp_path: Path)
     (tmp_path / "envcap" / "0001.eml").write_text("the parent's")
     with RecordingServer() as gone:
         pass  # stopped: its port is closed, as after the parent exited
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
                          env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap"),
                                         TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{gone.port}"))
@@ -235,7 +256,7 @@ def test_a_root_script_cannot_leave_the_namespace(tmp_path: Path, command: str) 
     # namespace: it could join the host's again, or unmount the shim. The
     # sandbox gives those capabilities up before the script runs.
     script = write_deliberate_escape(tmp_path)
-    with RecordingServer() as outside:
+    with outside_server() as outside:
         args = ["run", "--capture", "cap"] if command == "run" else ["check", "--json"]
         done = tclbridge(*args, script.name, str(outside.port), cwd=tmp_path)
     assert outside.sessions == [], done.stdout
@@ -247,7 +268,7 @@ def test_a_foreign_capture_server_in_the_environment_is_not_trusted(tmp_path: Pa
     # TCLBRIDGE_CAPTURE_SERVER left over (or made up) naming some loopback
     # server that is not a capturing parent's: capture into DIR regardless.
     (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
-    with RecordingServer() as foreign, RecordingServer() as outside:
+    with RecordingServer() as foreign, outside_server() as outside:
         done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
                          env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap"),
                                         TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{foreign.port}"))

@@ -9,11 +9,16 @@ the sandbox's own loopback, so the server must receive nothing.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from tclbridge.recorder import RecordingServer
 
 REPO = Path(__file__).resolve().parent.parent.parent
 TCLLIB_SMTP = next(iter(sorted(glob.glob("/usr/share/tcltk/tcllib*/mime/smtp.tcl"))), None)
@@ -77,6 +82,35 @@ ESCAPES = {
     "tclbridge::call smtplib": PYTHON_SMTPLIB,
     "exec tclsh child": EXEC_TCLSH,
 }
+
+
+# What a new network namespace starts with (net.ipv4.ip_local_port_range):
+# every port bound as port 0 inside a sandbox comes from this range.
+NAMESPACE_EPHEMERAL_PORTS = range(32768, 61000)
+OUTSIDE_PORTS = range(20000, NAMESPACE_EPHEMERAL_PORTS.start)
+
+
+@contextlib.contextmanager
+def outside_server() -> Iterator[RecordingServer]:
+    """A recording server on the host's 127.0.0.1, at a port no server inside
+    a sandbox can have. Those bind port 0 and get one from the namespace's
+    ephemeral range; had this server one from the host's (bind(0) too), a
+    script's probe of its port would now and then reach a sandbox server of
+    the same number and look like an escape."""
+    candidates = list(OUTSIDE_PORTS)
+    start = random.randrange(len(candidates))
+    for port in (candidates[start:] + candidates[:start])[:200]:
+        server = RecordingServer(port=port)
+        try:
+            server.start()
+        except RuntimeError:  # taken on the host: the next one
+            continue
+        try:
+            yield server
+        finally:
+            server.stop()
+        return
+    raise RuntimeError("no free port below the ephemeral range for the outside server")
 
 
 def write_escape(directory: Path, name: str) -> Path:
