@@ -32,6 +32,7 @@ from tests.support.capture_files import (  # noqa: E402
     capture_script,
 )
 from tests.support.capture_viewer import Viewer, serving  # noqa: E402
+from tests.support.loopback import unlistened_port  # noqa: E402
 from tests.support.tls_contexts import shared_ca  # noqa: E402
 
 HOSTILE_SUBJECT = "<b>bold</b></script><script>alert(1)</script>"
@@ -511,9 +512,8 @@ def test_release_shows_a_refusal_with_the_relays_reply(directory: Path) -> None:
 
 
 def test_release_shows_a_connection_failure(directory: Path) -> None:
-    with RecordingServer() as probe:
-        closed = probe.port  # free once the probe stops
-    with serving(directory, "--release-to", f"127.0.0.1:{closed}") as running:
+    with unlistened_port() as closed, \
+            serving(directory, "--release-to", f"127.0.0.1:{closed}") as running:
         body = _release(running, 1, _token(running, 1))[2].decode()
     assert "Not released (connection failed" in body
 

@@ -25,6 +25,7 @@ from tclbridge.delivery_log import MAX_VALUE, DeliveryLog, format_line, parse_li
 from tclbridge.recorder import RecordingServer, ServerScript
 from tclbridge.smtp import sendmessage
 from tests.support.log_runs import SEND_ONE, bridge_env, log_records, one, run_bridge
+from tests.support.loopback import unlistened_port
 from tests.support.tls_contexts import shared_ca
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -41,13 +42,6 @@ def _send(tmp_path: Path, server_ports: list[int], to: str, *options: str,
                       " ".join(map(str, server_ports)), to, *options, cwd=tmp_path, env=env)
     assert "Traceback" not in done.stderr, done.stderr
     return done, log_records(log) if log.exists() else []
-
-
-def _free_port() -> int:
-    """A port nobody listens on (bound, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- one line per outcome -------------------------------------------------------------
@@ -131,8 +125,9 @@ def test_refused_message_after_the_final_dot(tmp_path: Path) -> None:
 
 
 def test_connection_failure_names_each_server_tried(tmp_path: Path) -> None:
-    ports = [_free_port(), _free_port()]
-    done, [record] = _send(tmp_path, ports, "to@example.com")
+    with unlistened_port() as first, unlistened_port() as second:
+        ports = [first, second]
+        done, [record] = _send(tmp_path, ports, "to@example.com")
     assert done.stdout.startswith("rc=1 ")
     assert one(record, "outcome") == "connect-failed"
     assert one(record, "server") == f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}"

@@ -8,7 +8,6 @@ import email
 import email.message
 import gc
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from tclbridge.smtp import (
     SMTPUsageError,
     sendmessage,
 )
+from tests.support import loopback
 from tests.support.mail_record import received
 
 SCALE = 0.05
@@ -73,12 +73,8 @@ def tcl_send(tcl: Interp, build: str, options: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def unlistened_port() -> Iterator[int]:
-    """A loopback port nobody listens on, held (bound, never listening) for
-    the test: a port merely closed again can be handed to the test's own
-    servers, which then answer where a refusal was meant."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
+    with loopback.unlistened_port() as port:
+        yield port
 
 
 @dataclass

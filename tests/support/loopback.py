@@ -4,10 +4,11 @@ bounded wait so a client that stays connected never hangs the caller."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 Serve = Callable[[], None]
 # How often the accept loop looks for a stop request: what close() waits for.
@@ -80,3 +81,13 @@ class LoopbackServer(socketserver.TCPServer):
             serve()
         finally:
             self.close_request(request)
+
+
+@contextlib.contextmanager
+def unlistened_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that refuses connections, held (bound, never
+    listening) while entered: a port merely closed again can be handed to the
+    test's own servers by bind(0), which then answer where a refusal was meant."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
