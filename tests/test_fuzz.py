@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from tclbridge import Interp
 from tclbridge.recorder import RecordingServer
 from tclbridge.smtp.protocol import LineBuffer, Reply, ReplyParser, reply_list
+from tests.support.hypothesis_runs import REPLAYABLE
 from tests.support.mime_fuzz import messages as mime_messages
 from tests.support.recording import scripted_server
 from tests.support.replay_server import ReplayServer
@@ -38,8 +39,7 @@ from tests.support.replay_server import ReplayServer
 EXAMPLES = int(os.environ.get("TCLBRIDGE_FUZZ_EXAMPLES", "500"))
 FUZZ = settings(
     max_examples=EXAMPLES,
-    derandomize=os.environ.get("TCLBRIDGE_FUZZ_RANDOM", "") != "1",
-    database=None,
+    **REPLAYABLE,
     deadline=None,  # the bound below is ours: generous for a loaded 2-core CI machine
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

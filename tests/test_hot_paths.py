@@ -20,6 +20,7 @@ from tclbridge.mime.generator import message_size
 from tclbridge.mime.layout import TCL_SPACE, TCLLIB, LineScan
 from tclbridge.mime.transfer_encodings import base64_lines, base64_size, qp_encode
 from tclbridge.tcl.eventloop import WorkerThreads
+from tests.support.hypothesis_runs import REPLAYABLE
 from tests.support.mime_harness import HAVE_TCLLIB, TCLLIB_QP_FIX, TCLSH
 
 
@@ -37,7 +38,7 @@ def piecewise_base64(raw: bytes, piece: int, width: int) -> bytes:
     return b"".join(out)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, **REPLAYABLE)
 @given(
     raw=st.binary(max_size=700),
     piece=st.sampled_from([0, 3, 5, 57, 58, 300]),
@@ -73,7 +74,7 @@ def plain_line_check(text: str, long_line: int) -> tuple[bool, bool]:
     return ascii_only, safe
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, **REPLAYABLE)
 @given(
     words=st.lists(
         st.sampled_from(["a", "bc ", " ", "\t", "\n", "\n\n", ".", "From ", "From", "x" * 40,

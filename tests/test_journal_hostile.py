@@ -136,8 +136,8 @@ def test_an_idle_connection_is_closed_and_the_child_comes_back(tmp_path: Path) -
     try:
         with socket.socket(socket.AF_UNIX) as idle:
             idle.settimeout(10)
+            started = time.monotonic()  # before the accept that starts the idle timer
             idle.connect(service.path)
-            started = time.monotonic()
             assert idle.recv(1) == b""  # closed by the parent
             assert 0.4 < time.monotonic() - started < 5
         client = JournalClient(service.path, timeout=5)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.loopback import LoopbackServer
+from tests.support.waiting import wait_until
 
 
 def greeter(
@@ -64,7 +65,8 @@ def test_sequential_connections_wait_their_turn() -> None:
     with LoopbackServer(greeter(order, release), concurrent=False) as server:
         first = connect(server.port, b"one")
         second = connect(server.port, b"two")
-        time.sleep(0.3)
+        assert wait_until(lambda: order == [b"one"])
+        time.sleep(0.3)  # time enough for a concurrent server to take the second
         assert order == [b"one"]
         release.set()
         with first, second:

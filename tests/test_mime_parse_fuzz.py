@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tclbridge import Interp
+from tests.support.hypothesis_runs import REPLAYABLE
 from tests.support.mime_fuzz import messages
 
 # Generous enough for a loaded 2-core CI machine, far below quadratic time.
@@ -33,6 +34,7 @@ def _run(tcl: Interp, mode: str, raw: str, path: Path, *, walk: bool = True) -> 
 @settings(
     max_examples=150,
     deadline=None,
+    **REPLAYABLE,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(raw=messages, mode=st.sampled_from(["string", "file"]))

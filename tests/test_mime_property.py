@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.hypothesis_runs import REPLAYABLE
 from tests.support.mime_harness import HAVE_TCLLIB, run_bridge, run_tclsh
 from tests.support.mime_normalise import fix_tcllib_170, mask
 from tests.support.mime_trees import ScriptWriter, Tree, trees
@@ -156,9 +157,8 @@ _counter = iter(range(1_000_000))
 
 @settings(
     max_examples=BATCHES,
-    derandomize=True,
     deadline=None,
-    database=None,
+    **REPLAYABLE,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(batch=st.lists(trees, min_size=TREES_PER_BATCH, max_size=TREES_PER_BATCH))

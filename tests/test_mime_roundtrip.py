@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 
 from tclbridge import Interp
+from tests.support.hypothesis_runs import REPLAYABLE
 from tests.support.mime_trees import Container, Leaf, ScriptWriter, Tree, tcl_word, trees
 
 TREES = int(os.environ.get("TCLBRIDGE_ROUNDTRIP_TREES", "200"))
@@ -130,9 +131,8 @@ def _representable(tree: Tree) -> Tree:
 
 @settings(
     max_examples=TREES,
-    derandomize=True,
     deadline=None,
-    database=None,
+    **REPLAYABLE,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(tree=trees.map(_representable))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tclbridge.smtp.protocol import (
@@ -15,6 +15,7 @@ from tclbridge.smtp.protocol import (
     encode_data,
     reply_list,
 )
+from tests.support.hypothesis_runs import REPLAYABLE
 
 
 def parse_transcript(data: bytes) -> list[Reply]:
@@ -94,6 +95,7 @@ def test_no_smuggling_sequence_ends_data_early(smuggle: bytes) -> None:
     assert wire.count(b"\r\n.\r\n") == 1
 
 
+@settings(deadline=None, **REPLAYABLE)
 @given(st.lists(st.binary(max_size=40), max_size=8))
 def test_chunking_never_changes_the_stream(chunks: list[bytes]) -> None:
     whole = data(b"".join(chunks))

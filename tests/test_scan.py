@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tclbridge import scan
+from tests.support.hypothesis_runs import REPLAYABLE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -272,7 +273,7 @@ def test_tcl_word_rules() -> None:
         {"command": "smtp::sendmessage", "line": 9}]
 
 
-@settings(max_examples=300, deadline=2000)
+@settings(max_examples=300, deadline=2000, **REPLAYABLE)
 @given(st.text(alphabet='{}[]$"\\ \n;#*()-:smtpime_x', max_size=300))
 def test_any_text_is_read_without_failing(text: str) -> None:
     report = scan.analyse(text, "fuzz.tcl")

@@ -84,7 +84,9 @@ puts "main: [package provide Tk]"
     "tk-options-in-argv": """
 package require Tk
 puts "[tk appname] [wm title .] $argv $argc"
-after 100 {puts -nonewline "mapped [winfo ismapped .]"; destroy .}
+# From an idle handler, after Tk's own that maps ".": a late start of the
+# event loop would otherwise run a due timer before the window is mapped.
+after idle {after 100 {puts -nonewline "mapped [winfo ismapped .]"; destroy .}}
 """,
 }
 

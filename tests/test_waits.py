@@ -40,7 +40,8 @@ def test_abort_returns_without_waiting_for_the_server() -> None:
         tcl = new_interp(timeout_scale=1)
         code, result, elapsed = send(tcl, srv.port, "-maxsecs 1")
     assert code == 7 and "timed out" in result
-    assert 0.9 <= elapsed < 1.8, f"{elapsed:.2f} s"
+    # The lingering bridge took 3 s; the margin is for a loaded machine.
+    assert 0.9 <= elapsed < 2.6, f"{elapsed:.2f} s"
 
 
 def test_abort_still_delivers_rset_and_quit() -> None:
@@ -139,5 +140,6 @@ def test_connect_and_greeting_share_one_window_over_every_address() -> None:
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout.splitlines()[-1])
     assert outcome["code"] == 1 and "timed out" in outcome["result"]
-    # One 1 s window for all four addresses and the greeting (was 1 s each).
-    assert outcome["elapsed"] < 1.8, outcome
+    # One 1 s window for all four addresses and the greeting (was 1 s each:
+    # 4 s and more); the margin is for a loaded machine.
+    assert outcome["elapsed"] < 3.0, outcome
