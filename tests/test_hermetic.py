@@ -31,6 +31,7 @@ from tests.support.hermetic import (
     write_escape,
     write_service_escape,
 )
+from tests.support.loopback import unlistened_port
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or shutil.which("tclsh") is None or TCLLIB_SMTP is None,
@@ -227,12 +228,11 @@ def test_a_child_whose_parent_server_is_gone_captures_on_its_own(tmp_path: Path)
     (tmp_path / "bridge_child.tcl").write_text(BRIDGE_CHILD)
     (tmp_path / "envcap").mkdir()
     (tmp_path / "envcap" / "0001.eml").write_text("the parent's")
-    with RecordingServer() as gone:
-        pass  # stopped: its port is closed, as after the parent exited
-    with outside_server() as outside:
+    # No server on the parent's port, as after the parent exited.
+    with unlistened_port() as gone, outside_server() as outside:
         done = tclbridge("run", "bridge_child.tcl", "127.0.0.1", str(outside.port), cwd=tmp_path,
                          env=bridge_env(TCLBRIDGE_CAPTURE=str(tmp_path / "envcap"),
-                                        TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{gone.port}"))
+                                        TCLBRIDGE_CAPTURE_SERVER=f"127.0.0.1:{gone}"))
     assert outside.sessions == []
     assert done.returncode == 0, done.stderr
     assert numbered(tmp_path / "envcap") == ["0001.eml", "0002.eml", "0002.json"]

@@ -97,9 +97,7 @@ def outside_server() -> Iterator[RecordingServer]:
     ephemeral range; had this server one from the host's (bind(0) too), a
     script's probe of its port would now and then reach a sandbox server of
     the same number and look like an escape."""
-    candidates = list(OUTSIDE_PORTS)
-    start = random.randrange(len(candidates))
-    for port in (candidates[start:] + candidates[:start])[:200]:
+    for port in random.sample(OUTSIDE_PORTS, 200):
         server = RecordingServer(port=port)
         try:
             server.start()
